@@ -1,0 +1,113 @@
+package dev.baton.common;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * The one definition of the KV block hash (DESIGN.md §6). The router, prefill and decode nodes and
+ * the host tier all hash through this class, so their block hashes agree bit for bit.
+ *
+ * <pre>
+ *   h_{-1} = XXH3-128( u32 LE scheme version ‖ fingerprint.lo LE ‖ fingerprint.hi LE ‖ tenant salt UTF-8 )
+ *   h_i    = XXH3-128( h_{i-1}.lo LE ‖ h_{i-1}.hi LE ‖ tokens[i*B .. (i+1)*B) as LE int32 )
+ * </pre>
+ * XXH3-128 with seed 0; {@code B} is the block size in tokens. Only full blocks are hashed: the
+ * trailing partial block of a sequence has no hash until it fills. Changing anything in this
+ * definition must bump {@link #SCHEME_VERSION}.
+ *
+ * <p><b>Threading</b>: {@link #next} reuses an internal buffer, so an instance must be used by one
+ * thread at a time (one per engine loop or per router worker); {@link #root()} and the accessors are
+ * safe from any thread. {@link #next} allocates nothing but the returned record.
+ */
+public final class BlockHasher {
+
+    /** Version of the hash definition above; part of the chain root. */
+    public static final int SCHEME_VERSION = 1;
+
+    private final ModelFingerprint fingerprint;
+    private final String tenantSalt;
+    private final int blockSize;
+    private final BlockHash root;
+    private final byte[] buffer;
+    private final long[] loHi = new long[2];
+
+    /**
+     * @param fingerprint the model's fingerprint
+     * @param tenantSalt  the tenant's cache salt ({@code ""} when caches are shared by everyone)
+     * @param blockSize   tokens per block, at least 1
+     */
+    public BlockHasher(ModelFingerprint fingerprint, String tenantSalt, int blockSize) {
+        this(SCHEME_VERSION, fingerprint, tenantSalt, blockSize);
+    }
+
+    /** With an explicit scheme version: only for tests that show the version is part of the root. */
+    BlockHasher(int schemeVersion, ModelFingerprint fingerprint, String tenantSalt, int blockSize) {
+        this.fingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
+        this.tenantSalt = Objects.requireNonNull(tenantSalt, "tenantSalt");
+        if (blockSize < 1 || blockSize > (Integer.MAX_VALUE - 16) / 4) {
+            throw new IllegalArgumentException("blockSize must be 1.." + (Integer.MAX_VALUE - 16) / 4 + ", got " + blockSize);
+        }
+        this.blockSize = blockSize;
+        this.buffer = new byte[16 + 4 * blockSize];
+        byte[] salt = tenantSalt.getBytes(StandardCharsets.UTF_8);
+        byte[] rootInput = new byte[4 + 16 + salt.length];
+        Hex.putIntLe(rootInput, 0, schemeVersion);
+        Hex.putLongLe(rootInput, 4, fingerprint.lo());
+        Hex.putLongLe(rootInput, 12, fingerprint.hi());
+        System.arraycopy(salt, 0, rootInput, 20, salt.length);
+        long[] r = new long[2];
+        Xxh3.hash(rootInput, 0, rootInput.length, r);
+        this.root = new BlockHash(r[1], r[0]);
+    }
+
+    /** {@code h_{-1}}: the parent of the first block. */
+    public BlockHash root() {
+        return root;
+    }
+
+    /**
+     * The hash of the block {@code tokens[offset .. offset + blockSize)} whose predecessor has hash
+     * {@code parent} ({@link #root()} for the first block). Not thread-safe (see the class comment).
+     *
+     * @throws IndexOutOfBoundsException if fewer than {@code blockSize} tokens follow {@code offset}
+     */
+    public BlockHash next(BlockHash parent, int[] tokens, int offset) {
+        Objects.checkFromIndexSize(offset, blockSize, tokens.length);
+        byte[] b = buffer;
+        Hex.putLongLe(b, 0, parent.lo());
+        Hex.putLongLe(b, 8, parent.hi());
+        for (int i = 0; i < blockSize; i++) {
+            Hex.putIntLe(b, 16 + 4 * i, tokens[offset + i]);
+        }
+        Xxh3.hash(b, 0, b.length, loHi);
+        return new BlockHash(loHi[1], loHi[0]);
+    }
+
+    /**
+     * The hashes of every full block of {@code tokens[0 .. length)}: {@code length / blockSize} of them;
+     * a trailing partial block is not hashed. Not thread-safe (see the class comment).
+     */
+    public BlockHash[] hashFullBlocks(int[] tokens, int length) {
+        Objects.checkFromIndexSize(0, length, tokens.length);
+        BlockHash[] out = new BlockHash[length / blockSize];
+        BlockHash parent = root;
+        for (int i = 0; i < out.length; i++) {
+            parent = next(parent, tokens, i * blockSize);
+            out[i] = parent;
+        }
+        return out;
+    }
+
+    public ModelFingerprint fingerprint() {
+        return fingerprint;
+    }
+
+    public String tenantSalt() {
+        return tenantSalt;
+    }
+
+    /** Tokens per block. */
+    public int blockSize() {
+        return blockSize;
+    }
+}
