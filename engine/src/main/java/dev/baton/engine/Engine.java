@@ -1,0 +1,152 @@
+package dev.baton.engine;
+
+import dev.baton.common.KvCompatibility;
+import dev.baton.common.ModelFingerprint;
+import dev.baton.engine.chat.ChatTemplate;
+import dev.baton.engine.cpu.WorkerPool;
+import dev.baton.engine.gguf.GgufFile;
+import dev.baton.engine.kv.KvBlockPool;
+import dev.baton.engine.kv.KvCacheSpec;
+import dev.baton.engine.kv.KvSequence;
+import dev.baton.engine.kv.KvSnapshot;
+import dev.baton.engine.model.ModelConfig;
+import dev.baton.engine.model.Weights;
+import dev.baton.engine.step.ForwardPass;
+import dev.baton.engine.step.StepBatch;
+import dev.baton.engine.tokenizer.Tokenizer;
+import java.io.IOException;
+
+/**
+ * One loaded model with its tokenizer, chat template, KV block pool and forward pass.
+ *
+ * <p>Weights stay memory-mapped; the KV pool is off-heap and sized by {@link EngineSettings#kvCacheBytes()}.
+ * The model fingerprint (XXH3-128 of the file) is part of the {@link #compatibility()} tuple, so KV
+ * from another model file is refused on import.
+ *
+ * <p>Threading: {@link #forward()}, {@link #pool()} and sequences are owned by one engine-loop thread;
+ * the tokenizer and chat template are thread-safe.
+ */
+public final class Engine implements AutoCloseable {
+
+    private final EngineSettings settings;
+    private final GgufFile file;
+    private final ModelConfig config;
+    private final ModelFingerprint fingerprint;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
+    private final KvBlockPool pool;
+    private final WorkerPool workers;
+    private final ForwardPass forward;
+    private final KvCompatibility compatibility;
+
+    private Engine(EngineSettings s, GgufFile file) {
+        this.settings = s;
+        this.file = file;
+        this.config = ModelConfig.from(file);
+        this.fingerprint = ModelFingerprint.of(file.mapping());
+        this.tokenizer = Tokenizer.fromGguf(file.metadata());
+        this.chatTemplate = ChatTemplate.fromGguf(file.metadata(), tokenizer);
+        Weights weights = Weights.load(file, config, s.kernelMode());
+        KvCacheSpec spec = new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), s.blockSize(),
+                s.kvDtype());
+        int blocks = KvBlockPool.blocksForBytes(spec, s.kvCacheBytes());
+        if (blocks < 1) {
+            throw new EngineException("kvCacheBytes = " + s.kvCacheBytes() + " holds no KV block of " + spec.blockBytes()
+                    + " bytes");
+        }
+        this.pool = new KvBlockPool(spec, blocks);
+        this.workers = new WorkerPool(s.threads(), "baton-forward");
+        this.forward = new ForwardPass(config, weights, spec, s.maxBatchTokens(), s.maxBatchSequences(), workers);
+        this.compatibility = new KvCompatibility(fingerprint, s.kvDtype().name(), s.blockSize(), KvCacheSpec.LAYOUT,
+                config.layerCount(), config.kvHeadCount(), config.headDim(), KvCompatibility.PROTOCOL_VERSION);
+    }
+
+    /** Loads the model of {@code settings}; a bad file gives an exception naming the problem. */
+    public static Engine open(EngineSettings settings) throws IOException {
+        settings.validate();
+        GgufFile file = GgufFile.open(settings.model());
+        try {
+            return new Engine(settings, file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    public EngineSettings settings() {
+        return settings;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public GgufFile file() {
+        return file;
+    }
+
+    public ModelFingerprint fingerprint() {
+        return fingerprint;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
+    public KvBlockPool pool() {
+        return pool;
+    }
+
+    public ForwardPass forward() {
+        return forward;
+    }
+
+    public KvCompatibility compatibility() {
+        return compatibility;
+    }
+
+    /** An empty sequence in this engine's pool. */
+    public KvSequence newSequence() {
+        return new KvSequence(pool);
+    }
+
+    /** A batch sized for this engine's limits. */
+    public StepBatch newBatch() {
+        return forward.newBatch(settings.maxBatchSequences());
+    }
+
+    /** Copies a sequence's KV (for {@code tokens[0, seq.length())}) with this engine's compatibility tuple. */
+    public KvSnapshot exportKv(KvSequence seq, int[] tokens) {
+        return KvSnapshot.of(compatibility, seq, tokens);
+    }
+
+    /** Imports KV exported by a compatible engine into a new sequence; refuses other models or layouts. */
+    public KvSequence importKv(KvSnapshot snapshot) {
+        return snapshot.importInto(pool, compatibility);
+    }
+
+    /**
+     * Checks a prompt against the context: {@link PromptTooLongException} names both lengths.
+     *
+     * @param reserveTokens tokens to leave for generation (at least 1)
+     */
+    public void checkPromptLength(int promptTokens, int reserveTokens) {
+        if (promptTokens < 1) {
+            throw new EngineException("prompt is empty: at least one token is needed");
+        }
+        if (promptTokens + Math.max(1, reserveTokens) > config.contextLength()) {
+            throw new PromptTooLongException(promptTokens, Math.max(1, reserveTokens), config.contextLength());
+        }
+    }
+
+    @Override
+    public void close() {
+        workers.close();
+        pool.close();
+        file.close();
+    }
+}

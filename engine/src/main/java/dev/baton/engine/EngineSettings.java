@@ -1,0 +1,114 @@
+package dev.baton.engine;
+
+import dev.baton.engine.gguf.GgmlType;
+import dev.baton.engine.tensor.KernelMode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * How an engine instance is built. Validated once by {@link #validate()}; immutable.
+ *
+ * @param model            the GGUF file
+ * @param threads          compute threads of the forward pass (1..1024)
+ * @param kvCacheBytes     off-heap bytes for the KV block pool (rounded down to whole blocks)
+ * @param blockSize        positions per KV block (DESIGN.md §4; default 16)
+ * @param kvDtype          F32 or F16
+ * @param maxBatchTokens   tokens one forward pass takes (prefill chunk budget)
+ * @param maxBatchSequences sequences one forward pass takes
+ * @param kernelMode       vectorized or scalar kernels
+ */
+public record EngineSettings(
+        Path model,
+        int threads,
+        long kvCacheBytes,
+        int blockSize,
+        GgmlType kvDtype,
+        int maxBatchTokens,
+        int maxBatchSequences,
+        KernelMode kernelMode) {
+
+    public static final long DEFAULT_KV_CACHE_BYTES = 256L << 20;
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+    public static final int DEFAULT_MAX_BATCH_TOKENS = 256;
+    public static final int DEFAULT_MAX_BATCH_SEQUENCES = 64;
+
+    /** Defaults for {@code model}: every core, 256 MiB of F32 KV, blocks of 16, 256-token batches. */
+    public static EngineSettings defaults(Path model) {
+        return new EngineSettings(model, Runtime.getRuntime().availableProcessors(), DEFAULT_KV_CACHE_BYTES,
+                DEFAULT_BLOCK_SIZE, GgmlType.F32, DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_BATCH_SEQUENCES,
+                KernelMode.defaultMode());
+    }
+
+    /**
+     * Reads {@code baton.engine} (see reference.conf). {@code model} is the file to use when the
+     * config names none (the demo model); errors name the key.
+     */
+    public static EngineSettings from(Config root, Path defaultModel) {
+        Config c = root.getConfig("baton.engine");
+        try {
+            String model = c.getString("model");
+            int threads = c.getInt("threads");
+            String kernels = c.getString("kernels").toUpperCase(Locale.ROOT);
+            String dtype = c.getString("kv-dtype").toUpperCase(Locale.ROOT);
+            if (!dtype.equals("F32") && !dtype.equals("F16")) {
+                throw new EngineException("baton.engine.kv-dtype = " + dtype + ": must be F32 or F16");
+            }
+            if (!kernels.equals("VECTOR") && !kernels.equals("SCALAR")) {
+                throw new EngineException("baton.engine.kernels = " + kernels + ": must be vector or scalar");
+            }
+            return new EngineSettings(model.isBlank() ? defaultModel : Path.of(model),
+                    threads == 0 ? Runtime.getRuntime().availableProcessors() : threads,
+                    c.getBytes("kv-cache-bytes"), c.getInt("block-size"), GgmlType.valueOf(dtype),
+                    c.getInt("max-batch-tokens"), c.getInt("max-batch-sequences"),
+                    kernels.equals("SCALAR") ? KernelMode.SCALAR : KernelMode.defaultMode()).validate();
+        } catch (ConfigException e) {
+            throw new EngineException("configuration: " + e.getMessage(), e);
+        }
+    }
+
+    public EngineSettings withModel(Path m) {
+        return new EngineSettings(m, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, kernelMode);
+    }
+
+    public EngineSettings withThreads(int n) {
+        return new EngineSettings(model, n, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, kernelMode);
+    }
+
+    public EngineSettings withKvCacheBytes(long bytes) {
+        return new EngineSettings(model, threads, bytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, kernelMode);
+    }
+
+    public EngineSettings withKvDtype(GgmlType t) {
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, t, maxBatchTokens, maxBatchSequences, kernelMode);
+    }
+
+    public EngineSettings withBatch(int tokens, int sequences) {
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, tokens, sequences, kernelMode);
+    }
+
+    public EngineSettings withKernelMode(KernelMode m) {
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, m);
+    }
+
+    /** Throws {@link EngineException} naming the first field out of range. */
+    public EngineSettings validate() {
+        if (model == null) {
+            throw new EngineException("model: a GGUF file path is required");
+        }
+        check(threads >= 1 && threads <= 1024, "threads", threads, "1..1024");
+        check(kvCacheBytes >= 1 << 16, "kvCacheBytes", kvCacheBytes, ">= 65536");
+        check(blockSize >= 1 && blockSize <= 1024, "blockSize", blockSize, "1..1024");
+        check(kvDtype == GgmlType.F32 || kvDtype == GgmlType.F16, "kvDtype", kvDtype, "F32 or F16");
+        check(maxBatchTokens >= 1 && maxBatchTokens <= 65536, "maxBatchTokens", maxBatchTokens, "1..65536");
+        check(maxBatchSequences >= 1 && maxBatchSequences <= 4096, "maxBatchSequences", maxBatchSequences, "1..4096");
+        return this;
+    }
+
+    private static void check(boolean ok, String field, Object value, String range) {
+        if (!ok) {
+            throw new EngineException(field + " = " + value + " is out of range (" + range + ")");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.baton.engine.kv;
+
+import java.util.Arrays;
+
+/**
+ * One sequence's view of the KV pool: its block table and how many positions hold computed KV.
+ *
+ * <p>Position {@code p} lives in block {@code blockTable()[p / blockSize]} at slot {@code p % blockSize}.
+ * Not thread-safe: owned by the engine loop, read by forward-pass workers during a step.
+ */
+public final class KvSequence {
+
+    private final KvBlockPool pool;
+    private int[] blocks = new int[8];
+    private int blockCount;
+    private int length;
+
+    public KvSequence(KvBlockPool pool) {
+        this.pool = pool;
+    }
+
+    public KvBlockPool pool() {
+        return pool;
+    }
+
+    /** The block table; entries {@code [0, blockCount())} are valid. Not a copy. */
+    public int[] blockTable() {
+        return blocks;
+    }
+
+    public int blockCount() {
+        return blockCount;
+    }
+
+    /** Positions whose KV has been computed (or imported). */
+    public int length() {
+        return length;
+    }
+
+    public void setLength(int positions) {
+        if (positions < 0 || positions > capacity()) {
+            throw new IllegalArgumentException("length " + positions + " outside 0.." + capacity());
+        }
+        length = positions;
+    }
+
+    /** Positions the held blocks can store. */
+    public int capacity() {
+        return blockCount * pool.spec().blockSize();
+    }
+
+    /** Blocks still needed to hold {@code positions} positions. */
+    public int blocksNeeded(int positions) {
+        int bs = pool.spec().blockSize();
+        return Math.max(0, (positions + bs - 1) / bs - blockCount);
+    }
+
+    /**
+     * Allocates blocks until {@code positions} positions fit. All or nothing: if the pool runs out,
+     * the blocks taken by this call are returned and a {@link KvPoolExhaustedException} is thrown.
+     */
+    public void reserve(int positions) {
+        int need = blocksNeeded(positions);
+        if (need == 0) {
+            return;
+        }
+        if (need > pool.freeBlockCount()) {
+            throw new KvPoolExhaustedException("KV pool exhausted: " + positions + " positions need " + need
+                    + " more blocks, " + pool.freeBlockCount() + " of " + pool.blockCount() + " are free");
+        }
+        for (int i = 0; i < need; i++) {
+            appendBlock(pool.allocate());
+        }
+    }
+
+    /** Appends a block this sequence now holds a reference to. */
+    public void appendBlock(int block) {
+        if (blockCount == blocks.length) {
+            blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        }
+        blocks[blockCount++] = block;
+    }
+
+    /** Returns every block to the pool; the sequence is empty afterwards. Safe to call twice. */
+    public void free() {
+        for (int i = 0; i < blockCount; i++) {
+            pool.release(blocks[i]);
+        }
+        blockCount = 0;
+        length = 0;
+    }
+}

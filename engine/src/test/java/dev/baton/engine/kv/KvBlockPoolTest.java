@@ -1,0 +1,65 @@
+package dev.baton.engine.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.baton.engine.EngineException;
+import dev.baton.engine.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
+
+class KvBlockPoolTest {
+
+    static final KvCacheSpec SPEC = new KvCacheSpec(2, 2, 16, 16, GgmlType.F16);
+
+    @Test
+    void shouldSizeBlocksFromTheLayout() {
+        assertEquals(16L * 16 * 2, SPEC.headRunBytes());
+        assertEquals(2L * 2 * 16 * 16 * 2 * 2, SPEC.blockBytes());
+        assertEquals(SPEC.layerBytes() + SPEC.headRunBytes() * 2 + 3L * 16 * 2, SPEC.offsetInBlock(1, true, 0, 3));
+    }
+
+    @Test
+    void shouldRefcountAndReturnBlocksToTheFreeQueue() {
+        try (KvBlockPool pool = new KvBlockPool(SPEC, 3)) {
+            int a = pool.allocate();
+            int b = pool.allocate();
+            int c = pool.allocate();
+            assertEquals(KvBlockPool.NO_BLOCK, pool.allocate(), "empty pool must return NO_BLOCK");
+            pool.retain(a);
+            pool.release(a);
+            assertEquals(0, pool.freeBlockCount());
+            pool.release(a);
+            assertEquals(1, pool.freeBlockCount());
+            assertEquals(a, pool.allocate());
+            pool.release(a);
+            pool.release(b);
+            pool.release(c);
+            assertEquals(3, pool.freeBlockCount());
+            assertThrows(EngineException.class, () -> pool.release(b), "double release must be refused");
+        }
+    }
+
+    @Test
+    void shouldReserveAllOrNothing() {
+        try (KvBlockPool pool = new KvBlockPool(SPEC, 4)) {
+            KvSequence s = new KvSequence(pool);
+            s.reserve(33);
+            assertEquals(3, s.blockCount());
+            KvSequence t = new KvSequence(pool);
+            KvPoolExhaustedException ex = assertThrows(KvPoolExhaustedException.class, () -> t.reserve(40));
+            assertTrue(ex.getMessage().contains("1 of 4 are free"), ex.getMessage());
+            assertEquals(0, t.blockCount());
+            assertEquals(1, pool.freeBlockCount());
+            s.free();
+            s.free();
+            assertEquals(4, pool.freeBlockCount());
+        }
+    }
+
+    @Test
+    void shouldRefuseBadGeometry() {
+        assertThrows(EngineException.class, () -> new KvCacheSpec(2, 2, 16, 16, GgmlType.Q8_0));
+        assertThrows(EngineException.class, () -> new KvCacheSpec(2, 2, 16, 0, GgmlType.F32));
+    }
+}

@@ -1,0 +1,111 @@
+package dev.baton.engine.step;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.engine.testing.Oracle;
+import dev.baton.engine.testing.TestModel;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The forward pass against llama.cpp's logits on the oracle models (see ../shared/oracle/README.md).
+ *
+ * <p>Teacher-forced: {@code prompt_tokens ++ generated_tokens} run through the model, every row's
+ * logits compared with the reference row. F32 models must agree within 1e-4 everywhere. Quantized
+ * models: llama.cpp rounds activations to Q8_0 before every quantized dot product, and so does this
+ * engine, so the rows agree within {@value #QUANT_TOLERANCE} (absolute); argmax is compared where the
+ * reference's top-1/top-2 gap is above 0.05.
+ */
+@Timeout(120)
+class OracleLogitsTest {
+
+    static final double F32_TOLERANCE = 1e-4;
+    static final double QUANT_TOLERANCE = 2e-2;
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "tiny-f32, tiny-f32", "tiny-f32-long, tiny-f32",
+        "tiny-qwen2-f32, tiny-qwen2-f32", "tiny-qwen2-f32-long, tiny-qwen2-f32",
+        "tiny-llama3rope-f32, tiny-llama3rope-f32", "tiny-llama3rope-f32-long, tiny-llama3rope-f32",
+    })
+    void shouldMatchLlamaCppLogitsOnF32Models(String ref, String model) throws Exception {
+        Result r = compare(ref, model);
+        assertTrue(r.maxDiff <= F32_TOLERANCE, ref + ": max |logit - reference| = " + r.maxDiff + " at row " + r.worstRow);
+        assertArrayEquals(r.refGreedy, r.greedy, ref + ": greedy tokens differ");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "tiny-q8_0, tiny-q8_0", "tiny-q8_0-long, tiny-q8_0",
+        "small-q8_0, small-q8_0", "small-q4_0, small-q4_0",
+    })
+    void shouldMatchLlamaCppLogitsTeacherForcedOnQuantizedModels(String ref, String model) throws Exception {
+        Result r = compare(ref, model);
+        assertTrue(r.maxDiff <= QUANT_TOLERANCE, ref + ": max |logit - reference| = " + r.maxDiff + " at row " + r.worstRow);
+        assertEquals(0, r.argmaxMismatches, ref + ": argmax differs on rows with a clear reference winner");
+    }
+
+    record Result(double maxDiff, int worstRow, int[] greedy, int[] refGreedy, int argmaxMismatches) {}
+
+    private Result compare(String ref, String model) throws Exception {
+        JsonNode json = Oracle.ref(ref);
+        int[] prompt = Oracle.ints(json.get("prompt_tokens"));
+        int[] generated = Oracle.ints(json.get("generated_tokens"));
+        int[] all = new int[prompt.length + generated.length];
+        System.arraycopy(prompt, 0, all, 0, prompt.length);
+        System.arraycopy(generated, 0, all, prompt.length, generated.length);
+        float[][] expected = Oracle.logits(ref);
+        assertEquals(all.length, expected.length, "reference rows");
+        float[][] actual;
+        try (TestModel m = TestModel.open(Oracle.model(model), 64, 64)) {
+            actual = m.teacherForced(all);
+        }
+        double maxDiff = 0;
+        int worstRow = -1;
+        int mismatches = 0;
+        for (int row = 0; row < all.length; row++) {
+            float[] e = expected[row];
+            float[] a = actual[row];
+            for (int i = 0; i < e.length; i++) {
+                double d = Math.abs(e[i] - a[i]);
+                if (d > maxDiff) {
+                    maxDiff = d;
+                    worstRow = row;
+                }
+            }
+            if (gap(e) > 0.05 && argmax(e) != argmax(a)) {
+                mismatches++;
+            }
+        }
+        int[] greedy = new int[generated.length];
+        for (int k = 0; k < generated.length; k++) {
+            greedy[k] = argmax(actual[prompt.length - 1 + k]);
+        }
+        return new Result(maxDiff, worstRow, greedy, generated, mismatches);
+    }
+
+    static int argmax(float[] a) {
+        int best = 0;
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] > a[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static double gap(float[] a) {
+        int best = argmax(a);
+        float second = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < a.length; i++) {
+            if (i != best && a[i] > second) {
+                second = a[i];
+            }
+        }
+        return a[best] - second;
+    }
+}
