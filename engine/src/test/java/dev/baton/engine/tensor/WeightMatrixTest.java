@@ -159,7 +159,7 @@ class WeightMatrixTest {
 
     /** Runs both matrices on {@code n} random vectors and compares every output with a tolerance scaled by the dot's magnitude. */
     private static void assertKernelsAgree(WeightMatrix vector, WeightMatrix scalar, int n) {
-        // MODE-CHECK
+        assertEquals(KernelMode.VECTOR, vector.mode());
         int rows = vector.rows();
         int cols = vector.cols();
         InputBatch in = new InputBatch(n, cols);
