@@ -1,0 +1,162 @@
+package dev.baton.engine.tensor;
+
+import dev.baton.engine.gguf.GgmlType;
+
+/**
+ * Up to {@code maxVectors} input vectors of a matrix product, converted once to the format the dot
+ * products read ({@link WeightMatrix#inputType()}), so that every row of every weight matrix that
+ * takes the same input reuses the conversion.
+ *
+ * <p>Storage, allocated once in the constructor and reused by every {@link #load}:
+ * <pre>
+ *   values[v * cols + i]   element i of vector v, as a float:
+ *                            F32   the input itself
+ *                            F16   the input rounded to fp16 (then widened back, exactly)
+ *                            BF16  the input rounded to bf16
+ *                            Q8_0  the quantized integer q in [-127, 127]
+ *   scales[v * cols/32 + b] Q8_0 only: block b's scale d, already rounded to fp16
+ * </pre>
+ * The Q8_0 integers are kept as floats because the kernels multiply them as floats: a block's dot
+ * product of 32 integer pairs stays below 2^24, so float arithmetic computes it exactly.
+ *
+ * <p>Threading: {@link #load} is not thread-safe; once loaded, the batch is read-only and may be
+ * shared by the threads that each compute a row range of a matmul.
+ */
+public final class InputBatch {
+
+    /** Elements per Q8_0 block. */
+    static final int QK = 32;
+
+    private final int maxVectors;
+    private final int maxCols;
+    final float[] values;
+    final float[] scales;
+    private int vectorCount;
+    private int cols;
+    private GgmlType inputType = GgmlType.F32;
+
+    public InputBatch(int maxVectors, int maxCols) {
+        if (maxVectors <= 0 || maxCols <= 0) {
+            throw new IllegalArgumentException("maxVectors (" + maxVectors + ") and maxCols (" + maxCols
+                    + ") must be positive");
+        }
+        if ((long) maxVectors * maxCols > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("maxVectors * maxCols (" + (long) maxVectors * maxCols
+                    + ") exceeds the largest float[]");
+        }
+        this.maxVectors = maxVectors;
+        this.maxCols = maxCols;
+        this.values = new float[maxVectors * maxCols];
+        this.scales = new float[maxVectors * (maxCols / QK)];
+    }
+
+    /**
+     * Loads {@code n} vectors, vector {@code v} at {@code x[xOffset + v*xStride .. + cols)}, converted
+     * for {@code inputType}: F32 copied; F16 and BF16 rounded to nearest even; Q8_0 quantized per
+     * block of 32 as ggml-cpu does on x86 ({@code quantize_row_q8_0}, the build the oracle ran):
+     * {@code amax = max|x|}, {@code d = amax/127} stored as fp16, {@code q = rint(x * (127/amax))}
+     * (ties to even). Allocation-free.
+     *
+     * @throws IllegalArgumentException if {@code n} or {@code cols} exceed the capacity, Q8_0
+     *     {@code cols} is not a multiple of 32, the type is not an input type, or {@code x} is too short
+     */
+    public void load(float[] x, int xOffset, int xStride, int n, int cols, GgmlType inputType) {
+        if (n < 1 || n > maxVectors) {
+            throw new IllegalArgumentException("vector count " + n + " is outside [1, " + maxVectors + "]");
+        }
+        if (cols < 1 || cols > maxCols) {
+            throw new IllegalArgumentException("cols " + cols + " is outside [1, " + maxCols + "]");
+        }
+        if (xOffset < 0 || (n > 1 && xStride < cols)
+                || (long) xOffset + (long) (n - 1) * xStride + cols > x.length) {
+            throw new IllegalArgumentException("input of " + n + " vectors of " + cols + " at offset " + xOffset
+                    + " stride " + xStride + " does not fit in x[" + x.length + "]");
+        }
+        switch (inputType) {
+            case F32 -> {
+                for (int v = 0; v < n; v++) {
+                    System.arraycopy(x, xOffset + v * xStride, values, v * cols, cols);
+                }
+            }
+            case F16 -> {
+                for (int v = 0; v < n; v++) {
+                    int src = xOffset + v * xStride;
+                    int dst = v * cols;
+                    for (int i = 0; i < cols; i++) {
+                        values[dst + i] = HalfFloats.f16ToFloat(HalfFloats.floatToF16(x[src + i]));
+                    }
+                }
+            }
+            case BF16 -> {
+                for (int v = 0; v < n; v++) {
+                    int src = xOffset + v * xStride;
+                    int dst = v * cols;
+                    for (int i = 0; i < cols; i++) {
+                        values[dst + i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(x[src + i]));
+                    }
+                }
+            }
+            case Q8_0 -> {
+                if (cols % QK != 0) {
+                    throw new IllegalArgumentException("Q8_0 input needs cols (" + cols + ") to be a multiple of 32");
+                }
+                int blocks = cols / QK;
+                for (int v = 0; v < n; v++) {
+                    quantizeQ8(x, xOffset + v * xStride, values, v * cols, scales, v * blocks, blocks);
+                }
+            }
+            default -> throw new IllegalArgumentException("input type " + inputType
+                    + " is not one of F32, F16, BF16, Q8_0");
+        }
+        this.vectorCount = n;
+        this.cols = cols;
+        this.inputType = inputType;
+    }
+
+    /** Quantizes {@code blocks} blocks of 32 from {@code x[xo..]}: integers to {@code q[qo..]}, scales to {@code d[dOff..]}. */
+    static void quantizeQ8(float[] x, int xo, float[] q, int qo, float[] d, int dOff, int blocks) {
+        for (int b = 0; b < blocks; b++) {
+            int base = xo + b * QK;
+            float amax = 0f;
+            for (int j = 0; j < QK; j++) {
+                amax = Math.max(amax, Math.abs(x[base + j]));
+            }
+            float id = amax != 0f ? 127f / amax : 0f;
+            d[dOff + b] = HalfFloats.f16ToFloat(HalfFloats.floatToF16(amax / 127f));
+            int qb = qo + b * QK;
+            for (int j = 0; j < QK; j++) {
+                q[qb + j] = (float) Math.rint(x[base + j] * id);
+            }
+        }
+    }
+
+    public int vectorCount() {
+        return vectorCount;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    public GgmlType inputType() {
+        return inputType;
+    }
+
+    public int maxVectors() {
+        return maxVectors;
+    }
+
+    public int maxCols() {
+        return maxCols;
+    }
+
+    /** Q8_0 only: the scale of block {@code block} of vector {@code v}. */
+    public float q8Scale(int v, int block) {
+        return scales[v * (cols / QK) + block];
+    }
+
+    /** Element {@code i} of vector {@code v} as stored (see the class comment). */
+    public float value(int v, int i) {
+        return values[v * cols + i];
+    }
+}

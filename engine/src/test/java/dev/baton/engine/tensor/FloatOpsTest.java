@@ -1,0 +1,89 @@
+package dev.baton.engine.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.baton.engine.gguf.GgmlType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
+
+class FloatOpsTest {
+
+    @Test
+    void shouldStoreF16RoundedToNearestEvenAndReadItBack() {
+        float[] src = {1f + 0x1p-11f, 1f + 0x3p-11f, -0.1f, 65504f, 1e-7f, 70000f};
+        MemorySegment kv = Arena.ofAuto().allocate(64);
+        FloatOps.store(src, 0, kv, 8, GgmlType.F16, src.length);
+        assertEquals((short) 0x3c00, kv.get(TestTensors.I16_LE, 8));
+        assertEquals((short) 0x3c02, kv.get(TestTensors.I16_LE, 10));
+        float[] back = new float[src.length];
+        FloatOps.axpy(1f, kv, 8, GgmlType.F16, back, 0, src.length);
+        for (int i = 0; i < src.length; i++) {
+            assertEquals(Float.float16ToFloat(Float.floatToFloat16(src[i])), back[i], 0f, "element " + i);
+        }
+    }
+
+    @Test
+    void shouldDotWithF16AndF32CacheRows() {
+        int n = 100;
+        float[] a = TestTensors.randomFloats(n + 3, 31, 1f);
+        float[] b = TestTensors.randomFloats(n, 32, 1f);
+        MemorySegment kv = Arena.ofAuto().allocate(4L * n + 16);
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16}) {
+            FloatOps.store(b, 0, kv, 16, type, n);
+            double expected = 0;
+            double magnitude = 0;
+            for (int i = 0; i < n; i++) {
+                float bi = type == GgmlType.F16 ? Float.float16ToFloat(Float.floatToFloat16(b[i])) : b[i];
+                expected += (double) a[3 + i] * bi;
+                magnitude += Math.abs((double) a[3 + i] * bi);
+            }
+            assertEquals(expected, FloatOps.dot(a, 3, kv, 16, type, n), 1e-6 * magnitude, type.toString());
+        }
+    }
+
+    @Test
+    void shouldAddAScaledCacheRow() {
+        int n = 37;
+        float[] x = TestTensors.randomFloats(n, 33, 1f);
+        float[] y = TestTensors.randomFloats(n + 2, 34, 1f);
+        float[] expected = y.clone();
+        MemorySegment kv = Arena.ofAuto().allocate(4L * n);
+        FloatOps.store(x, 0, kv, 0, GgmlType.F32, n);
+        FloatOps.axpy(0.25f, kv, 0, GgmlType.F32, y, 2, n);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Math.fma(0.25f, x[i], expected[2 + i]), y[2 + i], 0f);
+        }
+    }
+
+    @Test
+    void shouldDotFloatArrays() {
+        int n = 291;
+        float[] a = TestTensors.randomFloats(n, 35, 1f);
+        float[] b = TestTensors.randomFloats(n + 1, 36, 1f);
+        double expected = 0;
+        double magnitude = 0;
+        for (int i = 0; i < n; i++) {
+            expected += (double) a[i] * b[1 + i];
+            magnitude += Math.abs((double) a[i] * b[1 + i]);
+        }
+        assertEquals(expected, FloatOps.dot(a, 0, b, 1, n), 1e-6 * magnitude);
+    }
+
+    @Test
+    void shouldRmsNormLikeGgml() {
+        int n = 288;
+        float[] x = TestTensors.randomFloats(n, 37, 2f);
+        float[] w = TestTensors.randomFloats(n, 38, 1f);
+        float[] out = new float[n];
+        FloatOps.rmsnorm(out, 0, x, 0, w, n, 1e-5f);
+        double sum = 0;
+        for (float v : x) {
+            sum += v * v;
+        }
+        float scale = 1f / (float) Math.sqrt((float) (sum / n) + 1e-5f);
+        for (int i = 0; i < n; i++) {
+            assertEquals(x[i] * scale * w[i], out[i], 0f, "element " + i);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package dev.baton.engine.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.baton.engine.gguf.GgmlType;
+import dev.baton.engine.gguf.GgufFile;
+import dev.baton.engine.gguf.GgufTensorInfo;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class WeightMatrixTest {
+
+    private static final GgmlType[] TYPES = {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0};
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void shouldAgreeBetweenVectorAndScalarKernelsOnRandomData(GgmlType type) {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        int rows = 37;
+        int cols = type.blockSize > 1 ? 288 : 300; // 300: a tail beyond the vector width
+        GgufTensorInfo t = TestTensors.tensor("w", type, rows, cols, TestTensors.randomFloats(rows * cols, 1, 0.5f));
+        assertKernelsAgree(WeightMatrix.of(t, KernelMode.VECTOR), WeightMatrix.of(t, KernelMode.SCALAR), 9);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-f32.gguf", "tiny-q8_0.gguf", "small-q8_0.gguf", "small-q4_0.gguf"})
+    void shouldAgreeBetweenVectorAndScalarKernelsOnOracleTensors(String file) throws IOException {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        try (GgufFile gguf = GgufFile.open(TestTensors.oracleModel(file))) {
+            for (String name : new String[] {"blk.0.attn_q.weight", "blk.1.ffn_down.weight", "blk.0.ffn_gate.weight"}) {
+                GgufTensorInfo t = gguf.tensor(name);
+                assertKernelsAgree(WeightMatrix.of(t, KernelMode.VECTOR), WeightMatrix.of(t, KernelMode.SCALAR), 5);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(KernelMode.class)
+    void shouldComputeTheDotOfTheDequantizedRowWithTheConvertedInput(KernelMode mode) {
+        assumeTrue(mode == KernelMode.SCALAR || KernelMode.vectorAvailable(), "Vector API not usable here");
+        for (GgmlType type : TYPES) {
+            int rows = 19;
+            int cols = 320;
+            WeightMatrix m = WeightMatrix.of(
+                    TestTensors.tensor("w", type, rows, cols, TestTensors.randomFloats(rows * cols, 2, 1f)), mode);
+            InputBatch in = new InputBatch(3, cols);
+            in.load(TestTensors.randomFloats(3 * cols, 3, 1f), 0, cols, 3, cols, m.inputType());
+            float[] out = new float[3 * rows];
+            m.matmul(in, out, 0, rows, 0, rows);
+            for (int v = 0; v < 3; v++) {
+                for (int r = 0; r < rows; r++) {
+                    double expected = TestTensors.referenceDot(m, r, in, v);
+                    double tol = 2e-6 * TestTensors.magnitude(m, r, in, v) + 1e-30;
+                    assertEquals(expected, out[v * rows + r], tol, type + " row " + r + " vector " + v);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(KernelMode.class)
+    void shouldGiveBitIdenticalResultsWhateverTheBatchSizeAndRowSplit(KernelMode mode) {
+        assumeTrue(mode == KernelMode.SCALAR || KernelMode.vectorAvailable(), "Vector API not usable here");
+        for (GgmlType type : TYPES) {
+            int rows = 45;
+            int cols = 288;
+            WeightMatrix m = WeightMatrix.of(
+                    TestTensors.tensor("w", type, rows, cols, TestTensors.randomFloats(rows * cols, 4, 1f)), mode);
+            float[] x = TestTensors.randomFloats(32 * cols, 5, 1f);
+            InputBatch in = new InputBatch(32, cols);
+
+            // Reference: each vector alone, all rows at once.
+            float[][] single = new float[32][rows];
+            for (int v = 0; v < 32; v++) {
+                in.load(x, v * cols, cols, 1, cols, m.inputType());
+                m.matmul(in, single[v], 0, 0, 0, rows);
+            }
+            for (int n : new int[] {2, 3, 5, 8, 13, 32}) {
+                for (int[] split : new int[][] {{0, rows}, {0, 1, 2, 7, 8, 20, 44, 45}, {0, 3, 6, 9, 45}}) {
+                    // Vectors [start, start+n), written with an offset and a padded stride.
+                    int start = 32 - n;
+                    in.load(x, start * cols, cols, n, cols, m.inputType());
+                    int stride = rows + 5;
+                    float[] out = new float[7 + n * stride];
+                    for (int s = 0; s + 1 < split.length; s++) {
+                        m.matmul(in, out, 7, stride, split[s], split[s + 1]);
+                    }
+                    for (int v = 0; v < n; v++) {
+                        float[] got = Arrays.copyOfRange(out, 7 + v * stride, 7 + v * stride + rows);
+                        assertArrayEquals(single[start + v], got, 0f,
+                                type + " " + mode + " n=" + n + " split=" + Arrays.toString(split) + " vector " + v);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldGiveBitIdenticalResultsOnEveryThread() throws InterruptedException {
+        int rows = 64;
+        int cols = 288;
+        WeightMatrix m = WeightMatrix.of(
+                TestTensors.tensor("w", GgmlType.Q8_0, rows, cols, TestTensors.randomFloats(rows * cols, 6, 1f)));
+        InputBatch in = new InputBatch(4, cols);
+        in.load(TestTensors.randomFloats(4 * cols, 7, 1f), 0, cols, 4, cols, m.inputType());
+        float[] expected = new float[4 * rows];
+        m.matmul(in, expected, 0, rows, 0, rows);
+        float[] out = new float[4 * rows];
+        Thread a = Thread.ofPlatform().start(() -> m.matmul(in, out, 0, rows, 0, 20));
+        Thread b = Thread.ofPlatform().start(() -> m.matmul(in, out, 0, rows, 20, rows));
+        a.join();
+        b.join();
+        assertArrayEquals(expected, out, 0f);
+    }
+
+    @Test
+    void shouldRejectAnUnsupportedTypeNamingTensorAndType() {
+        GgufTensorInfo t = new GgufTensorInfo("blk.3.ffn_up.weight", new long[] {256, 4}, GgmlType.Q4_K, 0,
+                Arena.ofAuto().allocate(GgmlType.Q4_K.byteSize(1024)));
+        UnsupportedTensorException e = assertThrows(UnsupportedTensorException.class, () -> WeightMatrix.of(t));
+        assertTrue(e.getMessage().contains("blk.3.ffn_up.weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
+        assertEquals(GgmlType.Q4_K, e.type());
+    }
+
+    @Test
+    void shouldRejectATensorThatIsNot2D() {
+        GgufTensorInfo t = new GgufTensorInfo("output_norm.weight", new long[] {64}, GgmlType.F32, 0,
+                Arena.ofAuto().allocate(256));
+        UnsupportedTensorException e = assertThrows(UnsupportedTensorException.class, () -> WeightMatrix.of(t));
+        assertTrue(e.getMessage().contains("output_norm.weight") && e.getMessage().contains("F32"), e.getMessage());
+    }
+
+    @Test
+    void shouldRejectAnInputOfTheWrongType() {
+        WeightMatrix m = WeightMatrix.of(TestTensors.tensor("w", GgmlType.Q8_0, 2, 32, new float[64]));
+        InputBatch in = new InputBatch(1, 32);
+        in.load(new float[32], 0, 32, 1, 32, GgmlType.F32);
+        assertThrows(IllegalArgumentException.class, () -> m.matmul(in, new float[2], 0, 2, 0, 2));
+    }
+
+    @Test
+    void shouldReportTheInputTypeOfEachWeightType() {
+        assertEquals(GgmlType.F32, WeightMatrix.inputTypeFor(GgmlType.F32));
+        assertEquals(GgmlType.F16, WeightMatrix.inputTypeFor(GgmlType.F16));
+        assertEquals(GgmlType.BF16, WeightMatrix.inputTypeFor(GgmlType.BF16));
+        assertEquals(GgmlType.Q8_0, WeightMatrix.inputTypeFor(GgmlType.Q8_0));
+        assertEquals(GgmlType.Q8_0, WeightMatrix.inputTypeFor(GgmlType.Q4_0));
+    }
+
+    /** Runs both matrices on {@code n} random vectors and compares every output with a tolerance scaled by the dot's magnitude. */
+    private static void assertKernelsAgree(WeightMatrix vector, WeightMatrix scalar, int n) {
+        assertEquals(KernelMode.VECTOR, vector.mode());
+        int rows = vector.rows();
+        int cols = vector.cols();
+        InputBatch in = new InputBatch(n, cols);
+        in.load(TestTensors.randomFloats(n * cols, 11, 1f), 0, cols, n, cols, vector.inputType());
+        float[] a = new float[n * rows];
+        float[] b = new float[n * rows];
+        vector.matmul(in, a, 0, rows, 0, rows);
+        scalar.matmul(in, b, 0, rows, 0, rows);
+        for (int v = 0; v < n; v++) {
+            for (int r = 0; r < rows; r++) {
+                double tol = 2e-6 * TestTensors.magnitude(scalar, r, in, v) + 1e-30;
+                assertEquals(b[v * rows + r], a[v * rows + r], tol,
+                        vector.name() + " " + vector.type() + " row " + r + " vector " + v);
+            }
+        }
+    }
+}
