@@ -90,10 +90,11 @@ public final class GgufFile implements AutoCloseable {
             throw new GgufFormatException(path + ": general.alignment " + alignment + " is not a power of two");
         }
         record Raw(String name, long[] dims, GgmlType type, long offset) {}
-        Raw[] raws = new Raw[Math.toIntExact(Math.min(tensorCount, Integer.MAX_VALUE))];
+        // Check before allocating the table: a corrupt count must not become an OutOfMemoryError.
         if (tensorCount > r.remaining()) {
             throw new GgufFormatException(path + ": tensor count " + tensorCount + " exceeds the file size");
         }
+        Raw[] raws = new Raw[(int) tensorCount];
         for (int i = 0; i < tensorCount; i++) {
             String name = r.string(version, "name of tensor #" + i);
             int nDims = r.u32("dimension count of tensor '" + name + "'");
@@ -118,15 +119,21 @@ public final class GgufFile implements AutoCloseable {
         dataStart = align(r.pos, alignment);
         Map<String, GgufTensorInfo> t = new LinkedHashMap<>();
         for (Raw raw : raws) {
-            long elements = 1;
-            for (long d : raw.dims) {
-                elements = Math.multiplyExact(elements, d);
-            }
             if (raw.dims[0] % raw.type.blockSize != 0) {
                 throw new GgufFormatException(path + ": tensor '" + raw.name + "' of type " + raw.type + " has rows of "
                         + raw.dims[0] + " elements, not a multiple of the block size " + raw.type.blockSize);
             }
-            long bytes = raw.type.byteSize(elements);
+            long bytes;
+            try {
+                long elements = 1;
+                for (long d : raw.dims) {
+                    elements = Math.multiplyExact(elements, d);
+                }
+                bytes = Math.multiplyExact(elements / raw.type.blockSize, raw.type.blockBytes);
+            } catch (ArithmeticException e) {
+                throw new GgufFormatException(path + ": tensor '" + raw.name + "' has dims " + java.util.Arrays.toString(raw.dims)
+                        + ": more elements than a file can hold", e);
+            }
             if (raw.offset % alignment != 0) {
                 throw new GgufFormatException(path + ": tensor '" + raw.name + "' offset " + raw.offset
                         + " is not aligned to " + alignment);
