@@ -2,7 +2,6 @@ package dev.baton.engine;
 
 import dev.baton.common.KvCompatibility;
 import dev.baton.common.ModelFingerprint;
-import dev.baton.engine.chat.ChatTemplate;
 import dev.baton.engine.cpu.WorkerPool;
 import dev.baton.engine.gguf.GgufFile;
 import dev.baton.engine.kv.KvBlockPool;
@@ -33,7 +32,6 @@ public final class Engine implements AutoCloseable {
     private final ModelConfig config;
     private final ModelFingerprint fingerprint;
     private final Tokenizer tokenizer;
-    private final ChatTemplate chatTemplate;
     private final KvBlockPool pool;
     private final WorkerPool workers;
     private final ForwardPass forward;
@@ -45,7 +43,6 @@ public final class Engine implements AutoCloseable {
         this.config = ModelConfig.from(file);
         this.fingerprint = ModelFingerprint.of(file.mapping());
         this.tokenizer = Tokenizer.fromGguf(file.metadata());
-        this.chatTemplate = ChatTemplate.fromGguf(file.metadata(), tokenizer);
         Weights weights = Weights.load(file, config, s.kernelMode());
         KvCacheSpec spec = new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), s.blockSize(),
                 s.kvDtype());
@@ -91,10 +88,6 @@ public final class Engine implements AutoCloseable {
 
     public Tokenizer tokenizer() {
         return tokenizer;
-    }
-
-    public ChatTemplate chatTemplate() {
-        return chatTemplate;
     }
 
     public KvBlockPool pool() {

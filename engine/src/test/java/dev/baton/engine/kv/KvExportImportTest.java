@@ -96,8 +96,8 @@ class KvExportImportTest {
             seq.free();
         }
         Path out = dir.resolve("child.bin");
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m"));
+        String javaBin = ProcessHandle.current().info().command().orElseThrow();
+        List<String> cmd = new ArrayList<>(List.of(javaBin, "-Xmx512m"));
         cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--add-") || a.startsWith("--enable-native") || a.startsWith("-Dbaton"))
                 .toList());

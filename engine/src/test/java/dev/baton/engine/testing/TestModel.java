@@ -27,10 +27,15 @@ public final class TestModel implements AutoCloseable {
 
     public TestModel(Path model, int threads, int maxTokens, int maxLogitRows, int blocks, GgmlType kvType,
             KernelMode mode) throws IOException {
+        this(model, threads, maxTokens, maxLogitRows, blocks, kvType, mode, 16);
+    }
+
+    public TestModel(Path model, int threads, int maxTokens, int maxLogitRows, int blocks, GgmlType kvType,
+            KernelMode mode, int blockSize) throws IOException {
         file = GgufFile.open(model);
         config = ModelConfig.from(file);
         weights = Weights.load(file, config, mode);
-        pool = new KvBlockPool(new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), 16, kvType),
+        pool = new KvBlockPool(new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), blockSize, kvType),
                 blocks);
         workers = new WorkerPool(threads, "test-forward");
         forward = new ForwardPass(config, weights, pool.spec(), maxTokens, maxLogitRows, workers);
@@ -48,8 +53,8 @@ public final class TestModel implements AutoCloseable {
             float[][] out = new float[tokens.length][];
             int done = 0;
             while (done < tokens.length) {
-                int n = Math.min(b.remainingTokens(), tokens.length - done);
                 b.clear();
+                int n = Math.min(b.remainingTokens(), tokens.length - done);
                 addAllRows(b, seq, tokens, done, done + n);
                 forward.step(b);
                 for (int i = 0; i < n; i++) {
