@@ -1,6 +1,5 @@
 package dev.baton.engine.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -10,7 +9,9 @@ import java.util.Arrays;
  *
  * <p>The concatenation of everything {@link #accept} and {@link #flush} return equals
  * {@link Tokenizer#decode} of all the tokens. Bytes that can never complete a character (a stray
- * continuation byte, a lead byte followed by something else) are emitted at once as U+FFFD.
+ * continuation byte, a lead byte followed by something else) are emitted at once, each maximal
+ * invalid subpart as one U+FFFD (Unicode's recommended practice, as Python's
+ * {@code errors="replace"}).
  *
  * <p>One instance per sequence; not thread-safe. {@link #accept} runs once per generated token: it
  * copies no token bytes and allocates only the returned string (nothing for an empty result).
@@ -42,17 +43,17 @@ public final class StreamingDetokenizer {
         if (pendingLength == 0) {
             int complete = completePrefix(piece, piece.length);
             if (complete == piece.length) {
-                return new String(piece, StandardCharsets.UTF_8);
+                return Utf8.decode(piece, 0, piece.length);
             }
             append(piece, complete, piece.length - complete);
-            return complete == 0 ? "" : new String(piece, 0, complete, StandardCharsets.UTF_8);
+            return complete == 0 ? "" : Utf8.decode(piece, 0, complete);
         }
         append(piece, 0, piece.length);
         int complete = completePrefix(pending, pendingLength);
         if (complete == 0) {
             return "";
         }
-        String text = new String(pending, 0, complete, StandardCharsets.UTF_8);
+        String text = Utf8.decode(pending, 0, complete);
         System.arraycopy(pending, complete, pending, 0, pendingLength - complete);
         pendingLength -= complete;
         return text;
@@ -63,7 +64,7 @@ public final class StreamingDetokenizer {
         if (pendingLength == 0) {
             return "";
         }
-        String text = new String(pending, 0, pendingLength, StandardCharsets.UTF_8);
+        String text = Utf8.decode(pending, 0, pendingLength);
         pendingLength = 0;
         return text;
     }

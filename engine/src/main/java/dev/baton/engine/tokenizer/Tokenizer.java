@@ -56,7 +56,10 @@ public interface Tokenizer {
      */
     byte[] tokenBytes(int id);
 
-    /** The bytes of every token in order, decoded as UTF-8 with invalid sequences replaced by U+FFFD. */
+    /**
+     * The bytes of every token in order, decoded as UTF-8; each maximal invalid subpart becomes one
+     * U+FFFD (as Python's {@code errors="replace"}).
+     */
     String decode(int[] ids);
 
     /**

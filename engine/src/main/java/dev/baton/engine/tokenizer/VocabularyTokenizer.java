@@ -194,7 +194,7 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits BpeTokeni
             System.arraycopy(p, 0, bytes, at, p.length);
             at += p.length;
         }
-        return new String(bytes, StandardCharsets.UTF_8);
+        return Utf8.decode(bytes, 0, bytes.length);
     }
 
     @Override
