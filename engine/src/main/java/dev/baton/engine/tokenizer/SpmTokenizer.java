@@ -76,13 +76,13 @@ final class SpmTokenizer extends VocabularyTokenizer {
             addBigram(text, start, length, q, l, next[l]);
         }
         for (int i = 0; i >= 0 && n > 0; i = next[i]) {
-            String piece = text.substring(start[i], start[i] + length[i]);
-            int id = vocab.id(piece);
+            int id = vocab.id(text, start[i], start[i] + length[i]);
             if (id >= 0) {
                 out.add(id);
                 continue;
             }
             // Only single characters can miss: every merged symbol is a token.
+            String piece = text.substring(start[i], start[i] + length[i]);
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
                 int byteToken = tokenOfByte[b & 0xFF];
                 if (byteToken >= 0) {
@@ -98,7 +98,7 @@ final class SpmTokenizer extends VocabularyTokenizer {
             return;
         }
         int len = length[l] + length[r];
-        int id = vocab.id(text.substring(start[l], start[l] + len));
+        int id = vocab.id(text, start[l], start[l] + len);
         if (id >= 0) {
             q.push(-(double) vocab.score(id), l, r, len);
         }

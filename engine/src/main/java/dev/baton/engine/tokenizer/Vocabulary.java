@@ -2,8 +2,6 @@ package dev.baton.engine.tokenizer;
 
 import dev.baton.engine.gguf.GgufMetadata;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -65,7 +63,8 @@ final class Vocabulary {
     private final String[] texts;
     private final float[] scores;
     private final int[] attrs;
-    private final Map<String, Integer> idByText;
+    private final TextIndex idByText;
+    private final int maxTextLength;
     private final int bosId;
     private final int eosId;
     private final int unkId;
@@ -85,16 +84,19 @@ final class Vocabulary {
             throw new TokenizerException("metadata '" + KEY_TOKENS + "' is empty");
         }
         texts = new String[n];
-        idByText = HashMap.newHashMap(n);
+        idByText = new TextIndex(n);
+        int longest = 0;
         for (int i = 0; i < n; i++) {
             String t = raw[i].isEmpty() ? "[EMPTY_" + i + "]" : raw[i];
             texts[i] = t;
-            Integer previous = idByText.putIfAbsent(t, i);
-            if (previous != null) {
+            longest = Math.max(longest, t.length());
+            int previous = idByText.putIfAbsent(t, i);
+            if (previous >= 0) {
                 throw new TokenizerException("metadata '" + KEY_TOKENS + "': duplicate token '" + t
                         + "' at ids " + previous + " and " + i);
             }
         }
+        maxTextLength = longest;
         scores = readScores(m, n);
         attrs = readAttrs(m, n);
 
@@ -121,8 +123,8 @@ final class Vocabulary {
             }
         }
         for (String t : new String[] {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {
-            Integer id = idByText.get(t);
-            if (id != null) {
+            int id = idByText.get(t);
+            if (id >= 0) {
                 attrs[id] = ATTR_USER_DEFINED; // llama.cpp: always rendered for gpt-oss
             }
         }
@@ -214,8 +216,8 @@ final class Vocabulary {
     private int firstIdOf(String[] candidates) {
         int best = -1;
         for (String c : candidates) {
-            Integer id = idByText.get(c);
-            if (id != null && (best < 0 || id < best)) {
+            int id = idByText.get(c);
+            if (id >= 0 && (best < 0 || id < best)) {
                 best = id;
             }
         }
@@ -227,21 +229,21 @@ final class Vocabulary {
         boolean hasReturn = eogHas("<|return|>");
         boolean hasCall = eogHas("<|call|>") || eogHas("<|calls|>");
         boolean hasFlush = eogHas("<|flush|>");
-        Integer end = idByText.get("<|end|>");
-        if (end != null && endOfGeneration[end] && ((hasReturn && hasCall) || (hasCall && hasFlush))) {
+        int end = idByText.get("<|end|>");
+        if (end >= 0 && endOfGeneration[end] && ((hasReturn && hasCall) || (hasCall && hasFlush))) {
             endOfGeneration[end] = false;
             attrs[end] = ATTR_USER_DEFINED;
         }
-        Integer s = idByText.get("</s>");
-        if (s != null && endOfGeneration[s] && eogHas("<|tool_response>")) {
+        int s = idByText.get("</s>");
+        if (s >= 0 && endOfGeneration[s] && eogHas("<|tool_response>")) {
             endOfGeneration[s] = false;
             attrs[s] = ATTR_NORMAL;
         }
     }
 
     private boolean eogHas(String text) {
-        Integer id = idByText.get(text);
-        return id != null && endOfGeneration[id];
+        int id = idByText.get(text);
+        return id >= 0 && endOfGeneration[id];
     }
 
     /** llama.cpp sorts by UTF-8 length, longest first; equal lengths keep id order here. */
@@ -276,8 +278,12 @@ final class Vocabulary {
 
     /** The id of the token with exactly this text, or -1. */
     int id(String text) {
-        Integer id = idByText.get(text);
-        return id == null ? -1 : id;
+        return idByText.get(text);
+    }
+
+    /** The id of the token whose text is {@code s[from, to)}, or -1; no copy is made. */
+    int id(String s, int from, int to) {
+        return to - from > maxTextLength ? -1 : idByText.get(s, from, to);
     }
 
     int bosId() {
