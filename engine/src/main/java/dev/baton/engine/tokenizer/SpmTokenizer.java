@@ -15,8 +15,6 @@ import java.nio.charset.StandardCharsets;
  */
 final class SpmTokenizer extends VocabularyTokenizer {
 
-    static final String KEY_ADD_SPACE_PREFIX = Vocabulary.KEY_ADD_SPACE_PREFIX;
-
     private final boolean addSpacePrefix;
     /** llama.cpp's {@code byte_to_token}: {@code <0xXX>}, else the one-byte text, else unknown (-1: none). */
     private final int[] tokenOfByte = new int[256];
@@ -36,7 +34,7 @@ final class SpmTokenizer extends VocabularyTokenizer {
     static SpmTokenizer fromGguf(GgufMetadata m) {
         // llama.cpp's defaults for SentencePiece vocabularies: <unk> 0, <s> 1, </s> 2, BOS added.
         Vocabulary vocab = new Vocabulary(m, new Vocabulary.Defaults(1, 2, 0, true, false));
-        return new SpmTokenizer(vocab, m.getBoolean(KEY_ADD_SPACE_PREFIX, true));
+        return new SpmTokenizer(vocab, m.getBoolean(Vocabulary.KEY_ADD_SPACE_PREFIX, true));
     }
 
     @Override

@@ -1,7 +1,10 @@
 package dev.baton.engine.tokenizer;
 
 import dev.baton.engine.gguf.GgufMetadata;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -248,16 +251,16 @@ final class Vocabulary {
 
     /** llama.cpp sorts by UTF-8 length, longest first; equal lengths keep id order here. */
     private int[] sortSpecialIds(int n) {
-        Integer[] ids = java.util.stream.IntStream.range(0, n)
-                .filter(i -> (attrs[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0)
-                .boxed()
-                .toArray(Integer[]::new);
+        List<Integer> ids = new ArrayList<>();
         int[] lengths = new int[n];
-        for (int id : ids) {
-            lengths[id] = texts[id].getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        for (int id = 0; id < n; id++) {
+            if ((attrs[id] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0) {
+                ids.add(id);
+                lengths[id] = texts[id].getBytes(StandardCharsets.UTF_8).length;
+            }
         }
-        Arrays.sort(ids, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[b], lengths[a]) : Integer.compare(a, b));
-        return Arrays.stream(ids).mapToInt(Integer::intValue).toArray();
+        ids.sort((a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[b], lengths[a]) : Integer.compare(a, b));
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     int size() {

@@ -17,6 +17,7 @@
  *   <li>{@code ByteLevel}: GPT-2's byte-to-character mapping.</li>
  *   <li>{@code BigramQueue}: the priority queue of candidate merges.</li>
  *   <li>{@code LongIntMap}: the unboxed map of BPE merge ranks.</li>
+ *   <li>{@code TextIndex}: vocabulary ids looked up by a range of a string, without copying.</li>
  *   <li>{@code IntList}: a growable int array.</li>
  *   <li>{@code Utf8}: UTF-8 decoding with Python's replacement of invalid bytes.</li>
  * </ul>
