@@ -1,7 +1,6 @@
 package dev.baton.engine.tokenizer;
 
 import dev.baton.engine.gguf.GgufMetadata;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -107,14 +106,28 @@ final class BpeTokenizer extends VocabularyTokenizer {
         }
     }
 
+    /** Writes the UTF-8 encoding of a code point (never a surrogate: the input is well-formed). */
     private static int utf8(int cp, byte[] out) {
         if (cp < 0x80) {
             out[0] = (byte) cp;
             return 1;
         }
-        byte[] b = Character.toString(cp).getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(b, 0, out, 0, b.length);
-        return b.length;
+        if (cp < 0x800) {
+            out[0] = (byte) (0xC0 | (cp >> 6));
+            out[1] = (byte) (0x80 | (cp & 0x3F));
+            return 2;
+        }
+        if (cp < 0x10000) {
+            out[0] = (byte) (0xE0 | (cp >> 12));
+            out[1] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+            out[2] = (byte) (0x80 | (cp & 0x3F));
+            return 3;
+        }
+        out[0] = (byte) (0xF0 | (cp >> 18));
+        out[1] = (byte) (0x80 | ((cp >> 12) & 0x3F));
+        out[2] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+        out[3] = (byte) (0x80 | (cp & 0x3F));
+        return 4;
     }
 
     /** The scratch arrays of one encode call, one entry per symbol of the current word. */

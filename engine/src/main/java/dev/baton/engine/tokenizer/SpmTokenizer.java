@@ -15,8 +15,6 @@ import java.nio.charset.StandardCharsets;
  */
 final class SpmTokenizer extends VocabularyTokenizer {
 
-    static final String KEY_ADD_SPACE_PREFIX = Vocabulary.KEY_ADD_SPACE_PREFIX;
-
     private final boolean addSpacePrefix;
     /** llama.cpp's {@code byte_to_token}: {@code <0xXX>}, else the one-byte text, else unknown (-1: none). */
     private final int[] tokenOfByte = new int[256];
@@ -36,7 +34,7 @@ final class SpmTokenizer extends VocabularyTokenizer {
     static SpmTokenizer fromGguf(GgufMetadata m) {
         // llama.cpp's defaults for SentencePiece vocabularies: <unk> 0, <s> 1, </s> 2, BOS added.
         Vocabulary vocab = new Vocabulary(m, new Vocabulary.Defaults(1, 2, 0, true, false));
-        return new SpmTokenizer(vocab, m.getBoolean(KEY_ADD_SPACE_PREFIX, true));
+        return new SpmTokenizer(vocab, m.getBoolean(Vocabulary.KEY_ADD_SPACE_PREFIX, true));
     }
 
     @Override
@@ -76,13 +74,13 @@ final class SpmTokenizer extends VocabularyTokenizer {
             addBigram(text, start, length, q, l, next[l]);
         }
         for (int i = 0; i >= 0 && n > 0; i = next[i]) {
-            String piece = text.substring(start[i], start[i] + length[i]);
-            int id = vocab.id(piece);
+            int id = vocab.id(text, start[i], start[i] + length[i]);
             if (id >= 0) {
                 out.add(id);
                 continue;
             }
             // Only single characters can miss: every merged symbol is a token.
+            String piece = text.substring(start[i], start[i] + length[i]);
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
                 int byteToken = tokenOfByte[b & 0xFF];
                 if (byteToken >= 0) {
@@ -98,7 +96,7 @@ final class SpmTokenizer extends VocabularyTokenizer {
             return;
         }
         int len = length[l] + length[r];
-        int id = vocab.id(text.substring(start[l], start[l] + len));
+        int id = vocab.id(text, start[l], start[l] + len);
         if (id >= 0) {
             q.push(-(double) vocab.score(id), l, r, len);
         }

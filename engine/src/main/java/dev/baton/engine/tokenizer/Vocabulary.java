@@ -1,9 +1,10 @@
 package dev.baton.engine.tokenizer;
 
 import dev.baton.engine.gguf.GgufMetadata;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -65,7 +66,8 @@ final class Vocabulary {
     private final String[] texts;
     private final float[] scores;
     private final int[] attrs;
-    private final Map<String, Integer> idByText;
+    private final TextIndex idByText;
+    private final int maxTextLength;
     private final int bosId;
     private final int eosId;
     private final int unkId;
@@ -85,16 +87,19 @@ final class Vocabulary {
             throw new TokenizerException("metadata '" + KEY_TOKENS + "' is empty");
         }
         texts = new String[n];
-        idByText = HashMap.newHashMap(n);
+        idByText = new TextIndex(n);
+        int longest = 0;
         for (int i = 0; i < n; i++) {
             String t = raw[i].isEmpty() ? "[EMPTY_" + i + "]" : raw[i];
             texts[i] = t;
-            Integer previous = idByText.putIfAbsent(t, i);
-            if (previous != null) {
+            longest = Math.max(longest, t.length());
+            int previous = idByText.putIfAbsent(t, i);
+            if (previous >= 0) {
                 throw new TokenizerException("metadata '" + KEY_TOKENS + "': duplicate token '" + t
                         + "' at ids " + previous + " and " + i);
             }
         }
+        maxTextLength = longest;
         scores = readScores(m, n);
         attrs = readAttrs(m, n);
 
@@ -121,8 +126,8 @@ final class Vocabulary {
             }
         }
         for (String t : new String[] {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {
-            Integer id = idByText.get(t);
-            if (id != null) {
+            int id = idByText.get(t);
+            if (id >= 0) {
                 attrs[id] = ATTR_USER_DEFINED; // llama.cpp: always rendered for gpt-oss
             }
         }
@@ -214,8 +219,8 @@ final class Vocabulary {
     private int firstIdOf(String[] candidates) {
         int best = -1;
         for (String c : candidates) {
-            Integer id = idByText.get(c);
-            if (id != null && (best < 0 || id < best)) {
+            int id = idByText.get(c);
+            if (id >= 0 && (best < 0 || id < best)) {
                 best = id;
             }
         }
@@ -227,35 +232,35 @@ final class Vocabulary {
         boolean hasReturn = eogHas("<|return|>");
         boolean hasCall = eogHas("<|call|>") || eogHas("<|calls|>");
         boolean hasFlush = eogHas("<|flush|>");
-        Integer end = idByText.get("<|end|>");
-        if (end != null && endOfGeneration[end] && ((hasReturn && hasCall) || (hasCall && hasFlush))) {
+        int end = idByText.get("<|end|>");
+        if (end >= 0 && endOfGeneration[end] && ((hasReturn && hasCall) || (hasCall && hasFlush))) {
             endOfGeneration[end] = false;
             attrs[end] = ATTR_USER_DEFINED;
         }
-        Integer s = idByText.get("</s>");
-        if (s != null && endOfGeneration[s] && eogHas("<|tool_response>")) {
+        int s = idByText.get("</s>");
+        if (s >= 0 && endOfGeneration[s] && eogHas("<|tool_response>")) {
             endOfGeneration[s] = false;
             attrs[s] = ATTR_NORMAL;
         }
     }
 
     private boolean eogHas(String text) {
-        Integer id = idByText.get(text);
-        return id != null && endOfGeneration[id];
+        int id = idByText.get(text);
+        return id >= 0 && endOfGeneration[id];
     }
 
     /** llama.cpp sorts by UTF-8 length, longest first; equal lengths keep id order here. */
     private int[] sortSpecialIds(int n) {
-        Integer[] ids = java.util.stream.IntStream.range(0, n)
-                .filter(i -> (attrs[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0)
-                .boxed()
-                .toArray(Integer[]::new);
+        List<Integer> ids = new ArrayList<>();
         int[] lengths = new int[n];
-        for (int id : ids) {
-            lengths[id] = texts[id].getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        for (int id = 0; id < n; id++) {
+            if ((attrs[id] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0) {
+                ids.add(id);
+                lengths[id] = texts[id].getBytes(StandardCharsets.UTF_8).length;
+            }
         }
-        Arrays.sort(ids, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[b], lengths[a]) : Integer.compare(a, b));
-        return Arrays.stream(ids).mapToInt(Integer::intValue).toArray();
+        ids.sort((a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[b], lengths[a]) : Integer.compare(a, b));
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     int size() {
@@ -276,8 +281,12 @@ final class Vocabulary {
 
     /** The id of the token with exactly this text, or -1. */
     int id(String text) {
-        Integer id = idByText.get(text);
-        return id == null ? -1 : id;
+        return idByText.get(text);
+    }
+
+    /** The id of the token whose text is {@code s[from, to)}, or -1; no copy is made. */
+    int id(String s, int from, int to) {
+        return to - from > maxTextLength ? -1 : idByText.get(s, from, to);
     }
 
     int bosId() {

@@ -1,5 +1,6 @@
 package dev.baton.engine.tokenizer;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -54,7 +55,7 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits BpeTokeni
      * not purely byte-level) contributes its own UTF-8 bytes, where llama.cpp writes a marker text.
      */
     private static byte[] byteLevelDecode(String text) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(text.length());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(text.length());
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
             i += Character.charCount(cp);
