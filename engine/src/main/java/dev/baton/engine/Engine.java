@@ -2,6 +2,7 @@ package dev.baton.engine;
 
 import dev.baton.common.KvCompatibility;
 import dev.baton.common.ModelFingerprint;
+import dev.baton.engine.chat.ChatTemplate;
 import dev.baton.engine.cpu.WorkerPool;
 import dev.baton.engine.gguf.GgufFile;
 import dev.baton.engine.kv.KvBlockPool;
@@ -32,6 +33,7 @@ public final class Engine implements AutoCloseable {
     private final ModelConfig config;
     private final ModelFingerprint fingerprint;
     private final Tokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
     private final KvBlockPool pool;
     private final WorkerPool workers;
     private final ForwardPass forward;
@@ -43,6 +45,7 @@ public final class Engine implements AutoCloseable {
         this.config = ModelConfig.from(file);
         this.fingerprint = ModelFingerprint.of(file.mapping());
         this.tokenizer = Tokenizer.fromGguf(file.metadata());
+        this.chatTemplate = ChatTemplate.fromGguf(file.metadata(), tokenizer);
         Weights weights = Weights.load(file, config, s.kernelMode());
         KvCacheSpec spec = new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), s.blockSize(),
                 s.kvDtype());
@@ -90,6 +93,10 @@ public final class Engine implements AutoCloseable {
         return tokenizer;
     }
 
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
     public KvBlockPool pool() {
         return pool;
     }
@@ -100,6 +107,11 @@ public final class Engine implements AutoCloseable {
 
     public KvCompatibility compatibility() {
         return compatibility;
+    }
+
+    /** Every token id the tokenizer marks as ending generation (EOS, end-of-turn markers). */
+    public int[] endOfGenerationIds() {
+        return java.util.stream.IntStream.range(0, tokenizer.vocabSize()).filter(tokenizer::isEndOfGeneration).toArray();
     }
 
     /** An empty sequence in this engine's pool. */

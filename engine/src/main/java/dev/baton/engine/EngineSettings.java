@@ -98,7 +98,7 @@ public record EngineSettings(
             throw new EngineException("model: a GGUF file path is required");
         }
         check(threads >= 1 && threads <= 1024, "threads", threads, "1..1024");
-        check(kvCacheBytes >= 1 << 16, "kvCacheBytes", kvCacheBytes, ">= 65536");
+        check(kvCacheBytes >= 1, "kvCacheBytes", kvCacheBytes, ">= 1 block");
         check(blockSize >= 1 && blockSize <= 1024, "blockSize", blockSize, "1..1024");
         check(kvDtype == GgmlType.F32 || kvDtype == GgmlType.F16, "kvDtype", kvDtype, "F32 or F16");
         check(maxBatchTokens >= 1 && maxBatchTokens <= 65536, "maxBatchTokens", maxBatchTokens, "1..65536");

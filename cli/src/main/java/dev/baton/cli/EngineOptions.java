@@ -1,0 +1,53 @@
+package dev.baton.cli;
+
+import com.typesafe.config.Config;
+import dev.baton.engine.EngineSettings;
+import dev.baton.engine.model.DemoModel;
+import java.io.IOException;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Options shared by the commands that load a model; flags override the configuration file. */
+final class EngineOptions {
+
+    @Option(names = "--model", paramLabel = "PATH", description = "GGUF model file (default: the embedded demo model)")
+    Path model;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "configuration file (default: cluster.conf)")
+    Path config;
+
+    @Option(names = "--threads", paramLabel = "N", description = "compute threads (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--kv-dtype", paramLabel = "F32|F16", description = "KV cache element type (default: F32)")
+    String kvDtype;
+
+    /** True when no model was given anywhere and the demo model is used. */
+    boolean demo;
+
+    EngineSettings settings() throws IOException {
+        Config cfg = BatonConfig.load(config);
+        Path cacheDir = Path.of(cfg.getString("baton.engine.cache-dir"));
+        Path fallback = model;
+        if (fallback == null && cfg.getString("baton.engine.model").isBlank()) {
+            demo = true;
+            fallback = DemoModel.ensure(cacheDir);
+        }
+        EngineSettings s = EngineSettings.from(cfg, fallback);
+        if (model != null) {
+            s = s.withModel(model);
+        }
+        if (threads != null) {
+            s = s.withThreads(threads);
+        }
+        if (kvDtype != null) {
+            s = s.withKvDtype(switch (kvDtype.toUpperCase(java.util.Locale.ROOT)) {
+                case "F32" -> dev.baton.engine.gguf.GgmlType.F32;
+                case "F16" -> dev.baton.engine.gguf.GgmlType.F16;
+                default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--kv-dtype must be F32 or F16, got " + kvDtype);
+            });
+        }
+        return s.validate();
+    }
+}
