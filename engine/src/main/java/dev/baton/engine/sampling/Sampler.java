@@ -415,7 +415,7 @@ public final class Sampler {
     }
 
     /** The k-th double of {@code new SplittableRandom(seed)}, computed directly (SplitMix64). */
-    private double uniform(long k) {
+    double uniform(long k) {
         long z = seed + (k + 1) * GOLDEN_GAMMA;
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;

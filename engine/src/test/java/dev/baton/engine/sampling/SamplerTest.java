@@ -257,6 +257,15 @@ class SamplerTest {
     }
 
     @Test
+    void shouldDrawTheSequenceOfASplittableRandomWithTheSeed() {
+        Sampler s = new Sampler(SamplingParams.builder().seed(-12345).build(), 4);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(-12345);
+        for (int k = 0; k < 100; k++) {
+            assertEquals(r.nextDouble(), s.uniform(k), "draw " + k);
+        }
+    }
+
+    @Test
     void shouldPickARandomSeedWhenNoneIsGiven() {
         assertNotEquals(new Sampler(SamplingParams.defaults(), 4).seed(), new Sampler(SamplingParams.defaults(), 4).seed());
     }
