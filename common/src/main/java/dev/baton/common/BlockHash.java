@@ -13,8 +13,8 @@ public record BlockHash(long hi, long lo) {
 
     /** Writes the 16-byte form ({@code lo} LE, then {@code hi} LE) into {@code dst} at {@code offset}. */
     public void writeTo(byte[] dst, int offset) {
-        Hex.putLongLe(dst, offset, lo);
-        Hex.putLongLe(dst, offset + 8, hi);
+        LittleEndian.putLong(dst, offset, lo);
+        LittleEndian.putLong(dst, offset + 8, hi);
     }
 
     /** Parses the 32-hex-digit form of {@link #toString()}. */

@@ -51,9 +51,9 @@ public final class BlockHasher {
         this.buffer = new byte[16 + 4 * blockSize];
         byte[] salt = tenantSalt.getBytes(StandardCharsets.UTF_8);
         byte[] rootInput = new byte[4 + 16 + salt.length];
-        Hex.putIntLe(rootInput, 0, schemeVersion);
-        Hex.putLongLe(rootInput, 4, fingerprint.lo());
-        Hex.putLongLe(rootInput, 12, fingerprint.hi());
+        LittleEndian.putInt(rootInput, 0, schemeVersion);
+        LittleEndian.putLong(rootInput, 4, fingerprint.lo());
+        LittleEndian.putLong(rootInput, 12, fingerprint.hi());
         System.arraycopy(salt, 0, rootInput, 20, salt.length);
         long[] r = new long[2];
         Xxh3.hash(rootInput, 0, rootInput.length, r);
@@ -74,10 +74,10 @@ public final class BlockHasher {
     public BlockHash next(BlockHash parent, int[] tokens, int offset) {
         Objects.checkFromIndexSize(offset, blockSize, tokens.length);
         byte[] b = buffer;
-        Hex.putLongLe(b, 0, parent.lo());
-        Hex.putLongLe(b, 8, parent.hi());
+        LittleEndian.putLong(b, 0, parent.lo());
+        LittleEndian.putLong(b, 8, parent.hi());
         for (int i = 0; i < blockSize; i++) {
-            Hex.putIntLe(b, 16 + 4 * i, tokens[offset + i]);
+            LittleEndian.putInt(b, 16 + 4 * i, tokens[offset + i]);
         }
         Xxh3.hash(b, 0, b.length, loHi);
         return new BlockHash(loHi[1], loHi[0]);

@@ -1,15 +1,9 @@
 package dev.baton.common;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.HexFormat;
 
-/** Formatting and byte-order helpers shared by the 128-bit hash records. */
+/** The 32-hex-digit text form of the 128-bit hash records ({@code hi} first). */
 final class Hex {
-
-    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     private Hex() {}
 
@@ -29,13 +23,5 @@ final class Hex {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(what + " must be 32 hex digits, got \"" + hex + "\"", e);
         }
-    }
-
-    static void putLongLe(byte[] dst, int offset, long v) {
-        LONG_LE.set(dst, offset, v);
-    }
-
-    static void putIntLe(byte[] dst, int offset, int v) {
-        INT_LE.set(dst, offset, v);
     }
 }

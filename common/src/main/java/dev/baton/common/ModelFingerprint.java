@@ -41,8 +41,8 @@ public record ModelFingerprint(long hi, long lo) {
         for (int j = 0; j < chunks; j++) {
             long start = j * CHUNK_BYTES;
             Xxh3.hash(fileBytes, start, Math.min(CHUNK_BYTES, size - start), loHi);
-            Hex.putLongLe(digests, j * 16, loHi[0]);
-            Hex.putLongLe(digests, j * 16 + 8, loHi[1]);
+            LittleEndian.putLong(digests, j * 16, loHi[0]);
+            LittleEndian.putLong(digests, j * 16 + 8, loHi[1]);
         }
         Xxh3.hash(digests, 0, digests.length, loHi);
         return new ModelFingerprint(loHi[1], loHi[0]);

@@ -8,7 +8,8 @@
  *   <li>{@link dev.baton.common.ModelFingerprint}: a 128-bit digest of a model file, the root of every chain.</li>
  *   <li>{@link dev.baton.common.RequestId}, {@link dev.baton.common.TransferId},
  *       {@link dev.baton.common.NodeId}: typed ids.</li>
- *   <li>{@code Xxh3}, {@code Hex} (package-private): XXH3-128 over arrays and segments; hex and byte order.</li>
+ *   <li>{@code Xxh3}, {@code Hex}, {@code LittleEndian} (package-private): XXH3-128 over arrays and
+ *       segments; the hex form; little-endian stores.</li>
  * </ul>
  */
 package dev.baton.common;

@@ -29,8 +29,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * continues the same sequence of draws. Without a seed, a random one is picked at construction.
  *
  * <p><b>Allocation</b>: every work array is allocated in the constructor, sized by the vocabulary
- * capacity (about 4 bytes per token, plus 13 with penalties and 4 with top-k or top-p); {@link #sample},
- * {@link #accept} and {@link #setPrompt} allocate nothing.
+ * capacity: 4 bytes per token, 4 more unless greedy without logprobs, 4 more with top-k or top-p,
+ * 13 more with penalties. {@link #sample}, {@link #accept} and {@link #setPrompt} allocate nothing
+ * (once the JIT has compiled the vector loops).
+ *
+ * <p><b>Cost</b>: the vocabulary-wide loops (max, exp, sums) are vectorized; top-k and top-p add one
+ * scalar histogram pass and sort only the tokens of one histogram bucket, never the vocabulary.
  *
  * <p>Logits must not be NaN; {@code -Infinity} masks a token; at least one logit must be finite.
  */
@@ -39,13 +43,23 @@ public final class Sampler {
     private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
     private static final byte IN_PROMPT = 1;
     private static final byte IN_OUTPUT = 2;
+    /** Tokens per partial sum in the draw. */
+    private static final int BLOCK = 1024;
+    private static final int BUCKETS_PER_LOGIT = 32;
+    private static final int BUCKET_COUNT = 1024;
 
     private final SamplingParams params;
     private final int capacity;
     private final long seed;
+    /** The logits after penalties. */
     private final float[] x;
-    /** Max-heap of token ids by (logit desc, id asc); popped ids collect at the end, best last. */
+    /** Weights: exp of scaled logits (null when greedy without logprobs). */
+    private final float[] w;
+    private final double[] blockSums;
+    /** Sort space for one histogram bucket (null without top-k or top-p). */
     private final int[] heap;
+    private final int[] counts;
+    private final double[] mass;
     /** Per token: IN_PROMPT | IN_OUTPUT (null without penalties). */
     private final byte[] seen;
     /** Per token: occurrences in the output (null without penalties). */
@@ -55,6 +69,9 @@ public final class Sampler {
     private int seenCount;
     private int generated;
     private final TokenLogprobs logprobs;
+    /** The last token kept by top-k / top-p: keep x[i] > lastLogit, or == with i <= lastId. */
+    private float lastLogit;
+    private int lastId;
 
     /**
      * @param params        validated parameters
@@ -68,8 +85,13 @@ public final class Sampler {
         this.capacity = vocabCapacity;
         this.seed = params.seed().isPresent() ? params.seed().getAsLong() : ThreadLocalRandom.current().nextLong();
         this.x = new float[vocabCapacity];
-        boolean truncates = !params.isGreedy() && (params.topK() != -1 && params.topK() < vocabCapacity || params.topP() < 1f);
+        boolean stochastic = !params.isGreedy();
+        this.w = stochastic || params.logprobs().isPresent() ? new float[vocabCapacity] : null;
+        this.blockSums = stochastic ? new double[(vocabCapacity + BLOCK - 1) / BLOCK] : null;
+        boolean truncates = stochastic && (params.topK() != -1 && params.topK() < vocabCapacity || params.topP() < 1f);
         this.heap = truncates ? new int[vocabCapacity] : null;
+        this.counts = truncates ? new int[BUCKET_COUNT] : null;
+        this.mass = truncates ? new double[BUCKET_COUNT] : null;
         boolean penalties = params.hasPenalties();
         this.seen = penalties ? new byte[vocabCapacity] : null;
         this.outputCount = penalties ? new int[vocabCapacity] : null;
@@ -144,29 +166,22 @@ public final class Sampler {
      * Calling it twice without an {@code accept} in between uses the same random draw.
      *
      * @return the token id, in {@code [0, vocabSize)}
+     * @throws IllegalArgumentException if no logit is finite or one is NaN
      */
     public int sample(float[] logits, int offset, int vocabSize) {
         if (vocabSize < 1 || vocabSize > capacity) {
             throw new IllegalArgumentException("vocabSize must be 1.." + capacity + ", got " + vocabSize);
         }
         Objects.checkFromIndexSize(offset, vocabSize, logits.length);
-        float[] x = this.x;
         System.arraycopy(logits, offset, x, 0, vocabSize);
         if (seen != null) {
             applyPenalties(vocabSize);
         }
-        int best = 0;
-        float max = x[0];
-        for (int i = 1; i < vocabSize; i++) {
-            if (x[i] > max) {
-                max = x[i];
-                best = i;
-            }
+        float max = SamplingKernels.max(x, vocabSize);
+        if (!(max > Float.NEGATIVE_INFINITY)) {
+            throw new IllegalArgumentException("logits have no finite maximum (all -Infinity, or a NaN) among " + vocabSize);
         }
-        if (!(max > Float.NEGATIVE_INFINITY) || Float.isNaN(max)) {
-            throw new IllegalArgumentException("no finite logit among " + vocabSize);
-        }
-        int token = params.isGreedy() ? best : draw(vocabSize, max);
+        int token = params.isGreedy() ? SamplingKernels.firstIndexOf(x, vocabSize, max) : draw(vocabSize, max);
         if (logprobs != null) {
             fillLogprobs(vocabSize, max, token);
         }
@@ -199,131 +214,156 @@ public final class Sampler {
         }
     }
 
-    private int draw(int vocabSize, float max) {
+    /**
+     * Top-k, top-p and min-p each keep a prefix of the tokens in (logit descending, id ascending)
+     * order, so together they keep the shortest of the three prefixes. {@link #truncate} finds the
+     * last token of the top-k / top-p prefix without sorting the vocabulary; min-p is a threshold on
+     * the logit. Then one pass computes the tempered weights of the kept tokens and one draw picks
+     * among them in id order.
+     */
+    private int draw(int n, float max) {
         double u = uniform(generated);
-        double invTemp = 1.0 / params.temperature();
-        int k = params.topK() == -1 ? vocabSize : Math.min(params.topK(), vocabSize);
-        float topP = params.topP();
-        // min-p keeps p_i >= min_p * p_max, that is x_i - max >= ln(min_p) (-infinity when min_p = 0)
-        double logMinP = Math.log(params.minP());
-        if (k == vocabSize && topP >= 1f) {
-            // No ordering needed: min-p is a threshold, applied while summing; ids in ascending order.
-            double total = 0;
-            for (int i = 0; i < vocabSize; i++) {
-                double d = x[i] - max;
-                if (d >= logMinP) {
-                    total += Math.exp(d * invTemp);
-                }
-            }
-            double target = u * total;
-            double cum = 0;
-            int last = 0;
-            for (int i = 0; i < vocabSize; i++) {
-                double d = x[i] - max;
-                if (d >= logMinP) {
-                    cum += Math.exp(d * invTemp);
-                    last = i;
+        lastLogit = Float.NEGATIVE_INFINITY;
+        lastId = Integer.MAX_VALUE;
+        int k = params.topK() == -1 ? n : Math.min(params.topK(), n);
+        if (k < n || params.topP() < 1f) {
+            truncate(n, max, k);
+        }
+        // min-p keeps p_i >= min_p * p_max, that is x_i - max >= ln(min_p)
+        float minDelta = params.minP() > 0f ? (float) Math.log(params.minP()) : Float.NEGATIVE_INFINITY;
+        SamplingKernels.maskedExp(x, n, max, 1f / params.temperature(), lastLogit, lastId, minDelta, w);
+
+        int blocks = (n + BLOCK - 1) / BLOCK;
+        double total = 0;
+        for (int b = 0; b < blocks; b++) {
+            blockSums[b] = SamplingKernels.sum(w, b * BLOCK, Math.min(n, (b + 1) * BLOCK));
+            total += blockSums[b];
+        }
+        double target = u * total;
+        double before = 0;
+        for (int b = 0; b < blocks; b++) {
+            if (before + blockSums[b] > target) {
+                double cum = before;
+                for (int i = b * BLOCK, end = Math.min(n, (b + 1) * BLOCK); i < end; i++) {
+                    cum += w[i];
                     if (cum > target) {
                         return i;
                     }
                 }
             }
-            return last;
+            before += blockSums[b];
         }
-        // Sorted candidates, best first: the j-th best is heap[vocabSize - 1 - j].
-        heapify(vocabSize);
-        int size = vocabSize;
-        int n;
-        if (k < vocabSize) {
-            for (int j = 0; j < k; j++) {
-                size = pop(size);
-            }
-            n = k;
-            if (topP < 1f) {
-                double z = 0;
-                for (int j = 0; j < k; j++) {
-                    z += Math.exp(x[heap[vocabSize - 1 - j]] - max);
-                }
-                double cum = 0;
-                for (int j = 0; j < k; j++) {
-                    cum += Math.exp(x[heap[vocabSize - 1 - j]] - max) / z;
-                    if (cum >= topP) {
-                        n = j + 1;
-                        break;
-                    }
-                }
+        // Only rounding gets here (u * total at the very end): the best token is always kept.
+        return SamplingKernels.firstIndexOf(x, n, max);
+    }
+
+    /**
+     * Sets {@link #lastLogit} and {@link #lastId} to the last token kept by top-k (k &lt; n) and then
+     * top-p (over the softmax of the top-k logits; the token that reaches p is kept).
+     *
+     * <p>A histogram over {@code max - logit} in buckets of 1/{@value #BUCKETS_PER_LOGIT} logit (counts
+     * for top-k, probability mass for top-p) finds the bucket where the prefix ends; only that bucket's
+     * tokens are sorted. Tokens more than {@value #BUCKET_COUNT}/{@value #BUCKETS_PER_LOGIT} logits
+     * below the maximum share the last bucket.
+     */
+    private void truncate(int n, float max, int k) {
+        boolean topP = params.topP() < 1f;
+        java.util.Arrays.fill(counts, 0);
+        if (topP) {
+            SamplingKernels.exp(x, n, max, 1f, w); // w[i] = p_i * Z
+            java.util.Arrays.fill(mass, 0);
+            for (int i = 0; i < n; i++) {
+                int b = bucket(x[i], max);
+                counts[b]++;
+                mass[b] += w[i];
             }
         } else {
-            // top-p alone: pop only as many as the nucleus needs.
-            double z = 0;
-            for (int i = 0; i < vocabSize; i++) {
-                z += Math.exp(x[i] - max);
-            }
-            double cum = 0;
-            n = 0;
-            while (size > 0) {
-                size = pop(size);
-                n++;
-                cum += Math.exp(x[heap[size]] - max) / z;
-                if (cum >= topP) {
-                    break;
-                }
+            for (int i = 0; i < n; i++) {
+                counts[bucket(x[i], max)]++;
             }
         }
-        int kept = 1; // the best token always stays
-        while (kept < n && x[heap[vocabSize - 1 - kept]] - max >= logMinP) {
-            kept++;
+        int kBucket = BUCKET_COUNT;
+        int kInBucket = 0;
+        if (k < n) {
+            int b = 0;
+            int c = 0;
+            while (c + counts[b] < k) {
+                c += counts[b++];
+            }
+            sortBucket(b, n, max);
+            kBucket = b;
+            kInBucket = k - c;
+            lastId = heap[kInBucket - 1];
+            lastLogit = x[lastId];
         }
-        double total = 0;
-        for (int j = 0; j < kept; j++) {
-            total += Math.exp((x[heap[vocabSize - 1 - j]] - max) * invTemp);
+        if (!topP) {
+            return;
         }
-        double target = u * total;
+        double z = 0;
+        int lastBucket = Math.min(kBucket, BUCKET_COUNT - 1);
+        for (int b = 0; b < lastBucket; b++) {
+            z += mass[b];
+        }
+        if (k < n) {
+            for (int j = 0; j < kInBucket; j++) {
+                z += w[heap[j]];
+            }
+        } else {
+            z += mass[lastBucket];
+        }
+        double target = params.topP() * z;
         double cum = 0;
-        for (int j = 0; j < kept; j++) {
-            int t = heap[vocabSize - 1 - j];
-            cum += Math.exp((x[t] - max) * invTemp);
-            if (cum > target) {
-                return t;
+        for (int b = 0; b <= lastBucket; b++) {
+            boolean inKBucket = b == kBucket;
+            double bucketMass = inKBucket ? z - cum : mass[b];
+            if (cum + bucketMass >= target) {
+                int limit = inKBucket ? kInBucket : counts[b];
+                if (!inKBucket) {
+                    sortBucket(b, n, max);
+                }
+                int j = 0;
+                while (j < limit - 1) {
+                    cum += w[heap[j]];
+                    if (cum >= target) {
+                        break;
+                    }
+                    j++;
+                }
+                lastId = heap[j];
+                lastLogit = x[lastId];
+                return;
+            }
+            cum += bucketMass;
+        }
+        // Rounding kept cum below target to the end: keep the whole top-k set (already set) or everything.
+    }
+
+    private static int bucket(float logit, float max) {
+        int b = (int) ((max - logit) * BUCKETS_PER_LOGIT); // +Infinity (a masked token) becomes MAX_VALUE
+        return Math.min(b, BUCKET_COUNT - 1);
+    }
+
+    /** Puts the tokens of bucket {@code b} into {@code heap[0 .. counts[b])}, best first. */
+    private void sortBucket(int b, int n, float max) {
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (bucket(x[i], max) == b) {
+                heap[m++] = i;
             }
         }
-        return heap[vocabSize - kept];
-    }
-
-    /** The k-th double of {@code new SplittableRandom(seed)}, computed directly (SplitMix64). */
-    private double uniform(long k) {
-        long z = seed + (k + 1) * GOLDEN_GAMMA;
-        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
-        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
-        z = z ^ (z >>> 31);
-        return (z >>> 11) * 0x1.0p-53;
-    }
-
-    private boolean better(int a, int b) {
-        float xa = x[a];
-        float xb = x[b];
-        return xa > xb || (xa == xb && a < b);
-    }
-
-    private void heapify(int n) {
-        for (int i = 0; i < n; i++) {
-            heap[i] = i;
+        // Heap sort with the worst token on top: each pop moves the worst to the end.
+        for (int i = m / 2 - 1; i >= 0; i--) {
+            siftDown(i, m);
         }
-        for (int i = n / 2 - 1; i >= 0; i--) {
-            siftDown(i, n);
+        for (int size = m; size > 1; size--) {
+            int top = heap[0];
+            heap[0] = heap[size - 1];
+            heap[size - 1] = top;
+            siftDown(0, size - 1);
         }
     }
 
-    /** Moves the best of {@code heap[0 .. size)} to {@code heap[size - 1]}; returns the new size. */
-    private int pop(int size) {
-        int top = heap[0];
-        int last = size - 1;
-        heap[0] = heap[last];
-        siftDown(0, last);
-        heap[last] = top;
-        return last;
-    }
-
+    /** Sift for a heap whose top is the worst token in (logit descending, id ascending) order. */
     private void siftDown(int i, int n) {
         int[] h = heap;
         int v = h[i];
@@ -332,10 +372,10 @@ public final class Sampler {
             if (child >= n) {
                 break;
             }
-            if (child + 1 < n && better(h[child + 1], h[child])) {
+            if (child + 1 < n && better(h[child], h[child + 1])) {
                 child++;
             }
-            if (!better(h[child], v)) {
+            if (!better(v, h[child])) {
                 break;
             }
             h[i] = h[child];
@@ -344,11 +384,48 @@ public final class Sampler {
         h[i] = v;
     }
 
-    private void fillLogprobs(int vocabSize, float max, int token) {
-        double sum = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            sum += Math.exp(x[i] - max);
+    private boolean better(int a, int b) {
+        float xa = x[a];
+        float xb = x[b];
+        return xa > xb || (xa == xb && a < b);
+    }
+
+    /**
+     * For tests: which tokens top-k, top-p and min-p keep for these logits (penalties applied as in
+     * {@link #sample}). Allocates; not for the decode loop.
+     */
+    boolean[] keptTokens(float[] logits, int offset, int n) {
+        System.arraycopy(logits, offset, x, 0, n);
+        if (seen != null) {
+            applyPenalties(n);
         }
+        float max = SamplingKernels.max(x, n);
+        lastLogit = Float.NEGATIVE_INFINITY;
+        lastId = Integer.MAX_VALUE;
+        int k = params.topK() == -1 ? n : Math.min(params.topK(), n);
+        if (k < n || params.topP() < 1f) {
+            truncate(n, max, k);
+        }
+        float minDelta = params.minP() > 0f ? (float) Math.log(params.minP()) : Float.NEGATIVE_INFINITY;
+        boolean[] kept = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            kept[i] = (x[i] > lastLogit || (x[i] == lastLogit && i <= lastId)) && x[i] - max >= minDelta;
+        }
+        return kept;
+    }
+
+    /** The k-th double of {@code new SplittableRandom(seed)}, computed directly (SplitMix64). */
+    double uniform(long k) {
+        long z = seed + (k + 1) * GOLDEN_GAMMA;
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        z = z ^ (z >>> 31);
+        return (z >>> 11) * 0x1.0p-53;
+    }
+
+    private void fillLogprobs(int vocabSize, float max, int token) {
+        SamplingKernels.exp(x, vocabSize, max, 1f, w);
+        double sum = SamplingKernels.sum(w, 0, vocabSize);
         float lse = (float) (max + Math.log(sum));
         logprobs.set(token, x[token] - lse);
         int[] ids = logprobs.ids();
