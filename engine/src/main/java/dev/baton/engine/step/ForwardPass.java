@@ -9,6 +9,7 @@ import dev.baton.engine.kv.KvSequence;
 import dev.baton.engine.model.Architecture;
 import dev.baton.engine.model.ModelConfig;
 import dev.baton.engine.model.Weights;
+import dev.baton.engine.tensor.AttentionKernels;
 import dev.baton.engine.tensor.FloatOps;
 import dev.baton.engine.tensor.InputBatch;
 import dev.baton.engine.tensor.WeightMatrix;
@@ -47,6 +48,9 @@ public final class ForwardPass {
     private final float[] ropeCos; // (T, ropeDims/2)
     private final float[] ropeSin;
     private final float[][] scores; // (threads, context) attention scores
+    private final long[][] kBases;  // (threads, blocks per context) K run offsets of one head
+    private final long[][] vBases;
+    private final boolean vectorAttention;
     private final float[] logits; // (maxLogitRows, vocab)
     private final InputBatch input;
 
@@ -83,6 +87,10 @@ public final class ForwardPass {
         ropeCos = new float[maxTokens * c.ropeDims() / 2];
         ropeSin = new float[maxTokens * c.ropeDims() / 2];
         scores = new float[workers.threads()][c.contextLength()];
+        int maxBlocks = (c.contextLength() + spec.blockSize() - 1) / spec.blockSize();
+        kBases = new long[workers.threads()][maxBlocks];
+        vBases = new long[workers.threads()][maxBlocks];
+        vectorAttention = AttentionKernels.supports(spec.dtype(), c.headDim());
         logits = new float[Math.multiplyExact(maxLogitRows, c.vocabSize())];
         input = new InputBatch(Math.max(maxTokens, maxLogitRows), Math.max(width, c.ffnDim()));
     }
@@ -338,6 +346,18 @@ public final class ForwardPass {
                 int[] table = seq.blockTable();
                 int last = batch.positions[t];
                 int qo = (t * heads + h) * hd;
+                if (vectorAttention) {
+                    long[] kb = kBases[part];
+                    long[] vb = vBases[part];
+                    int blocks = last / bs + 1;
+                    for (int blk = 0; blk < blocks; blk++) {
+                        long base = kvPool.blockOffset(table[blk]);
+                        kb[blk] = base + spec.offsetInBlock(layer, false, kvh, 0);
+                        vb[blk] = base + spec.offsetInBlock(layer, true, kvh, 0);
+                    }
+                    AttentionKernels.attend(q, qo, kvMemory, kb, vb, last + 1, bs, hd, scale, s, att, qo);
+                    continue;
+                }
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p <= last; p++) {
                     long off = kvPool.blockOffset(table[p / bs]) + spec.offsetInBlock(layer, false, kvh, p % bs);
