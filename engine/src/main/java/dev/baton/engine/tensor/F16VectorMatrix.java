@@ -17,7 +17,7 @@ import jdk.incubator.vector.ShortVector;
  *
  * <p>Per (row, vector) element the order is fixed: {@code acc = fma(w_i, x_i, acc)} over the
  * {@code L}-wide chunks in order, the lanes summed by {@link VectorKernels#sum}, then the columns
- * past the last whole chunk added one by one with {@code Math.fma}. Tiles compute 4 rows x 1 vector
+ * past the last whole chunk added one by one with {@code Math.fma}. Tiles compute 2 rows x 1 vector
  * or 1 row x 4 vectors at once with that same order.
  */
 final class F16VectorMatrix extends F16Matrix {
@@ -57,8 +57,8 @@ final class F16VectorMatrix extends F16Matrix {
         for (int v = full; v < n; v++) {
             int o = outOffset + v * outStride;
             int r = rowStart;
-            for (; r + 4 <= rowEnd; r += 4) {
-                tile4x1(in.values, r, v, out, o + r);
+            for (; r + 2 <= rowEnd; r += 2) {
+                tile2x1(in.values, r, v, out, o + r);
             }
             for (; r < rowEnd; r++) {
                 tile1x1(in.values, r, v, out, o + r);
@@ -104,45 +104,32 @@ final class F16VectorMatrix extends F16Matrix {
         out[o + 3 * outStride] = s3;
     }
 
-    private void tile4x1(float[] x, int r, int v, float[] out, int o) {
+    /** Two rows (not four: four fp16 conversions per step overflow C2's inlining node budget). */
+    private void tile2x1(float[] x, int r, int v, float[] out, int o) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
-        long rb = rowBytes;
-        long w0 = r * rb;
-        long w1 = w0 + rb;
-        long w2 = w1 + rb;
-        long w3 = w2 + rb;
+        long w0 = r * rowBytes;
+        long w1 = w0 + rowBytes;
         int upper = n - n % L;
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        FloatVector a1 = zero;
-        FloatVector a2 = zero;
-        FloatVector a3 = zero;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
         for (int i = 0; i < upper; i += L) {
             FloatVector xc = FloatVector.fromArray(F, x, x0 + i);
             long off = (long) EB * i;
             a0 = chunk(w, w0 + off).fma(xc, a0);
             a1 = chunk(w, w1 + off).fma(xc, a1);
-            a2 = chunk(w, w2 + off).fma(xc, a2);
-            a3 = chunk(w, w3 + off).fma(xc, a3);
         }
         float s0 = sum(a0);
         float s1 = sum(a1);
-        float s2 = sum(a2);
-        float s3 = sum(a3);
         for (int i = upper; i < n; i++) {
             float xi = x[x0 + i];
             long off = (long) EB * i;
             s0 = Math.fma(element(w, w0 + off), xi, s0);
             s1 = Math.fma(element(w, w1 + off), xi, s1);
-            s2 = Math.fma(element(w, w2 + off), xi, s2);
-            s3 = Math.fma(element(w, w3 + off), xi, s3);
         }
         out[o] = s0;
         out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
     }
 
     private void tile1x1(float[] x, int r, int v, float[] out, int o) {

@@ -69,8 +69,15 @@ final class Q4VectorMatrix extends Q4Matrix {
 
     /** Chunk {@code c} of a block's values, {@code (nibble - 8)} as floats: low nibbles first, then high ones. */
     private static FloatVector chunk(ByteVector q, int c) {
-        ByteVector nib = c < PARTS ? q.and((byte) 0x0F) : q.lanewise(VectorOperators.LSHR, 4);
-        return (FloatVector) nib.sub((byte) 8).convertShape(VectorOperators.B2F, F, c % PARTS);
+        return VectorKernels.bytesToFloats(c < PARTS ? low(q) : high(q), c % PARTS);
+    }
+
+    private static ByteVector low(ByteVector q) {
+        return q.and((byte) 0x0F).sub((byte) 8);
+    }
+
+    private static ByteVector high(ByteVector q) {
+        return q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
     }
 
     private static float scale(MemorySegment w, long blockOffset) {

@@ -63,8 +63,7 @@ final class Q8VectorMatrix extends Q8Matrix {
     }
 
     private static FloatVector chunk(MemorySegment w, long blockOffset, int c) {
-        return (FloatVector) ByteVector.fromMemorySegment(B16, w, blockOffset + 2 + 16 * (c / PARTS), LE)
-                .convertShape(VectorOperators.B2F, F, c % PARTS);
+        return VectorKernels.bytesToFloats(w, blockOffset + 2 + 16 * (c / PARTS), c % PARTS);
     }
 
     private static float scale(MemorySegment w, long blockOffset) {

@@ -1,12 +1,12 @@
 package dev.baton.engine.tensor;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -31,6 +31,7 @@ final class VectorKernels {
     static final int CHUNKS = InputBatch.QK / L;
     static final int PARTS = 16 / L;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorOperators.Conversion<Byte, Float> B2F = VectorOperators.B2F;
 
     private static final VectorShuffle<Float> SWAP8 = VectorShuffle.fromOp(F, i -> i ^ 8);
     private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
@@ -51,19 +52,26 @@ final class VectorKernels {
         };
     }
 
+    // Every helper below that takes or returns a vector is kept under 35 bytes of bytecode (C2's
+    // MaxInlineSize): C2 then inlines it even at a call site its profile calls cold. A helper left
+    // out of line boxes its vectors, which allocates and runs a thousand times slower.
+
     /**
      * The sum of the lanes in a fixed pairwise order (lane i with lane i^8, then ^4, ^2, ^1).
      * {@code reduceLanes(ADD)} leaves the order to the implementation, which may differ between the
      * interpreter and compiled code: that would break the determinism contract.
      */
     static float sum(FloatVector v) {
-        if (L == 16) {
-            v = v.add(v.rearrange(SWAP8));
-        }
-        v = v.add(v.rearrange(SWAP4));
-        v = v.add(v.rearrange(SWAP2));
-        v = v.add(v.rearrange(SWAP1));
-        return v.lane(0);
+        return sumOf8(L == 16 ? fold(v, SWAP8) : v);
+    }
+
+    /** The sum of lanes 0..7 of {@code v} (all lanes with AVX2), pairwise. */
+    private static float sumOf8(FloatVector v) {
+        return fold(fold(fold(v, SWAP4), SWAP2), SWAP1).lane(0);
+    }
+
+    private static FloatVector fold(FloatVector v, VectorShuffle<Float> swap) {
+        return v.add(v.rearrange(swap));
     }
 
     /**
@@ -72,17 +80,40 @@ final class VectorKernels {
      * normalizes subnormals); exponent 31 is mapped to 255 instead.
      */
     static FloatVector f16ToFloat(ShortVector h) {
-        IntVector s = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector bits = s.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
-        FloatVector f = bits.reinterpretAsFloats().mul(F16_SCALE);
-        VectorMask<Integer> infNan = s.and(0x7C00).eq(0x7C00);
-        IntVector out = f.reinterpretAsInts().blend(bits.or(0x70000000), infNan);
-        return out.or(s.and(0x80000000)).reinterpretAsFloats();
+        IntVector s = widen(h);
+        IntVector bits = f16Bits(s);
+        return f16Special(s, bits, f16Rebias(bits)).or(s.and(0x80000000)).reinterpretAsFloats();
+    }
+
+    /** Sign-extends short lanes to int lanes. */
+    private static IntVector widen(ShortVector h) {
+        return (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+    }
+
+    private static IntVector f16Bits(IntVector s) {
+        return s.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+    }
+
+    private static IntVector f16Rebias(IntVector bits) {
+        return bits.reinterpretAsFloats().mul(F16_SCALE).reinterpretAsInts();
+    }
+
+    private static IntVector f16Special(IntVector s, IntVector bits, IntVector rebiased) {
+        return rebiased.blend(bits.or(0x70000000), s.and(0x7C00).eq(0x7C00));
     }
 
     /** bf16 lanes (as shorts) to floats, exact. */
     static FloatVector bf16ToFloat(ShortVector h) {
-        IntVector s = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        return s.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return widen(h).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Bytes {@code [offset, offset+16)} of {@code w}, part {@code part} of them widened to float lanes. */
+    static FloatVector bytesToFloats(MemorySegment w, long offset, int part) {
+        return (FloatVector) ByteVector.fromMemorySegment(B16, w, offset, LE).convertShape(B2F, F, part);
+    }
+
+    /** Part {@code part} of byte lanes widened to float lanes. */
+    static FloatVector bytesToFloats(ByteVector b, int part) {
+        return (FloatVector) b.convertShape(B2F, F, part);
     }
 }
