@@ -2,28 +2,35 @@ package dev.baton.engine.tensor;
 
 import static dev.baton.engine.tensor.HalfFloats.I16_LE;
 import static dev.baton.engine.tensor.VectorKernels.F;
+import static dev.baton.engine.tensor.VectorKernels.F16_REBIAS;
+import static dev.baton.engine.tensor.VectorKernels.I;
 import static dev.baton.engine.tensor.VectorKernels.L;
 import static dev.baton.engine.tensor.VectorKernels.LE;
 import static dev.baton.engine.tensor.VectorKernels.S;
-import static dev.baton.engine.tensor.VectorKernels.sum;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
+// Generated from a template: edit the generator's output by hand only with care (see the class comment).
 /**
- * F16 weights x F16-rounded input with the Vector API (weights widened to float lanes exactly).
+ * F16 weights x F16-rounded input with the Vector API. Generated tile methods (see {@link VectorKernels} for why
+ * they are written out): 1 row(s) x 4 vectors per pass for whole groups of 4 vectors,
+ * 2 row(s) x 1 vector for the vectors left over, then single rows.
  *
- * <p>Per (row, vector) element the order is fixed: {@code acc = fma(w_i, x_i, acc)} over the
- * {@code L}-wide chunks in order, the lanes summed by {@link VectorKernels#sum}, then the columns
- * past the last whole chunk added one by one with {@code Math.fma}. Tiles compute 2 rows x 1 vector
- * or 1 row x 4 vectors at once with that same order.
+ * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
+ * {@code acc = fma(w_i, x_i, acc)} over the {@code L}-wide chunks in order, the lanes summed by
+ * {@link VectorKernels#sumLanes}, then the columns past the last whole chunk added one by one
+ * with {@code Math.fma}.
+ *
+ * <p>fp16 lanes become floats exactly, subnormals, infinities and NaNs included: exponent and
+ * mantissa move to their float positions, a multiply by 2^112 rebiases the exponent (and
+ * normalizes subnormals), exponent 31 maps to 255, and the sign is put back.
  */
 final class F16VectorMatrix extends F16Matrix {
-
-    /** Bytes per weight element. */
-    private static final int EB = 2;
 
     F16VectorMatrix(GgufTensorInfo t) {
         super(t);
@@ -34,23 +41,17 @@ final class F16VectorMatrix extends F16Matrix {
         return KernelMode.VECTOR;
     }
 
-    private static FloatVector chunk(MemorySegment w, long offset) {
-        return VectorKernels.f16ToFloat(ShortVector.fromMemorySegment(S, w, offset, LE));
-    }
-
-    private static float element(MemorySegment w, long offset) {
-        return HalfFloats.f16ToFloat(w.get(I16_LE, offset));
-    }
-
     @Override
     public void matmul(InputBatch in, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         checkMatmul(in, out, outOffset, outStride, rowStart, rowEnd);
+        float[] tmp = VectorKernels.scratch();
         int n = in.vectorCount();
-        int full = n & ~3;
+        int full = n - n % 4;
         if (full > 0) {
-            for (int r = rowStart; r < rowEnd; r++) {
+            int r = rowStart;
+            for (; r < rowEnd; r++) {
                 for (int v = 0; v < full; v += 4) {
-                    tile1x4(in.values, r, v, out, outOffset + v * outStride + r, outStride);
+                    tile1x4(in.values, tmp, r, v, out, outOffset + v * outStride + r, outStride);
                 }
             }
         }
@@ -58,94 +59,115 @@ final class F16VectorMatrix extends F16Matrix {
             int o = outOffset + v * outStride;
             int r = rowStart;
             for (; r + 2 <= rowEnd; r += 2) {
-                tile2x1(in.values, r, v, out, o + r);
+                tile2x1(in.values, tmp, r, v, out, o + r, outStride);
             }
             for (; r < rowEnd; r++) {
-                tile1x1(in.values, r, v, out, o + r);
+                tile1x1(in.values, tmp, r, v, out, o + r, outStride);
             }
         }
     }
 
-    private void tile1x4(float[] x, int r, int v, float[] out, int o, int outStride) {
+    private void tile1x4(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
         int x1 = x0 + n;
         int x2 = x1 + n;
         int x3 = x2 + n;
-        long wo = r * rowBytes;
+        long w0 = r * rowBytes;
         int upper = n - n % L;
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        FloatVector a1 = zero;
-        FloatVector a2 = zero;
-        FloatVector a3 = zero;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = a00;
+        FloatVector a02 = a00;
+        FloatVector a03 = a00;
         for (int i = 0; i < upper; i += L) {
-            FloatVector wc = chunk(w, wo + (long) EB * i);
-            a0 = wc.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = wc.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = wc.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = wc.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            long off = 2L * i;
+            IntVector w0ch = (IntVector) ShortVector.fromMemorySegment(S, w, w0 + off, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector w0ce = w0ch.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector w0c = w0ce.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(w0ce.or(0x70000000), w0ch.and(0x7C00).eq(0x7C00))
+                    .or(w0ch.and(0x80000000)).reinterpretAsFloats();
+            a00 = w0c.fma(FloatVector.fromArray(F, x, x0 + i), a00);
+            a01 = w0c.fma(FloatVector.fromArray(F, x, x1 + i), a01);
+            a02 = w0c.fma(FloatVector.fromArray(F, x, x2 + i), a02);
+            a03 = w0c.fma(FloatVector.fromArray(F, x, x3 + i), a03);
         }
-        float s0 = sum(a0);
-        float s1 = sum(a1);
-        float s2 = sum(a2);
-        float s3 = sum(a3);
+        a00.intoArray(tmp, 0 * L);
+        a01.intoArray(tmp, 1 * L);
+        a02.intoArray(tmp, 2 * L);
+        a03.intoArray(tmp, 3 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
         for (int i = upper; i < n; i++) {
-            float wi = element(w, wo + (long) EB * i);
-            s0 = Math.fma(wi, x[x0 + i], s0);
-            s1 = Math.fma(wi, x[x1 + i], s1);
-            s2 = Math.fma(wi, x[x2 + i], s2);
-            s3 = Math.fma(wi, x[x3 + i], s3);
+            float e0 = Float.float16ToFloat(w.get(I16_LE, w0 + 2L * i));
+            out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
+            out[o + 1 * step + 0] = Math.fma(e0, x[x1 + i], out[o + 1 * step + 0]);
+            out[o + 2 * step + 0] = Math.fma(e0, x[x2 + i], out[o + 2 * step + 0]);
+            out[o + 3 * step + 0] = Math.fma(e0, x[x3 + i], out[o + 3 * step + 0]);
         }
-        out[o] = s0;
-        out[o + outStride] = s1;
-        out[o + 2 * outStride] = s2;
-        out[o + 3 * outStride] = s3;
     }
 
-    /** Two rows (not four: four fp16 conversions per step overflow C2's inlining node budget). */
-    private void tile2x1(float[] x, int r, int v, float[] out, int o) {
+    private void tile2x1(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
         long w0 = r * rowBytes;
         long w1 = w0 + rowBytes;
         int upper = n - n % L;
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = a0;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = a00;
         for (int i = 0; i < upper; i += L) {
-            FloatVector xc = FloatVector.fromArray(F, x, x0 + i);
-            long off = (long) EB * i;
-            a0 = chunk(w, w0 + off).fma(xc, a0);
-            a1 = chunk(w, w1 + off).fma(xc, a1);
+            long off = 2L * i;
+            FloatVector x0c = FloatVector.fromArray(F, x, x0 + i);
+            IntVector w0ch = (IntVector) ShortVector.fromMemorySegment(S, w, w0 + off, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector w0ce = w0ch.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector w0c = w0ce.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(w0ce.or(0x70000000), w0ch.and(0x7C00).eq(0x7C00))
+                    .or(w0ch.and(0x80000000)).reinterpretAsFloats();
+            a00 = w0c.fma(x0c, a00);
+            IntVector w1ch = (IntVector) ShortVector.fromMemorySegment(S, w, w1 + off, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector w1ce = w1ch.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector w1c = w1ce.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(w1ce.or(0x70000000), w1ch.and(0x7C00).eq(0x7C00))
+                    .or(w1ch.and(0x80000000)).reinterpretAsFloats();
+            a10 = w1c.fma(x0c, a10);
         }
-        float s0 = sum(a0);
-        float s1 = sum(a1);
+        a00.intoArray(tmp, 0 * L);
+        a10.intoArray(tmp, 1 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
+        VectorKernels.sumLanes(tmp, 1 * L, 1, out, o + 1, step);
         for (int i = upper; i < n; i++) {
-            float xi = x[x0 + i];
-            long off = (long) EB * i;
-            s0 = Math.fma(element(w, w0 + off), xi, s0);
-            s1 = Math.fma(element(w, w1 + off), xi, s1);
+            float e0 = Float.float16ToFloat(w.get(I16_LE, w0 + 2L * i));
+            float e1 = Float.float16ToFloat(w.get(I16_LE, w1 + 2L * i));
+            out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
+            out[o + 0 * step + 1] = Math.fma(e1, x[x0 + i], out[o + 0 * step + 1]);
         }
-        out[o] = s0;
-        out[o + 1] = s1;
     }
 
-    private void tile1x1(float[] x, int r, int v, float[] out, int o) {
+    private void tile1x1(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
-        long wo = r * rowBytes;
+        long w0 = r * rowBytes;
         int upper = n - n % L;
-        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a00 = FloatVector.zero(F);
         for (int i = 0; i < upper; i += L) {
-            a0 = chunk(w, wo + (long) EB * i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            long off = 2L * i;
+            IntVector w0ch = (IntVector) ShortVector.fromMemorySegment(S, w, w0 + off, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector w0ce = w0ch.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector w0c = w0ce.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(w0ce.or(0x70000000), w0ch.and(0x7C00).eq(0x7C00))
+                    .or(w0ch.and(0x80000000)).reinterpretAsFloats();
+            a00 = w0c.fma(FloatVector.fromArray(F, x, x0 + i), a00);
         }
-        float s0 = sum(a0);
+        a00.intoArray(tmp, 0 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
         for (int i = upper; i < n; i++) {
-            s0 = Math.fma(element(w, wo + (long) EB * i), x[x0 + i], s0);
+            float e0 = Float.float16ToFloat(w.get(I16_LE, w0 + 2L * i));
+            out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
         }
-        out[o] = s0;
     }
 }

@@ -4,24 +4,23 @@ import static dev.baton.engine.tensor.HalfFloats.F32_LE;
 import static dev.baton.engine.tensor.VectorKernels.F;
 import static dev.baton.engine.tensor.VectorKernels.L;
 import static dev.baton.engine.tensor.VectorKernels.LE;
-import static dev.baton.engine.tensor.VectorKernels.sum;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
+// Generated from a template: edit the generator's output by hand only with care (see the class comment).
 /**
- * F32 weights x F32 input with the Vector API.
+ * F32 weights x F32 input with the Vector API. Generated tile methods (see {@link VectorKernels} for why
+ * they are written out): 1 row(s) x 4 vectors per pass for whole groups of 4 vectors,
+ * 4 row(s) x 1 vector for the vectors left over, then single rows.
  *
- * <p>Per (row, vector) element the order is fixed: {@code acc = fma(w_i, x_i, acc)} over the
- * {@code L}-wide chunks in order, the lanes summed by {@link VectorKernels#sum}, then the columns
- * past the last whole chunk added one by one with {@code Math.fma}. Tiles compute 4 rows x 1 vector
- * or 1 row x 4 vectors at once with that same order.
+ * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
+ * {@code acc = fma(w_i, x_i, acc)} over the {@code L}-wide chunks in order, the lanes summed by
+ * {@link VectorKernels#sumLanes}, then the columns past the last whole chunk added one by one
+ * with {@code Math.fma}.
  */
 final class F32VectorMatrix extends F32Matrix {
-
-    /** Bytes per weight element. */
-    private static final int EB = 4;
 
     F32VectorMatrix(GgufTensorInfo t) {
         super(t);
@@ -32,23 +31,17 @@ final class F32VectorMatrix extends F32Matrix {
         return KernelMode.VECTOR;
     }
 
-    private static FloatVector chunk(MemorySegment w, long offset) {
-        return FloatVector.fromMemorySegment(F, w, offset, LE);
-    }
-
-    private static float element(MemorySegment w, long offset) {
-        return w.get(F32_LE, offset);
-    }
-
     @Override
     public void matmul(InputBatch in, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         checkMatmul(in, out, outOffset, outStride, rowStart, rowEnd);
+        float[] tmp = VectorKernels.scratch();
         int n = in.vectorCount();
-        int full = n & ~3;
+        int full = n - n % 4;
         if (full > 0) {
-            for (int r = rowStart; r < rowEnd; r++) {
+            int r = rowStart;
+            for (; r < rowEnd; r++) {
                 for (int v = 0; v < full; v += 4) {
-                    tile1x4(in.values, r, v, out, outOffset + v * outStride + r, outStride);
+                    tile1x4(in.values, tmp, r, v, out, outOffset + v * outStride + r, outStride);
                 }
             }
         }
@@ -56,107 +49,111 @@ final class F32VectorMatrix extends F32Matrix {
             int o = outOffset + v * outStride;
             int r = rowStart;
             for (; r + 4 <= rowEnd; r += 4) {
-                tile4x1(in.values, r, v, out, o + r);
+                tile4x1(in.values, tmp, r, v, out, o + r, outStride);
             }
             for (; r < rowEnd; r++) {
-                tile1x1(in.values, r, v, out, o + r);
+                tile1x1(in.values, tmp, r, v, out, o + r, outStride);
             }
         }
     }
 
-    private void tile1x4(float[] x, int r, int v, float[] out, int o, int outStride) {
+    private void tile1x4(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
         int x1 = x0 + n;
         int x2 = x1 + n;
         int x3 = x2 + n;
-        long wo = r * rowBytes;
+        long w0 = r * rowBytes;
         int upper = n - n % L;
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        FloatVector a1 = zero;
-        FloatVector a2 = zero;
-        FloatVector a3 = zero;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = a00;
+        FloatVector a02 = a00;
+        FloatVector a03 = a00;
         for (int i = 0; i < upper; i += L) {
-            FloatVector wc = chunk(w, wo + (long) EB * i);
-            a0 = wc.fma(FloatVector.fromArray(F, x, x0 + i), a0);
-            a1 = wc.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = wc.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = wc.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            long off = 4L * i;
+            FloatVector w0c = FloatVector.fromMemorySegment(F, w, w0 + off, LE);
+            a00 = w0c.fma(FloatVector.fromArray(F, x, x0 + i), a00);
+            a01 = w0c.fma(FloatVector.fromArray(F, x, x1 + i), a01);
+            a02 = w0c.fma(FloatVector.fromArray(F, x, x2 + i), a02);
+            a03 = w0c.fma(FloatVector.fromArray(F, x, x3 + i), a03);
         }
-        float s0 = sum(a0);
-        float s1 = sum(a1);
-        float s2 = sum(a2);
-        float s3 = sum(a3);
+        a00.intoArray(tmp, 0 * L);
+        a01.intoArray(tmp, 1 * L);
+        a02.intoArray(tmp, 2 * L);
+        a03.intoArray(tmp, 3 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
         for (int i = upper; i < n; i++) {
-            float wi = element(w, wo + (long) EB * i);
-            s0 = Math.fma(wi, x[x0 + i], s0);
-            s1 = Math.fma(wi, x[x1 + i], s1);
-            s2 = Math.fma(wi, x[x2 + i], s2);
-            s3 = Math.fma(wi, x[x3 + i], s3);
+            float e0 = w.get(F32_LE, w0 + 4L * i);
+            out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
+            out[o + 1 * step + 0] = Math.fma(e0, x[x1 + i], out[o + 1 * step + 0]);
+            out[o + 2 * step + 0] = Math.fma(e0, x[x2 + i], out[o + 2 * step + 0]);
+            out[o + 3 * step + 0] = Math.fma(e0, x[x3 + i], out[o + 3 * step + 0]);
         }
-        out[o] = s0;
-        out[o + outStride] = s1;
-        out[o + 2 * outStride] = s2;
-        out[o + 3 * outStride] = s3;
     }
 
-    private void tile4x1(float[] x, int r, int v, float[] out, int o) {
+    private void tile4x1(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
-        long rb = rowBytes;
-        long w0 = r * rb;
-        long w1 = w0 + rb;
-        long w2 = w1 + rb;
-        long w3 = w2 + rb;
+        long w0 = r * rowBytes;
+        long w1 = w0 + rowBytes;
+        long w2 = w1 + rowBytes;
+        long w3 = w2 + rowBytes;
         int upper = n - n % L;
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        FloatVector a1 = zero;
-        FloatVector a2 = zero;
-        FloatVector a3 = zero;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a10 = a00;
+        FloatVector a20 = a00;
+        FloatVector a30 = a00;
         for (int i = 0; i < upper; i += L) {
-            FloatVector xc = FloatVector.fromArray(F, x, x0 + i);
-            long off = (long) EB * i;
-            a0 = chunk(w, w0 + off).fma(xc, a0);
-            a1 = chunk(w, w1 + off).fma(xc, a1);
-            a2 = chunk(w, w2 + off).fma(xc, a2);
-            a3 = chunk(w, w3 + off).fma(xc, a3);
+            long off = 4L * i;
+            FloatVector x0c = FloatVector.fromArray(F, x, x0 + i);
+            FloatVector w0c = FloatVector.fromMemorySegment(F, w, w0 + off, LE);
+            a00 = w0c.fma(x0c, a00);
+            FloatVector w1c = FloatVector.fromMemorySegment(F, w, w1 + off, LE);
+            a10 = w1c.fma(x0c, a10);
+            FloatVector w2c = FloatVector.fromMemorySegment(F, w, w2 + off, LE);
+            a20 = w2c.fma(x0c, a20);
+            FloatVector w3c = FloatVector.fromMemorySegment(F, w, w3 + off, LE);
+            a30 = w3c.fma(x0c, a30);
         }
-        float s0 = sum(a0);
-        float s1 = sum(a1);
-        float s2 = sum(a2);
-        float s3 = sum(a3);
+        a00.intoArray(tmp, 0 * L);
+        a10.intoArray(tmp, 1 * L);
+        a20.intoArray(tmp, 2 * L);
+        a30.intoArray(tmp, 3 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
+        VectorKernels.sumLanes(tmp, 1 * L, 1, out, o + 1, step);
+        VectorKernels.sumLanes(tmp, 2 * L, 1, out, o + 2, step);
+        VectorKernels.sumLanes(tmp, 3 * L, 1, out, o + 3, step);
         for (int i = upper; i < n; i++) {
-            float xi = x[x0 + i];
-            long off = (long) EB * i;
-            s0 = Math.fma(element(w, w0 + off), xi, s0);
-            s1 = Math.fma(element(w, w1 + off), xi, s1);
-            s2 = Math.fma(element(w, w2 + off), xi, s2);
-            s3 = Math.fma(element(w, w3 + off), xi, s3);
+            float e0 = w.get(F32_LE, w0 + 4L * i);
+            float e1 = w.get(F32_LE, w1 + 4L * i);
+            float e2 = w.get(F32_LE, w2 + 4L * i);
+            float e3 = w.get(F32_LE, w3 + 4L * i);
+            out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
+            out[o + 0 * step + 1] = Math.fma(e1, x[x0 + i], out[o + 0 * step + 1]);
+            out[o + 0 * step + 2] = Math.fma(e2, x[x0 + i], out[o + 0 * step + 2]);
+            out[o + 0 * step + 3] = Math.fma(e3, x[x0 + i], out[o + 0 * step + 3]);
         }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
     }
 
-    private void tile1x1(float[] x, int r, int v, float[] out, int o) {
+    private void tile1x1(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
-        long wo = r * rowBytes;
+        long w0 = r * rowBytes;
         int upper = n - n % L;
-        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a00 = FloatVector.zero(F);
         for (int i = 0; i < upper; i += L) {
-            a0 = chunk(w, wo + (long) EB * i).fma(FloatVector.fromArray(F, x, x0 + i), a0);
+            long off = 4L * i;
+            FloatVector w0c = FloatVector.fromMemorySegment(F, w, w0 + off, LE);
+            a00 = w0c.fma(FloatVector.fromArray(F, x, x0 + i), a00);
         }
-        float s0 = sum(a0);
+        a00.intoArray(tmp, 0 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
         for (int i = upper; i < n; i++) {
-            s0 = Math.fma(element(w, wo + (long) EB * i), x[x0 + i], s0);
+            float e0 = w.get(F32_LE, w0 + 4L * i);
+            out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
         }
-        out[o] = s0;
     }
 }

@@ -7,7 +7,6 @@ import static dev.baton.engine.tensor.VectorKernels.F;
 import static dev.baton.engine.tensor.VectorKernels.L;
 import static dev.baton.engine.tensor.VectorKernels.LE;
 import static dev.baton.engine.tensor.VectorKernels.PARTS;
-import static dev.baton.engine.tensor.VectorKernels.sum;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
 import java.lang.foreign.MemorySegment;
@@ -15,15 +14,16 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
+// Generated from a template: edit the generator's output by hand only with care (see the class comment).
 /**
- * Q4_0 weights x Q8_0 input with the Vector API: the same scheme as {@link Q8VectorMatrix}, the
- * weight chunks being the low nibbles (elements 0..15) then the high nibbles (16..31) minus 8.
+ * Q4_0 weights x Q8_0 input with the Vector API. Generated tile methods (see {@link VectorKernels} for why
+ * they are written out): 1 row(s) x 4 vectors per pass for whole groups of 4 vectors,
+ * 4 row(s) x 1 vector for the vectors left over, then single rows.
  *
- * <p>Per (row, vector) element the order is fixed: for each block, {@code p = 0; p = fma(w_c, x_c, p)}
- * over its chunks (an exact integer sum per lane), then
- * {@code acc = fma(p, d_w * d_x, acc)}; after the last block the lanes of {@code acc} are summed by
- * {@link VectorKernels#sum}. Tiles compute 4 rows x 1 vector or 1 row x 4 vectors at once (the
- * weights converted once for 4 vectors, or the input loaded once for 4 rows) with that same order.
+ * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
+ * {@code p = 0; p = fma(w_c, x_c, p)} over the block's chunks (an exact integer sum in
+ * each lane: |p| < 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes
+ * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.
  */
 final class Q4VectorMatrix extends Q4Matrix {
 
@@ -42,12 +42,14 @@ final class Q4VectorMatrix extends Q4Matrix {
     @Override
     public void matmul(InputBatch in, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         checkMatmul(in, out, outOffset, outStride, rowStart, rowEnd);
+        float[] tmp = VectorKernels.scratch();
         int n = in.vectorCount();
-        int full = n & ~3;
+        int full = n - n % 4;
         if (full > 0) {
-            for (int r = rowStart; r < rowEnd; r++) {
+            int r = rowStart;
+            for (; r < rowEnd; r++) {
                 for (int v = 0; v < full; v += 4) {
-                    tile1x4(in, r, v, out, outOffset + v * outStride + r, outStride);
+                    tile1x4(in.values, in.scales, tmp, r, v, out, outOffset + v * outStride + r, outStride);
                 }
             }
         }
@@ -55,141 +57,144 @@ final class Q4VectorMatrix extends Q4Matrix {
             int o = outOffset + v * outStride;
             int r = rowStart;
             for (; r + 4 <= rowEnd; r += 4) {
-                tile4x1(in, r, v, out, o + r);
+                tile4x1(in.values, in.scales, tmp, r, v, out, o + r, outStride);
             }
             for (; r < rowEnd; r++) {
-                tile4x1Rest(in, r, v, out, o + r);
+                tile1x1(in.values, in.scales, tmp, r, v, out, o + r, outStride);
             }
         }
     }
 
-    private static ByteVector nibbles(MemorySegment w, long blockOffset) {
-        return ByteVector.fromMemorySegment(B16, w, blockOffset + 2, LE);
-    }
-
-    /** Chunk {@code c} of a block's values, {@code (nibble - 8)} as floats: low nibbles first, then high ones. */
-    private static FloatVector chunk(ByteVector q, int c) {
-        return VectorKernels.bytesToFloats(c < PARTS ? low(q) : high(q), c % PARTS);
-    }
-
-    private static ByteVector low(ByteVector q) {
-        return q.and((byte) 0x0F).sub((byte) 8);
-    }
-
-    private static ByteVector high(ByteVector q) {
-        return q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-    }
-
-    private static float scale(MemorySegment w, long blockOffset) {
-        return Float.float16ToFloat(w.get(I16_LE, blockOffset));
-    }
-
-    private void tile1x4(InputBatch in, int r, int v, float[] out, int o, int outStride) {
+    private void tile1x4(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
-        float[] xq = in.values;
-        float[] xd = in.scales;
         int blocks = cols / QK;
         int x0 = v * cols;
         int x1 = x0 + cols;
         int x2 = x1 + cols;
         int x3 = x2 + cols;
-        int s0 = v * blocks;
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        FloatVector a1 = zero;
-        FloatVector a2 = zero;
-        FloatVector a3 = zero;
-        long bo = r * rowBytes;
-        for (int b = 0; b < blocks; b++, bo += BB) {
-            FloatVector p0 = zero;
-            FloatVector p1 = zero;
-            FloatVector p2 = zero;
-            FloatVector p3 = zero;
-            int xb = b * QK;
-            ByteVector q = nibbles(w, bo);
-            for (int c = 0; c < CHUNKS; c++) {
-                FloatVector wc = chunk(q, c);
-                int xi = xb + c * L;
-                p0 = wc.fma(FloatVector.fromArray(F, xq, x0 + xi), p0);
-                p1 = wc.fma(FloatVector.fromArray(F, xq, x1 + xi), p1);
-                p2 = wc.fma(FloatVector.fromArray(F, xq, x2 + xi), p2);
-                p3 = wc.fma(FloatVector.fromArray(F, xq, x3 + xi), p3);
-            }
-            float dw = scale(w, bo);
-            a0 = p0.fma(FloatVector.broadcast(F, dw * xd[s0 + b]), a0);
-            a1 = p1.fma(FloatVector.broadcast(F, dw * xd[s0 + blocks + b]), a1);
-            a2 = p2.fma(FloatVector.broadcast(F, dw * xd[s0 + 2 * blocks + b]), a2);
-            a3 = p3.fma(FloatVector.broadcast(F, dw * xd[s0 + 3 * blocks + b]), a3);
-        }
-        out[o] = sum(a0);
-        out[o + outStride] = sum(a1);
-        out[o + 2 * outStride] = sum(a2);
-        out[o + 3 * outStride] = sum(a3);
-    }
-
-    private void tile4x1(InputBatch in, int r, int v, float[] out, int o) {
-        MemorySegment w = data;
-        float[] xq = in.values;
-        float[] xd = in.scales;
-        int blocks = cols / QK;
-        int x0 = v * cols;
-        int s0 = v * blocks;
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        FloatVector a1 = zero;
-        FloatVector a2 = zero;
-        FloatVector a3 = zero;
+        int d0 = v * blocks;
+        int d1 = d0 + blocks;
+        int d2 = d1 + blocks;
+        int d3 = d2 + blocks;
         long rb = rowBytes;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a00 = zero;
+        FloatVector a01 = zero;
+        FloatVector a02 = zero;
+        FloatVector a03 = zero;
         long bo = r * rb;
         for (int b = 0; b < blocks; b++, bo += BB) {
-            FloatVector p0 = zero;
-            FloatVector p1 = zero;
-            FloatVector p2 = zero;
-            FloatVector p3 = zero;
-            int xb = x0 + b * QK;
-            ByteVector q0 = nibbles(w, bo);
-            ByteVector q1 = nibbles(w, bo + rb);
-            ByteVector q2 = nibbles(w, bo + 2 * rb);
-            ByteVector q3 = nibbles(w, bo + 3 * rb);
+            int xb = b * QK;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
+            FloatVector p00 = zero;
+            FloatVector p01 = zero;
+            FloatVector p02 = zero;
+            FloatVector p03 = zero;
             for (int c = 0; c < CHUNKS; c++) {
-                FloatVector xc = FloatVector.fromArray(F, xq, xb + c * L);
-                p0 = chunk(q0, c).fma(xc, p0);
-                p1 = chunk(q1, c).fma(xc, p1);
-                p2 = chunk(q2, c).fma(xc, p2);
-                p3 = chunk(q3, c).fma(xc, p3);
+                FloatVector w0c = (FloatVector) (c < PARTS ? lo0 : hi0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
+                p01 = w0c.fma(FloatVector.fromArray(F, xq, x1 + xb + c * L), p01);
+                p02 = w0c.fma(FloatVector.fromArray(F, xq, x2 + xb + c * L), p02);
+                p03 = w0c.fma(FloatVector.fromArray(F, xq, x3 + xb + c * L), p03);
             }
-            float dx = xd[s0 + b];
-            a0 = p0.fma(FloatVector.broadcast(F, scale(w, bo) * dx), a0);
-            a1 = p1.fma(FloatVector.broadcast(F, scale(w, bo + rb) * dx), a1);
-            a2 = p2.fma(FloatVector.broadcast(F, scale(w, bo + 2 * rb) * dx), a2);
-            a3 = p3.fma(FloatVector.broadcast(F, scale(w, bo + 3 * rb) * dx), a3);
+            a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);
+            a01 = p01.fma(FloatVector.broadcast(F, dw0 * xd[d1 + b]), a01);
+            a02 = p02.fma(FloatVector.broadcast(F, dw0 * xd[d2 + b]), a02);
+            a03 = p03.fma(FloatVector.broadcast(F, dw0 * xd[d3 + b]), a03);
         }
-        out[o] = sum(a0);
-        out[o + 1] = sum(a1);
-        out[o + 2] = sum(a2);
-        out[o + 3] = sum(a3);
+        a00.intoArray(tmp, 0 * L);
+        a01.intoArray(tmp, 1 * L);
+        a02.intoArray(tmp, 2 * L);
+        a03.intoArray(tmp, 3 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
     }
 
-    /** One row, one vector: the rows a 4-row tile leaves over. */
-    private void tile4x1Rest(InputBatch in, int r, int v, float[] out, int o) {
+    private void tile4x1(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
-        float[] xq = in.values;
-        float[] xd = in.scales;
         int blocks = cols / QK;
         int x0 = v * cols;
-        int s0 = v * blocks;
+        int d0 = v * blocks;
+        long rb = rowBytes;
         FloatVector zero = FloatVector.zero(F);
-        FloatVector a0 = zero;
-        long bo = r * rowBytes;
+        FloatVector a00 = zero;
+        FloatVector a10 = zero;
+        FloatVector a20 = zero;
+        FloatVector a30 = zero;
+        long bo = r * rb;
         for (int b = 0; b < blocks; b++, bo += BB) {
-            FloatVector p0 = zero;
-            int xb = x0 + b * QK;
-            ByteVector q = nibbles(w, bo);
+            int xb = b * QK;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
+            ByteVector q1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 2, LE);
+            ByteVector lo1 = q1.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi1 = q1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            float dw1 = Float.float16ToFloat(w.get(I16_LE, bo + rb));
+            ByteVector q2 = ByteVector.fromMemorySegment(B16, w, bo + 2 * rb + 2, LE);
+            ByteVector lo2 = q2.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi2 = q2.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            float dw2 = Float.float16ToFloat(w.get(I16_LE, bo + 2 * rb));
+            ByteVector q3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 2, LE);
+            ByteVector lo3 = q3.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi3 = q3.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            float dw3 = Float.float16ToFloat(w.get(I16_LE, bo + 3 * rb));
+            FloatVector p00 = zero;
+            FloatVector p10 = zero;
+            FloatVector p20 = zero;
+            FloatVector p30 = zero;
             for (int c = 0; c < CHUNKS; c++) {
-                p0 = chunk(q, c).fma(FloatVector.fromArray(F, xq, xb + c * L), p0);
+                FloatVector x0c = FloatVector.fromArray(F, xq, x0 + xb + c * L);
+                FloatVector w0c = (FloatVector) (c < PARTS ? lo0 : hi0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                p00 = w0c.fma(x0c, p00);
+                FloatVector w1c = (FloatVector) (c < PARTS ? lo1 : hi1).convertShape(VectorOperators.B2F, F, c % PARTS);
+                p10 = w1c.fma(x0c, p10);
+                FloatVector w2c = (FloatVector) (c < PARTS ? lo2 : hi2).convertShape(VectorOperators.B2F, F, c % PARTS);
+                p20 = w2c.fma(x0c, p20);
+                FloatVector w3c = (FloatVector) (c < PARTS ? lo3 : hi3).convertShape(VectorOperators.B2F, F, c % PARTS);
+                p30 = w3c.fma(x0c, p30);
             }
-            a0 = p0.fma(FloatVector.broadcast(F, scale(w, bo) * xd[s0 + b]), a0);
+            a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);
+            a10 = p10.fma(FloatVector.broadcast(F, dw1 * xd[d0 + b]), a10);
+            a20 = p20.fma(FloatVector.broadcast(F, dw2 * xd[d0 + b]), a20);
+            a30 = p30.fma(FloatVector.broadcast(F, dw3 * xd[d0 + b]), a30);
         }
-        out[o] = sum(a0);
+        a00.intoArray(tmp, 0 * L);
+        a10.intoArray(tmp, 1 * L);
+        a20.intoArray(tmp, 2 * L);
+        a30.intoArray(tmp, 3 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
+        VectorKernels.sumLanes(tmp, 1 * L, 1, out, o + 1, step);
+        VectorKernels.sumLanes(tmp, 2 * L, 1, out, o + 2, step);
+        VectorKernels.sumLanes(tmp, 3 * L, 1, out, o + 3, step);
+    }
+
+    private void tile1x1(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {
+        MemorySegment w = data;
+        int blocks = cols / QK;
+        int x0 = v * cols;
+        int d0 = v * blocks;
+        long rb = rowBytes;
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector a00 = zero;
+        long bo = r * rb;
+        for (int b = 0; b < blocks; b++, bo += BB) {
+            int xb = b * QK;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
+            FloatVector p00 = zero;
+            for (int c = 0; c < CHUNKS; c++) {
+                FloatVector w0c = (FloatVector) (c < PARTS ? lo0 : hi0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
+            }
+            a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);
+        }
+        a00.intoArray(tmp, 0 * L);
+        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
     }
 }
