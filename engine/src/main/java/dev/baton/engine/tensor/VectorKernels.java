@@ -51,8 +51,8 @@ final class VectorKernels {
     private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
 
-    /** Accumulators of up to 8 (row, vector) elements on their way to {@link #sumLanes}. */
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[8 * 16]);
+    /** Accumulators of up to 16 (row, vector) elements on their way to {@link #sumLanes}. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[16 * 16]);
 
     private VectorKernels() {}
 
@@ -67,7 +67,7 @@ final class VectorKernels {
         };
     }
 
-    /** This thread's scratch array for {@link #sumLanes}: room for 8 accumulators. */
+    /** This thread's scratch array for {@link #sumLanes}: room for 16 accumulators. */
     static float[] scratch() {
         return SCRATCH.get();
     }
