@@ -126,13 +126,14 @@ def qtile(name, R, V):
             b.append(f'FloatVector a{k}{j} = zero;')
             first = False
     b = [x for x in b if x]
-    b.append('long bo = r * rb;')
-    b.append('for (int b = 0; b < blocks; b++, bo += BB) {')
-    l = ['int xb = b * QK;']
+    b.append('long base = r * rb;')
+    b.append('for (int b = 0; b < blocks; b++) {')
+    l = ['int xb = b * QK;', 'long bo = base + (long) b * BB;']
     for k in range(R):
         ro = 'bo' if k == 0 else ('bo + rb' if k == 1 else f'bo + {k} * rb')
         if name == 'Q8_0':
-            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B32, w, {ro} + 2, LE);')
+            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
+            l.append(f'ByteVector r{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 18, LE);')
         else:
             l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
             l.append(f'ByteVector lo{k} = q{k}.and((byte) 0x0F).sub((byte) 8);')
@@ -145,7 +146,7 @@ def qtile(name, R, V):
     m = []
     def wconv(k):
         if name == 'Q8_0':
-            return f'FloatVector w{k}c = (FloatVector) q{k}.convertShape(VectorOperators.B2F, F, c);'
+            return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? q{k} : r{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
         return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? lo{k} : hi{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
     if R == 1:
         m.append(wconv(0))

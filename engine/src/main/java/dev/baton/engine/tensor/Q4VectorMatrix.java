@@ -91,9 +91,10 @@ final class Q4VectorMatrix extends Q4Matrix {
         FloatVector a11 = zero;
         FloatVector a12 = zero;
         FloatVector a13 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
+            long bo = base + (long) b * BB;
             ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
             ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
@@ -164,9 +165,10 @@ final class Q4VectorMatrix extends Q4Matrix {
         FloatVector a01 = zero;
         FloatVector a02 = zero;
         FloatVector a03 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
+            long bo = base + (long) b * BB;
             ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
             ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
@@ -205,9 +207,10 @@ final class Q4VectorMatrix extends Q4Matrix {
         FloatVector a10 = zero;
         FloatVector a20 = zero;
         FloatVector a30 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
+            long bo = base + (long) b * BB;
             ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
             ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
@@ -262,9 +265,10 @@ final class Q4VectorMatrix extends Q4Matrix {
         long rb = rowBytes;
         FloatVector zero = FloatVector.zero(F);
         FloatVector a00 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
+            long bo = base + (long) b * BB;
             ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
             ByteVector lo0 = q0.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi0 = q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);

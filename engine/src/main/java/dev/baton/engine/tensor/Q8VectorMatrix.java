@@ -1,11 +1,12 @@
 package dev.baton.engine.tensor;
 
 import static dev.baton.engine.tensor.HalfFloats.I16_LE;
-import static dev.baton.engine.tensor.VectorKernels.B32;
+import static dev.baton.engine.tensor.VectorKernels.B16;
 import static dev.baton.engine.tensor.VectorKernels.CHUNKS;
 import static dev.baton.engine.tensor.VectorKernels.F;
 import static dev.baton.engine.tensor.VectorKernels.L;
 import static dev.baton.engine.tensor.VectorKernels.LE;
+import static dev.baton.engine.tensor.VectorKernels.PARTS;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
 import java.lang.foreign.MemorySegment;
@@ -90,12 +91,15 @@ final class Q8VectorMatrix extends Q8Matrix {
         FloatVector a11 = zero;
         FloatVector a12 = zero;
         FloatVector a13 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
-            ByteVector q0 = ByteVector.fromMemorySegment(B32, w, bo + 2, LE);
+            long bo = base + (long) b * BB;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
-            ByteVector q1 = ByteVector.fromMemorySegment(B32, w, bo + rb + 2, LE);
+            ByteVector q1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 2, LE);
+            ByteVector r1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
             float dw1 = Float.float16ToFloat(w.get(I16_LE, bo + rb));
             FloatVector p00 = zero;
             FloatVector p01 = zero;
@@ -110,12 +114,12 @@ final class Q8VectorMatrix extends Q8Matrix {
                 FloatVector x1c = FloatVector.fromArray(F, xq, x1 + xb + c * L);
                 FloatVector x2c = FloatVector.fromArray(F, xq, x2 + xb + c * L);
                 FloatVector x3c = FloatVector.fromArray(F, xq, x3 + xb + c * L);
-                FloatVector w0c = (FloatVector) q0.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(x0c, p00);
                 p01 = w0c.fma(x1c, p01);
                 p02 = w0c.fma(x2c, p02);
                 p03 = w0c.fma(x3c, p03);
-                FloatVector w1c = (FloatVector) q1.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w1c = (FloatVector) (c < PARTS ? q1 : r1).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p10 = w1c.fma(x0c, p10);
                 p11 = w1c.fma(x1c, p11);
                 p12 = w1c.fma(x2c, p12);
@@ -159,17 +163,19 @@ final class Q8VectorMatrix extends Q8Matrix {
         FloatVector a01 = zero;
         FloatVector a02 = zero;
         FloatVector a03 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
-            ByteVector q0 = ByteVector.fromMemorySegment(B32, w, bo + 2, LE);
+            long bo = base + (long) b * BB;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
             FloatVector p00 = zero;
             FloatVector p01 = zero;
             FloatVector p02 = zero;
             FloatVector p03 = zero;
             for (int c = 0; c < CHUNKS; c++) {
-                FloatVector w0c = (FloatVector) q0.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
                 p01 = w0c.fma(FloatVector.fromArray(F, xq, x1 + xb + c * L), p01);
                 p02 = w0c.fma(FloatVector.fromArray(F, xq, x2 + xb + c * L), p02);
@@ -198,16 +204,21 @@ final class Q8VectorMatrix extends Q8Matrix {
         FloatVector a10 = zero;
         FloatVector a20 = zero;
         FloatVector a30 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
-            ByteVector q0 = ByteVector.fromMemorySegment(B32, w, bo + 2, LE);
+            long bo = base + (long) b * BB;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
-            ByteVector q1 = ByteVector.fromMemorySegment(B32, w, bo + rb + 2, LE);
+            ByteVector q1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 2, LE);
+            ByteVector r1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
             float dw1 = Float.float16ToFloat(w.get(I16_LE, bo + rb));
-            ByteVector q2 = ByteVector.fromMemorySegment(B32, w, bo + 2 * rb + 2, LE);
+            ByteVector q2 = ByteVector.fromMemorySegment(B16, w, bo + 2 * rb + 2, LE);
+            ByteVector r2 = ByteVector.fromMemorySegment(B16, w, bo + 2 * rb + 18, LE);
             float dw2 = Float.float16ToFloat(w.get(I16_LE, bo + 2 * rb));
-            ByteVector q3 = ByteVector.fromMemorySegment(B32, w, bo + 3 * rb + 2, LE);
+            ByteVector q3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 2, LE);
+            ByteVector r3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 18, LE);
             float dw3 = Float.float16ToFloat(w.get(I16_LE, bo + 3 * rb));
             FloatVector p00 = zero;
             FloatVector p10 = zero;
@@ -215,13 +226,13 @@ final class Q8VectorMatrix extends Q8Matrix {
             FloatVector p30 = zero;
             for (int c = 0; c < CHUNKS; c++) {
                 FloatVector x0c = FloatVector.fromArray(F, xq, x0 + xb + c * L);
-                FloatVector w0c = (FloatVector) q0.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(x0c, p00);
-                FloatVector w1c = (FloatVector) q1.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w1c = (FloatVector) (c < PARTS ? q1 : r1).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p10 = w1c.fma(x0c, p10);
-                FloatVector w2c = (FloatVector) q2.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w2c = (FloatVector) (c < PARTS ? q2 : r2).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p20 = w2c.fma(x0c, p20);
-                FloatVector w3c = (FloatVector) q3.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w3c = (FloatVector) (c < PARTS ? q3 : r3).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p30 = w3c.fma(x0c, p30);
             }
             a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);
@@ -247,14 +258,16 @@ final class Q8VectorMatrix extends Q8Matrix {
         long rb = rowBytes;
         FloatVector zero = FloatVector.zero(F);
         FloatVector a00 = zero;
-        long bo = r * rb;
-        for (int b = 0; b < blocks; b++, bo += BB) {
+        long base = r * rb;
+        for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
-            ByteVector q0 = ByteVector.fromMemorySegment(B32, w, bo + 2, LE);
+            long bo = base + (long) b * BB;
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
+            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
             FloatVector p00 = zero;
             for (int c = 0; c < CHUNKS; c++) {
-                FloatVector w0c = (FloatVector) q0.convertShape(VectorOperators.B2F, F, c);
+                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
             }
             a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);
