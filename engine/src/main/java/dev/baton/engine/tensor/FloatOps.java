@@ -9,49 +9,48 @@ import java.lang.foreign.MemorySegment;
 /**
  * Vector operations of the forward pass outside the matrix products: dot products and
  * {@code y += alpha*x} over the KV cache (off-heap, F32 or little-endian F16), stores into it, and
- * RMS normalization. Static, stateless, allocation-free and thread-safe; vectorized where the
- * Vector API is usable ({@link KernelMode#defaultMode()}), plain Java otherwise. Each result is
- * deterministic: the same inputs give the same bits.
+ * RMS normalization.
+ *
+ * <p>Static, stateless, allocation-free and thread-safe. Vectorized where the Vector API is usable
+ * ({@link KernelMode#defaultMode()}), plain Java otherwise; each result is deterministic (same
+ * inputs, same bits). Offsets into segments are in bytes, into arrays in elements; {@code n} is an
+ * element count. Out-of-range offsets throw {@link IndexOutOfBoundsException}.
  */
 public final class FloatOps {
+
+    private static final boolean VECTOR = KernelMode.defaultMode() == KernelMode.VECTOR;
 
     private FloatOps() {}
 
     /** {@code sum(a[ao+i] * b[bo+i])} for {@code i} in {@code [0, n)}. */
     public static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        float s = 0f;
-        for (int i = 0; i < n; i++) {
-            s = Math.fma(a[ao + i], b[bo + i], s);
-        }
-        return s;
+        return VECTOR ? FloatOpsVector.dot(a, ao, b, bo, n) : scalarDot(a, ao, b, bo, n);
     }
 
     /** {@code sum(a[ao+i] * b[i])}: {@code b} is off-heap at {@code bByteOffset}, elements F32 or F16 (little-endian). */
     public static float dot(float[] a, int ao, MemorySegment b, long bByteOffset, GgmlType bType, int n) {
-        float s = 0f;
         if (bType == GgmlType.F32) {
-            for (int i = 0; i < n; i++) {
-                s = Math.fma(a[ao + i], b.get(F32_LE, bByteOffset + 4L * i), s);
-            }
-        } else if (bType == GgmlType.F16) {
-            for (int i = 0; i < n; i++) {
-                s = Math.fma(a[ao + i], HalfFloats.f16ToFloat(b.get(I16_LE, bByteOffset + 2L * i)), s);
-            }
-        } else {
-            throw unsupported(bType);
+            return VECTOR ? FloatOpsVector.dotF32(a, ao, b, bByteOffset, n) : scalarDotF32(a, ao, b, bByteOffset, n);
         }
-        return s;
+        if (bType == GgmlType.F16) {
+            return VECTOR ? FloatOpsVector.dotF16(a, ao, b, bByteOffset, n) : scalarDotF16(a, ao, b, bByteOffset, n);
+        }
+        throw unsupported(bType);
     }
 
-    /** {@code y[yo+i] += alpha * x[i]}: {@code x} is off-heap at {@code xByteOffset}, elements F32 or F16. */
+    /** {@code y[yo+i] += alpha * x[i]} (one fused multiply-add each): {@code x} is off-heap at {@code xByteOffset}, F32 or F16. */
     public static void axpy(float alpha, MemorySegment x, long xByteOffset, GgmlType xType, float[] y, int yo, int n) {
         if (xType == GgmlType.F32) {
-            for (int i = 0; i < n; i++) {
-                y[yo + i] = Math.fma(alpha, x.get(F32_LE, xByteOffset + 4L * i), y[yo + i]);
+            if (VECTOR) {
+                FloatOpsVector.axpyF32(alpha, x, xByteOffset, y, yo, n);
+            } else {
+                scalarAxpy(alpha, x, xByteOffset, xType, y, yo, n);
             }
         } else if (xType == GgmlType.F16) {
-            for (int i = 0; i < n; i++) {
-                y[yo + i] = Math.fma(alpha, HalfFloats.f16ToFloat(x.get(I16_LE, xByteOffset + 2L * i)), y[yo + i]);
+            if (VECTOR) {
+                FloatOpsVector.axpyF16(alpha, x, xByteOffset, y, yo, n);
+            } else {
+                scalarAxpy(alpha, x, xByteOffset, xType, y, yo, n);
             }
         } else {
             throw unsupported(xType);
@@ -61,10 +60,15 @@ public final class FloatOps {
     /** Writes {@code src[so..so+n)} to {@code dst} at {@code dstByteOffset}: F32 copied, F16 rounded to nearest even. */
     public static void store(float[] src, int so, MemorySegment dst, long dstByteOffset, GgmlType dstType, int n) {
         if (dstType == GgmlType.F32) {
-            for (int i = 0; i < n; i++) {
-                dst.set(F32_LE, dstByteOffset + 4L * i, src[so + i]);
+            if (VECTOR) {
+                FloatOpsVector.storeF32(src, so, dst, dstByteOffset, n);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    dst.set(F32_LE, dstByteOffset + 4L * i, src[so + i]);
+                }
             }
         } else if (dstType == GgmlType.F16) {
+            // Scalar: Float.floatToFloat16 compiles to one vcvtps2ph, and a cache row is short.
             for (int i = 0; i < n; i++) {
                 dst.set(I16_LE, dstByteOffset + 2L * i, HalfFloats.floatToF16(src[so + i]));
             }
@@ -86,8 +90,45 @@ public final class FloatOps {
         }
         float mean = (float) (sum / n);
         float scale = 1f / (float) Math.sqrt(mean + eps);
+        if (VECTOR) {
+            FloatOpsVector.scale(out, oo, x, xo, scale, weight, n);
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[oo + i] = x[xo + i] * scale * weight[i];
+            }
+        }
+    }
+
+    // The plain-Java versions: the fallback, and the reference the vector versions are tested against.
+
+    static float scalarDot(float[] a, int ao, float[] b, int bo, int n) {
+        float s = 0f;
         for (int i = 0; i < n; i++) {
-            out[oo + i] = x[xo + i] * scale * weight[i];
+            s = Math.fma(a[ao + i], b[bo + i], s);
+        }
+        return s;
+    }
+
+    static float scalarDotF32(float[] a, int ao, MemorySegment b, long bOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s = Math.fma(a[ao + i], b.get(F32_LE, bOff + 4L * i), s);
+        }
+        return s;
+    }
+
+    static float scalarDotF16(float[] a, int ao, MemorySegment b, long bOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s = Math.fma(a[ao + i], HalfFloats.f16ToFloat(b.get(I16_LE, bOff + 2L * i)), s);
+        }
+        return s;
+    }
+
+    static void scalarAxpy(float alpha, MemorySegment x, long xOff, GgmlType xType, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i++) {
+            float xi = xType == GgmlType.F32 ? x.get(F32_LE, xOff + 4L * i) : HalfFloats.f16ToFloat(x.get(I16_LE, xOff + 2L * i));
+            y[yo + i] = Math.fma(alpha, xi, y[yo + i]);
         }
     }
 

@@ -5,38 +5,54 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Shared pieces of the Vector API kernels: species, the deterministic lane sum and the fp16/bf16
- * lane conversions. Loaded only when {@link KernelMode#vectorAvailable()}, so that a JVM without
+ * Shared pieces of the Vector API kernels: species, constants and the deterministic lane sum.
+ * Loaded only when {@link KernelMode#vectorAvailable()}, so that a JVM without
  * {@code jdk.incubator.vector} never links it.
  *
  * <p>Lane count {@code L} is the preferred float species (16 with AVX-512, 8 with AVX2). A 32-value
- * quantization block is {@code CHUNKS = 32/L} float vectors; quantized bytes are loaded 16 at a time
- * and widened {@code L} at a time ({@code PARTS = 16/L} parts per load).
+ * quantization block is {@code CHUNKS = 32/L} float vectors.
+ *
+ * <p><b>How the kernels are written</b>, and why. C2 compiles a Vector API kernel into plain SIMD
+ * code only if every vector stays inside one compiled method: a vector passed to, or returned from,
+ * a call that is not inlined is boxed (allocated), which runs a thousand times slower. C2 stops
+ * inlining ordinary methods once a method's IR passes a node budget, and vector code is IR-heavy;
+ * only the JDK's own {@code @ForceInline} methods are still inlined past it. So a tile method
+ * calls no helper of ours with a vector argument or result: conversions are written out in place,
+ * and the final lane sums go through {@link #sumLanes}, which takes the accumulators as floats
+ * stored in a per-thread scratch array. One reduction routine for every tile also makes the
+ * reduction order identical by construction.
  */
 final class VectorKernels {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** Shorts, {@code L} lanes: fp16/bf16 weights and KV entries. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    /** 16 bytes: a Q4_0 block's packed nibbles. */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** 32 bytes: a Q8_0 block's integers. */
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    /** Float vectors per 32-value block. */
     static final int CHUNKS = InputBatch.QK / L;
+    /** Float vectors per 16 bytes. */
     static final int PARTS = 16 / L;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** fp16 to float: the exponent rebias 2^(127-15) (see the F16 kernels). */
+    static final FloatVector F16_REBIAS = FloatVector.broadcast(F, 0x1p112f);
 
-    private static final VectorShuffle<Float> SWAP8 = VectorShuffle.fromOp(F, i -> i ^ 8);
-    private static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
-    private static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
-    private static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
-    private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
+    static final VectorShuffle<Float> SWAP8 = VectorShuffle.fromOp(F, i -> i ^ (8 % L));
+    static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
+    static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
+    static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+
+    /** Accumulators of up to 16 (row, vector) elements on their way to {@link #sumLanes}. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[16 * 16]);
 
     private VectorKernels() {}
 
@@ -51,38 +67,27 @@ final class VectorKernels {
         };
     }
 
+    /** This thread's scratch array for {@link #sumLanes}: room for 16 accumulators. */
+    static float[] scratch() {
+        return SCRATCH.get();
+    }
+
     /**
-     * The sum of the lanes in a fixed pairwise order (lane i with lane i^8, then ^4, ^2, ^1).
+     * For {@code k} in {@code [0, count)}: {@code out[o + k*step] = } the sum of the {@code L} lanes
+     * {@code tmp[from + k*L ..)}, in a fixed pairwise order (lane i with lane i^8, then ^4, ^2, ^1).
      * {@code reduceLanes(ADD)} leaves the order to the implementation, which may differ between the
      * interpreter and compiled code: that would break the determinism contract.
      */
-    static float sum(FloatVector v) {
-        if (L == 16) {
-            v = v.add(v.rearrange(SWAP8));
+    static void sumLanes(float[] tmp, int from, int count, float[] out, int o, int step) {
+        for (int k = 0; k < count; k++) {
+            FloatVector v = FloatVector.fromArray(F, tmp, from + k * L);
+            if (L == 16) {
+                v = v.add(v.rearrange(SWAP8));
+            }
+            v = v.add(v.rearrange(SWAP4));
+            v = v.add(v.rearrange(SWAP2));
+            v = v.add(v.rearrange(SWAP1));
+            out[o + k * step] = v.lane(0);
         }
-        v = v.add(v.rearrange(SWAP4));
-        v = v.add(v.rearrange(SWAP2));
-        v = v.add(v.rearrange(SWAP1));
-        return v.lane(0);
-    }
-
-    /**
-     * fp16 lanes (as shorts) to floats, exact, with subnormals, infinities and NaNs: the exponent and
-     * mantissa move to their float positions and a multiply by 2^112 rebiases the exponent (which also
-     * normalizes subnormals); exponent 31 is mapped to 255 instead.
-     */
-    static FloatVector f16ToFloat(ShortVector h) {
-        IntVector s = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        IntVector bits = s.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
-        FloatVector f = bits.reinterpretAsFloats().mul(F16_SCALE);
-        VectorMask<Integer> infNan = s.and(0x7C00).eq(0x7C00);
-        IntVector out = f.reinterpretAsInts().blend(bits.or(0x70000000), infNan);
-        return out.or(s.and(0x80000000)).reinterpretAsFloats();
-    }
-
-    /** bf16 lanes (as shorts) to floats, exact. */
-    static FloatVector bf16ToFloat(ShortVector h) {
-        IntVector s = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-        return s.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 }

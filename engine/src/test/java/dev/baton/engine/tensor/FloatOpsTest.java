@@ -1,6 +1,9 @@
 package dev.baton.engine.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.baton.engine.gguf.GgmlType;
 import java.lang.foreign.Arena;
@@ -84,6 +87,57 @@ class FloatOpsTest {
         float scale = 1f / (float) Math.sqrt((float) (sum / n) + 1e-5f);
         for (int i = 0; i < n; i++) {
             assertEquals(x[i] * scale * w[i], out[i], 0f, "element " + i);
+        }
+    }
+
+    @Test
+    void shouldAgreeWithTheScalarLoopsOnEveryLength() {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        MemorySegment kv = Arena.ofAuto().allocate(4L * 200 + 8);
+        for (int n : new int[] {1, 7, 16, 33, 48, 64, 100, 129}) {
+            float[] a = TestTensors.randomFloats(n + 2, 40 + n, 1f);
+            float[] b = TestTensors.randomFloats(n + 3, 80 + n, 1f);
+            double magnitude = 0;
+            for (int i = 0; i < n; i++) {
+                magnitude += Math.abs((double) a[2 + i] * b[3 + i]);
+            }
+            double tol = 1e-6 * magnitude;
+            assertEquals(FloatOps.scalarDot(a, 2, b, 3, n), FloatOpsVector.dot(a, 2, b, 3, n), tol, "dot n=" + n);
+            for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16}) {
+                FloatOps.store(b, 3, kv, 8, type, n);
+                float got = type == GgmlType.F32 ? FloatOpsVector.dotF32(a, 2, kv, 8, n) : FloatOpsVector.dotF16(a, 2, kv, 8, n);
+                float expected = type == GgmlType.F32 ? FloatOps.scalarDotF32(a, 2, kv, 8, n) : FloatOps.scalarDotF16(a, 2, kv, 8, n);
+                assertEquals(expected, got, 1e-6 * magnitude, type + " dot n=" + n);
+                float[] y1 = TestTensors.randomFloats(n + 1, 120 + n, 1f);
+                float[] y2 = y1.clone();
+                FloatOps.scalarAxpy(0.3f, kv, 8, type, y1, 1, n);
+                if (type == GgmlType.F32) {
+                    FloatOpsVector.axpyF32(0.3f, kv, 8, y2, 1, n);
+                } else {
+                    FloatOpsVector.axpyF16(0.3f, kv, 8, y2, 1, n);
+                }
+                assertArrayEquals(y1, y2, 0f, type + " axpy n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void shouldConvertF16SpecialValuesExactlyInTheVectorPath() {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        // Every fp16 bit pattern: subnormals, infinities, NaNs, both zeros.
+        MemorySegment kv = Arena.ofAuto().allocate(2L * 65536);
+        for (int h = 0; h < 65536; h++) {
+            kv.set(TestTensors.I16_LE, 2L * h, (short) h);
+        }
+        float[] y = new float[65536];
+        FloatOpsVector.axpyF16(1f, kv, 0, y, 0, 65536);
+        for (int h = 0; h < 65536; h++) {
+            float expected = Float.float16ToFloat((short) h);
+            if (Float.isNaN(expected)) {
+                assertTrue(Float.isNaN(y[h]), "bits " + Integer.toHexString(h));
+            } else {
+                assertEquals(expected + 0f, y[h], 0f, "bits " + Integer.toHexString(h));
+            }
         }
     }
 }

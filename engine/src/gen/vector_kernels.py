@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""Generates the Vector API matmul classes of dev.baton.engine.tensor: {F32,F16,Bf16,Q8,Q4}VectorMatrix.
+
+The tile methods are written out (no helper calls with vector arguments; see VectorKernels' class
+comment), so they are generated rather than typed. Run from anywhere, then rebuild:
+
+    python3 engine/src/gen/vector_kernels.py                 # the tile shapes below
+    python3 engine/src/gen/vector_kernels.py Q8_0=1x4,4x1    # try other shapes (RxV for groups, Rx1 leftovers)
+"""
+import os
+import sys
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '../main/java/dev/baton/engine/tensor/')
+
+def ind(n, s):
+    return '\n'.join((' ' * n + l) if l else l for l in s.split('\n'))
+
+# ---------------------------------------------------------------- element types (F32, F16, BF16)
+def chunk_f32(var, off):
+    return f'FloatVector {var} = FloatVector.fromMemorySegment(F, w, {off}, LE);'
+
+def chunk_bf16(var, off):
+    return (f'FloatVector {var} = ((IntVector) ShortVector.fromMemorySegment(S, w, {off}, LE)\n'
+            f'        .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();')
+
+def chunk_f16(var, off):
+    return (f'IntVector {var}h = (IntVector) ShortVector.fromMemorySegment(S, w, {off}, LE)\n'
+            f'        .convertShape(VectorOperators.S2I, I, 0);\n'
+            f'IntVector {var}e = {var}h.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);\n'
+            f'FloatVector {var} = {var}e.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()\n'
+            f'        .blend({var}e.or(0x70000000), {var}h.and(0x7C00).eq(0x7C00))\n'
+            f'        .or({var}h.and(0x80000000)).reinterpretAsFloats();')
+
+ETYPES = {
+    'F32': dict(cls='F32VectorMatrix', base='F32Matrix', eb=4, chunk=chunk_f32,
+                element='w.get(F32_LE, {off})', imports_static=['F32_LE'],
+                imports=['FloatVector'],
+                desc='F32 weights x F32 input', tiles=[(4, 4), (4, 1)]),
+    'F16': dict(cls='F16VectorMatrix', base='F16Matrix', eb=2, chunk=chunk_f16,
+                element='Float.float16ToFloat(w.get(I16_LE, {off}))', imports_static=['I16_LE'],
+                imports=['FloatVector', 'IntVector', 'ShortVector', 'VectorOperators'],
+                desc='F16 weights x F16-rounded input', tiles=[(2, 4), (2, 1)],
+                note=('\n *\n * <p>fp16 lanes become floats exactly, subnormals, infinities and NaNs included: exponent and\n'
+                      ' * mantissa move to their float positions, a multiply by 2^112 rebiases the exponent (and\n'
+                      ' * normalizes subnormals), exponent 31 maps to 255, and the sign is put back.')),
+    'BF16': dict(cls='Bf16VectorMatrix', base='Bf16Matrix', eb=2, chunk=chunk_bf16,
+                 element='HalfFloats.bf16ToFloat(w.get(I16_LE, {off}))', imports_static=['I16_LE'],
+                 imports=['FloatVector', 'IntVector', 'ShortVector', 'VectorOperators'],
+                 desc='BF16 weights x BF16-rounded input', tiles=[(2, 4), (4, 1)]),
+}
+
+def etile(t, R, V):
+    c = []
+    c.append(f'private void tile{R}x{V}(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {{')
+    b = []
+    b.append('MemorySegment w = data;')
+    b.append('int n = cols;')
+    b.append('int x0 = v * n;')
+    for j in range(1, V):
+        b.append(f'int x{j} = x{j-1} + n;')
+    b.append('long w0 = r * rowBytes;')
+    for k in range(1, R):
+        b.append(f'long w{k} = w{k-1} + rowBytes;')
+    b.append('int upper = n - n % L;')
+    first = True
+    for k in range(R):
+        for j in range(V):
+            b.append(f'FloatVector a{k}{j} = FloatVector.zero(F);' if first else f'FloatVector a{k}{j} = a00;')
+            first = False
+    b.append('for (int i = 0; i < upper; i += L) {')
+    l = []
+    l.append(f'long off = {t["eb"]}L * i;')
+    if R == 1:
+        l.append(t['chunk']('w0c', 'w0 + off'))
+        for j in range(V):
+            l.append(f'a0{j} = w0c.fma(FloatVector.fromArray(F, x, x{j} + i), a0{j});')
+    else:
+        for j in range(V):
+            l.append(f'FloatVector x{j}c = FloatVector.fromArray(F, x, x{j} + i);')
+        for k in range(R):
+            l.append(t['chunk'](f'w{k}c', f'w{k} + off'))
+            for j in range(V):
+                l.append(f'a{k}{j} = w{k}c.fma(x{j}c, a{k}{j});')
+    b.append(ind(4, '\n'.join(l)))
+    b.append('}')
+    idx = 0
+    for k in range(R):
+        for j in range(V):
+            b.append(f'a{k}{j}.intoArray(tmp, {idx} * L);')
+            idx += 1
+    for k in range(R):
+        b.append(f'VectorKernels.sumLanes(tmp, {k * V} * L, {V}, out, o + {k}, step);')
+    b.append('for (int i = upper; i < n; i++) {')
+    l = []
+    for k in range(R):
+        l.append(f'float e{k} = ' + t['element'].format(off=f'w{k} + {t["eb"]}L * i') + ';')
+    for k in range(R):
+        for j in range(V):
+            l.append(f'out[o + {j} * step + {k}] = Math.fma(e{k}, x[x{j} + i], out[o + {j} * step + {k}]);')
+    b.append(ind(4, '\n'.join(l)))
+    b.append('}')
+    c.append(ind(4, '\n'.join(b)))
+    c.append('}')
+    return '\n'.join(c)
+
+# ---------------------------------------------------------------- block types (Q8_0, Q4_0)
+QTYPES = {
+    'Q8_0': dict(cls='Q8VectorMatrix', base='Q8Matrix', desc='Q8_0 weights x Q8_0 input',
+                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)]),
+    'Q4_0': dict(cls='Q4VectorMatrix', base='Q4Matrix', desc='Q4_0 weights x Q8_0 input',
+                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)]),
+}
+
+def qtile(name, R, V):
+    c = [f'private void tile{R}x{V}(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {{']
+    b = ['MemorySegment w = data;', 'int blocks = cols / QK;', 'int x0 = v * cols;']
+    for j in range(1, V):
+        b.append(f'int x{j} = x{j-1} + cols;')
+    b.append('int d0 = v * blocks;')
+    for j in range(1, V):
+        b.append(f'int d{j} = d{j-1} + blocks;')
+    b.append('long rb = rowBytes;')
+    first = True
+    for k in range(R):
+        for j in range(V):
+            b.append('FloatVector zero = FloatVector.zero(F);' if first else '')
+            b.append(f'FloatVector a{k}{j} = zero;')
+            first = False
+    b = [x for x in b if x]
+    b.append('long base = r * rb;')
+    b.append('for (int b = 0; b < blocks; b++) {')
+    l = ['int xb = b * QK;', 'long bo = base + (long) b * BB;']
+    for k in range(R):
+        ro = 'bo' if k == 0 else ('bo + rb' if k == 1 else f'bo + {k} * rb')
+        if name == 'Q8_0':
+            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
+            l.append(f'ByteVector r{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 18, LE);')
+        else:
+            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
+            l.append(f'ByteVector lo{k} = q{k}.and((byte) 0x0F).sub((byte) 8);')
+            l.append(f'ByteVector hi{k} = q{k}.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);')
+        l.append(f'float dw{k} = Float.float16ToFloat(w.get(I16_LE, {ro}));')
+    for k in range(R):
+        for j in range(V):
+            l.append(f'FloatVector p{k}{j} = zero;')
+    l.append('for (int c = 0; c < CHUNKS; c++) {')
+    m = []
+    def wconv(k):
+        if name == 'Q8_0':
+            return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? q{k} : r{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
+        return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? lo{k} : hi{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
+    if R == 1:
+        m.append(wconv(0))
+        for j in range(V):
+            m.append(f'p0{j} = w0c.fma(FloatVector.fromArray(F, xq, x{j} + xb + c * L), p0{j});')
+    else:
+        for j in range(V):
+            m.append(f'FloatVector x{j}c = FloatVector.fromArray(F, xq, x{j} + xb + c * L);')
+        for k in range(R):
+            m.append(wconv(k))
+            for j in range(V):
+                m.append(f'p{k}{j} = w{k}c.fma(x{j}c, p{k}{j});')
+    l.append(ind(4, '\n'.join(m)))
+    l.append('}')
+    for k in range(R):
+        for j in range(V):
+            l.append(f'a{k}{j} = p{k}{j}.fma(FloatVector.broadcast(F, dw{k} * xd[d{j} + b]), a{k}{j});')
+    b.append(ind(4, '\n'.join(l)))
+    b.append('}')
+    idx = 0
+    for k in range(R):
+        for j in range(V):
+            b.append(f'a{k}{j}.intoArray(tmp, {idx} * L);')
+            idx += 1
+    for k in range(R):
+        b.append(f'VectorKernels.sumLanes(tmp, {k * V} * L, {V}, out, o + {k}, step);')
+    c.append(ind(4, '\n'.join(b)))
+    c.append('}')
+    return '\n'.join(c)
+
+def matmul(tiles, quant):
+    (RV, VV), (RR, _) = tiles
+    args_q = 'in.values, in.scales, tmp' if quant else 'in.values, tmp'
+    shapes = [(RV, VV)] + ([(1, VV)] if RV > 1 else []) + [(RR, 1)] + ([(1, 1)] if RR > 1 else [])
+    s = f'''@Override
+public void matmul(InputBatch in, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {{
+    checkMatmul(in, out, outOffset, outStride, rowStart, rowEnd);
+    float[] tmp = VectorKernels.scratch();
+    int n = in.vectorCount();
+    int full = n - n % {VV};
+    if (full > 0) {{
+        int r = rowStart;
+'''
+    if RV > 1:
+        s += f'''        for (; r + {RV} <= rowEnd; r += {RV}) {{
+            for (int v = 0; v < full; v += {VV}) {{
+                tile{RV}x{VV}({args_q}, r, v, out, outOffset + v * outStride + r, outStride);
+            }}
+        }}
+'''
+    s += f'''        for (; r < rowEnd; r++) {{
+            for (int v = 0; v < full; v += {VV}) {{
+                tile1x{VV}({args_q}, r, v, out, outOffset + v * outStride + r, outStride);
+            }}
+        }}
+    }}
+    for (int v = full; v < n; v++) {{
+        int o = outOffset + v * outStride;
+        int r = rowStart;
+'''
+    if RR > 1:
+        s += f'''        for (; r + {RR} <= rowEnd; r += {RR}) {{
+            tile{RR}x1({args_q}, r, v, out, o + r, outStride);
+        }}
+'''
+    s += f'''        for (; r < rowEnd; r++) {{
+            tile1x1({args_q}, r, v, out, o + r, outStride);
+        }}
+    }}
+}}'''
+    return s, shapes
+
+def emit(name, t, quant):
+    tiles = t['tiles']
+    mm, shapes = matmul(tiles, quant)
+    gen = qtile if quant else etile
+    bodies = [gen(name if quant else t, R, V) for (R, V) in shapes]
+    imports = '\n'.join(f'import jdk.incubator.vector.{i};' for i in t['imports'])
+    stat = ['B16', 'B32', 'CHUNKS', 'F', 'F16_REBIAS', 'I', 'L', 'LE', 'PARTS', 'S']
+    import re
+    used = [s for s in stat if any(re.search(r'\b' + s + r'\b', x) for x in bodies + [mm])]
+    hs = t.get('imports_static', ['I16_LE'])
+    static_imports = '\n'.join([f'import static dev.baton.engine.tensor.HalfFloats.{h};' for h in hs]
+                               + [f'import static dev.baton.engine.tensor.VectorKernels.{s};' for s in used])
+    (RV, VV), (RR, _) = tiles
+    if quant:
+        order = ('{@code p = 0; p = fma(w_c, x_c, p)} over the block\'s chunks (an exact integer sum in\n'
+                 ' * each lane: |p| < 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
+                 ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.')
+    else:
+        order = ('{@code acc = fma(w_i, x_i, acc)} over the {@code L}-wide chunks in order, the lanes summed by\n'
+                 ' * {@link VectorKernels#sumLanes}, then the columns past the last whole chunk added one by one\n'
+                 ' * with {@code Math.fma}.')
+    doc = f'''/**
+ * {t['desc']} with the Vector API. Generated tile methods (see {{@link VectorKernels}} for why
+ * they are written out): {RV} row(s) x {VV} vectors per pass for whole groups of {VV} vectors,
+ * {RR} row(s) x 1 vector for the vectors left over, then single rows.
+ *
+ * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
+ * {order}{t.get('note', '')}
+ */'''
+    consts = ('    private static final int BB = BLOCK_BYTES;\n    private static final int QK = InputBatch.QK;\n\n' if quant else '')
+    src = f'''package dev.baton.engine.tensor;
+
+{static_imports}
+
+import dev.baton.engine.gguf.GgufTensorInfo;
+import java.lang.foreign.MemorySegment;
+{imports}
+
+// Generated by engine/src/gen/vector_kernels.py: change the generator, not this file.
+{doc}
+final class {t['cls']} extends {t['base']} {{
+
+{consts}    {t['cls']}(GgufTensorInfo t) {{
+        super(t);
+    }}
+
+    @Override
+    public KernelMode mode() {{
+        return KernelMode.VECTOR;
+    }}
+
+{ind(4, mm)}
+'''
+    for body in bodies:
+        src += '\n' + ind(4, body) + '\n'
+    src += '}\n'
+    open(OUT + t['cls'] + '.java', 'w').write(src)
+
+if len(sys.argv) > 1:
+    # overrides: NAME=RVxVV,RRx1
+    for a in sys.argv[1:]:
+        k, v = a.split('=')
+        parts = v.split(',')
+        tl = [tuple(int(z) for z in p.split('x')) for p in parts]
+        (ETYPES.get(k) or QTYPES.get(k))['tiles'] = tl
+for n, t in ETYPES.items():
+    emit(n, t, False)
+for n, t in QTYPES.items():
+    emit(n, t, True)
