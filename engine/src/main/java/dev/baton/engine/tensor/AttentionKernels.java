@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulators in registers across all positions.
  *
  * <p>Determinism: each score is {@code fma} over the head dimension in order, then the fixed
- * shuffle-tree sum of {@link VectorKernels#sum}; each output element accumulates positions in order.
+ * pairwise lane sum of {@link VectorKernels#sumLanes}; each output element accumulates positions in order.
  * Neither depends on the batch, the chunking or the thread. Softmax uses {@code Math.exp}, which is
  * the same interpreted and compiled. Allocation-free; static and thread-safe.
  */
@@ -62,6 +62,7 @@ public final class AttentionKernels {
     static void scores(float[] q, int qo, MemorySegment mem, long[] kBase, int positions, int bs, int hd,
             float scale, float[] s) {
         long row = (long) hd * Float.BYTES;
+        float[] tmp = VectorKernels.scratch();
         int p = 0;
         for (int blk = 0; p < positions; blk++) {
             long base = kBase[blk];
@@ -80,10 +81,15 @@ public final class AttentionKernels {
                     c2 = FloatVector.fromMemorySegment(F, mem, od + 2 * row, LE).fma(qv, c2);
                     c3 = FloatVector.fromMemorySegment(F, mem, od + 3 * row, LE).fma(qv, c3);
                 }
-                s[p] = VectorKernels.sum(c0) * scale;
-                s[p + 1] = VectorKernels.sum(c1) * scale;
-                s[p + 2] = VectorKernels.sum(c2) * scale;
-                s[p + 3] = VectorKernels.sum(c3) * scale;
+                c0.intoArray(tmp, 0);
+                c1.intoArray(tmp, L);
+                c2.intoArray(tmp, 2 * L);
+                c3.intoArray(tmp, 3 * L);
+                VectorKernels.sumLanes(tmp, 0, 4, s, p, 1);
+                s[p] *= scale;
+                s[p + 1] *= scale;
+                s[p + 2] *= scale;
+                s[p + 3] *= scale;
             }
             for (; p < end; p++, o += row) {
                 FloatVector c0 = FloatVector.zero(F);
@@ -91,7 +97,9 @@ public final class AttentionKernels {
                     c0 = FloatVector.fromMemorySegment(F, mem, o + (long) d * Float.BYTES, LE)
                             .fma(FloatVector.fromArray(F, q, qo + d), c0);
                 }
-                s[p] = VectorKernels.sum(c0) * scale;
+                c0.intoArray(tmp, 0);
+                VectorKernels.sumLanes(tmp, 0, 1, s, p, 1);
+                s[p] *= scale;
             }
         }
     }
