@@ -38,6 +38,7 @@ public final class Engine implements AutoCloseable {
     private final WorkerPool workers;
     private final ForwardPass forward;
     private final KvCompatibility compatibility;
+    private final int[] endOfGeneration;
 
     private Engine(EngineSettings s, GgufFile file) {
         this.settings = s;
@@ -46,6 +47,8 @@ public final class Engine implements AutoCloseable {
         this.fingerprint = ModelFingerprint.of(file.mapping());
         this.tokenizer = Tokenizer.fromGguf(file.metadata());
         this.chatTemplate = ChatTemplate.fromGguf(file.metadata(), tokenizer);
+        this.endOfGeneration = java.util.stream.IntStream.range(0, tokenizer.vocabSize())
+                .filter(tokenizer::isEndOfGeneration).toArray();
         Weights weights = Weights.load(file, config, s.kernelMode());
         KvCacheSpec spec = new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), s.blockSize(),
                 s.kvDtype());
@@ -111,7 +114,7 @@ public final class Engine implements AutoCloseable {
 
     /** Every token id the tokenizer marks as ending generation (EOS, end-of-turn markers). */
     public int[] endOfGenerationIds() {
-        return java.util.stream.IntStream.range(0, tokenizer.vocabSize()).filter(tokenizer::isEndOfGeneration).toArray();
+        return endOfGeneration.clone();
     }
 
     /** An empty sequence in this engine's pool. */

@@ -2,18 +2,14 @@ package dev.baton.engine;
 
 import dev.baton.engine.kv.KvSequence;
 import dev.baton.engine.sampling.FinishReason;
-import dev.baton.engine.sampling.Sampler;
 import dev.baton.engine.sampling.SamplingParams;
-import dev.baton.engine.sampling.StopChecker;
 import dev.baton.engine.step.StepBatch;
-import dev.baton.engine.tokenizer.StreamingDetokenizer;
 import java.util.Arrays;
 
 /**
  * Generates one sequence on an {@link Engine}: chunked prefill of the prompt, then one decode step
- * per token, with sampling, streaming detokenization and stop handling. The serving nodes use the
- * step API directly with many sequences per batch; this class is the single-sequence path of
- * {@code bin/baton generate} and of tests.
+ * per token. This is the single-sequence path of {@code bin/baton generate} and of tests; serving
+ * runs many sequences per step through {@link dev.baton.engine.sched.EngineLoop}.
  *
  * <p>Not thread-safe: it drives the engine's forward pass, which has one owner at a time. The
  * sequence's KV blocks are returned to the pool when {@link #generate} returns or throws.
@@ -46,11 +42,9 @@ public final class Generator {
     }
 
     private final Engine engine;
-    private final int[] endOfGeneration;
 
     public Generator(Engine engine) {
         this.engine = engine;
-        this.endOfGeneration = engine.endOfGenerationIds();
     }
 
     /**
@@ -60,20 +54,9 @@ public final class Generator {
      * @throws dev.baton.engine.sampling.InvalidSamplingParamsException for out-of-range parameters
      */
     public Result generate(int[] prompt, SamplingParams params, TextListener listener) {
+        SequenceOutput seqOut = new SequenceOutput(engine, prompt, params);
         int vocab = engine.config().vocabSize();
-        int context = engine.config().contextLength();
-        params.validate(vocab, context);
-        engine.checkPromptLength(prompt.length, 1);
-        int maxTokens = Math.min(params.maxTokens(), context - prompt.length);
-        Sampler sampler = new Sampler(params, vocab);
-        sampler.setPrompt(prompt, prompt.length);
-        StopChecker stop = new StopChecker(params, endOfGeneration);
-        StreamingDetokenizer detok = new StreamingDetokenizer(engine.tokenizer());
         StringBuilder text = new StringBuilder();
-        StringBuilder out = new StringBuilder();
-        int[] all = Arrays.copyOf(prompt, prompt.length + maxTokens);
-        int generated = 0;
-        FinishReason finish = null;
         KvSequence seq = engine.newSequence();
         StepBatch batch = engine.newBatch();
         long t0 = System.nanoTime();
@@ -92,43 +75,25 @@ public final class Generator {
             prefillNanos = System.nanoTime() - t0;
             decodeStart = System.nanoTime();
             while (true) {
-                int token = sampler.sample(engine.forward().logits(), row * vocab, vocab);
-                sampler.accept(token);
-                all[prompt.length + generated++] = token;
-                out.setLength(0);
-                boolean finished = stop.onToken(token, detok.accept(token), out);
-                if (!finished && generated >= maxTokens) {
-                    // the context is full before max_tokens: end as OpenAI does, with "length"
-                    stop.flush(out);
-                    finish = FinishReason.LENGTH;
-                    finished = true;
+                seqOut.advance(engine.forward().logits(), row * vocab);
+                if (!seqOut.text().isEmpty()) {
+                    text.append(seqOut.text());
+                    listener.onText(seqOut.text());
                 }
-                if (finished) {
-                    if (finish == null) {
-                        finish = stop.finishReason();
-                    }
-                    if (stop.matchedStopString() == null && stop.matchedStopToken() < 0) {
-                        out.append(detok.flush());
-                    }
-                }
-                if (!out.isEmpty()) {
-                    String piece = out.toString();
-                    text.append(piece);
-                    listener.onText(piece);
-                }
-                if (finished) {
+                if (seqOut.finished()) {
                     break;
                 }
-                int pos = prompt.length + generated - 1;
+                int pos = seqOut.length() - 1;
                 batch.clear();
-                row = batch.add(seq, all, pos, pos + 1, true);
+                row = batch.add(seq, seqOut.tokens(), pos, pos + 1, true);
                 engine.forward().step(batch);
             }
         } finally {
             seq.free();
         }
+        int generated = seqOut.generated();
         long decodeNanos = generated > 1 ? System.nanoTime() - decodeStart : 0;
-        return new Result(prompt.clone(), Arrays.copyOfRange(all, prompt.length, prompt.length + generated),
-                text.toString(), finish, prefillNanos, decodeNanos);
+        return new Result(prompt.clone(), Arrays.copyOfRange(seqOut.tokens(), prompt.length, prompt.length + generated),
+                text.toString(), seqOut.finishReason(), prefillNanos, decodeNanos);
     }
 }

@@ -1,0 +1,132 @@
+package dev.baton.engine;
+
+import dev.baton.engine.sampling.FinishReason;
+import dev.baton.engine.sampling.Sampler;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.engine.sampling.StopChecker;
+import dev.baton.engine.tokenizer.StreamingDetokenizer;
+import java.util.Arrays;
+
+/**
+ * The output side of one sequence: its token array (prompt then generated), sampler, stop checker
+ * and streaming detokenizer. {@link #advance} turns one row of logits into the next token and the
+ * text it completes. Used by {@link Generator} and by the batching loop, so both produce the same
+ * tokens and text for the same logits.
+ *
+ * <p>Not thread-safe: owned by the thread that runs the sequence's steps.
+ */
+public final class SequenceOutput {
+
+    private final int promptLength;
+    private final int maxTokens;
+    private final int vocabSize;
+    private final int[] tokens;
+    private final Sampler sampler;
+    private final StopChecker stop;
+    private final StreamingDetokenizer detok;
+    private final StringBuilder out = new StringBuilder();
+    private int generated;
+    private FinishReason finish;
+    private String text = "";
+
+    /**
+     * Validates {@code params} and the prompt length against the engine's model.
+     *
+     * @throws PromptTooLongException when the prompt leaves no room to generate
+     * @throws dev.baton.engine.sampling.InvalidSamplingParamsException for out-of-range parameters
+     */
+    public SequenceOutput(Engine engine, int[] prompt, SamplingParams params) {
+        int context = engine.config().contextLength();
+        vocabSize = engine.config().vocabSize();
+        params.validate(vocabSize, context);
+        engine.checkPromptLength(prompt.length, 1);
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= vocabSize) {
+                throw new EngineException("prompt token id " + prompt[i] + " at position " + i
+                        + " is outside the vocabulary (0.." + (vocabSize - 1) + ")");
+            }
+        }
+        promptLength = prompt.length;
+        maxTokens = Math.min(params.maxTokens(), context - prompt.length);
+        tokens = Arrays.copyOf(prompt, prompt.length + maxTokens);
+        sampler = new Sampler(params, vocabSize);
+        sampler.setPrompt(prompt, prompt.length);
+        stop = new StopChecker(params, engine.endOfGenerationIds());
+        detok = new StreamingDetokenizer(engine.tokenizer());
+    }
+
+    /** Prompt then generated tokens; entries {@code [0, length())} are valid. Not a copy. */
+    public int[] tokens() {
+        return tokens;
+    }
+
+    public int length() {
+        return promptLength + generated;
+    }
+
+    public int promptLength() {
+        return promptLength;
+    }
+
+    public int generated() {
+        return generated;
+    }
+
+    /** Tokens this sequence may generate at most: {@code max_tokens}, capped by the context. */
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    /** Positions the sequence can reach: prompt plus {@link #maxTokens()}. */
+    public int maxLength() {
+        return promptLength + maxTokens;
+    }
+
+    public boolean finished() {
+        return finish != null;
+    }
+
+    /** Null while running. */
+    public FinishReason finishReason() {
+        return finish;
+    }
+
+    /** Text completed by the last {@link #advance} (may be empty). */
+    public String text() {
+        return text;
+    }
+
+    /**
+     * Samples the next token from {@code logits[offset, offset + vocab)}, appends it and updates
+     * the text and the finish state.
+     *
+     * @return the token
+     */
+    public int advance(float[] logits, int offset) {
+        if (finish != null) {
+            throw new IllegalStateException("sequence already finished (" + finish.wireName() + ")");
+        }
+        int token = sampler.sample(logits, offset, vocabSize);
+        sampler.accept(token);
+        tokens[promptLength + generated++] = token;
+        out.setLength(0);
+        boolean done = stop.onToken(token, detok.accept(token), out);
+        if (done) {
+            finish = stop.finishReason();
+        } else if (generated >= maxTokens) {
+            // the context is full before max_tokens: OpenAI ends this with "length" too
+            stop.flush(out);
+            finish = FinishReason.LENGTH;
+        }
+        if (finish != null && stop.matchedStopString() == null && stop.matchedStopToken() < 0) {
+            out.append(detok.flush());
+        }
+        text = out.isEmpty() ? "" : out.toString();
+        return token;
+    }
+
+    /** The top-n logprobs of the last sampled token, or null if the request asked for none. */
+    public dev.baton.engine.sampling.TokenLogprobs logprobs() {
+        return sampler.logprobs();
+    }
+}
