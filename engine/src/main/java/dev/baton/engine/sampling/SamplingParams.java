@@ -59,6 +59,23 @@ public record SamplingParams(
         Objects.requireNonNull(logprobs, "logprobs");
     }
 
+    /** These parameters as they travel between nodes. */
+    public dev.baton.common.protocol.SamplingSpec toSpec() {
+        return new dev.baton.common.protocol.SamplingSpec(temperature, topK, topP, minP,
+                seed.isPresent() ? seed.getAsLong() : null, repetitionPenalty, frequencyPenalty, presencePenalty,
+                maxTokens, stopTokenIds, stopStrings, logprobs.isPresent() ? logprobs.getAsInt() : null, ignoreEos);
+    }
+
+    /** Parameters from their wire form (not validated: call {@link #validate} on the node that samples). */
+    public static SamplingParams fromSpec(dev.baton.common.protocol.SamplingSpec s) {
+        return new SamplingParams(s.temperature(), s.topK(), s.topP(), s.minP(),
+                s.seed() == null ? OptionalLong.empty() : OptionalLong.of(s.seed()), s.repetitionPenalty(),
+                s.frequencyPenalty(), s.presencePenalty(), s.maxTokens(),
+                s.stopTokenIds() == null ? List.of() : s.stopTokenIds(),
+                s.stopStrings() == null ? List.of() : s.stopStrings(),
+                s.logprobs() == null ? OptionalInt.empty() : OptionalInt.of(s.logprobs()), s.ignoreEos());
+    }
+
     /** OpenAI's defaults: temperature 1, no truncation, no penalties, 16 tokens. */
     public static SamplingParams defaults() {
         return DEFAULTS;

@@ -1,0 +1,25 @@
+package dev.baton.common.protocol;
+
+import dev.baton.common.RequestId;
+
+/**
+ * What a node streams back to the router for one request. Exactly one {@link Finished} or
+ * {@link Failed} ends every request the node accepted.
+ */
+public sealed interface GenerationEvent extends CborSerializable {
+
+    RequestId requestId();
+
+    /** The prompt is processed; {@code cachedTokens} of it were reused from the prefix cache. */
+    record Prefilled(RequestId requestId, int promptTokens, int cachedTokens) implements GenerationEvent {}
+
+    /** Generated tokens, in order, and the text they completed (possibly empty). */
+    record Tokens(RequestId requestId, int[] tokenIds, String text) implements GenerationEvent {}
+
+    /** The request ended normally; {@code finishReason} is OpenAI's ("stop" or "length"). */
+    record Finished(RequestId requestId, String finishReason, String text, int promptTokens, int completionTokens)
+            implements GenerationEvent {}
+
+    /** The request ended with an error (a reason a client may see). */
+    record Failed(RequestId requestId, String reason, boolean retryable) implements GenerationEvent {}
+}
