@@ -6,13 +6,19 @@ import picocli.CommandLine.Command;
 /** {@code bin/baton}: the root command; each subcommand is one role or tool. */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = Baton.Version.class,
         description = "Baton: a disaggregated prefill/decode runtime for serving LLMs.",
-        subcommands = {GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, WorkerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Baton implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Commands that run a node: they log lifecycle events at INFO (the others stay quiet). */
+    private static final java.util.Set<String> NODE_COMMANDS = java.util.Set.of("router", "worker", "prefill", "decode");
+
     public static void main(String[] args) {
+        if (args.length > 0 && NODE_COMMANDS.contains(args[0]) && System.getProperty("baton.log.level") == null) {
+            System.setProperty("baton.log.level", "INFO");
+        }
         System.exit(commandLine().execute(args));
     }
 
