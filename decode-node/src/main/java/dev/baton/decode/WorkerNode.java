@@ -12,10 +12,13 @@ import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.GenerationListener;
 import dev.baton.engine.sched.GenerationRequest;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -34,7 +37,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerProtocol.Command> {
     /** Local messages (never cross nodes). */
     private sealed interface Internal extends WorkerProtocol.Command {}
 
-    private record RequesterStopped(RequestId requestId) implements Internal {}
+    private record RequesterStopped(ActorRef<GenerationEvent> requester) implements Internal {}
 
     private record RequestEnded(RequestId requestId) implements Internal {}
 
@@ -42,9 +45,13 @@ public final class WorkerNode extends AbstractBehavior<WorkerProtocol.Command> {
     private final Engine engine;
     private final EngineLoop loop;
     private final Map<RequestId, ActorRef<GenerationEvent>> active = new HashMap<>();
+    /** Requests per requester: one watch per requester (a router sends many requests from one actor). */
+    private final Map<ActorRef<GenerationEvent>, Set<RequestId>> byRequester = new HashMap<>();
 
+    /** The worker, restarted on failure (its requests live in the engine loop, not in the actor). */
     public static Behavior<WorkerProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop) {
-        return Behaviors.setup(ctx -> new WorkerNode(ctx, nodeId, engine, loop));
+        return Behaviors.supervise(Behaviors.<WorkerProtocol.Command>setup(ctx -> new WorkerNode(ctx, nodeId, engine, loop)))
+                .onFailure(SupervisorStrategy.restart());
     }
 
     private WorkerNode(ActorContext<WorkerProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop) {
@@ -68,15 +75,23 @@ public final class WorkerNode extends AbstractBehavior<WorkerProtocol.Command> {
                     return this;
                 })
                 .onMessage(RequesterStopped.class, r -> {
-                    if (active.containsKey(r.requestId())) {
-                        loop.cancel(r.requestId(), "requester stopped");
+                    Set<RequestId> ids = byRequester.remove(r.requester());
+                    if (ids != null) {
+                        for (RequestId id : ids) {
+                            loop.cancel(id, "requester stopped");
+                        }
                     }
                     return this;
                 })
                 .onMessage(RequestEnded.class, r -> {
                     ActorRef<GenerationEvent> to = active.remove(r.requestId());
-                    if (to != null && !active.containsValue(to)) {
-                        getContext().unwatch(to);
+                    Set<RequestId> ids = to == null ? null : byRequester.get(to);
+                    if (ids != null) {
+                        ids.remove(r.requestId());
+                        if (ids.isEmpty()) {
+                            byRequester.remove(to);
+                            getContext().unwatch(to);
+                        }
                     }
                     return this;
                 })
@@ -110,7 +125,10 @@ public final class WorkerNode extends AbstractBehavior<WorkerProtocol.Command> {
         switch (result) {
             case ACCEPTED -> {
                 active.put(id, to);
-                getContext().watchWith(to, new RequesterStopped(id));
+                byRequester.computeIfAbsent(to, k -> {
+                    getContext().watchWith(k, new RequesterStopped(k));
+                    return new HashSet<>();
+                }).add(id);
             }
             case QUEUE_FULL -> to.tell(new GenerationEvent.Failed(id, "node " + nodeId.value() + " is overloaded", true));
             case CLOSED -> to.tell(new GenerationEvent.Failed(id, "node " + nodeId.value() + " is shutting down", true));

@@ -1,0 +1,66 @@
+package dev.baton.it;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A Baton node started through the real {@code bin/baton} script; its log is kept for failures. */
+final class NodeProcess implements AutoCloseable {
+
+    final Process process;
+    final Path log;
+
+    private NodeProcess(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    static Path root() {
+        return Path.of(System.getProperty("baton.home")).toAbsolutePath().normalize();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    static NodeProcess start(Path dir, String name, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(root().resolve("bin/baton").toString()));
+        cmd.addAll(List.of(args));
+        Path log = dir.resolve(name + ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("BATON_SKIP_BUILD", "1");
+        pb.environment().put("BATON_JVM_OPTS", "-Xmx384m");
+        return new NodeProcess(pb.start(), log);
+    }
+
+    String log() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    /** SIGKILL: the node vanishes without leaving the cluster. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
