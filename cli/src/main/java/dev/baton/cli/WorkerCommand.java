@@ -29,13 +29,23 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster = new ClusterOptions();
 
+    @picocli.CommandLine.Option(names = "--metrics-port", paramLabel = "P", defaultValue = "-1",
+            description = "serve Prometheus metrics on this port (0: any free port; default: none)")
+    int metricsPort;
+
     @Override
     public Integer call() throws Exception {
         EngineSettings settings = engineOptions.settings();
         Config config = cluster.apply(BatonConfig.load(engineOptions.config), "worker");
         NodeId id = new NodeId(cluster.nodeId(config, "worker"));
         Engine engine = Engine.open(settings);
-        EngineLoop loop = new EngineLoop(engine, LoopSettings.defaults(), "engine-loop");
+        NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer("127.0.0.1", metricsPort) : null;
+        EngineLoop loop = new EngineLoop(engine, LoopSettings.defaults(), "engine-loop",
+                metrics == null ? null : metrics.registry,
+                io.micrometer.core.instrument.Tags.of("role", "worker", "node", id.value(), "model", engine.config().name()));
+        if (metrics != null) {
+            LOG.info("worker {} metrics on http://127.0.0.1:{}/metrics", id.value(), metrics.port());
+        }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
             ctx.spawn(WorkerNode.create(id, engine, loop), "worker");
             return Behaviors.empty();
@@ -53,6 +63,9 @@ final class WorkerCommand implements Callable<Integer> {
             }
             loop.close();
             engine.close();
+            if (metrics != null) {
+                metrics.close();
+            }
         }));
         stopped.await();
         return 0;

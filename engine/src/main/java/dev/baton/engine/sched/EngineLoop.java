@@ -55,6 +55,7 @@ public final class EngineLoop implements AutoCloseable {
         final KvSequence kv;
         int computed; // prompt positions whose KV is written
         int row = -1;
+        final long submittedNanos = System.nanoTime();
 
         Running(RequestId id, SequenceOutput out, GenerationListener listener, KvSequence kv) {
             this.id = id;
@@ -77,6 +78,7 @@ public final class EngineLoop implements AutoCloseable {
     private final Map<RequestId, Running> byId = new HashMap<>();
     private final StepBatch batch;
     private final Thread thread;
+    private final LoopMetrics metrics;
     private volatile boolean closed;
     private volatile int runningCount;
     private volatile int waitingCount;
@@ -85,6 +87,16 @@ public final class EngineLoop implements AutoCloseable {
     private volatile long prefilledTokens;
 
     public EngineLoop(Engine engine, LoopSettings settings, String name) {
+        this(engine, settings, name, null, io.micrometer.core.instrument.Tags.empty());
+    }
+
+    /**
+     * @param registry where the loop's meters go ({@link LoopMetrics}); null for none
+     * @param tags     low-cardinality tags of every meter (role, node, model)
+     */
+    public EngineLoop(Engine engine, LoopSettings settings, String name, io.micrometer.core.instrument.MeterRegistry registry,
+            io.micrometer.core.instrument.Tags tags) {
+        this.metrics = registry == null ? null : new LoopMetrics(registry, tags, this, engine.pool());
         this.engine = engine;
         this.settings = settings.validate();
         this.batch = engine.newBatch();
@@ -190,6 +202,7 @@ public final class EngineLoop implements AutoCloseable {
             r.computed += chunk;
             prefill += chunk;
         }
+        long stepStart = System.nanoTime();
         engine.forward().step(batch);
         stepCount++;
         prefilledTokens += prefill;
@@ -211,6 +224,9 @@ public final class EngineLoop implements AutoCloseable {
                 release(r);
                 r.listener.onFinished(r.out.finishReason(), "", r.out.promptLength(), r.out.generated());
             }
+        }
+        if (metrics != null) {
+            metrics.stepped(System.nanoTime() - stepStart);
         }
         publishCounts();
         return 1;
@@ -251,6 +267,9 @@ public final class EngineLoop implements AutoCloseable {
             waiting.poll();
             r.kv.reserve(r.out.maxLength());
             running.add(r);
+            if (metrics != null) {
+                metrics.queued(System.nanoTime() - r.submittedNanos);
+            }
             n++;
         }
         return n;

@@ -154,6 +154,30 @@ class EngineLoopTest {
     }
 
     @Test
+    void shouldCountTokensStepsAndBlocksInItsMeters() throws Exception {
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (Engine e = Engine.open(settings(8L << 20)); EngineLoop loop = new EngineLoop(e, LoopSettings.defaults(), "t",
+                registry, io.micrometer.core.instrument.Tags.of("role", "worker"))) {
+            List<Collector> all = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Collector c = new Collector();
+                all.add(c);
+                loop.submit(new GenerationRequest(new RequestId(i), new int[] {508, 1, 2, 3, 4},
+                        SamplingParams.builder().temperature(0).maxTokens(10).ignoreEos(true).build()), c);
+            }
+            for (Collector c : all) {
+                c.done.get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(30.0, registry.get("baton.tokens").tag("phase", "decode").functionCounter().count());
+            assertEquals(15.0, registry.get("baton.tokens").tag("phase", "prefill").functionCounter().count());
+            assertEquals(0.0, registry.get("baton.kv.blocks").tag("state", "used").gauge().value());
+            assertEquals(3, registry.get("baton.queue.time").timer().count());
+            assertEquals(loop.stepCount(), registry.get("baton.step.time").timer().count());
+            assertTrue(registry.get("baton.queue.compute.ratio").gauge().value() >= 0);
+        }
+    }
+
+    @Test
     void shouldRefuseRequestsThatCanNeverRun() throws Exception {
         try (Engine e = Engine.open(settings(12 * 8192L)); EngineLoop loop = new EngineLoop(e, LoopSettings.defaults(), "t")) {
             EngineException tooBig = assertThrows(EngineException.class, () -> loop.submit(new GenerationRequest(

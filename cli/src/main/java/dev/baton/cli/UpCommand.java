@@ -1,0 +1,163 @@
+package dev.baton.cli;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bin/baton up}: starts a local cluster (router and nodes) as separate JVM processes, each in
+ * its own session so that a Ctrl-C in this terminal does not stop them, waits until the router's
+ * {@code /ready} answers 200, and prints where everything is. {@code bin/baton down} stops it.
+ */
+@Command(name = "up", mixinStandardHelpOptions = true, description = "Start a local cluster of separate processes.")
+final class UpCommand implements Callable<Integer> {
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+            description = "worker nodes (prefill and decode in one process; default: ${DEFAULT-VALUE})")
+    int workers;
+
+    @Option(names = "--colocated", description = "serve with worker nodes (the only mode until disaggregated nodes land)")
+    boolean colocated;
+
+    @Option(names = "--model", paramLabel = "PATH", description = "GGUF model (default: the embedded demo model)")
+    Path model;
+
+    @Option(names = "--port", paramLabel = "P", defaultValue = "8000", description = "HTTP port of the router (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--cluster-port", paramLabel = "P", defaultValue = "25520",
+            description = "Pekko port of the router, the seed; nodes take the next ones (default: ${DEFAULT-VALUE})")
+    int clusterPort;
+
+    @Option(names = "--threads", paramLabel = "N", description = "compute threads per node (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "configuration file for every process")
+    Path config;
+
+    @Option(names = "--node-heap", paramLabel = "SIZE", defaultValue = "1g", description = "JVM heap per process (default: ${DEFAULT-VALUE})")
+    String heap;
+
+    @Option(names = "--ready-timeout", paramLabel = "SECONDS", defaultValue = "120", description = "(default: ${DEFAULT-VALUE})")
+    int readyTimeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        if (workers < 1) {
+            throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
+        }
+        Path home = Path.of(System.getProperty("baton.home", ".")).toAbsolutePath().normalize();
+        Path runs = home.resolve("run");
+        Path current = runs.resolve("current");
+        if (Files.exists(current.resolve("pids")) && anyAlive(current.resolve("pids"))) {
+            throw new IllegalStateException("a cluster is already running (" + current.toRealPath()
+                    + "); stop it with bin/baton down");
+        }
+        Path dir = runs.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Files.createDirectories(dir);
+        Files.deleteIfExists(current);
+        Files.createSymbolicLink(current, dir.getFileName());
+        List<String> common = new ArrayList<>();
+        if (model != null) {
+            common.addAll(List.of("--model", model.toAbsolutePath().toString()));
+        }
+        if (config != null) {
+            common.addAll(List.of("--config", config.toAbsolutePath().toString()));
+        }
+        if (threads != null) {
+            common.addAll(List.of("--threads", threads.toString()));
+        }
+        String seed = "127.0.0.1:" + clusterPort;
+        List<Long> pids = new ArrayList<>();
+        List<String> router = new ArrayList<>(List.of("router", "--port", Integer.toString(port), "--cluster-port",
+                Integer.toString(clusterPort), "--seed", seed));
+        router.addAll(common);
+        pids.add(spawn(dir, "router", router));
+        for (int i = 1; i <= workers; i++) {
+            List<String> w = new ArrayList<>(List.of("worker", "--cluster-port", Integer.toString(clusterPort + i),
+                    "--seed", seed, "--node-id", "worker-" + i));
+            w.addAll(common);
+            pids.add(spawn(dir, "worker-" + i, w));
+        }
+        Files.writeString(dir.resolve("pids"), String.join("\n", pids.stream().map(String::valueOf).toList()) + "\n");
+        String url = "http://127.0.0.1:" + port;
+        System.err.println("baton: starting router and " + workers + " worker(s); logs in " + dir);
+        if (!waitReady(url, Duration.ofSeconds(readyTimeoutSeconds), pids)) {
+            System.err.println("baton: the cluster did not become ready in " + readyTimeoutSeconds + " s; stopping it."
+                    + " Logs: " + dir);
+            DownCommand.stop(current.resolve("pids"));
+            return 1;
+        }
+        System.out.println("Baton is up: " + url + "/v1  (OpenAI-compatible)");
+        System.out.println("  try:   curl " + url + "/v1/completions -H 'Content-Type: application/json' "
+                + "-d '{\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
+        System.out.println("  logs:  " + dir);
+        System.out.println("  stop:  bin/baton down");
+        return 0;
+    }
+
+    private long spawn(Path dir, String name, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid");
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("-Xmx" + heap);
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("--add-") || a.startsWith("--enable-native-access") || a.startsWith("--sun-misc")
+                    || a.startsWith("-Dbaton.home") || a.startsWith("-XX:+Use")) {
+                cmd.add(a);
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Baton.class.getName()));
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        return p.pid();
+    }
+
+    private static boolean waitReady(String url, Duration timeout, List<Long> pids) throws InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (long pid : pids) {
+                if (ProcessHandle.of(pid).map(ph -> !ph.isAlive()).orElse(true)) {
+                    System.err.println("baton: process " + pid + " exited during start-up");
+                    return false;
+                }
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/ready"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return true;
+                }
+            } catch (IOException notYet) {
+                // the router is not listening yet
+            }
+            Thread.sleep(500);
+        }
+        return false;
+    }
+
+    private static boolean anyAlive(Path pids) throws IOException {
+        for (String line : Files.readAllLines(pids)) {
+            if (!line.isBlank() && ProcessHandle.of(Long.parseLong(line.trim())).map(ProcessHandle::isAlive).orElse(false)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,60 @@
+package dev.baton.engine.sched;
+
+import dev.baton.engine.kv.KvBlockPool;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The engine loop's meters (DESIGN.md §8). Counters and gauges read the loop's own fields when
+ * scraped, so the loop pays nothing for them; the two timers are recorded once per admission and
+ * once per step, on the loop thread.
+ *
+ * <pre>
+ *   baton.kv.blocks{state=used|free}            KV blocks of the pool
+ *   baton.requests.running / .waiting            sequences admitted / queued
+ *   baton.tokens{phase=prefill|decode}           tokens computed (counter)
+ *   baton.steps                                  forward passes (counter)
+ *   baton.queue.time                             submit to admission (timer)
+ *   baton.step.time                              one forward pass and its sampling (timer)
+ *   baton.queue.compute.ratio                    queue time / compute time, the autoscaling signal
+ * </pre>
+ */
+final class LoopMetrics {
+
+    final Timer queueTime;
+    final Timer stepTime;
+    private volatile double queueSeconds;
+    private volatile double computeSeconds;
+
+    LoopMetrics(MeterRegistry registry, Tags tags, EngineLoop loop, KvBlockPool pool) {
+        Gauge.builder("baton.kv.blocks", pool, KvBlockPool::usedBlockCount).tags(tags).tag("state", "used")
+                .baseUnit("blocks").register(registry);
+        Gauge.builder("baton.kv.blocks", pool, KvBlockPool::freeBlockCount).tags(tags).tag("state", "free")
+                .baseUnit("blocks").register(registry);
+        Gauge.builder("baton.requests.running", loop, EngineLoop::runningCount).tags(tags).register(registry);
+        Gauge.builder("baton.requests.waiting", loop, EngineLoop::waitingCount).tags(tags).register(registry);
+        FunctionCounter.builder("baton.tokens", loop, EngineLoop::prefilledTokens).tags(tags).tag("phase", "prefill")
+                .baseUnit("tokens").register(registry);
+        FunctionCounter.builder("baton.tokens", loop, EngineLoop::generatedTokens).tags(tags).tag("phase", "decode")
+                .baseUnit("tokens").register(registry);
+        FunctionCounter.builder("baton.steps", loop, EngineLoop::stepCount).tags(tags).register(registry);
+        queueTime = Timer.builder("baton.queue.time").tags(tags).publishPercentiles(0.5, 0.9, 0.99).register(registry);
+        stepTime = Timer.builder("baton.step.time").tags(tags).publishPercentiles(0.5, 0.9, 0.99).register(registry);
+        Gauge.builder("baton.queue.compute.ratio", this, m -> m.computeSeconds == 0 ? 0 : m.queueSeconds / m.computeSeconds)
+                .tags(tags).register(registry);
+    }
+
+    void queued(long nanos) {
+        queueTime.record(nanos, TimeUnit.NANOSECONDS);
+        queueSeconds += nanos / 1e9;
+    }
+
+    void stepped(long nanos) {
+        stepTime.record(nanos, TimeUnit.NANOSECONDS);
+        computeSeconds += nanos / 1e9;
+    }
+}
