@@ -12,6 +12,7 @@ import dev.baton.engine.model.Weights;
 import dev.baton.engine.tensor.AttentionKernels;
 import dev.baton.engine.tensor.FloatOps;
 import dev.baton.engine.tensor.InputBatch;
+import dev.baton.engine.tensor.VectorMath;
 import dev.baton.engine.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
 
@@ -260,10 +261,7 @@ public final class ForwardPass {
     }
 
     private void swiglu(int len) {
-        for (int i = 0; i < len; i++) {
-            float g = hb[i];
-            hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
-        }
+        VectorMath.swiglu(hb, hb2, len);
     }
 
     // ---- rotary position embedding -----------------------------------------------------------

@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Determinism: each score is {@code fma} over the head dimension in order, then the fixed
  * pairwise lane sum of {@link VectorKernels#sumLanes}; each output element accumulates positions in order.
- * Neither depends on the batch, the chunking or the thread. Softmax uses {@code Math.exp}, which is
+ * Neither depends on the batch, the chunking or the thread. Softmax uses {@link VectorMath#exp}, which is
  * the same interpreted and compiled. Allocation-free; static and thread-safe.
  */
 public final class AttentionKernels {
@@ -46,12 +46,7 @@ public final class AttentionKernels {
         for (int p = 0; p < positions; p++) {
             max = Math.max(max, scores[p]);
         }
-        double sum = 0;
-        for (int p = 0; p < positions; p++) {
-            float e = (float) Math.exp(scores[p] - max);
-            scores[p] = e;
-            sum += e;
-        }
+        double sum = VectorMath.expShifted(scores, positions, max);
         float inv = (float) (1.0 / sum);
         for (int p = 0; p < positions; p++) {
             scores[p] *= inv;
