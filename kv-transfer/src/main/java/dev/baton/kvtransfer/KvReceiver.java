@@ -32,6 +32,14 @@ public interface KvReceiver extends Agent, AutoCloseable {
     /** Transfers accepted and not yet ended. Read on the duty-cycle thread. */
     int inFlight();
 
+    /**
+     * One duty cycle: polls frames, retries pending verdicts, runs queued cancels and fails transfers past their deadline. Throws nothing.
+     *
+     * @return the work done (0 when idle, for the idle strategy)
+     */
+    @Override
+    int doWork();
+
     /** Fails every transfer in flight with {@link KvFailure#CLOSED}, returning its blocks. Idempotent. */
     @Override
     void close();

@@ -89,6 +89,14 @@ public interface KvSender extends Agent, AutoCloseable {
     /** Transfers begun and not yet completed, failed or cancelled. */
     int inFlight();
 
+    /**
+     * One duty cycle: reads verdicts from receivers and fails transfers past their deadline. Throws nothing.
+     *
+     * @return the work done (0 when idle, for the idle strategy)
+     */
+    @Override
+    int doWork();
+
     /** Fails every transfer in flight with {@link KvFailure#CLOSED} and releases the streams. Idempotent. */
     @Override
     void close();
