@@ -138,6 +138,42 @@ class AeronKvTransferTest {
     }
 
     @Test
+    void shouldAllocateNothingPerFrameOnTheSendPath() throws Exception {
+        AeronKvTransport transport = ipcTransport();
+        RecordingReceiver rl = new RecordingReceiver();
+        run(transport, transport.newReceiver(compat(LAYERS), rl));
+        RecordingSender sl = new RecordingSender();
+        KvSender sender = closeLater(transport.newSender(sl));
+        int blockBytes = LAYERS * 50_000; // four chunks a block
+        int blocks = 600;
+        MemorySegment source = arena.allocate(blockBytes, 64);
+        Fixtures.fill(source, SEED, 1, 0);
+        TransferId id = new TransferId(51);
+        BlockHash hash = new BlockHash(1, 2);
+        assertEquals(SendResult.OK, Fixtures.retry(sender, () -> sender.begin(id, compat(LAYERS), transport.destination(), 0, blocks,
+                blockBytes, deadline(30_000)), TimeUnit.SECONDS.toNanos(10)));
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        long before = 0;
+        for (int i = 0; i < blocks; i++) {
+            if (i == blocks / 2) {
+                before = threads.getThreadAllocatedBytes(thread);
+            }
+            SendResult r;
+            while ((r = sender.offerBlock(id, i, hash, i * 16, 0, LAYERS, source)) != SendResult.OK) {
+                assertEquals(SendResult.BACK_PRESSURED, r);
+                sender.doWork();
+            }
+            sender.doWork();
+        }
+        long allocated = threads.getThreadAllocatedBytes(thread) - before;
+        assertEquals(SendResult.OK, Fixtures.retry(sender, () -> sender.end(id), TimeUnit.SECONDS.toNanos(10)));
+        assertEquals("complete", awaitSent(sender, sl, 20_000).kind());
+        assertTrue(allocated < 1024, allocated + " bytes allocated for " + blocks / 2 * 4 + " frames");
+        rl.next(10, TimeUnit.SECONDS).arena().close();
+    }
+
+    @Test
     void shouldRefuseMismatchedTupleAtBeginAndReportTheReasonToTheSender() throws Exception {
         AeronKvTransport transport = ipcTransport();
         RecordingReceiver rl = new RecordingReceiver();
