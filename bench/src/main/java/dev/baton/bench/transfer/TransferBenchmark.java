@@ -258,7 +258,7 @@ public final class TransferBenchmark {
                     break;
                 } else {
                     if (sender.doWork() == 0) {
-                        Thread.onSpinWait();
+                        Thread.yield(); // give the receiver and the media driver the core on a small machine
                     }
                 }
                 if (System.nanoTime() - limit > TimeUnit.SECONDS.toNanos(30)) {

@@ -265,11 +265,6 @@ final class AeronKvReceiver implements KvReceiver {
         return transfers.size();
     }
 
-    /** Frames dropped for {@code reason} (the metric, for tests and diagnostics). */
-    long dropped(DropReason reason) {
-        return metrics.droppedCount(reason);
-    }
-
     @Override
     public void onClose() {
         close();

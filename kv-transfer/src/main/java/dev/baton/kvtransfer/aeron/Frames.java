@@ -3,7 +3,6 @@ package dev.baton.kvtransfer.aeron;
 import dev.baton.common.sbe.BlockEncoder;
 import dev.baton.common.sbe.MessageHeaderEncoder;
 import io.aeron.Publication;
-import io.aeron.protocol.DataHeaderFlyweight;
 
 /**
  * Sizes of the frames of the SBE schema {@code kv-transfer.xml} inside Aeron frames:
@@ -36,11 +35,6 @@ final class Frames {
     /** Payload bytes of the largest Block frame {@code publication} takes in one unfragmented frame. */
     static int maxChunkBytes(Publication publication) {
         return publication.maxPayloadLength() - BLOCK_OVERHEAD;
-    }
-
-    /** Payload bytes of the largest Block frame with this MTU. */
-    static int maxChunkBytes(int mtuBytes) {
-        return mtuBytes - DataHeaderFlyweight.HEADER_LENGTH - BLOCK_OVERHEAD;
     }
 
     /** {@code reason}, cut to {@link #MAX_REASON_CHARS}. */
