@@ -96,7 +96,9 @@ public final class AeronKvTransport implements KvTransport {
         MediaDriver.Context ctx = new MediaDriver.Context()
                 .aeronDirectoryName(s.aeronDirectory())
                 .threadingMode(s.threadingMode())
-                .dirDeleteOnStart(true)
+                // Not deleted on start: Aeron then refuses a directory whose driver is still alive
+                // (ActiveDriverException) and clears only a stale one.
+                .dirDeleteOnStart(false)
                 .dirDeleteOnShutdown(true)
                 .warnIfDirectoryExists(false)
                 .mtuLength(s.mtuBytes())
