@@ -55,8 +55,8 @@ public final class VectorMath {
     public static FloatVector exp(FloatVector x) {
         x = x.max(MIN_X).min(MAX_X);
         FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = n.neg().fma(LN2_HI, x);
-        r = n.neg().fma(LN2_LO, r);
+        FloatVector r = n.neg().fma(FloatVector.broadcast(F, LN2_HI), x);
+        r = n.neg().fma(FloatVector.broadcast(F, LN2_LO), r);
         FloatVector p = FloatVector.broadcast(F, P0).fma(r, FloatVector.broadcast(F, P1));
         p = p.fma(r, FloatVector.broadcast(F, P2));
         p = p.fma(r, FloatVector.broadcast(F, P3));

@@ -1,0 +1,94 @@
+package dev.baton.kvtransfer.aeron;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.baton.kvtransfer.KvTransferException;
+import org.junit.jupiter.api.Test;
+
+class AeronTransportSettingsTest {
+
+    private static AeronTransportSettings parse(String hocon) {
+        Config c = ConfigFactory.parseString(hocon).withFallback(ConfigFactory.defaultReference());
+        return AeronTransportSettings.from(c);
+    }
+
+    private static String failure(String hocon) {
+        return assertThrows(KvTransferException.class, () -> parse(hocon)).getMessage();
+    }
+
+    @Test
+    void shouldReadTheReferenceDefaults() {
+        AeronTransportSettings s = AeronTransportSettings.defaults();
+        assertEquals("aeron-ipc", s.name());
+        assertEquals(65504, s.mtuBytes());
+        assertEquals(16 << 20, s.termLengthBytes());
+        assertEquals(AeronTransportSettings.DriverMode.EMBEDDED, s.driver());
+    }
+
+    @Test
+    void shouldNameTheTransportAfterAUdpChannel() {
+        AeronTransportSettings s = parse("baton.kv-transfer.aeron { channel = \"aeron:udp?endpoint=127.0.0.1:40100\" }");
+        assertEquals("aeron-udp", s.name());
+    }
+
+    @Test
+    void shouldRejectAnMtuThatIsNotAMultipleOf32WithKeyAndLimit() {
+        String m = failure("baton.kv-transfer.aeron.mtu-bytes = 9000");
+        assertTrue(m.contains("baton.kv-transfer.aeron.mtu-bytes = 9000"), m);
+        assertTrue(m.contains("a multiple of 32 from 4096 to 65504"), m);
+    }
+
+    @Test
+    void shouldRejectATermLengthThatIsNotAPowerOfTwo() {
+        String m = failure("baton.kv-transfer.aeron.term-length-bytes = 3000000");
+        assertTrue(m.contains("term-length-bytes = 3000000") && m.contains("power of two"), m);
+    }
+
+    @Test
+    void shouldRejectATermTooShortForTheMtu() {
+        String m = failure("baton.kv-transfer.aeron { term-length-bytes = 262144, mtu-bytes = 65504 }");
+        assertTrue(m.contains("at least 8 * mtu-bytes = 524032"), m);
+    }
+
+    @Test
+    void shouldRejectAUdpChannelWithoutEndpoint() {
+        String m = failure("baton.kv-transfer.aeron.channel = \"aeron:udp\"");
+        assertTrue(m.contains("baton.kv-transfer.aeron.channel") && m.contains("no endpoint"), m);
+    }
+
+    @Test
+    void shouldRejectAnUnknownDriverMode() {
+        String m = failure("baton.kv-transfer.aeron.driver = shared");
+        assertTrue(m.contains("driver = \"shared\" is not one of [embedded, external]"), m);
+    }
+
+    @Test
+    void shouldRejectTheSameStreamForDataAndReplies() {
+        String m = failure("baton.kv-transfer.aeron { stream-id = 5, reply-stream-id = 5 }");
+        assertTrue(m.contains("reply-stream-id: 5 must differ from stream-id"), m);
+    }
+
+    @Test
+    void shouldRejectALossRateAboveHalf() {
+        String m = failure("baton.kv-transfer.aeron.debug-receive-loss-rate = 0.9");
+        assertTrue(m.contains("debug-receive-loss-rate = 0.9") && m.contains("from 0 to 0.5"), m);
+    }
+
+    @Test
+    void shouldComputeCrc32cLikeTheJdk() {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment s = a.allocate(100_003);
+            Fixtures.fill(s, 1, 2, 3);
+            RunningCrc32c crc = new RunningCrc32c();
+            crc.reset();
+            crc.update(s.address(), 40_000);
+            crc.update(s.address() + 40_000, 60_003);
+            assertEquals(AeronKvTransferTest.crc(s), crc.value());
+            assertTrue(RunningCrc32c.isDirect(), "the build's JVM flags open java.util.zip");
+        }
+    }
+}
