@@ -95,7 +95,7 @@ final class ApiRoutes extends AllDirectives {
     }
 
     private Route generate(Kind kind) {
-        return entity(Unmarshaller.entityToString(), body -> completeWithFuture(completions.handle(kind, body)));
+        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body)));
     }
 
     private Route ready() {

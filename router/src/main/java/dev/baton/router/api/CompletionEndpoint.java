@@ -9,6 +9,7 @@ import dev.baton.router.api.openai.CompletionRequest;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
 import dev.baton.router.api.openai.OpenAiJson;
 import dev.baton.router.api.openai.RequestParser;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -37,8 +38,8 @@ import scala.concurrent.ExecutionContextExecutor;
  *
  * <p>The status line is decided when the backend answers {@code submit}, before any token: 200 for
  * an accepted request, so failures after that arrive in a stream as an SSE error event (or, for a
- * whole answer, as its status). The request timeout runs from arrival; a stream cancelled by the
- * client cancels the request in the backend.
+ * whole answer, as its status). The request timeout runs from the request's arrival; a stream
+ * cancelled by the client cancels the request in the backend.
  *
  * <p>Threading: {@link #handle} runs on the HTTP server's dispatcher and does not block; it renders
  * the chat template and tokenizes on that thread (CPU work in proportion to the prompt).
@@ -69,7 +70,7 @@ final class CompletionEndpoint {
     }
 
     /** Answers one request; never throws, and every error is an OpenAI error answer. */
-    CompletionStage<HttpResponse> handle(Kind kind, String body) {
+    CompletionStage<HttpResponse> handle(Kind kind, byte[] body) {
         long arrivalNanos = System.nanoTime();
         long created = System.currentTimeMillis() / 1000;
         Endpoint endpoint = kind == Kind.CHAT ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
@@ -108,7 +109,8 @@ final class CompletionEndpoint {
             run.notAccepted();
             return error(endpoint, refused);
         }
-        run.deadline(scheduler.scheduleOnce(settings.requestTimeout(), run::timeout, executor));
+        long leftNanos = settings.requestTimeout().toNanos() - (System.nanoTime() - arrivalNanos);
+        run.deadline(scheduler.scheduleOnce(Duration.ofNanos(Math.max(1, leftNanos)), run::timeout, executor));
 
         AnswerWriter writer = new AnswerWriter(kind, OpenAiJson.answerId(kind, id.value()), created, model.id(),
                 request.includeUsage());

@@ -278,6 +278,21 @@ class RouterHttpServerTest {
     }
 
     @Test
+    void shouldReadTheBodyAsUtf8WhateverTheContentTypeSays() throws Exception {
+        String prompt = "Caf\u00e9 \u2603 na\u00efve";
+        HttpResponse<String> r = api.post("/v1/completions", body("prompt", prompt, "max_tokens", 1), "text/plain");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(encode(prompt).length, json(r).get("usage").get("prompt_tokens").asInt());
+    }
+
+    @Test
+    void shouldRefuseABodyOverTheLimitWith413() throws Exception {
+        String huge = body("prompt", "x".repeat((int) ApiClient.settings().maxRequestBytes() + 1));
+        assertEquals("request_too_large", error(api.post("/v1/completions", huge), 413).get("code").asText());
+        assertEquals(200, api.get("/health").statusCode());
+    }
+
+    @Test
     void shouldRefuseAWrongMethodWith405() throws Exception {
         JsonNode e = error(api.get("/v1/completions"), 405);
         assertTrue(e.get("message").asText().contains("POST"), e.toString());

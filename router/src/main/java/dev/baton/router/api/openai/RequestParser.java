@@ -10,6 +10,8 @@ import dev.baton.engine.chat.ChatMessage;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
 import dev.baton.router.api.openai.CompletionRequest.Prompt;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -51,17 +53,24 @@ public final class RequestParser {
 
     private RequestParser() {}
 
+    /** {@link #parse(byte[], Kind)} of a body already decoded. */
+    public static CompletionRequest parse(String body, Kind kind) {
+        return parse(body.getBytes(StandardCharsets.UTF_8), kind);
+    }
+
     /**
-     * Parses and type-checks one request body.
+     * Parses and type-checks one request body. JSON is read from the bytes (UTF-8, or UTF-16/32
+     * as JSON allows), whatever charset the request's Content-Type claims.
      *
      * @throws ApiException 400 for invalid JSON, a missing or mistyped field, or an unsupported option
      */
-    public static CompletionRequest parse(String body, Kind kind) {
+    public static CompletionRequest parse(byte[] body, Kind kind) {
         JsonNode root;
         try {
             root = JSON.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new ApiException(ApiError.invalidJson(e.getOriginalMessage()));
+        } catch (IOException e) {
+            String detail = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new ApiException(ApiError.invalidJson(detail));
         }
         if (root == null || root.isMissingNode()) {
             throw new ApiException(ApiError.invalidJson("the body is empty"));
