@@ -96,7 +96,7 @@ final class CompletionEndpoint {
             result = backend.submit(id, prepared.promptTokens(), prepared.params(), run);
         } catch (RuntimeException e) {
             LOG.warn("the backend threw on submit of {}", id, e);
-            run.notAccepted();
+            notAccepted(run, stream.second());
             return error(endpoint, ApiError.internal());
         }
         ApiError refused = switch (result) {
@@ -106,7 +106,7 @@ final class CompletionEndpoint {
             case SubmitResult.Rejected r -> ApiError.invalid(null, r.message());
         };
         if (refused != null) {
-            run.notAccepted();
+            notAccepted(run, stream.second());
             return error(endpoint, refused);
         }
         long leftNanos = settings.requestTimeout().toNanos() - (System.nanoTime() - arrivalNanos);
@@ -126,6 +126,12 @@ final class CompletionEndpoint {
                     }
                     return writer.whole(collected);
                 });
+    }
+
+    /** Ends a run the backend did not take, and drains its (empty) stream so nothing waits for a reader. */
+    private void notAccepted(GenerationRun run, Source<Event, NotUsed> events) {
+        run.notAccepted();
+        events.runWith(Sink.ignore(), materializer);
     }
 
     private CompletionStage<HttpResponse> error(Endpoint endpoint, ApiError error) {

@@ -31,6 +31,9 @@ import scala.jdk.javaapi.DurationConverters;
  * binding.stop();   // or let the actor system's coordinated shutdown unbind it
  * }</pre>
  *
+ * <p>Threading: {@code start} may be called from any thread and does not block; the routes run on
+ * the system's default dispatcher.
+ *
  * <p>Ownership: the server owns nothing it is given. The actor system, backend and registry stay the
  * caller's; stopping the binding is a task of the system's coordinated shutdown (phase
  * service-unbind), so terminating the system unbinds gracefully too.
@@ -50,7 +53,8 @@ public final class RouterHttpServer {
      * @param system   the actor system whose dispatcher runs the routes and streams
      * @param settings validated settings
      * @param backend  what runs requests; its {@link GenerationBackend#model()} is read once, here
-     * @param registry where the API's meters go; {@code GET /metrics} serves all of it
+     * @param registry where the API's meters go; {@code GET /metrics} serves all of it. One router API
+     *                 per registry: its in-flight gauge is registered once
      * @return the binding once the port is bound; failed if it cannot be bound
      */
     public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
@@ -120,7 +124,11 @@ public final class RouterHttpServer {
          */
         public synchronized CompletionStage<Done> stop() {
             if (stopped == null) {
-                stopped = binding.terminate(shutdownTimeout).thenApply(t -> Done.getInstance());
+                int port = port();
+                stopped = binding.terminate(shutdownTimeout).thenApply(t -> {
+                    LOG.info("router API on port {} stopped", port);
+                    return Done.getInstance();
+                });
             }
             return stopped;
         }
