@@ -137,7 +137,9 @@ public final class ClusterDispatcher {
                         return Behaviors.same();
                     })
                     .onMessage(Event.class, e -> {
-                        onEvent(e.event(), requests);
+                        if (onEvent(e.event(), requests)) {
+                            publish(nodes);
+                        }
                         return Behaviors.same();
                     })
                     .onMessage(Listing.class, l -> {
@@ -252,10 +254,11 @@ public final class ClusterDispatcher {
         return n.load.running() + n.load.waiting() + n.inFlight;
     }
 
-    private static void onEvent(GenerationEvent e, Map<RequestId, InFlight> requests) {
+    /** Delivers one event; returns true when it ended its request. */
+    private static boolean onEvent(GenerationEvent e, Map<RequestId, InFlight> requests) {
         InFlight f = requests.get(e.requestId());
         if (f == null) {
-            return; // a late event of a request already ended (e.g. failed when its node became unreachable)
+            return false; // a late event of a request already ended (e.g. failed when its node became unreachable)
         }
         switch (e) {
             case GenerationEvent.Prefilled p -> f.listener.onPrefilled(p.promptTokens(), p.cachedTokens());
@@ -269,6 +272,7 @@ public final class ClusterDispatcher {
                 f.listener.onFailed(x.reason(), x.retryable());
             }
         }
+        return e instanceof GenerationEvent.Finished || e instanceof GenerationEvent.Failed;
     }
 
     private static void end(RequestId id, Map<RequestId, InFlight> requests) {

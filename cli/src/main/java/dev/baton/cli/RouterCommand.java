@@ -1,0 +1,83 @@
+package dev.baton.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.baton.engine.EngineSettings;
+import dev.baton.engine.gguf.GgufFile;
+import dev.baton.router.api.ModelCard;
+import dev.baton.router.api.RouterHttpServer;
+import dev.baton.router.api.RouterSettings;
+import dev.baton.router.cluster.ClusterBackend;
+import dev.baton.router.cluster.ClusterDispatcher;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bin/baton router}: the OpenAI-compatible HTTP API in front of the cluster. It reads the
+ * model file only for its tokenizer and chat template; the nodes run the model.
+ */
+@Command(name = "router", mixinStandardHelpOptions = true, description = "Run the router (HTTP API) of a cluster.")
+final class RouterCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RouterCommand.class);
+
+    @Mixin
+    EngineOptions engineOptions = new EngineOptions();
+
+    @Mixin
+    ClusterOptions cluster = new ClusterOptions();
+
+    @Option(names = "--port", paramLabel = "P", description = "HTTP port (default: baton.router.port, 8000)")
+    Integer port;
+
+    @Option(names = "--host", paramLabel = "HOST", description = "HTTP bind address (default: baton.router.host)")
+    String host;
+
+    @Override
+    public Integer call() throws Exception {
+        EngineSettings engine = engineOptions.settings();
+        Config config = cluster.apply(BatonConfig.load(engineOptions.config), "router");
+        if (port != null) {
+            config = ConfigFactory.parseString("baton.router.port = " + port).withFallback(config);
+        }
+        if (host != null) {
+            config = ConfigFactory.parseString("baton.router.host = \"" + host + "\"").withFallback(config);
+        }
+        RouterSettings settings = RouterSettings.from(config.resolve());
+        String modelId = engine.model().getFileName().toString().replaceFirst("\\.gguf$", "");
+        ModelCard card;
+        try (GgufFile file = GgufFile.open(engine.model())) {
+            card = ModelCard.fromGguf(modelId, file.metadata(), System.currentTimeMillis() / 1000);
+        }
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "baton", config);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        ClusterDispatcher dispatcher = new ClusterDispatcher(system, Duration.ofMillis(500));
+        RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
+                registry).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());
+        CountDownLatch stopped = new CountDownLatch(1);
+        system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            binding.close();
+            system.terminate();
+            try {
+                stopped.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        stopped.await();
+        return 0;
+    }
+}

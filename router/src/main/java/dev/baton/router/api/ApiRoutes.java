@@ -1,0 +1,183 @@
+package dev.baton.router.api;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import dev.baton.router.api.openai.ApiError;
+import dev.baton.router.api.openai.CompletionRequest.Kind;
+import dev.baton.router.api.openai.OpenAiJson;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The route tree of the API (DESIGN.md §7):
+ *
+ * <pre>
+ * POST /v1/completions        key   CompletionEndpoint
+ * POST /v1/chat/completions   key   CompletionEndpoint
+ * GET  /v1/models             key   the served model
+ * GET  /v1/cluster            key   the backend's cluster view
+ * GET  /health                      200 while the process serves HTTP
+ * GET  /ready                       200 when the backend can serve, else 503 with the reason
+ * GET  /metrics                     Prometheus text of the shared registry
+ * </pre>
+ *
+ * "key": a bearer key is needed when keys are configured. Every answer is counted by endpoint and
+ * status; unknown paths, wrong methods, oversized bodies and unexpected exceptions all become OpenAI
+ * error bodies (never a stack trace: those go to the log).
+ *
+ * <p>Threading: built once; routes run on the HTTP server's dispatcher threads.
+ */
+final class ApiRoutes extends AllDirectives {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiRoutes.class);
+
+    private final RouterSettings settings;
+    private final GenerationBackend backend;
+    private final ModelCard model;
+    private final ApiMetrics metrics;
+    private final PrometheusMeterRegistry registry;
+    private final CompletionEndpoint completions;
+    private final List<byte[]> apiKeys;
+    private final byte[] modelsBody;
+
+    ApiRoutes(RouterSettings settings, GenerationBackend backend, ModelCard model, ApiMetrics metrics,
+            PrometheusMeterRegistry registry, CompletionEndpoint completions) {
+        this.settings = settings;
+        this.backend = backend;
+        this.model = model;
+        this.metrics = metrics;
+        this.registry = registry;
+        this.completions = completions;
+        this.apiKeys = settings.apiKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
+        this.modelsBody = OpenAiJson.models(model.id(), model.createdEpochSeconds(), model.contextLength());
+    }
+
+    Route route() {
+        return extractRequest(request -> {
+            Endpoint endpoint = Endpoint.of(request.getUri().path());
+            return mapResponse(response -> {
+                metrics.answered(endpoint, response.status().intValue());
+                return response;
+            }, () -> handleExceptions(exceptions(endpoint), () -> handleRejections(rejections(endpoint, request),
+                    () -> endpoints(endpoint))));
+        });
+    }
+
+    private Route endpoints(Endpoint endpoint) {
+        return concat(
+                path(segment("v1").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.COMPLETION)))),
+                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.CHAT)))),
+                path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
+                path(segment("v1").slash("cluster"), () -> get(() -> withKey(endpoint,
+                        () -> complete(HttpAnswers.json(200, OpenAiJson.bytes(backend.clusterView())))))),
+                path("health", () -> get(() -> complete(HttpAnswers.json(200, status("ok", null))))),
+                path("ready", () -> get(this::ready)),
+                path("metrics", () -> get(() -> complete(HttpAnswers.text(200, HttpAnswers.PROMETHEUS_TEXT, registry.scrape())))));
+    }
+
+    private Route generate(Kind kind) {
+        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body)));
+    }
+
+    private Route ready() {
+        Readiness r = backend.readiness();
+        if (r.ready()) {
+            return complete(HttpAnswers.json(200, status("ready", null)));
+        }
+        return complete(HttpAnswers.json(503, status("not ready", r.reason()))
+                .addHeader(RetryAfter.create(settings.retryAfterSeconds())));
+    }
+
+    private static byte[] status(String status, String reason) {
+        ObjectNode body = OpenAiJson.object();
+        body.put("status", status);
+        if (reason != null) {
+            body.put("reason", reason);
+        }
+        return OpenAiJson.bytes(body);
+    }
+
+    /** Passes requests with an accepted {@code Authorization: Bearer KEY} (or all, when no keys are set). */
+    private Route withKey(Endpoint endpoint, Supplier<Route> inner) {
+        if (apiKeys.isEmpty()) {
+            return inner.get();
+        }
+        return optionalHeaderValueByName("Authorization", header -> accepted(header) ? inner.get()
+                : complete(HttpAnswers.error(counted(endpoint, ApiError.invalidApiKey()))));
+    }
+
+    private boolean accepted(Optional<String> header) {
+        if (header.isEmpty() || !header.get().regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        byte[] given = header.get().substring(7).strip().getBytes(StandardCharsets.UTF_8);
+        boolean ok = false;
+        for (byte[] key : apiKeys) {
+            ok |= MessageDigest.isEqual(key, given); // constant time in the key's content; checks every key
+        }
+        return ok;
+    }
+
+    private RejectionHandler rejections(Endpoint endpoint, HttpRequest request) {
+        String method = request.method().value();
+        String path = request.getUri().path();
+        return RejectionHandler.newBuilder()
+                .handleAll(MethodRejection.class, rs -> complete(HttpAnswers.error(counted(endpoint,
+                        ApiError.methodNotAllowed(method, path, rs.stream().map(r -> r.supported().value())
+                                .distinct().collect(Collectors.joining(", ")))))))
+                .handle(MalformedRequestContentRejection.class, r -> complete(HttpAnswers.error(counted(endpoint,
+                        r.getCause() instanceof EntityStreamSizeException ? ApiError.requestTooLarge(settings.maxRequestBytes())
+                                : ApiError.invalid(null, "the request body cannot be read: " + r.message())))))
+                .handleNotFound(complete(HttpAnswers.error(counted(endpoint, ApiError.unknownUrl(method, path)))))
+                .build()
+                .withFallback(RejectionHandler.defaultHandler())
+                .mapRejectionResponse(response -> asOpenAiError(endpoint, response));
+    }
+
+    private ExceptionHandler exceptions(Endpoint endpoint) {
+        return ExceptionHandler.newBuilder()
+                .match(EntityStreamSizeException.class, e -> complete(HttpAnswers.error(counted(endpoint,
+                        ApiError.requestTooLarge(settings.maxRequestBytes())))))
+                .matchAny(e -> {
+                    LOG.warn("unexpected failure answering {}", endpoint.path, e);
+                    return complete(HttpAnswers.error(counted(endpoint, ApiError.internal())));
+                })
+                .build();
+    }
+
+    /** Pekko's own rejection answers (plain text) rewritten as OpenAI errors; ours pass unchanged. */
+    private HttpResponse asOpenAiError(Endpoint endpoint, HttpResponse response) {
+        if (response.entity().getContentType().mediaType().isApplication()) {
+            return response;
+        }
+        int status = response.status().intValue();
+        String reason = response.status().reason();
+        ApiError error = new ApiError(status, status >= 500 ? ApiError.SERVER : ApiError.INVALID_REQUEST,
+                reason.isEmpty() ? "request refused" : reason, null, null, 0);
+        return HttpAnswers.error(counted(endpoint, error)).withHeaders(response.getHeaders());
+    }
+
+    private ApiError counted(Endpoint endpoint, ApiError error) {
+        metrics.error(endpoint, error);
+        return error;
+    }
+}

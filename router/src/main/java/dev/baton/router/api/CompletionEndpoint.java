@@ -1,0 +1,145 @@
+package dev.baton.router.api;
+
+import dev.baton.common.RequestId;
+import dev.baton.router.api.GenerationRun.Event;
+import dev.baton.router.api.RequestPreparer.Prepared;
+import dev.baton.router.api.openai.ApiError;
+import dev.baton.router.api.openai.ApiException;
+import dev.baton.router.api.openai.CompletionRequest;
+import dev.baton.router.api.openai.CompletionRequest.Kind;
+import dev.baton.router.api.openai.OpenAiJson;
+import dev.baton.router.api.openai.RequestParser;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.concurrent.ExecutionContextExecutor;
+
+/**
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: parse, prepare, submit to the
+ * backend, answer.
+ *
+ * <pre>
+ * body -> RequestParser -> RequestPreparer -> backend.submit(id, tokens, params, run)
+ *                                                  |  ACCEPTED            | other: 429 / 503 / 400
+ *   backend thread -> run (BackendListener) -> bounded queue -> SSE frames or collected answer
+ * </pre>
+ *
+ * <p>The status line is decided when the backend answers {@code submit}, before any token: 200 for
+ * an accepted request, so failures after that arrive in a stream as an SSE error event (or, for a
+ * whole answer, as its status). The request timeout runs from the request's arrival; a stream
+ * cancelled by the client cancels the request in the backend.
+ *
+ * <p>Threading: {@link #handle} runs on the HTTP server's dispatcher and does not block; it renders
+ * the chat template and tokenizes on that thread (CPU work in proportion to the prompt).
+ */
+final class CompletionEndpoint {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
+
+    private final GenerationBackend backend;
+    private final ModelCard model;
+    private final RequestPreparer preparer;
+    private final RouterSettings settings;
+    private final ApiMetrics metrics;
+    private final Materializer materializer;
+    private final Scheduler scheduler;
+    private final ExecutionContextExecutor executor;
+
+    CompletionEndpoint(GenerationBackend backend, ModelCard model, RouterSettings settings, ApiMetrics metrics,
+            Materializer materializer, Scheduler scheduler, ExecutionContextExecutor executor) {
+        this.backend = backend;
+        this.model = model;
+        this.preparer = new RequestPreparer(model);
+        this.settings = settings;
+        this.metrics = metrics;
+        this.materializer = materializer;
+        this.scheduler = scheduler;
+        this.executor = executor;
+    }
+
+    /** Answers one request; never throws, and every error is an OpenAI error answer. */
+    CompletionStage<HttpResponse> handle(Kind kind, byte[] body) {
+        long arrivalNanos = System.nanoTime();
+        long created = System.currentTimeMillis() / 1000;
+        Endpoint endpoint = kind == Kind.CHAT ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
+        CompletionRequest request;
+        Prepared prepared;
+        try {
+            request = RequestParser.parse(body, kind);
+            prepared = preparer.prepare(request);
+        } catch (ApiException e) {
+            return error(endpoint, e.error());
+        }
+
+        RequestId id = new RequestId(ThreadLocalRandom.current().nextLong());
+        Pair<Pair<BoundedSourceQueue<Event>, CompletionStage<Done>>, Source<Event, NotUsed>> stream =
+                Source.<Event>queue(settings.maxStreamBuffer() + 2).watchTermination(Pair::create)
+                        .preMaterialize(materializer);
+        GenerationRun run = new GenerationRun(id, endpoint, backend, metrics, stream.first().first(),
+                settings.maxStreamBuffer(), arrivalNanos, settings.requestTimeout().toMillis());
+        stream.first().second().whenComplete((done, cause) -> run.streamClosed());
+
+        SubmitResult result;
+        try {
+            result = backend.submit(id, prepared.promptTokens(), prepared.params(), run);
+        } catch (RuntimeException e) {
+            LOG.warn("the backend threw on submit of {}", id, e);
+            notAccepted(run, stream.second());
+            return error(endpoint, ApiError.internal());
+        }
+        ApiError refused = switch (result) {
+            case SubmitResult.Accepted a -> null;
+            case SubmitResult.Overloaded o -> ApiError.overloaded(o.reason(), settings.retryAfterSeconds());
+            case SubmitResult.Unavailable u -> ApiError.unavailable(u.reason(), settings.retryAfterSeconds());
+            case SubmitResult.Rejected r -> ApiError.invalid(null, r.message());
+        };
+        if (refused != null) {
+            notAccepted(run, stream.second());
+            return error(endpoint, refused);
+        }
+        long leftNanos = settings.requestTimeout().toNanos() - (System.nanoTime() - arrivalNanos);
+        run.deadline(scheduler.scheduleOnce(Duration.ofNanos(Math.max(1, leftNanos)), run::timeout, executor));
+
+        AnswerWriter writer = new AnswerWriter(kind, OpenAiJson.answerId(kind, id.value()), created, model.id(),
+                request.includeUsage());
+        Source<Event, NotUsed> events = stream.second();
+        if (request.stream()) {
+            return CompletableFuture.completedFuture(HttpAnswers.eventStream(writer.frames(events)));
+        }
+        return events.runWith(Sink.fold(new AnswerWriter.Collected(), AnswerWriter.Collected::add), materializer)
+                .handle((collected, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("the answer stream of {} failed", id, failure);
+                        return errorAnswer(endpoint, ApiError.internal());
+                    }
+                    return writer.whole(collected);
+                });
+    }
+
+    /** Ends a run the backend did not take, and drains its (empty) stream so nothing waits for a reader. */
+    private void notAccepted(GenerationRun run, Source<Event, NotUsed> events) {
+        run.notAccepted();
+        events.runWith(Sink.ignore(), materializer);
+    }
+
+    private CompletionStage<HttpResponse> error(Endpoint endpoint, ApiError error) {
+        return CompletableFuture.completedFuture(errorAnswer(endpoint, error));
+    }
+
+    private HttpResponse errorAnswer(Endpoint endpoint, ApiError error) {
+        metrics.error(endpoint, error);
+        return HttpAnswers.error(error);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.baton.router.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.common.RequestId;
+import dev.baton.engine.sampling.SamplingParams;
+
+/**
+ * What the HTTP API asks of whatever generates tokens: the cluster (router to worker, or prefill and
+ * decode nodes) in production, an in-process engine loop in tests. The HTTP layer tokenizes, checks
+ * and assigns the request id; the backend only runs validated requests.
+ *
+ * <p>Threading: every method may be called from any thread, concurrently, and must not block
+ * (no waiting on another node, no I/O on the caller's thread): the HTTP server calls them on its
+ * dispatcher threads.
+ *
+ * <p>Contract of {@link #submit}: when it returns {@link SubmitResult.Accepted}, the backend owns the
+ * request until it calls exactly one of {@link BackendListener#onFinished} or
+ * {@link BackendListener#onFailed}; for any other result the listener is never called. A request
+ * that is cancelled ends with {@code onFailed} (or {@code onFinished} if it finished first), and
+ * whatever it held (KV blocks, queue slots) is released by the backend.
+ */
+public interface GenerationBackend {
+
+    /** The model served: id, context, tokenizer, chat template. Read once when the server starts. */
+    ModelCard model();
+
+    /** Whether the backend can take requests now (GET /ready), with the reason when it cannot. */
+    Readiness readiness();
+
+    /**
+     * Starts a request. {@code promptTokens} are final token ids (BOS included where wanted); the
+     * array is not copied and must not be changed. {@code params} have been validated against the
+     * model's vocabulary and context, and prompt plus {@code maxTokens} fits the context.
+     *
+     * @return {@link SubmitResult.Accepted}, or why the request was not taken
+     */
+    SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener);
+
+    /**
+     * Cancels a request wherever it is (client gone, timeout). Unknown or finished ids are ignored;
+     * may be called more than once for the same id.
+     */
+    void cancel(RequestId id, String reason);
+
+    /** Members, roles, load and KV usage as JSON, served as-is on GET /v1/cluster. */
+    JsonNode clusterView();
+}

@@ -1,0 +1,116 @@
+package dev.baton.router.api;
+
+import dev.baton.engine.chat.ChatTemplateException;
+import dev.baton.engine.sampling.InvalidSamplingParamsException;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.engine.tokenizer.Tokenizer;
+import dev.baton.engine.tokenizer.TokenizerException;
+import dev.baton.router.api.openai.ApiError;
+import dev.baton.router.api.openai.ApiException;
+import dev.baton.router.api.openai.CompletionRequest;
+import dev.baton.router.api.openai.CompletionRequest.Kind;
+import dev.baton.router.api.openai.CompletionRequest.Prompt;
+
+/**
+ * Turns a type-checked request into what the backend runs: checks the model name, renders chat
+ * messages with the model's template, tokenizes, fits {@code max_tokens} to the context and
+ * validates the sampling fields against the model. Every refusal is an {@link ApiException}.
+ *
+ * <p>Tokenization rules: a completion prompt given as text is encoded with the model's special
+ * tokens (BOS where the model asks for it) and control tokens in the text parsed; token ids are
+ * used as given. A chat prompt is the template's rendering with {@code add_generation_prompt},
+ * control tokens parsed, and BOS added only when the rendering does not already start with it.
+ *
+ * <p>{@code max_tokens} when absent: 16 for completions (OpenAI's default), the rest of the context
+ * for chat; either is capped by the room the prompt leaves. Log-probabilities are accepted and
+ * validated but not computed, since answers do not carry them yet.
+ *
+ * <p>Stateless apart from the model; thread-safe.
+ */
+final class RequestPreparer {
+
+    /** OpenAI's and vLLM's default {@code max_tokens} for completions. */
+    static final int DEFAULT_COMPLETION_MAX_TOKENS = 16;
+
+    /** A request ready for {@link GenerationBackend#submit}. */
+    record Prepared(int[] promptTokens, SamplingParams params) {}
+
+    private final ModelCard model;
+    private final String bosText;
+
+    RequestPreparer(ModelCard model) {
+        this.model = model;
+        Tokenizer t = model.tokenizer();
+        this.bosText = t.bosId() >= 0 ? t.tokenText(t.bosId()) : null;
+    }
+
+    /** @throws ApiException 404 for another model, 400 for a prompt or field the model cannot take */
+    Prepared prepare(CompletionRequest request) {
+        if (request.model() != null && !request.model().equals(model.id())) {
+            throw new ApiException(ApiError.modelNotFound(request.model(), model.id()));
+        }
+        int[] prompt = tokens(request.prompt());
+        String promptParam = request.kind() == Kind.CHAT ? "messages" : "prompt";
+        if (prompt.length == 0) {
+            throw ApiException.invalid(promptParam, "the prompt is empty: at least one token is needed");
+        }
+        int context = model.contextLength();
+        int room = context - prompt.length;
+        if (room < 1) {
+            throw new ApiException(ApiError.contextLengthExceeded(promptParam, "this model's maximum context length is "
+                    + context + " tokens, but the prompt has " + prompt.length + " tokens and leaves no room to generate"));
+        }
+        int maxTokens;
+        if (request.maxTokens().isPresent()) {
+            maxTokens = request.maxTokens().getAsInt();
+            if (maxTokens > room) {
+                throw new ApiException(ApiError.contextLengthExceeded(request.maxTokensParam(),
+                        "this model's maximum context length is " + context + " tokens, but " + (prompt.length + (long) maxTokens)
+                                + " were requested (" + prompt.length + " in the " + promptParam + ", " + maxTokens
+                                + " in " + request.maxTokensParam() + "); shorten the " + promptParam + " or lower "
+                                + request.maxTokensParam()));
+            }
+        } else {
+            maxTokens = request.kind() == Kind.CHAT ? room : Math.min(DEFAULT_COMPLETION_MAX_TOKENS, room);
+        }
+        SamplingParams params = request.sampling().toBuilder().maxTokens(maxTokens).build();
+        try {
+            params.validate(model.vocabSize(), context);
+        } catch (InvalidSamplingParamsException e) {
+            String param = e.param().equals("max_tokens") ? request.maxTokensParam() : e.param();
+            throw ApiException.invalid(param, e.getMessage());
+        }
+        return new Prepared(prompt, params.toBuilder().noLogprobs().build());
+    }
+
+    private int[] tokens(Prompt prompt) {
+        Tokenizer t = model.tokenizer();
+        try {
+            return switch (prompt) {
+                case Prompt.Text text -> t.encode(text.text(), true, true);
+                case Prompt.Tokens ids -> checkIds(ids.ids());
+                case Prompt.Messages m -> {
+                    String rendered = model.chatTemplate().render(m.messages(), true);
+                    boolean hasBos = bosText != null && !bosText.isEmpty() && rendered.startsWith(bosText);
+                    yield t.encode(rendered, !hasBos, true);
+                }
+            };
+        } catch (ChatTemplateException e) {
+            throw ApiException.invalid("messages", "the model's chat template refused the messages: " + e.getMessage());
+        } catch (TokenizerException e) {
+            throw ApiException.invalid(prompt instanceof Prompt.Messages ? "messages" : "prompt",
+                    "the prompt cannot be tokenized: " + e.getMessage());
+        }
+    }
+
+    private int[] checkIds(int[] ids) {
+        int vocab = model.vocabSize();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw ApiException.invalid("prompt", "prompt token id " + ids[i] + " at position " + i
+                        + " is outside the vocabulary (0.." + (vocab - 1) + ")");
+            }
+        }
+        return ids;
+    }
+}

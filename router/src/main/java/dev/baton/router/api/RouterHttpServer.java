@@ -1,0 +1,142 @@
+package dev.baton.router.api;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.jdk.javaapi.DurationConverters;
+
+/**
+ * Starts the router's OpenAI-compatible HTTP API (DESIGN.md §7) on a caller's typed actor system.
+ *
+ * <p>How the cli starts it:
+ * <pre>{@code
+ * ActorSystem<?> system = ...;                                   // the node's actor system
+ * RouterSettings settings = RouterSettings.from(config);         // baton.router
+ * PrometheusMeterRegistry registry = ...;                        // shared by the whole process
+ * GenerationBackend backend = ...;                               // the cluster client
+ * RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, backend, registry)
+ *         .toCompletableFuture().join();                         // fails if the port is taken
+ * log.info("listening on {}", binding.port());
+ * ...
+ * binding.stop();   // or let the actor system's coordinated shutdown unbind it
+ * }</pre>
+ *
+ * <p>Threading: {@code start} may be called from any thread and does not block; the routes run on
+ * the system's default dispatcher.
+ *
+ * <p>Ownership: the server owns nothing it is given. The actor system, backend and registry stay the
+ * caller's; stopping the binding is a task of the system's coordinated shutdown (phase
+ * service-unbind), so terminating the system unbinds gracefully too.
+ */
+public final class RouterHttpServer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RouterHttpServer.class);
+
+    /** Slack past our own request timeout before Pekko's connection timeouts may close a connection. */
+    private static final Duration PEKKO_TIMEOUT_SLACK = Duration.ofSeconds(30);
+
+    private RouterHttpServer() {}
+
+    /**
+     * Binds the API to {@code settings.host():settings.port()}.
+     *
+     * @param system   the actor system whose dispatcher runs the routes and streams
+     * @param settings validated settings
+     * @param backend  what runs requests; its {@link GenerationBackend#model()} is read once, here
+     * @param registry where the API's meters go; {@code GET /metrics} serves all of it. One router API
+     *                 per registry: its in-flight gauge is registered once
+     * @return the binding once the port is bound; failed if it cannot be bound
+     */
+    public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
+            PrometheusMeterRegistry registry) {
+        settings.validate();
+        ModelCard model = backend.model();
+        ApiMetrics metrics = new ApiMetrics(registry, model.id());
+        Materializer materializer = Materializer.matFromSystem(system);
+        CompletionEndpoint completions = new CompletionEndpoint(backend, model, settings, metrics, materializer,
+                system.scheduler(), system.executionContext());
+        ApiRoutes routes = new ApiRoutes(settings, backend, model, metrics, registry, completions);
+        return Http.get(system).newServerAt(settings.host(), settings.port())
+                .withSettings(serverSettings(system, settings))
+                .bind(routes.route())
+                .thenApply(b -> {
+                    Binding binding = new Binding(b, settings.shutdownTimeout());
+                    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
+                            "baton-router-http-" + b.localAddress().getPort(), binding::stop);
+                    LOG.info("router API serving model {} on http://{}:{}", model.id(), b.localAddress().getHostString(),
+                            b.localAddress().getPort());
+                    return binding;
+                });
+    }
+
+    /**
+     * Pekko's server settings with room for our request timeout: its request timeout would answer a
+     * long non-streaming completion with its own 503, and its idle timeout would close the
+     * connection of a request waiting in a queue, so both are set past ours (which answers first).
+     */
+    private static ServerSettings serverSettings(ActorSystem<?> system, RouterSettings settings) {
+        ServerSettings base = ServerSettings.create(system.classicSystem());
+        Duration past = settings.requestTimeout().plus(PEKKO_TIMEOUT_SLACK);
+        ServerSettings.Timeouts timeouts = base.getTimeouts().withRequestTimeout(DurationConverters.toScala(past));
+        scala.concurrent.duration.Duration idle = timeouts.idleTimeout();
+        if (idle.isFinite() && idle.toMillis() < past.toMillis()) {
+            timeouts = timeouts.withIdleTimeout(DurationConverters.toScala(past));
+        }
+        return base.withTimeouts(timeouts)
+                .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxRequestBytes()));
+    }
+
+    /**
+     * A bound server. Thread-safe; {@link #stop()} may be called more than once.
+     */
+    public static final class Binding implements AutoCloseable {
+        private final ServerBinding binding;
+        private final Duration shutdownTimeout;
+        private CompletionStage<Done> stopped; // guarded by this
+
+        private Binding(ServerBinding binding, Duration shutdownTimeout) {
+            this.binding = binding;
+            this.shutdownTimeout = shutdownTimeout;
+        }
+
+        /** The bound port (the real one when the settings asked for port 0). */
+        public int port() {
+            return binding.localAddress().getPort();
+        }
+
+        public InetSocketAddress address() {
+            return binding.localAddress();
+        }
+
+        /**
+         * Stops accepting connections, lets requests in flight finish for up to the shutdown timeout,
+         * then closes what is left (their requests are cancelled in the backend as their streams end).
+         */
+        public synchronized CompletionStage<Done> stop() {
+            if (stopped == null) {
+                int port = port();
+                stopped = binding.terminate(shutdownTimeout).thenApply(t -> {
+                    LOG.info("router API on port {} stopped", port);
+                    return Done.getInstance();
+                });
+            }
+            return stopped;
+        }
+
+        /** {@link #stop()}, waiting for it. */
+        @Override
+        public void close() {
+            stop().toCompletableFuture().join();
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.baton.router.api;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Settings of the router's HTTP API, read once from {@code baton.router} (every key is described in
+ * the router's {@code reference.conf}) and validated by {@link #validate()}. Immutable.
+ *
+ * @param host            interface to bind
+ * @param port            TCP port; 0 picks a free one (the bound port is in the server's binding)
+ * @param apiKeys         accepted bearer keys for {@code /v1/*}; empty means no key is needed
+ * @param requestTimeout  longest a completion may run before it is cancelled and answered with a timeout
+ * @param maxStreamBuffer stream events buffered per streaming response before the client counts as gone
+ * @param retryAfter      the {@code Retry-After} of 429 and 503 answers (sent in whole seconds, at least 1)
+ * @param maxRequestBytes largest request body
+ * @param shutdownTimeout how long stopping waits for requests in flight
+ */
+public record RouterSettings(
+        String host,
+        int port,
+        List<String> apiKeys,
+        Duration requestTimeout,
+        int maxStreamBuffer,
+        Duration retryAfter,
+        long maxRequestBytes,
+        Duration shutdownTimeout) {
+
+    /** The largest {@link #maxStreamBuffer()}: a million events is far past any useful client lag. */
+    public static final int MAX_STREAM_BUFFER = 1 << 20;
+
+    public RouterSettings {
+        apiKeys = List.copyOf(Objects.requireNonNull(apiKeys, "apiKeys"));
+    }
+
+    /**
+     * Reads {@code baton.router} from a resolved root config (the router's {@code reference.conf}
+     * under whatever overrides it) and validates it.
+     *
+     * @throws RouterConfigException naming the key that is missing, of the wrong type or out of range
+     */
+    public static RouterSettings from(Config root) {
+        try {
+            Config c = root.getConfig("baton.router");
+            return new RouterSettings(
+                    c.getString("host"),
+                    c.getInt("port"),
+                    c.getStringList("api-keys"),
+                    c.getDuration("request-timeout"),
+                    c.getInt("max-stream-buffer"),
+                    c.getDuration("retry-after"),
+                    c.getBytes("max-request-bytes"),
+                    c.getDuration("shutdown-timeout")).validate();
+        } catch (ConfigException e) {
+            throw new RouterConfigException("configuration: " + e.getMessage(), e);
+        }
+    }
+
+    /** A copy listening on {@code newPort} (0: a free port). */
+    public RouterSettings withPort(int newPort) {
+        return new RouterSettings(host, newPort, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout).validate();
+    }
+
+    /** A copy accepting exactly {@code keys} (empty: no key needed). */
+    public RouterSettings withApiKeys(List<String> keys) {
+        return new RouterSettings(host, port, keys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout).validate();
+    }
+
+    /** A copy with another request timeout. */
+    public RouterSettings withRequestTimeout(Duration timeout) {
+        return new RouterSettings(host, port, apiKeys, timeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout).validate();
+    }
+
+    /** A copy with another stream buffer. */
+    public RouterSettings withMaxStreamBuffer(int events) {
+        return new RouterSettings(host, port, apiKeys, requestTimeout, events, retryAfter, maxRequestBytes,
+                shutdownTimeout).validate();
+    }
+
+    /**
+     * Checks every field.
+     *
+     * @return this
+     * @throws RouterConfigException naming the first key out of range, its value and the range
+     */
+    public RouterSettings validate() {
+        check(host != null && !host.isBlank(), "host", host, "a host name or address");
+        check(port >= 0 && port <= 65535, "port", port, "0..65535");
+        for (String key : apiKeys) {
+            check(key != null && !key.isBlank() && key.strip().equals(key), "api-keys", "(a key)",
+                    "non-blank keys without surrounding spaces");
+        }
+        check(requestTimeout != null && requestTimeout.toMillis() >= 1, "request-timeout", requestTimeout, ">= 1ms");
+        check(maxStreamBuffer >= 1 && maxStreamBuffer <= MAX_STREAM_BUFFER, "max-stream-buffer", maxStreamBuffer,
+                "1.." + MAX_STREAM_BUFFER);
+        check(retryAfter != null && !retryAfter.isNegative() && retryAfter.toSeconds() <= 3600, "retry-after",
+                retryAfter, "0s..1h");
+        check(maxRequestBytes >= 1024, "max-request-bytes", maxRequestBytes, ">= 1KiB");
+        check(shutdownTimeout != null && !shutdownTimeout.isNegative(), "shutdown-timeout", shutdownTimeout, ">= 0s");
+        return this;
+    }
+
+    /** {@code Retry-After} in whole seconds, at least 1. */
+    public long retryAfterSeconds() {
+        return Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+    }
+
+    /** Whether {@code /v1/*} needs a bearer key. */
+    public boolean requiresApiKey() {
+        return !apiKeys.isEmpty();
+    }
+
+    /** Never prints the keys themselves. */
+    @Override
+    public String toString() {
+        return "RouterSettings[host=" + host + ", port=" + port + ", apiKeys=" + apiKeys.size() + " key(s)"
+                + ", requestTimeout=" + requestTimeout + ", maxStreamBuffer=" + maxStreamBuffer + ", retryAfter="
+                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + "]";
+    }
+
+    private static void check(boolean ok, String key, Object value, String range) {
+        if (!ok) {
+            throw new RouterConfigException("baton.router." + key + " = " + value + " is out of range (" + range + ")");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.baton.router.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.common.RequestId;
+import dev.baton.engine.sampling.FinishReason;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.router.api.BackendListener;
+import dev.baton.router.api.GenerationBackend;
+import dev.baton.router.api.ModelCard;
+import dev.baton.router.api.Readiness;
+import dev.baton.router.api.SubmitResult;
+import java.util.List;
+
+/**
+ * The HTTP API's backend in a cluster: requests go to worker nodes through the {@link ClusterDispatcher}.
+ * Admission by KV capacity happens here first, synchronously, from the dispatcher's last view: a
+ * request no node could ever hold is rejected (400), one that fits no node right now is overloaded
+ * (429 with Retry-After); the dispatcher decides the node.
+ *
+ * <p>Thread-safe: every method may be called from any thread and none blocks.
+ */
+public final class ClusterBackend implements GenerationBackend {
+
+    private final ClusterDispatcher dispatcher;
+    private final ModelCard model;
+
+    public ClusterBackend(ClusterDispatcher dispatcher, ModelCard model) {
+        this.dispatcher = dispatcher;
+        this.model = model;
+    }
+
+    @Override
+    public ModelCard model() {
+        return model;
+    }
+
+    @Override
+    public Readiness readiness() {
+        return dispatcher.ready() ? Readiness.isReady()
+                : Readiness.notReady("no serving node has joined the cluster and reported its load yet");
+    }
+
+    @Override
+    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener) {
+        List<NodeView> nodes = dispatcher.nodes();
+        boolean roomNow = false;
+        boolean any = false;
+        for (NodeView n : nodes) {
+            if (!n.reachable() || n.totalBlocks() == 0) {
+                continue;
+            }
+            any = true;
+            int need = (promptTokens.length + params.maxTokens() + n.blockSize() - 1) / n.blockSize();
+            roomNow |= need <= n.freeBlocks();
+        }
+        if (!any) {
+            return new SubmitResult.Unavailable("no serving node is ready");
+        }
+        if (!fitsAnywhere(nodes, promptTokens.length + params.maxTokens())) {
+            return new SubmitResult.Rejected("the request needs KV room for " + (promptTokens.length + params.maxTokens())
+                    + " positions (prompt plus max_tokens); the largest node holds " + largestPositions(nodes));
+        }
+        if (!roomNow) {
+            return new SubmitResult.Overloaded("every node's KV cache is full");
+        }
+        dispatcher.submit(id, promptTokens, params.toSpec(), new Relay(listener));
+        return SubmitResult.ACCEPTED;
+    }
+
+    private static boolean fitsAnywhere(List<NodeView> nodes, int positions) {
+        for (NodeView n : nodes) {
+            if (n.reachable() && n.totalBlocks() > 0 && (long) n.totalBlocks() * n.blockSize() >= positions) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long largestPositions(List<NodeView> nodes) {
+        long max = 0;
+        for (NodeView n : nodes) {
+            max = Math.max(max, (long) n.totalBlocks() * n.blockSize());
+        }
+        return max;
+    }
+
+    @Override
+    public void cancel(RequestId id, String reason) {
+        dispatcher.cancel(id, reason);
+    }
+
+    @Override
+    public JsonNode clusterView() {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.put("model", model.id());
+        root.put("ready", dispatcher.ready());
+        ArrayNode members = root.putArray("nodes");
+        for (NodeView n : dispatcher.nodes()) {
+            ObjectNode o = members.addObject();
+            o.put("node", n.nodeId());
+            o.put("address", n.address());
+            o.put("role", n.role());
+            o.put("reachable", n.reachable());
+            o.put("running", n.running());
+            o.put("waiting", n.waiting());
+            o.put("in_flight", n.inFlight());
+            ObjectNode kv = o.putObject("kv");
+            kv.put("blocks_total", n.totalBlocks());
+            kv.put("blocks_free", n.freeBlocks());
+            kv.put("blocks_used", n.totalBlocks() - n.freeBlocks());
+            kv.put("block_size", n.blockSize());
+        }
+        return root;
+    }
+
+    /** Node events to the HTTP layer's listener (called on the dispatcher's actor, in order). */
+    private record Relay(BackendListener listener) implements DispatchListener {
+
+        @Override
+        public void onPrefilled(int promptTokens, int cachedTokens) {
+            listener.onPrefilled(promptTokens, cachedTokens);
+        }
+
+        @Override
+        public void onTokens(int[] tokenIds, String text) {
+            for (int i = 0; i < tokenIds.length; i++) {
+                listener.onToken(tokenIds[i], i == tokenIds.length - 1 ? text : "");
+            }
+        }
+
+        @Override
+        public void onFinished(String finishReason, String text, int promptTokens, int completionTokens) {
+            listener.onFinished("length".equals(finishReason) ? FinishReason.LENGTH : FinishReason.STOP, text, promptTokens,
+                    completionTokens);
+        }
+
+        @Override
+        public void onFailed(String reason, boolean retryable) {
+            listener.onFailed(reason);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+package dev.baton.router.api;
+
+import static dev.baton.router.api.ApiClient.body;
+import static dev.baton.router.api.ApiClient.chunks;
+import static dev.baton.router.api.ApiClient.error;
+import static dev.baton.router.api.ApiClient.json;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.baton.engine.Engine;
+import dev.baton.engine.EngineSettings;
+import dev.baton.engine.Generator;
+import dev.baton.engine.chat.ChatMessage;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.LoopSettings;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The API end to end: a real HTTP client against the real server on an ephemeral port, with a real
+ * engine loop on tiny-f32 behind it. A second server on the same backend has API keys.
+ */
+@Timeout(30)
+class RouterHttpServerTest {
+
+    static final String MODEL = "tiny-f32";
+    static final String KEY = "sk-test-key";
+
+    static Engine engine;
+    static EngineLoop loop;
+    static EngineBackend backend;
+    static ActorSystem<Void> system;
+    static PrometheusMeterRegistry registry;
+    static RouterHttpServer.Binding open;
+    static RouterHttpServer.Binding keyed;
+    static ApiClient api;
+
+    @BeforeAll
+    static void start() throws Exception {
+        engine = Engine.open(EngineSettings.defaults(ApiClient.model(MODEL)).withThreads(1).withKvCacheBytes(16L << 20));
+        loop = new EngineLoop(engine, LoopSettings.defaults(), "router-test-loop");
+        backend = new EngineBackend(engine, loop, MODEL);
+        system = ApiClient.actorSystem("router-http-test");
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        open = RouterHttpServer.start(system, ApiClient.settings(), backend, registry).toCompletableFuture()
+                .get(30, TimeUnit.SECONDS);
+        keyed = RouterHttpServer.start(system, ApiClient.settings().withApiKeys(List.of("other-key", KEY)), backend,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        api = new ApiClient(open.port());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (open != null) {
+            open.close();
+        }
+        if (keyed != null) {
+            keyed.close();
+        }
+        if (system != null) {
+            system.terminate();
+            system.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        }
+        if (loop != null) {
+            loop.close();
+        }
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    /** What the engine's single-sequence {@link Generator} makes of a prompt, on an engine of its own. */
+    static Generator.Result generate(int[] prompt, SamplingParams params) throws Exception {
+        try (Engine alone = Engine.open(EngineSettings.defaults(ApiClient.model(MODEL)).withThreads(1)
+                .withKvCacheBytes(4L << 20))) {
+            return new Generator(alone).generate(prompt, params, t -> { });
+        }
+    }
+
+    static int[] encode(String text) {
+        return engine.tokenizer().encode(text, true, true);
+    }
+
+    static SamplingParams greedy(int maxTokens) {
+        return SamplingParams.builder().temperature(0).maxTokens(maxTokens).ignoreEos(true).build();
+    }
+
+    @Test
+    void shouldAnswerACompletionWithOpenAisShape() throws Exception {
+        HttpResponse<String> r = api.post("/v1/completions", body("model", MODEL, "prompt", "Once upon a time",
+                "max_tokens", 8, "temperature", 0, "ignore_eos", true, "user", "someone"));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode a = json(r);
+        assertTrue(a.get("id").asText().startsWith("cmpl-"));
+        assertEquals("text_completion", a.get("object").asText());
+        assertTrue(a.get("created").asLong() > 1_600_000_000L);
+        assertEquals(MODEL, a.get("model").asText());
+        JsonNode choice = a.get("choices").get(0);
+        assertEquals(0, choice.get("index").asInt());
+        assertTrue(choice.get("text").isTextual());
+        assertEquals("length", choice.get("finish_reason").asText());
+        assertTrue(choice.get("logprobs").isNull());
+        JsonNode usage = a.get("usage");
+        assertEquals(encode("Once upon a time").length, usage.get("prompt_tokens").asInt());
+        assertEquals(8, usage.get("completion_tokens").asInt());
+        assertEquals(usage.get("prompt_tokens").asInt() + 8, usage.get("total_tokens").asInt());
+        assertEquals(0, usage.get("prompt_tokens_details").get("cached_tokens").asInt());
+    }
+
+    @Test
+    void shouldGiveTheSameTokensAsTheEnginesGenerator() throws Exception {
+        int[] prompt = encode("Hello world! Once upon a time, there was a little girl named Lily.");
+        Generator.Result expected = generate(prompt, greedy(40));
+        HttpResponse<String> asIds = api.post("/v1/completions", body("prompt", prompt, "max_tokens", 40,
+                "temperature", 0, "ignore_eos", true));
+        HttpResponse<String> asText = api.post("/v1/completions", body("prompt",
+                List.of("Hello world! Once upon a time, there was a little girl named Lily."), "max_tokens", 40,
+                "temperature", 0, "ignore_eos", true));
+        for (HttpResponse<String> r : List.of(asIds, asText)) {
+            JsonNode a = json(r);
+            assertEquals(expected.text(), a.get("choices").get(0).get("text").asText(), r.body());
+            assertEquals(expected.tokens().length, a.get("usage").get("completion_tokens").asInt());
+            assertEquals(prompt.length, a.get("usage").get("prompt_tokens").asInt());
+        }
+    }
+
+    @Test
+    void shouldAnswerAChatCompletionThroughTheChatTemplate() throws Exception {
+        List<ChatMessage> messages = List.of(new ChatMessage("system", "You are terse."), new ChatMessage("user", "Hi!"));
+        String rendered = engine.chatTemplate().render(messages, true);
+        int[] prompt = engine.tokenizer().encode(rendered, true, true);
+        Generator.Result expected = generate(prompt, greedy(12));
+        HttpResponse<String> r = api.post("/v1/chat/completions", body("model", MODEL, "messages", List.of(
+                Map.of("role", "system", "content", "You are terse."),
+                Map.of("role", "user", "content", List.of(Map.of("type", "text", "text", "Hi!")))),
+                "max_completion_tokens", 12, "temperature", 0, "ignore_eos", true));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode a = json(r);
+        assertTrue(a.get("id").asText().startsWith("chatcmpl-"));
+        assertEquals("chat.completion", a.get("object").asText());
+        JsonNode choice = a.get("choices").get(0);
+        assertEquals("assistant", choice.get("message").get("role").asText());
+        assertEquals(expected.text(), choice.get("message").get("content").asText());
+        assertEquals("length", choice.get("finish_reason").asText());
+        assertTrue(choice.get("logprobs").isNull());
+        assertEquals(prompt.length, a.get("usage").get("prompt_tokens").asInt());
+        assertEquals(engine.tokenizer().bosId(), prompt[0]);
+        assertNotEquals(engine.tokenizer().bosId(), prompt[1], "BOS once, not twice");
+    }
+
+    @Test
+    void shouldStreamACompletionAsServerSentEvents() throws Exception {
+        int[] prompt = encode("Once upon a time");
+        Generator.Result expected = generate(prompt, greedy(24));
+        HttpResponse<String> r = api.post("/v1/completions", body("prompt", "Once upon a time", "max_tokens", 24,
+                "temperature", 0, "ignore_eos", true, "stream", true, "stream_options", Map.of("include_usage", true)));
+        List<JsonNode> chunks = chunks(r);
+        assertTrue(chunks.size() >= 3, r.body());
+        StringBuilder text = new StringBuilder();
+        String id = chunks.get(0).get("id").asText();
+        for (int i = 0; i < chunks.size() - 1; i++) {
+            JsonNode c = chunks.get(i);
+            assertEquals(id, c.get("id").asText());
+            assertEquals("text_completion", c.get("object").asText());
+            assertTrue(c.has("usage") && c.get("usage").isNull(), "usage: null in chunks when include_usage");
+            JsonNode choice = c.get("choices").get(0);
+            text.append(choice.get("text").asText());
+            boolean last = i == chunks.size() - 2;
+            assertEquals(last ? "length" : null, last ? choice.get("finish_reason").asText() : choice.get("finish_reason")
+                    .textValue());
+        }
+        assertEquals(expected.text(), text.toString());
+        JsonNode usage = chunks.getLast();
+        assertEquals(0, usage.get("choices").size());
+        assertEquals(24, usage.get("usage").get("completion_tokens").asInt());
+        assertEquals(prompt.length, usage.get("usage").get("prompt_tokens").asInt());
+    }
+
+    @Test
+    void shouldStreamAChatCompletionStartingWithTheAssistantRole() throws Exception {
+        HttpResponse<String> r = api.post("/v1/chat/completions", body("messages",
+                List.of(Map.of("role", "user", "content", "Tell me a story")), "max_tokens", 16, "temperature", 0,
+                "ignore_eos", true, "stream", true));
+        List<JsonNode> chunks = chunks(r);
+        JsonNode first = chunks.getFirst();
+        assertEquals("chat.completion.chunk", first.get("object").asText());
+        assertEquals("assistant", first.get("choices").get(0).get("delta").get("role").asText());
+        JsonNode last = chunks.getLast();
+        assertEquals("length", last.get("choices").get(0).get("finish_reason").asText());
+        for (JsonNode c : chunks) {
+            assertEquals("chat.completion.chunk", c.get("object").asText());
+            assertFalse(c.has("usage"), "no usage without include_usage");
+            assertTrue(c.get("choices").get(0).has("delta"));
+        }
+        for (JsonNode c : chunks.subList(1, chunks.size())) {
+            assertFalse(c.get("choices").get(0).get("delta").has("role"), "the role comes once");
+        }
+    }
+
+    @Test
+    void shouldStopBeforeAStopStringWithFinishReasonStop() throws Exception {
+        int[] prompt = encode("Once upon a time");
+        String full = generate(prompt, greedy(40)).text();
+        String stop = full.substring(full.length() / 2, full.length() / 2 + 3);
+        String before = full.substring(0, full.indexOf(stop));
+        HttpResponse<String> r = api.post("/v1/completions", body("prompt", "Once upon a time", "max_tokens", 40,
+                "temperature", 0, "ignore_eos", true, "stop", List.of(stop)));
+        JsonNode choice = json(r).get("choices").get(0);
+        assertEquals(before, choice.get("text").asText(), "stop string '" + stop + "' in '" + full + "'");
+        assertEquals("stop", choice.get("finish_reason").asText());
+
+        HttpResponse<String> streamed = api.post("/v1/completions", body("prompt", "Once upon a time",
+                "max_tokens", 40, "temperature", 0, "ignore_eos", true, "stop", stop, "stream", true));
+        List<JsonNode> chunks = chunks(streamed);
+        StringBuilder text = new StringBuilder();
+        chunks.forEach(c -> text.append(c.get("choices").get(0).get("text").asText()));
+        assertEquals(before, text.toString());
+        assertEquals("stop", chunks.getLast().get("choices").get(0).get("finish_reason").asText());
+    }
+
+    static Stream<Arguments> badRequests() {
+        int[] tooLong = new int[600];
+        int[] nearlyFull = new int[500];
+        return Stream.of(
+                Arguments.of("/v1/completions", "{\"prompt\": \"x\",", 400, null, "invalid_json"),
+                Arguments.of("/v1/completions", "[1, 2]", 400, null, null),
+                Arguments.of("/v1/completions", body("prompt", "x", "max_tokens", "ten"), 400, "max_tokens", null),
+                Arguments.of("/v1/completions", body("prompt", 42), 400, "prompt", null),
+                Arguments.of("/v1/completions", body("max_tokens", 5), 400, "prompt", null),
+                Arguments.of("/v1/completions", body("prompt", "x", "stream", "yes"), 400, "stream", null),
+                Arguments.of("/v1/completions", body("model", "gpt-4", "prompt", "x"), 404, "model", "model_not_found"),
+                Arguments.of("/v1/completions", body("prompt", "x", "max_tokens", -1), 400, "max_tokens", null),
+                Arguments.of("/v1/completions", body("prompt", tooLong), 400, "prompt", "context_length_exceeded"),
+                Arguments.of("/v1/completions", body("prompt", nearlyFull, "max_tokens", 100), 400, "max_tokens",
+                        "context_length_exceeded"),
+                Arguments.of("/v1/completions", body("prompt", List.of(1, 99999)), 400, "prompt", null),
+                Arguments.of("/v1/completions", body("prompt", "x", "n", 2), 400, "n", null),
+                Arguments.of("/v1/completions", body("prompt", "x", "temperature", 5), 400, "temperature", null),
+                Arguments.of("/v1/completions", body("prompt", "x", "top_p", 0), 400, "top_p", null),
+                Arguments.of("/v1/completions", body("prompt", List.of("a", "b")), 400, "prompt", null),
+                Arguments.of("/v1/chat/completions", body("prompt", "x"), 400, "messages", null),
+                Arguments.of("/v1/chat/completions", body("messages", List.of(Map.of("content", "hi"))), 400,
+                        "messages[0].role", null),
+                Arguments.of("/v1/chat/completions", body("messages", List.of(Map.of("role", "user", "content", "hi")),
+                        "max_completion_tokens", 0), 400, "max_completion_tokens", null),
+                Arguments.of("/v1/nothing", body("prompt", "x"), 404, null, "unknown_url"));
+    }
+
+    @ParameterizedTest(name = "{0} {1} -> {2} {3}")
+    @MethodSource("badRequests")
+    void shouldRefuseABadRequestWithAnOpenAiErrorAndKeepServing(String path, String requestBody, int status, String param,
+            String code) throws Exception {
+        JsonNode e = error(api.post(path, requestBody), status);
+        assertEquals(param, e.get("param").textValue(), e.toString());
+        if (code != null) {
+            assertEquals(code, e.get("code").textValue(), e.toString());
+        }
+        assertEquals(200, api.post("/v1/completions", body("prompt", "x", "max_tokens", 1)).statusCode());
+    }
+
+    @Test
+    void shouldReadTheBodyAsUtf8WhateverTheContentTypeSays() throws Exception {
+        String prompt = "Caf\u00e9 \u2603 na\u00efve";
+        HttpResponse<String> r = api.post("/v1/completions", body("prompt", prompt, "max_tokens", 1), "text/plain");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(encode(prompt).length, json(r).get("usage").get("prompt_tokens").asInt());
+    }
+
+    @Test
+    void shouldRefuseABodyOverTheLimitWith413() throws Exception {
+        String huge = body("prompt", "x".repeat((int) ApiClient.settings().maxRequestBytes() + 1));
+        assertEquals("request_too_large", error(api.post("/v1/completions", huge), 413).get("code").asText());
+        assertEquals(200, api.get("/health").statusCode());
+    }
+
+    @Test
+    void shouldRefuseAWrongMethodWith405() throws Exception {
+        JsonNode e = error(api.get("/v1/completions"), 405);
+        assertTrue(e.get("message").asText().contains("POST"), e.toString());
+    }
+
+    @Test
+    void shouldRequireAValidKeyWhenKeysAreConfigured() throws Exception {
+        String request = body("prompt", "x", "max_tokens", 1);
+        HttpResponse<String> none = new ApiClient(keyed.port()).post("/v1/completions", request);
+        assertEquals("invalid_api_key", error(none, 401).get("code").asText());
+        assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
+        assertEquals(401, new ApiClient(keyed.port(), "sk-wrong").post("/v1/completions", request).statusCode());
+        assertEquals(401, new ApiClient(keyed.port()).get("/v1/models").statusCode());
+        assertEquals(200, new ApiClient(keyed.port(), KEY).post("/v1/completions", request).statusCode());
+        assertEquals(200, new ApiClient(keyed.port(), KEY).get("/v1/models").statusCode());
+        assertEquals(200, new ApiClient(keyed.port()).get("/health").statusCode(), "probes need no key");
+        assertEquals(200, new ApiClient(keyed.port()).get("/ready").statusCode());
+        assertEquals(200, new ApiClient(keyed.port()).get("/metrics").statusCode());
+    }
+
+    @Test
+    void shouldCompleteSixteenConcurrentStreamsWithTheirOwnTokens() throws Exception {
+        int n = 16;
+        int maxTokens = 32;
+        List<CompletableFuture<HttpResponse<String>>> futures = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String request = body("prompt", "Story number " + i + ":", "max_tokens", maxTokens, "temperature", 0,
+                    "ignore_eos", true, "stream", true, "stream_options", Map.of("include_usage", true));
+            futures.add(ApiClient.http().sendAsync(api.request("/v1/completions").POST(
+                    java.net.http.HttpRequest.BodyPublishers.ofString(request)).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+        for (int i = 0; i < n; i++) {
+            List<JsonNode> chunks = chunks(futures.get(i).get(25, TimeUnit.SECONDS));
+            JsonNode usage = chunks.getLast().get("usage");
+            assertEquals(maxTokens, usage.get("completion_tokens").asInt(), "request " + i);
+            StringBuilder text = new StringBuilder();
+            chunks.subList(0, chunks.size() - 1).forEach(c -> text.append(c.get("choices").get(0).get("text").asText()));
+            int[] prompt = encode("Story number " + i + ":");
+            assertEquals(prompt.length, usage.get("prompt_tokens").asInt());
+            assertEquals(generate(prompt, greedy(maxTokens)).text(), text.toString(), "request " + i);
+        }
+        awaitAllBlocksFree();
+    }
+
+    @Test
+    void shouldListTheServedModel() throws Exception {
+        JsonNode list = json(api.get("/v1/models"));
+        assertEquals("list", list.get("object").asText());
+        JsonNode m = list.get("data").get(0);
+        assertEquals(MODEL, m.get("id").asText());
+        assertEquals("model", m.get("object").asText());
+        assertEquals(512, m.get("max_model_len").asInt());
+    }
+
+    @Test
+    void shouldServeProbesAndTheClusterView() throws Exception {
+        assertEquals("ok", json(api.get("/health")).get("status").asText());
+        assertEquals("ready", json(api.get("/ready")).get("status").asText());
+        JsonNode cluster = json(api.get("/v1/cluster"));
+        assertEquals("worker", cluster.get("members").get(0).get("role").asText());
+    }
+
+    @Test
+    void shouldExportRequestCountsAndLatencyHistogramsAsPrometheusText() throws Exception {
+        assertEquals(200, api.post("/v1/completions", body("prompt", "x", "max_tokens", 2)).statusCode());
+        HttpResponse<String> r = api.get("/metrics");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+        String text = r.body();
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("baton_router_requests_total{")
+                && l.contains("endpoint=\"/v1/completions\"") && l.contains("status=\"200\"")), text);
+        assertTrue(text.contains("baton_router_time_to_first_token_seconds_bucket{"), text);
+        assertTrue(text.contains("baton_router_time_per_output_token_seconds_bucket{"), text);
+        assertTrue(text.contains("baton_router_request_duration_seconds_bucket{"), text);
+        assertTrue(text.contains("baton_router_completion_tokens_total{"), text);
+        assertTrue(text.contains("baton_router_requests_in_flight{"), text);
+        assertFalse(text.contains("cmpl-") || text.contains("req-"), "no request ids in metrics");
+    }
+
+    static void awaitAllBlocksFree() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (backend.freeBlocks() != backend.totalBlocks() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(backend.totalBlocks(), backend.freeBlocks(), "every KV block back in the pool");
+    }
+
+}
