@@ -2,10 +2,10 @@ package dev.baton.router.api;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.router.api.openai.ApiError;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
 import dev.baton.router.api.openai.OpenAiJson;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

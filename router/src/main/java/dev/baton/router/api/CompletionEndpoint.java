@@ -69,7 +69,10 @@ final class CompletionEndpoint {
         this.executor = executor;
     }
 
-    /** Answers one request; never throws, and every error is an OpenAI error answer. */
+    /**
+     * Answers one request. Refusals and failures are OpenAI error answers; an unexpected exception
+     * (a bug) propagates to the route's exception handler, which answers a generic 500.
+     */
     CompletionStage<HttpResponse> handle(Kind kind, byte[] body) {
         long arrivalNanos = System.nanoTime();
         long created = System.currentTimeMillis() / 1000;

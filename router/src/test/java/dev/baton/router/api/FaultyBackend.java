@@ -11,7 +11,17 @@ import dev.baton.engine.sampling.SamplingParams;
  */
 final class FaultyBackend implements GenerationBackend {
 
-    enum Fault { NONE, NOT_READY, QUEUE_FULL, FAIL_AFTER_TWO_TOKENS, REJECT }
+    enum Fault { NONE, NOT_READY, QUEUE_FULL, FAIL_AFTER_TWO_TOKENS, REJECT, FLOOD }
+
+    /** Text of each {@link Fault#FLOOD} token: big, so a client that does not read fills every buffer quickly. */
+    static final String FLOOD_TEXT = "x".repeat(4096);
+
+    /** Tokens a flood sends at most if nobody cancels it. */
+    static final int FLOOD_TOKENS = 50_000;
+
+    /** Cancels of flooding requests. */
+    final java.util.List<String> floodCancels = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.Map<RequestId, Thread> floods = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final EngineBackend real;
     volatile Fault fault = Fault.NONE;
@@ -37,6 +47,7 @@ final class FaultyBackend implements GenerationBackend {
             case NOT_READY -> new SubmitResult.Unavailable("no decode node has joined");
             case QUEUE_FULL -> new SubmitResult.Overloaded("every decode queue is full");
             case REJECT -> new SubmitResult.Rejected("the request needs 40 KV blocks but a node has 32");
+            case FLOOD -> flood(id, promptTokens.length, listener);
             case FAIL_AFTER_TWO_TOKENS -> real.submit(id, promptTokens, params, new BackendListener() {
                 private int tokens;
                 private boolean failed;
@@ -71,8 +82,31 @@ final class FaultyBackend implements GenerationBackend {
         };
     }
 
+    /** A producer far faster than any client: tokens as fast as the listener takes them, until cancelled. */
+    private SubmitResult flood(RequestId id, int promptTokens, BackendListener listener) {
+        Thread t = Thread.ofVirtual().unstarted(() -> {
+            for (int i = 0; i < FLOOD_TOKENS; i++) {
+                if (Thread.currentThread().isInterrupted()) {
+                    listener.onFailed("cancelled");
+                    return;
+                }
+                listener.onToken(0, FLOOD_TEXT);
+            }
+            listener.onFinished(dev.baton.engine.sampling.FinishReason.LENGTH, "", promptTokens, FLOOD_TOKENS);
+        });
+        floods.put(id, t);
+        t.start();
+        return SubmitResult.ACCEPTED;
+    }
+
     @Override
     public void cancel(RequestId id, String reason) {
+        Thread flood = floods.remove(id);
+        if (flood != null) {
+            floodCancels.add(reason);
+            flood.interrupt();
+            return;
+        }
         real.cancel(id, reason);
     }
 

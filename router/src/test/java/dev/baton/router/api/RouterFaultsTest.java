@@ -16,6 +16,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +53,7 @@ class RouterFaultsTest {
     static RouterHttpServer.Binding faultyServer;
     static RouterHttpServer.Binding slowServer;
     static RouterHttpServer.Binding impatientServer;
+    static RouterHttpServer.Binding smallBufferServer;
 
     @BeforeAll
     static void start() throws Exception {
@@ -69,6 +73,8 @@ class RouterFaultsTest {
                 .toCompletableFuture().get(30, TimeUnit.SECONDS);
         impatientServer = RouterHttpServer.start(system, ApiClient.settings().withRequestTimeout(Duration.ofMillis(800)),
                 slow, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        smallBufferServer = RouterHttpServer.start(system, ApiClient.settings().withMaxStreamBuffer(4), faulty,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
     @AfterAll
@@ -186,6 +192,24 @@ class RouterFaultsTest {
         JsonNode error = ApiClient.JSON.readTree(events.get(events.size() - 2)).get("error");
         assertEquals("timeout", error.get("code").asText());
         await(() -> smallLoop.runningCount() == 0 && slow.freeBlocks() == slow.totalBlocks(), "blocks returned");
+    }
+
+    @Test
+    void shouldCancelTheRequestOfAClientThatStopsReading() throws Exception {
+        faulty.fault = FaultyBackend.Fault.FLOOD;
+        String request = body("prompt", "Once upon a time", "max_tokens", 100, "stream", true);
+        byte[] bytes = request.getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(1024); // a small window, so the server's socket buffers fill early
+            socket.connect(new InetSocketAddress("127.0.0.1", smallBufferServer.port()), 5000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.flush();
+            // never read: the router must give up on this client instead of buffering without bound
+            await(() -> faulty.floodCancels.contains("client stopped reading the stream"), "cancelled");
+        }
     }
 
     static void await(BooleanSupplier condition, String what) throws InterruptedException {
