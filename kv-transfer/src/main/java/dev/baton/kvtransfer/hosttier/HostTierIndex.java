@@ -1,0 +1,214 @@
+package dev.baton.kvtransfer.hosttier;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.hash.serialization.SizedReader;
+import net.openhft.chronicle.hash.serialization.SizedWriter;
+import net.openhft.chronicle.hash.serialization.impl.EnumMarshallable;
+import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ExternalMapQueryContext;
+import net.openhft.chronicle.map.MapAbsentEntry;
+import net.openhft.chronicle.map.MapEntry;
+
+/**
+ * The host tier's shared index: a Chronicle Map persisted next to the slab ({@code <name>.index})
+ * that maps (block hash, compatibility digest) to a slot reference (slot number and generation).
+ * Chronicle Map keeps it consistent between processes with its own cross-process segment locks;
+ * the slot states themselves live in the {@link Slab}, so a stale reference (a slot that has since
+ * been evicted) is recognised by its generation and cleaned up lazily.
+ *
+ * <pre>
+ *   key   (24 bytes): block hash hi (8) | block hash lo (8) | compatibility digest (8)
+ *   value  (8 bytes): slot (bits 63..32) | generation (bits 31..0)
+ * </pre>
+ *
+ * <p>Thread-safe: the key and value objects it serializes through are per thread. Not public:
+ * {@link HostTier} is the only user.
+ */
+final class HostTierIndex implements AutoCloseable {
+
+    /** No reference: the key is absent. */
+    static final long NONE = -1L;
+
+    private final ChronicleMap<Key, Ref> map;
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    private HostTierIndex(ChronicleMap<Key, Ref> map) {
+        this.map = map;
+    }
+
+    /** Creates the index file or opens the existing one. Callers serialize creation (the slab lock). */
+    static HostTierIndex open(Path file, String name, long entries) throws IOException {
+        ChronicleMap<Key, Ref> map = ChronicleMap.of(Key.class, Ref.class)
+                .name("baton-host-tier-" + name)
+                .keyMarshaller(KeyMarshaller.INSTANCE)
+                .constantKeySizeBySample(new Key())
+                .valueMarshaller(RefMarshaller.INSTANCE)
+                .constantValueSizeBySample(new Ref())
+                .entries(entries)
+                .maxBloatFactor(2.0)
+                .createPersistedTo(file.toFile());
+        return new HostTierIndex(map);
+    }
+
+    static long ref(int slot, long generation) {
+        return ((long) slot << 32) | (generation & 0xFFFF_FFFFL);
+    }
+
+    static int slotOf(long ref) {
+        return (int) (ref >>> 32);
+    }
+
+    static long generationOf(long ref) {
+        return ref & 0xFFFF_FFFFL;
+    }
+
+    /** The reference stored under the key, or {@link #NONE}. */
+    long lookup(long hashHi, long hashLo, long compat) {
+        Scratch s = scratch.get();
+        s.key.set(hashHi, hashLo, compat);
+        Ref found = map.getUsing(s.key, s.ref);
+        return found == null ? NONE : found.value;
+    }
+
+    /**
+     * Stores {@code ref} under the key unless the key already holds a reference that {@code slab}
+     * says is live; atomic for all processes (under the key's segment write lock).
+     *
+     * @return {@link #NONE} when {@code ref} was stored, else the live reference already there
+     */
+    long publish(long hashHi, long hashLo, long compat, long ref, HostTier.Liveness liveness) {
+        Scratch s = scratch.get();
+        s.key.set(hashHi, hashLo, compat);
+        try (ExternalMapQueryContext<Key, Ref, ?> c = map.queryContext(s.key)) {
+            c.writeLock().lock();
+            s.ref.value = ref;
+            MapEntry<Key, Ref> entry = c.entry();
+            if (entry != null) {
+                long existing = entry.value().getUsing(s.other).value;
+                if (liveness.isLive(existing)) {
+                    return existing;
+                }
+                c.replaceValue(entry, c.wrapValueAsData(s.ref));
+            } else {
+                MapAbsentEntry<Key, Ref> absent = c.absentEntry();
+                c.insert(absent, c.wrapValueAsData(s.ref));
+            }
+            return NONE;
+        }
+    }
+
+    /** Removes the key if it still holds exactly {@code ref}; true when it did. */
+    boolean removeIfEquals(long hashHi, long hashLo, long compat, long ref) {
+        Scratch s = scratch.get();
+        s.key.set(hashHi, hashLo, compat);
+        try (ExternalMapQueryContext<Key, Ref, ?> c = map.queryContext(s.key)) {
+            c.updateLock().lock();
+            MapEntry<Key, Ref> entry = c.entry();
+            if (entry == null || entry.value().getUsing(s.other).value != ref) {
+                return false;
+            }
+            c.remove(entry);
+            return true;
+        }
+    }
+
+    /** Entries in the index, all compatibility digests, stale ones included. */
+    long size() {
+        return map.longSize();
+    }
+
+    @Override
+    public void close() {
+        map.close();
+    }
+
+    /** Per-thread objects Chronicle Map reads into and writes from. */
+    private static final class Scratch {
+        final Key key = new Key();
+        final Ref ref = new Ref();
+        final Ref other = new Ref();
+    }
+
+    /** Mutable key: reused per thread, serialized by {@link KeyMarshaller}. */
+    static final class Key {
+        long hashHi;
+        long hashLo;
+        long compat;
+
+        void set(long hi, long lo, long c) {
+            hashHi = hi;
+            hashLo = lo;
+            compat = c;
+        }
+    }
+
+    /** Mutable value: a packed slot reference. */
+    static final class Ref {
+        long value;
+    }
+
+    /** Chronicle Map stores the marshaller in the file header; a singleton with readResolve, as its docs ask. */
+    static final class KeyMarshaller implements SizedReader<Key>, SizedWriter<Key>, EnumMarshallable<KeyMarshaller> {
+        static final KeyMarshaller INSTANCE = new KeyMarshaller();
+
+        private KeyMarshaller() {
+        }
+
+        @Override
+        public long size(Key k) {
+            return 24;
+        }
+
+        @Override
+        public void write(Bytes<?> out, long size, Key k) {
+            out.writeLong(k.hashHi);
+            out.writeLong(k.hashLo);
+            out.writeLong(k.compat);
+        }
+
+        @Override
+        public Key read(Bytes<?> in, long size, Key using) {
+            Key k = using != null ? using : new Key();
+            k.hashHi = in.readLong();
+            k.hashLo = in.readLong();
+            k.compat = in.readLong();
+            return k;
+        }
+
+        @Override
+        public KeyMarshaller readResolve() {
+            return INSTANCE;
+        }
+    }
+
+    static final class RefMarshaller implements SizedReader<Ref>, SizedWriter<Ref>, EnumMarshallable<RefMarshaller> {
+        static final RefMarshaller INSTANCE = new RefMarshaller();
+
+        private RefMarshaller() {
+        }
+
+        @Override
+        public long size(Ref r) {
+            return 8;
+        }
+
+        @Override
+        public void write(Bytes<?> out, long size, Ref r) {
+            out.writeLong(r.value);
+        }
+
+        @Override
+        public Ref read(Bytes<?> in, long size, Ref using) {
+            Ref r = using != null ? using : new Ref();
+            r.value = in.readLong();
+            return r;
+        }
+
+        @Override
+        public RefMarshaller readResolve() {
+            return INSTANCE;
+        }
+    }
+}
