@@ -46,8 +46,8 @@ import java.util.zip.CRC32C;
  * <h2>Threading and ownership</h2>
  * A handle is thread-safe; any number of handles in any number of processes may use the same files
  * at once. The handle owns its mapping and its index handle: {@link #close()} unmaps both and must not
- * race with other calls on the same handle. Nothing is allocated per block on the put/get path except
- * two small {@code ByteBuffer} views for the CRC. Normal outcomes are return codes ({@link PutResult},
+ * race with other calls on the same handle. Nothing is allocated per block on the put/get path.
+ * Normal outcomes are return codes ({@link PutResult},
  * {@link GetResult}); only misconfiguration and I/O failures at {@link #open} throw {@link HostTierException}.
  */
 public final class HostTier implements AutoCloseable {
@@ -56,6 +56,10 @@ public final class HostTier implements AutoCloseable {
     static final int EVICTION_SAMPLE = 8;
     /** Bytes copied before the CRC catches up with them: they are still in L1/L2 when it does. */
     static final int CHUNK_BYTES = 64 * 1024;
+    /** Stores between two checks of the index size for stale entries (a power of two). */
+    static final int PURGE_CHECK_INTERVAL = 4096;
+    /** Bytes of slab data one CRC view covers ({@code ByteBuffer}s stop at 2 GiB). */
+    static final long CRC_VIEW_BYTES = 1L << 30;
 
     /** Serializes open within this JVM; the file lock serializes it between processes. */
     private static final Object OPEN_LOCK = new Object();
@@ -71,7 +75,10 @@ public final class HostTier implements AutoCloseable {
     private final long staleWriteNs;
     private final Liveness liveness;
     private final HostPrefixIndex prefixIndex;
-    private final ThreadLocal<CRC32C> crcs = ThreadLocal.withInitial(CRC32C::new);
+    private final ByteBuffer[] crcViews;
+    private final int slotsPerCrcView;
+    private final long slotStride;
+    private final ThreadLocal<Checksummer> checksummers;
 
     private final AtomicLong stored = new AtomicLong();
     private final AtomicLong hits = new AtomicLong();
@@ -97,6 +104,32 @@ public final class HostTier implements AutoCloseable {
         this.liveness = ref -> slab.state(HostTierIndex.slotOf(ref))
                 == Slab.word(HostTierIndex.generationOf(ref), 0, Slab.READY);
         this.prefixIndex = new HostPrefixIndex(this);
+        this.slotStride = settings.slotStride();
+        this.slotsPerCrcView = (int) Math.max(1, CRC_VIEW_BYTES / slotStride);
+        int views = (slotCount + slotsPerCrcView - 1) / slotsPerCrcView;
+        this.crcViews = new ByteBuffer[views];
+        for (int v = 0; v < views; v++) {
+            long first = (long) v * slotsPerCrcView;
+            long bytes = Math.min(slotsPerCrcView, slotCount - first) * slotStride;
+            crcViews[v] = slab.segment().asSlice(slab.dataAt((int) first), bytes).asByteBuffer();
+        }
+        this.checksummers = ThreadLocal.withInitial(() -> new Checksummer(crcViews));
+    }
+
+    /**
+     * Per-thread CRC32C state: {@code ByteBuffer} views of the slab data (the CRC32C intrinsic takes
+     * buffers, and a view's position and limit are per thread), made once so no block allocates.
+     */
+    private static final class Checksummer {
+        final CRC32C crc = new CRC32C();
+        final ByteBuffer[] views;
+
+        Checksummer(ByteBuffer[] templates) {
+            views = new ByteBuffer[templates.length];
+            for (int i = 0; i < templates.length; i++) {
+                views[i] = templates[i].duplicate();
+            }
+        }
     }
 
     /**
@@ -224,11 +257,7 @@ public final class HostTier implements AutoCloseable {
         if (ref == HostTierIndex.NONE) {
             return PutResult.NO_SPACE;
         }
-        int slot = HostTierIndex.slotOf(ref);
-        MemorySegment file = slab.segment();
-        long at = slab.dataAt(slot);
-        ByteBuffer crcView = file.asSlice(at, blockBytes).asByteBuffer();
-        int crc = copyAndCrc(src, 0, file, at, crcView);
+        int crc = copyAndCrc(HostTierIndex.slotOf(ref), src, true);
         return seal(ref, hi, lo, crc);
     }
 
@@ -257,11 +286,8 @@ public final class HostTier implements AutoCloseable {
         return PutResult.CLAIMED;
     }
 
-    PutResult commitClaim(long ref, long hi, long lo, MemorySegment buffer) {
-        CRC32C crc = crcs.get();
-        crc.reset();
-        crc.update(buffer.asByteBuffer());
-        return seal(ref, hi, lo, (int) crc.getValue());
+    PutResult commitClaim(long ref, long hi, long lo) {
+        return seal(ref, hi, lo, copyAndCrc(HostTierIndex.slotOf(ref), null, true));
     }
 
     boolean abortClaim(long ref) {
@@ -293,13 +319,16 @@ public final class HostTier implements AutoCloseable {
         if (!slab.casState(slot, Slab.word(generation, pid, Slab.WRITING), ready)) {
             return PutResult.EXPIRED;
         }
-        if (index.publish(hi, lo, compat, ref, liveness) != HostTierIndex.NONE) {
+        long existing = index.publish(hi, lo, compat, ref, liveness);
+        if (existing != HostTierIndex.NONE) {
             if (slab.casState(slot, ready, Slab.word(Slab.nextGeneration(ready), 0, Slab.FREE))) {
                 slab.addUsed(-1);
             }
-            return PutResult.ALREADY_PRESENT;
+            return existing == HostTierIndex.FULL ? PutResult.NO_SPACE : PutResult.ALREADY_PRESENT;
         }
-        stored.incrementAndGet();
+        if ((stored.incrementAndGet() & (PURGE_CHECK_INTERVAL - 1)) == 0 && index.size() > 2L * slotCount) {
+            index.purgeStale(liveness);
+        }
         return PutResult.STORED;
     }
 
@@ -449,7 +478,7 @@ public final class HostTier implements AutoCloseable {
         boolean sameBlock = slab.hashHi(slot) == hi && slab.hashLo(slot) == lo && slab.compat(slot) == compat
                 && length == blockBytes;
         slab.setLastAccess(slot, System.nanoTime());
-        int crc = copyAndCrc(slab.segment(), slab.dataAt(slot), dst, 0, dst.asSlice(0, blockBytes).asByteBuffer());
+        int crc = copyAndCrc(slot, dst, false);
         VarHandle.acquireFence();
         if (slab.state(slot) != before || !sameBlock) {
             misses.incrementAndGet();
@@ -468,18 +497,33 @@ public final class HostTier implements AutoCloseable {
     }
 
     /**
-     * Copies {@link #blockBytes()} bytes from {@code src}/{@code srcAt} to {@code dst}/{@code dstAt} in
-     * chunks, updating the CRC over each chunk of the destination right after it is written.
+     * Copies {@link #blockBytes()} bytes between {@code other} and {@code slot} (into the slot when
+     * {@code intoSlot}; no copy when {@code other} is null) in chunks, and returns the CRC32C of the
+     * slot's bytes, each chunk checksummed right after it is copied, while it is still in cache.
+     * Reading the CRC from the slot on the get side is as strong as from the destination: the
+     * seqlock check after the copy catches every legitimate writer, and a runaway one changes bytes
+     * that the CRC then sees.
      */
-    private int copyAndCrc(MemorySegment src, long srcAt, MemorySegment dst, long dstAt, ByteBuffer dstView) {
-        CRC32C crc = crcs.get();
-        crc.reset();
+    private int copyAndCrc(int slot, MemorySegment other, boolean intoSlot) {
+        Checksummer c = checksummers.get();
+        CRC32C crc = c.crc;
+        ByteBuffer view = c.views[slot / slotsPerCrcView];
+        int base = (int) ((slot % slotsPerCrcView) * slotStride);
+        MemorySegment file = slab.segment();
+        long at = slab.dataAt(slot);
         int length = (int) blockBytes;
+        crc.reset();
         for (int off = 0; off < length; off += CHUNK_BYTES) {
             int n = Math.min(CHUNK_BYTES, length - off);
-            MemorySegment.copy(src, srcAt + off, dst, dstAt + off, n);
-            dstView.limit(off + n).position(off);
-            crc.update(dstView);
+            if (other != null) {
+                if (intoSlot) {
+                    MemorySegment.copy(other, off, file, at + off, n);
+                } else {
+                    MemorySegment.copy(file, at + off, other, off, n);
+                }
+            }
+            view.limit(base + off + n).position(base + off);
+            crc.update(view);
         }
         return (int) crc.getValue();
     }

@@ -48,7 +48,7 @@ public final class HostTierClaim {
     public PutResult commit() {
         requireHeld();
         try {
-            return tier.commitClaim(ref, hashHi, hashLo, buffer);
+            return tier.commitClaim(ref, hashHi, hashLo);
         } finally {
             release();
         }

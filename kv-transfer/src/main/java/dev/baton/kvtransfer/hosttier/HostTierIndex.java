@@ -10,6 +10,7 @@ import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ExternalMapQueryContext;
 import net.openhft.chronicle.map.MapAbsentEntry;
 import net.openhft.chronicle.map.MapEntry;
+import net.openhft.chronicle.map.MapSegmentContext;
 
 /**
  * The host tier's shared index: a Chronicle Map persisted next to the slab ({@code <name>.index})
@@ -30,6 +31,8 @@ final class HostTierIndex implements AutoCloseable {
 
     /** No reference: the key is absent. */
     static final long NONE = -1L;
+    /** {@link #publish} could not store the reference: the map is full even after purging stale entries. */
+    static final long FULL = -2L;
 
     private final ChronicleMap<Key, Ref> map;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
@@ -76,9 +79,25 @@ final class HostTierIndex implements AutoCloseable {
      * Stores {@code ref} under the key unless the key already holds a reference that {@code slab}
      * says is live; atomic for all processes (under the key's segment write lock).
      *
-     * @return {@link #NONE} when {@code ref} was stored, else the live reference already there
+     * @return {@link #NONE} when {@code ref} was stored, the live reference already there, or
+     *         {@link #FULL} when the map has no room even after {@link #purgeStale}
      */
     long publish(long hashHi, long hashLo, long compat, long ref, HostTier.Liveness liveness) {
+        try {
+            return tryPublish(hashHi, hashLo, compat, ref, liveness);
+        } catch (IllegalStateException full) {
+            // Chronicle Map refuses another segment tier: stale entries (left by processes that died
+            // between evicting a slot and unindexing it) filled it. Drop them and try once more.
+            purgeStale(liveness);
+            try {
+                return tryPublish(hashHi, hashLo, compat, ref, liveness);
+            } catch (IllegalStateException stillFull) {
+                return FULL;
+            }
+        }
+    }
+
+    private long tryPublish(long hashHi, long hashLo, long compat, long ref, HostTier.Liveness liveness) {
         Scratch s = scratch.get();
         s.key.set(hashHi, hashLo, compat);
         try (ExternalMapQueryContext<Key, Ref, ?> c = map.queryContext(s.key)) {
@@ -112,6 +131,26 @@ final class HostTierIndex implements AutoCloseable {
             c.remove(entry);
             return true;
         }
+    }
+
+    /**
+     * Removes every entry whose reference is no longer live; returns how many. O(entries): it takes
+     * each segment's lock in turn, so it runs only when the index has grown well past the slot count.
+     */
+    long purgeStale(HostTier.Liveness liveness) {
+        long[] removed = {0};
+        Ref r = new Ref();
+        for (int i = 0; i < map.segments(); i++) {
+            try (MapSegmentContext<Key, Ref, ?> c = map.segmentContext(i)) {
+                c.forEachSegmentEntry(e -> {
+                    if (!liveness.isLive(e.value().getUsing(r).value)) {
+                        e.doRemove();
+                        removed[0]++;
+                    }
+                });
+            }
+        }
+        return removed[0];
     }
 
     /** Entries in the index, all compatibility digests, stale ones included. */
