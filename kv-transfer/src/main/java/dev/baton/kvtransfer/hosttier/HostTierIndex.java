@@ -34,6 +34,17 @@ final class HostTierIndex implements AutoCloseable {
     /** {@link #publish} could not store the reference: the map is full even after purging stale entries. */
     static final long FULL = -2L;
 
+    static {
+        // Chronicle's usage reporting stays off even when a JVM was started without bin/baton's flags
+        // (they set these too); this runs before any Chronicle class is initialized.
+        if (System.getProperty("chronicle.analytics.disable") == null) {
+            System.setProperty("chronicle.analytics.disable", "true");
+        }
+        if (System.getProperty("chronicle.announcer.disable") == null) {
+            System.setProperty("chronicle.announcer.disable", "true");
+        }
+    }
+
     private final ChronicleMap<Key, Ref> map;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
@@ -41,18 +52,29 @@ final class HostTierIndex implements AutoCloseable {
         this.map = map;
     }
 
-    /** Creates the index file or opens the existing one. Callers serialize creation (the slab lock). */
+    /**
+     * Creates the index file or opens the existing one. Callers serialize creation (the slab lock).
+     *
+     * @throws HostTierException when Chronicle Map cannot start (typically: the JVM lacks the
+     *                           {@code --add-opens}/{@code --add-exports} flags it needs)
+     */
     static HostTierIndex open(Path file, String name, long entries) throws IOException {
-        ChronicleMap<Key, Ref> map = ChronicleMap.of(Key.class, Ref.class)
-                .name("baton-host-tier-" + name)
-                .keyMarshaller(KeyMarshaller.INSTANCE)
-                .constantKeySizeBySample(new Key())
-                .valueMarshaller(RefMarshaller.INSTANCE)
-                .constantValueSizeBySample(new Ref())
-                .entries(entries)
-                .maxBloatFactor(2.0)
-                .createPersistedTo(file.toFile());
-        return new HostTierIndex(map);
+        try {
+            ChronicleMap<Key, Ref> map = ChronicleMap.of(Key.class, Ref.class)
+                    .name("baton-host-tier-" + name)
+                    .keyMarshaller(KeyMarshaller.INSTANCE)
+                    .constantKeySizeBySample(new Key())
+                    .valueMarshaller(RefMarshaller.INSTANCE)
+                    .constantValueSizeBySample(new Ref())
+                    .entries(entries)
+                    .maxBloatFactor(2.0)
+                    .createPersistedTo(file.toFile());
+            return new HostTierIndex(map);
+        } catch (LinkageError | RuntimeException e) {
+            throw new HostTierException("host tier index " + file + ": Chronicle Map could not open it (" + e
+                    + "); the JVM needs the flags bin/baton passes (--add-opens java.base/java.lang=ALL-UNNAMED"
+                    + " and the others of baton.jvm.flags in pom.xml)", e);
+        }
     }
 
     static long ref(int slot, long generation) {
