@@ -22,26 +22,31 @@ import java.util.SplittableRandom;
 
 /**
  * Host tier transfer speed next to a plain memory copy of the same bytes (part of
- * {@code bin/baton bench transfer}).
+ * {@code bin/baton bench transfer}). Self-contained: {@link #run} measures one configuration,
+ * {@link #table} prints rows as Markdown.
  *
  * <p>A <em>transfer</em> of {@code n} blocks is what a same-host hand-off costs end to end: the
  * producer {@link HostTier#put puts} the {@code n} blocks from its buffers (copy in, CRC32C, index),
  * then the consumer {@link HostTier#get gets} them into its own buffers (index, copy out, CRC check).
- * Both run here, one after the other on one thread, so the figure is the sum of both sides; the
- * {@code put}/{@code get} columns give each side alone: with producer and consumer on cores of their
- * own, a stream of transfers runs at about the slower of the two. Every transfer uses new block
- * hashes and the tier holds eight transfers and at least 256 MiB (out of cache, as a real tier is), so
- * in the steady state every put evicts a block.
- * The memory copy moves the same {@code n} blocks from the same source buffers to other destination
- * buffers with {@link MemorySegment#copy}, one block at a time.
+ * Both run here, one after the other on one thread, so the figure is the sum of both sides. The
+ * {@code put} and {@code get} columns give each side alone: with producer and consumer on cores of
+ * their own, a stream of transfers runs at about the slower of the two.
+ *
+ * <p>Every transfer uses new block hashes, and the tier holds eight transfers and at least 256 MiB
+ * (out of cache, as a real tier is), so in the steady state every put evicts a block. The memory
+ * copy moves the same {@code n} blocks from the same source buffers to other destination buffers
+ * with {@link MemorySegment#copy}, one block at a time; when they fit in cache (one block, or
+ * 64 x 16 KiB) it runs from cache while the tier's slots do not.
  *
  * <p>Host tier transfers and memory copies alternate (which one goes first alternates too), so both
  * see the same machine. Throughput is the bytes of one transfer (block bytes, counted once) over its
  * median time, in GB/s (10^9 bytes): on a shared machine the median shows the code's speed, while
  * preemptions land in the p99 latency. Each configuration first runs enough transfers to fill the
- * tier twice and for at least two seconds (the JIT), then measures transfers moving about {@code targetBytes}. Allocation is measured with
- * {@code ThreadMXBean} over the measured loop. The tier's files live under {@code directory} and are
- * deleted afterwards.
+ * tier twice and for at least two seconds (for the JIT), then measures transfers moving about
+ * {@code targetBytes}. Allocation is measured with {@code ThreadMXBean} over the measured loop. The
+ * tier's files live under {@code directory} and are deleted afterwards.
+ *
+ * <p>Not thread-safe; one run at a time.
  */
 public final class HostTierBenchmark {
 
@@ -135,7 +140,7 @@ public final class HostTierBenchmark {
                 copyOnce(src, copyDst);
                 transferOnce(tier, warm, (t % warmup) * blocks, src, dst, sideNs);
                 if (t % warmup == warmup - 1) {
-                    warm = hashes(t + 2, warmup * blocks);
+                    warm = hashes(1000L + t, warmup * blocks); // fresh hashes: every warm-up put stores
                 }
             }
 
