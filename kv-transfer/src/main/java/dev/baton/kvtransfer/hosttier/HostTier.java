@@ -39,8 +39,21 @@ import java.util.zip.CRC32C;
  *       out while computing their CRC32C, check the state word again (a seqlock: an eviction during
  *       the copy turns the read into a {@link GetResult#MISS}), then compare the CRC. Readers take no
  *       pin, so a reader that dies holds nothing and never blocks eviction.</li>
- *   <li>READY and WRITING slots are never evicted by a second writer except WRITING ones that are stale;
- *       eviction only ever takes READY slots.</li>
+ *   <li>Eviction only ever takes READY slots; a WRITING slot is taken back only once stale. A writer
+ *       that overruns the stale-write timeout and keeps writing can damage the bytes of the slot's
+ *       next owner: readers then get {@link GetResult#CORRUPT}, never wrong bytes.</li>
+ * </ul>
+ *
+ * <h2>Limits</h2>
+ * <ul>
+ *   <li>Eviction is approximate LRU: the oldest of a small window, not of the whole tier.</li>
+ *   <li>Timestamps are {@code System.nanoTime}, comparable between processes on Linux (one
+ *       {@code CLOCK_MONOTONIC} per host, unless processes sit in different time namespaces).</li>
+ *   <li>A dead writer is recognised at once only when every process shares one pid namespace;
+ *       otherwise its slot comes back after the stale-write timeout.</li>
+ *   <li>A process killed inside an index operation (microseconds) can leave a Chronicle Map segment
+ *       locked; operations on that segment then throw {@link HostTierException} after Chronicle's
+ *       lock timeout, until the files are deleted or recovered with no process using them.</li>
  * </ul>
  *
  * <h2>Threading and ownership</h2>
@@ -265,6 +278,7 @@ public final class HostTier implements AutoCloseable {
      * Holds a slot for {@code hash} so the caller can write the block in place (no staging copy), then
      * {@link HostTierClaim#commit()} or {@link HostTierClaim#abort()} it. A claim not committed within
      * the stale-write timeout may be taken back by another process. {@code claim} must not hold a slot.
+     * Allocates one small segment view per claim (the claim's buffer, confined to the slot).
      *
      * @return {@link PutResult#CLAIMED} (the claim now holds a slot), {@link PutResult#ALREADY_PRESENT}
      *         or {@link PutResult#NO_SPACE}

@@ -3,6 +3,7 @@ package dev.baton.kvtransfer.hosttier;
 import java.io.IOException;
 import java.nio.file.Path;
 import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.hash.locks.InterProcessDeadLockException;
 import net.openhft.chronicle.hash.serialization.SizedReader;
 import net.openhft.chronicle.hash.serialization.SizedWriter;
 import net.openhft.chronicle.hash.serialization.impl.EnumMarshallable;
@@ -93,8 +94,22 @@ final class HostTierIndex implements AutoCloseable {
     long lookup(long hashHi, long hashLo, long compat) {
         Scratch s = scratch.get();
         s.key.set(hashHi, hashLo, compat);
-        Ref found = map.getUsing(s.key, s.ref);
-        return found == null ? NONE : found.value;
+        try {
+            Ref found = map.getUsing(s.key, s.ref);
+            return found == null ? NONE : found.value;
+        } catch (InterProcessDeadLockException e) {
+            throw deadLock(e);
+        }
+    }
+
+    /**
+     * A process died inside an index operation (a few microseconds) and left a segment locked;
+     * Chronicle Map gives up after its lock timeout. Only recovering or deleting the files while no
+     * process has them open clears it.
+     */
+    private HostTierException deadLock(InterProcessDeadLockException e) {
+        return new HostTierException("host tier index " + map.file() + ": a segment stays locked by a process that"
+                + " died; stop the processes using it and delete or recover the files", e);
     }
 
     /**
@@ -107,12 +122,16 @@ final class HostTierIndex implements AutoCloseable {
     long publish(long hashHi, long hashLo, long compat, long ref, HostTier.Liveness liveness) {
         try {
             return tryPublish(hashHi, hashLo, compat, ref, liveness);
+        } catch (InterProcessDeadLockException e) {
+            throw deadLock(e);
         } catch (IllegalStateException full) {
             // Chronicle Map refuses another segment tier: stale entries (left by processes that died
             // between evicting a slot and unindexing it) filled it. Drop them and try once more.
             purgeStale(liveness);
             try {
                 return tryPublish(hashHi, hashLo, compat, ref, liveness);
+            } catch (InterProcessDeadLockException e) {
+                throw deadLock(e);
             } catch (IllegalStateException stillFull) {
                 return FULL;
             }
@@ -152,6 +171,8 @@ final class HostTierIndex implements AutoCloseable {
             }
             c.remove(entry);
             return true;
+        } catch (InterProcessDeadLockException e) {
+            throw deadLock(e);
         }
     }
 
