@@ -268,7 +268,11 @@ public final class HostTierBenchmark {
         Path dir = Path.of(args.length > 0 ? args[0] : "/dev/shm").resolve("baton-host-tier-bench");
         long bytes = args.length > 1 ? Long.parseLong(args[1]) : 1L << 30;
         Files.createDirectories(dir);
-        List<Row> rows = new HostTierBenchmark(dir, bytes).runAll(BLOCK_BYTES, BLOCKS_PER_TRANSFER, System.err);
-        System.out.print(table(rows));
+        try {
+            List<Row> rows = new HostTierBenchmark(dir, bytes).runAll(BLOCK_BYTES, BLOCKS_PER_TRANSFER, System.err);
+            System.out.print(table(rows));
+        } finally {
+            Files.deleteIfExists(dir); // empty by now: each run deletes its tier's files
+        }
     }
 }
