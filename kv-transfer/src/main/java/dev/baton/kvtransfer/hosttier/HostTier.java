@@ -251,8 +251,8 @@ public final class HostTier implements AutoCloseable {
 
     /**
      * Stores a copy of {@code src} (exactly {@link #blockBytes()} bytes, read only, not retained) under
-     * {@code hash} for this handle's compatibility, evicting the least recently used block when the tier
-     * is full.
+     * {@code hash} for this handle's compatibility; when the tier is full it evicts the least recently
+     * used READY block of a window of {@value #EVICTION_SAMPLE} slots after the shared clock hand.
      *
      * @return {@link PutResult#STORED}, {@link PutResult#ALREADY_PRESENT}, {@link PutResult#NO_SPACE},
      *         {@link PutResult#WRONG_SIZE} or (rarely) {@link PutResult#EXPIRED}
