@@ -139,27 +139,33 @@ def qtile(name, R, V):
             l.append(f'ByteVector lo{k} = q{k}.and((byte) 0x0F).sub((byte) 8);')
             l.append(f'ByteVector hi{k} = q{k}.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);')
         l.append(f'float dw{k} = Float.float16ToFloat(w.get(I16_LE, {ro}));')
-    for k in range(R):
-        for j in range(V):
-            l.append(f'FloatVector p{k}{j} = zero;')
-    l.append('for (int c = 0; c < CHUNKS; c++) {')
-    m = []
-    def wconv(k):
-        if name == 'Q8_0':
-            return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? q{k} : r{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
-        return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? lo{k} : hi{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
-    if R == 1:
-        m.append(wconv(0))
-        for j in range(V):
-            m.append(f'p0{j} = w0c.fma(FloatVector.fromArray(F, xq, x{j} + xb + c * L), p0{j});')
-    else:
-        for j in range(V):
-            m.append(f'FloatVector x{j}c = FloatVector.fromArray(F, xq, x{j} + xb + c * L);')
-        for k in range(R):
-            m.append(wconv(k))
+    def wconv(k, first):
+        if first:
+            src = f'q{k}' if name == 'Q8_0' else f'lo{k}'
+            return f'FloatVector w{k}f = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, 0);'
+        src = f'(c < PARTS ? q{k} : r{k})' if name == 'Q8_0' else f'(c < PARTS ? lo{k} : hi{k})'
+        return f'FloatVector w{k}c = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, c % PARTS);'
+    def chunk_code(first):
+        m = []
+        sfx = 'f' if first else 'c'
+        xo = '' if first else ' + c * L'
+        if R == 1:
+            m.append(wconv(0, first))
             for j in range(V):
-                m.append(f'p{k}{j} = w{k}c.fma(x{j}c, p{k}{j});')
-    l.append(ind(4, '\n'.join(m)))
+                xv = f'FloatVector.fromArray(F, xq, x{j} + xb{xo})'
+                m.append(f'FloatVector p0{j} = w0f.mul({xv});' if first else f'p0{j} = w0c.fma({xv}, p0{j});')
+        else:
+            for j in range(V):
+                m.append(f'FloatVector x{j}{sfx} = FloatVector.fromArray(F, xq, x{j} + xb{xo});')
+            for k in range(R):
+                m.append(wconv(k, first))
+                for j in range(V):
+                    m.append(f'FloatVector p{k}{j} = w{k}f.mul(x{j}f);' if first else f'p{k}{j} = w{k}c.fma(x{j}c, p{k}{j});')
+        return m
+    # Chunk 0 multiplies (its products are exact), the other chunks accumulate with fma.
+    l.extend(chunk_code(True))
+    l.append('for (int c = 1; c < CHUNKS; c++) {')
+    l.append(ind(4, '\n'.join(chunk_code(False))))
     l.append('}')
     for k in range(R):
         for j in range(V):
@@ -233,7 +239,7 @@ def emit(name, t, quant):
                                + [f'import static dev.baton.engine.tensor.VectorKernels.{s};' for s in used])
     (RV, VV), (RR, _) = tiles
     if quant:
-        order = ('{@code p = 0; p = fma(w_c, x_c, p)} over the block\'s chunks (an exact integer sum in\n'
+        order = ('{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
                  ' * each lane: |p| < 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
                  ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.')
     else:

@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorOperators;
  * 4 row(s) x 1 vector for the vectors left over, then single rows.
  *
  * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
- * {@code p = 0; p = fma(w_c, x_c, p)} over the block's chunks (an exact integer sum in
+ * {@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block's other chunks (an exact integer sum in
  * each lane: |p| < 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes
  * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.
  */
@@ -101,15 +101,21 @@ final class Q8VectorMatrix extends Q8Matrix {
             ByteVector q1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 2, LE);
             ByteVector r1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
             float dw1 = Float.float16ToFloat(w.get(I16_LE, bo + rb));
-            FloatVector p00 = zero;
-            FloatVector p01 = zero;
-            FloatVector p02 = zero;
-            FloatVector p03 = zero;
-            FloatVector p10 = zero;
-            FloatVector p11 = zero;
-            FloatVector p12 = zero;
-            FloatVector p13 = zero;
-            for (int c = 0; c < CHUNKS; c++) {
+            FloatVector x0f = FloatVector.fromArray(F, xq, x0 + xb);
+            FloatVector x1f = FloatVector.fromArray(F, xq, x1 + xb);
+            FloatVector x2f = FloatVector.fromArray(F, xq, x2 + xb);
+            FloatVector x3f = FloatVector.fromArray(F, xq, x3 + xb);
+            FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p00 = w0f.mul(x0f);
+            FloatVector p01 = w0f.mul(x1f);
+            FloatVector p02 = w0f.mul(x2f);
+            FloatVector p03 = w0f.mul(x3f);
+            FloatVector w1f = (FloatVector) q1.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p10 = w1f.mul(x0f);
+            FloatVector p11 = w1f.mul(x1f);
+            FloatVector p12 = w1f.mul(x2f);
+            FloatVector p13 = w1f.mul(x3f);
+            for (int c = 1; c < CHUNKS; c++) {
                 FloatVector x0c = FloatVector.fromArray(F, xq, x0 + xb + c * L);
                 FloatVector x1c = FloatVector.fromArray(F, xq, x1 + xb + c * L);
                 FloatVector x2c = FloatVector.fromArray(F, xq, x2 + xb + c * L);
@@ -170,11 +176,12 @@ final class Q8VectorMatrix extends Q8Matrix {
             ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
             ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
-            FloatVector p00 = zero;
-            FloatVector p01 = zero;
-            FloatVector p02 = zero;
-            FloatVector p03 = zero;
-            for (int c = 0; c < CHUNKS; c++) {
+            FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p00 = w0f.mul(FloatVector.fromArray(F, xq, x0 + xb));
+            FloatVector p01 = w0f.mul(FloatVector.fromArray(F, xq, x1 + xb));
+            FloatVector p02 = w0f.mul(FloatVector.fromArray(F, xq, x2 + xb));
+            FloatVector p03 = w0f.mul(FloatVector.fromArray(F, xq, x3 + xb));
+            for (int c = 1; c < CHUNKS; c++) {
                 FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
                 p01 = w0c.fma(FloatVector.fromArray(F, xq, x1 + xb + c * L), p01);
@@ -220,11 +227,16 @@ final class Q8VectorMatrix extends Q8Matrix {
             ByteVector q3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 2, LE);
             ByteVector r3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 18, LE);
             float dw3 = Float.float16ToFloat(w.get(I16_LE, bo + 3 * rb));
-            FloatVector p00 = zero;
-            FloatVector p10 = zero;
-            FloatVector p20 = zero;
-            FloatVector p30 = zero;
-            for (int c = 0; c < CHUNKS; c++) {
+            FloatVector x0f = FloatVector.fromArray(F, xq, x0 + xb);
+            FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p00 = w0f.mul(x0f);
+            FloatVector w1f = (FloatVector) q1.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p10 = w1f.mul(x0f);
+            FloatVector w2f = (FloatVector) q2.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p20 = w2f.mul(x0f);
+            FloatVector w3f = (FloatVector) q3.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p30 = w3f.mul(x0f);
+            for (int c = 1; c < CHUNKS; c++) {
                 FloatVector x0c = FloatVector.fromArray(F, xq, x0 + xb + c * L);
                 FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(x0c, p00);
@@ -265,8 +277,9 @@ final class Q8VectorMatrix extends Q8Matrix {
             ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
             ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
-            FloatVector p00 = zero;
-            for (int c = 0; c < CHUNKS; c++) {
+            FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
+            FloatVector p00 = w0f.mul(FloatVector.fromArray(F, xq, x0 + xb));
+            for (int c = 1; c < CHUNKS; c++) {
                 FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
                 p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
             }
