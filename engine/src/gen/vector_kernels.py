@@ -240,16 +240,17 @@ def emit(name, t, quant):
     (RV, VV), (RR, _) = tiles
     if quant:
         order = ('{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
-                 ' * each lane: |p| < 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
+                 ' * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
                  ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.')
     else:
         order = ('{@code acc = fma(w_i, x_i, acc)} over the {@code L}-wide chunks in order, the lanes summed by\n'
                  ' * {@link VectorKernels#sumLanes}, then the columns past the last whole chunk added one by one\n'
                  ' * with {@code Math.fma}.')
     doc = f'''/**
- * {t['desc']} with the Vector API. Generated tile methods (see {{@link VectorKernels}} for why
- * they are written out): {RV} row(s) x {VV} vectors per pass for whole groups of {VV} vectors,
- * {RR} row(s) x 1 vector for the vectors left over, then single rows.
+ * {t['desc']} with the Vector API. The tile methods are generated (see {{@link VectorKernels}} for
+ * why they are written out): {RV} x {VV} tiles (rows x vectors) over whole groups of {VV} vectors,
+ * {RR} x 1 tiles for the vectors left over, and single-row tiles for the rows left over. A tile
+ * reads each weight chunk once for all its vectors and each input chunk once for all its rows.
  *
  * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
  * {order}{t.get('note', '')}
