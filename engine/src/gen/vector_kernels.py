@@ -38,7 +38,7 @@ ETYPES = {
     'F16': dict(cls='F16VectorMatrix', base='F16Matrix', eb=2, chunk=chunk_f16,
                 element='Float.float16ToFloat(w.get(I16_LE, {off}))', imports_static=['I16_LE'],
                 imports=['FloatVector', 'IntVector', 'ShortVector', 'VectorOperators'],
-                desc='F16 weights x F16-rounded input', tiles=[(2, 4), (2, 1)],
+                desc='F16 weights x F16-rounded input', tiles=[(2, 4), (4, 1)],
                 note=('\n *\n * <p>fp16 lanes become floats exactly, subnormals, infinities and NaNs included: exponent and\n'
                       ' * mantissa move to their float positions, a multiply by 2^112 rebiases the exponent (and\n'
                       ' * normalizes subnormals), exponent 31 maps to 255, and the sign is put back.')),

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * F16 weights x F16-rounded input with the Vector API. The tile methods are generated (see {@link VectorKernels} for
  * why they are written out): 2 x 4 tiles (rows x vectors) over whole groups of 4 vectors,
- * 2 x 1 tiles for the vectors left over, and single-row tiles for the rows left over. A tile
+ * 4 x 1 tiles for the vectors left over, and single-row tiles for the rows left over. A tile
  * reads each weight chunk once for all its vectors and each input chunk once for all its rows.
  *
  * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
@@ -64,8 +64,8 @@ final class F16VectorMatrix extends F16Matrix {
         for (int v = full; v < n; v++) {
             int o = outOffset + v * outStride;
             int r = rowStart;
-            for (; r + 2 <= rowEnd; r += 2) {
-                tile2x1(in.values, tmp, r, v, out, o + r, outStride);
+            for (; r + 4 <= rowEnd; r += 4) {
+                tile4x1(in.values, tmp, r, v, out, o + r, outStride);
             }
             for (; r < rowEnd; r++) {
                 tile1x1(in.values, tmp, r, v, out, o + r, outStride);
@@ -182,15 +182,19 @@ final class F16VectorMatrix extends F16Matrix {
         }
     }
 
-    private void tile2x1(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
+    private void tile4x1(float[] x, float[] tmp, int r, int v, float[] out, int o, int step) {
         MemorySegment w = data;
         int n = cols;
         int x0 = v * n;
         long w0 = r * rowBytes;
         long w1 = w0 + rowBytes;
+        long w2 = w1 + rowBytes;
+        long w3 = w2 + rowBytes;
         int upper = n - n % L;
         FloatVector a00 = FloatVector.zero(F);
         FloatVector a10 = a00;
+        FloatVector a20 = a00;
+        FloatVector a30 = a00;
         for (int i = 0; i < upper; i += L) {
             long off = 2L * i;
             FloatVector x0c = FloatVector.fromArray(F, x, x0 + i);
@@ -208,16 +212,38 @@ final class F16VectorMatrix extends F16Matrix {
                     .blend(w1ce.or(0x70000000), w1ch.and(0x7C00).eq(0x7C00))
                     .or(w1ch.and(0x80000000)).reinterpretAsFloats();
             a10 = w1c.fma(x0c, a10);
+            IntVector w2ch = (IntVector) ShortVector.fromMemorySegment(S, w, w2 + off, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector w2ce = w2ch.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector w2c = w2ce.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(w2ce.or(0x70000000), w2ch.and(0x7C00).eq(0x7C00))
+                    .or(w2ch.and(0x80000000)).reinterpretAsFloats();
+            a20 = w2c.fma(x0c, a20);
+            IntVector w3ch = (IntVector) ShortVector.fromMemorySegment(S, w, w3 + off, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector w3ce = w3ch.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector w3c = w3ce.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(w3ce.or(0x70000000), w3ch.and(0x7C00).eq(0x7C00))
+                    .or(w3ch.and(0x80000000)).reinterpretAsFloats();
+            a30 = w3c.fma(x0c, a30);
         }
         a00.intoArray(tmp, 0 * L);
         a10.intoArray(tmp, 1 * L);
+        a20.intoArray(tmp, 2 * L);
+        a30.intoArray(tmp, 3 * L);
         VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
         VectorKernels.sumLanes(tmp, 1 * L, 1, out, o + 1, step);
+        VectorKernels.sumLanes(tmp, 2 * L, 1, out, o + 2, step);
+        VectorKernels.sumLanes(tmp, 3 * L, 1, out, o + 3, step);
         for (int i = upper; i < n; i++) {
             float e0 = Float.float16ToFloat(w.get(I16_LE, w0 + 2L * i));
             float e1 = Float.float16ToFloat(w.get(I16_LE, w1 + 2L * i));
+            float e2 = Float.float16ToFloat(w.get(I16_LE, w2 + 2L * i));
+            float e3 = Float.float16ToFloat(w.get(I16_LE, w3 + 2L * i));
             out[o + 0 * step + 0] = Math.fma(e0, x[x0 + i], out[o + 0 * step + 0]);
             out[o + 0 * step + 1] = Math.fma(e1, x[x0 + i], out[o + 0 * step + 1]);
+            out[o + 0 * step + 2] = Math.fma(e2, x[x0 + i], out[o + 0 * step + 2]);
+            out[o + 0 * step + 3] = Math.fma(e3, x[x0 + i], out[o + 0 * step + 3]);
         }
     }
 
