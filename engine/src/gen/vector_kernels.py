@@ -38,7 +38,7 @@ ETYPES = {
     'F16': dict(cls='F16VectorMatrix', base='F16Matrix', eb=2, chunk=chunk_f16,
                 element='Float.float16ToFloat(w.get(I16_LE, {off}))', imports_static=['I16_LE'],
                 imports=['FloatVector', 'IntVector', 'ShortVector', 'VectorOperators'],
-                desc='F16 weights x F16-rounded input', tiles=[(2, 4), (2, 1)],
+                desc='F16 weights x F16-rounded input', tiles=[(2, 4), (4, 1)],
                 note=('\n *\n * <p>fp16 lanes become floats exactly, subnormals, infinities and NaNs included: exponent and\n'
                       ' * mantissa move to their float positions, a multiply by 2^112 rebiases the exponent (and\n'
                       ' * normalizes subnormals), exponent 31 maps to 255, and the sign is put back.')),
@@ -139,27 +139,33 @@ def qtile(name, R, V):
             l.append(f'ByteVector lo{k} = q{k}.and((byte) 0x0F).sub((byte) 8);')
             l.append(f'ByteVector hi{k} = q{k}.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);')
         l.append(f'float dw{k} = Float.float16ToFloat(w.get(I16_LE, {ro}));')
-    for k in range(R):
-        for j in range(V):
-            l.append(f'FloatVector p{k}{j} = zero;')
-    l.append('for (int c = 0; c < CHUNKS; c++) {')
-    m = []
-    def wconv(k):
-        if name == 'Q8_0':
-            return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? q{k} : r{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
-        return f'FloatVector w{k}c = (FloatVector) (c < PARTS ? lo{k} : hi{k}).convertShape(VectorOperators.B2F, F, c % PARTS);'
-    if R == 1:
-        m.append(wconv(0))
-        for j in range(V):
-            m.append(f'p0{j} = w0c.fma(FloatVector.fromArray(F, xq, x{j} + xb + c * L), p0{j});')
-    else:
-        for j in range(V):
-            m.append(f'FloatVector x{j}c = FloatVector.fromArray(F, xq, x{j} + xb + c * L);')
-        for k in range(R):
-            m.append(wconv(k))
+    def wconv(k, first):
+        if first:
+            src = f'q{k}' if name == 'Q8_0' else f'lo{k}'
+            return f'FloatVector w{k}f = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, 0);'
+        src = f'(c < PARTS ? q{k} : r{k})' if name == 'Q8_0' else f'(c < PARTS ? lo{k} : hi{k})'
+        return f'FloatVector w{k}c = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, c % PARTS);'
+    def chunk_code(first):
+        m = []
+        sfx = 'f' if first else 'c'
+        xo = '' if first else ' + c * L'
+        if R == 1:
+            m.append(wconv(0, first))
             for j in range(V):
-                m.append(f'p{k}{j} = w{k}c.fma(x{j}c, p{k}{j});')
-    l.append(ind(4, '\n'.join(m)))
+                xv = f'FloatVector.fromArray(F, xq, x{j} + xb{xo})'
+                m.append(f'FloatVector p0{j} = w0f.mul({xv});' if first else f'p0{j} = w0c.fma({xv}, p0{j});')
+        else:
+            for j in range(V):
+                m.append(f'FloatVector x{j}{sfx} = FloatVector.fromArray(F, xq, x{j} + xb{xo});')
+            for k in range(R):
+                m.append(wconv(k, first))
+                for j in range(V):
+                    m.append(f'FloatVector p{k}{j} = w{k}f.mul(x{j}f);' if first else f'p{k}{j} = w{k}c.fma(x{j}c, p{k}{j});')
+        return m
+    # Chunk 0 multiplies (its products are exact), the other chunks accumulate with fma.
+    l.extend(chunk_code(True))
+    l.append('for (int c = 1; c < CHUNKS; c++) {')
+    l.append(ind(4, '\n'.join(chunk_code(False))))
     l.append('}')
     for k in range(R):
         for j in range(V):
@@ -233,17 +239,18 @@ def emit(name, t, quant):
                                + [f'import static dev.baton.engine.tensor.VectorKernels.{s};' for s in used])
     (RV, VV), (RR, _) = tiles
     if quant:
-        order = ('{@code p = 0; p = fma(w_c, x_c, p)} over the block\'s chunks (an exact integer sum in\n'
-                 ' * each lane: |p| < 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
+        order = ('{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
+                 ' * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
                  ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.')
     else:
         order = ('{@code acc = fma(w_i, x_i, acc)} over the {@code L}-wide chunks in order, the lanes summed by\n'
                  ' * {@link VectorKernels#sumLanes}, then the columns past the last whole chunk added one by one\n'
                  ' * with {@code Math.fma}.')
     doc = f'''/**
- * {t['desc']} with the Vector API. Generated tile methods (see {{@link VectorKernels}} for why
- * they are written out): {RV} row(s) x {VV} vectors per pass for whole groups of {VV} vectors,
- * {RR} row(s) x 1 vector for the vectors left over, then single rows.
+ * {t['desc']} with the Vector API. The tile methods are generated (see {{@link VectorKernels}} for
+ * why they are written out): {RV} x {VV} tiles (rows x vectors) over whole groups of {VV} vectors,
+ * {RR} x 1 tiles for the vectors left over, and single-row tiles for the rows left over. A tile
+ * reads each weight chunk once for all its vectors and each input chunk once for all its rows.
  *
  * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
  * {order}{t.get('note', '')}

@@ -44,6 +44,23 @@ class WeightMatrixTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F16", "BF16"})
+    void shouldAgreeBetweenVectorAndScalarKernelsOnOracleWeightsConvertedToHalfPrecision(GgmlType type) throws IOException {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        try (GgufFile gguf = GgufFile.open(TestTensors.oracleModel("tiny-f32.gguf"))) {
+            for (String name : new String[] {"blk.0.attn_q.weight", "blk.1.ffn_down.weight"}) {
+                WeightMatrix f32 = WeightMatrix.of(gguf.tensor(name), KernelMode.SCALAR);
+                float[] values = new float[f32.rows() * f32.cols()];
+                for (int r = 0; r < f32.rows(); r++) {
+                    f32.readRow(r, values, r * f32.cols());
+                }
+                GgufTensorInfo t = TestTensors.tensor(name, type, f32.rows(), f32.cols(), values);
+                assertKernelsAgree(WeightMatrix.of(t, KernelMode.VECTOR), WeightMatrix.of(t, KernelMode.SCALAR), 5);
+            }
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(KernelMode.class)
     void shouldComputeTheDotOfTheDequantizedRowWithTheConvertedInput(KernelMode mode) {
         assumeTrue(mode == KernelMode.SCALAR || KernelMode.vectorAvailable(), "Vector API not usable here");
