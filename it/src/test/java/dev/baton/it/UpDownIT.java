@@ -1,0 +1,67 @@
+package dev.baton.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The main command as a user runs it: bin/baton up, one request, bin/baton down. */
+@Timeout(240)
+class UpDownIT {
+
+    static int run(Path dir, String name, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                NodeProcess.root().resolve("bin/baton").toString()));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name).toFile());
+        pb.environment().put("BATON_SKIP_BUILD", "1");
+        pb.environment().put("BATON_JVM_OPTS", "-Xmx256m");
+        Process p = pb.start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), name + " timed out");
+        return p.exitValue();
+    }
+
+    @Test
+    void shouldStartServeAndStopALocalCluster(@TempDir Path dir) throws Exception {
+        int port = NodeProcess.freePort();
+        Path model = Path.of(System.getProperty("baton.oracle.dir")).resolve("models/tiny-f32.gguf");
+        int up = run(dir, "up.log", "up", "--model", model.toString(), "--port", Integer.toString(port),
+                "--cluster-port", Integer.toString(NodeProcess.freePort()), "--threads", "1", "--node-heap", "384m");
+        String upLog = Files.readString(dir.resolve("up.log"));
+        try {
+            assertEquals(0, up, upLog);
+            assertTrue(upLog.contains("http://127.0.0.1:" + port + "/v1"), upLog);
+            HttpClient http = HttpClient.newHttpClient();
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/v1/completions")).header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"Hi\",\"max_tokens\":6,\"ignore_eos\":true}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            assertTrue(r.body().contains("\"completion_tokens\":6"), r.body());
+        } finally {
+            assertEquals(0, run(dir, "down.log", "down"), Files.readString(dir.resolve("down.log")));
+        }
+        String down = Files.readString(dir.resolve("down.log"));
+        assertTrue(down.contains("stopped 2 process(es)"), down);
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        boolean refused;
+        try {
+            http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
+                    HttpResponse.BodyHandlers.discarding());
+            refused = false;
+        } catch (java.io.IOException e) {
+            refused = true;
+        }
+        assertTrue(refused, "the router still answers after bin/baton down");
+    }
+}
