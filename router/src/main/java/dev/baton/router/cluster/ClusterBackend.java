@@ -107,6 +107,7 @@ public final class ClusterBackend implements GenerationBackend {
             o.put("running", n.running());
             o.put("waiting", n.waiting());
             o.put("in_flight", n.inFlight());
+            o.put("generated_tokens", n.generatedTokens());
             ObjectNode kv = o.putObject("kv");
             kv.put("blocks_total", n.totalBlocks());
             kv.put("blocks_free", n.freeBlocks());

@@ -303,7 +303,7 @@ public final class ClusterDispatcher {
             v.add(new NodeView(l == null ? n.ref.path().name() : l.node().value(), n.address().toString(),
                     l == null ? "worker" : l.role(), n.reachable, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(),
                     l == null ? 0 : l.freeBlocks(), l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(),
-                    n.inFlight));
+                    n.inFlight, l == null ? 0 : l.generatedTokens()));
         }
         view = List.copyOf(v);
     }

@@ -1,0 +1,123 @@
+package dev.baton.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * 64 concurrent streaming requests of mixed prompt and output lengths through a router and two
+ * worker processes: every stream is well-formed SSE ending in [DONE], carries exactly the asked
+ * number of tokens, and both workers take part.
+ */
+@Timeout(300)
+class ConcurrentStreamsIT {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void shouldCompleteSixtyFourConcurrentStreamsOverTwoWorkers(@TempDir Path dir) throws Exception {
+        Path model = Path.of(System.getProperty("baton.oracle.dir")).resolve("models/tiny-f32.gguf");
+        int httpPort = NodeProcess.freePort();
+        int seedPort = NodeProcess.freePort();
+        String seed = "127.0.0.1:" + seedPort;
+        try (NodeProcess router = NodeProcess.start(dir, "router", "router", "--model", model.toString(), "--port",
+                    Integer.toString(httpPort), "--cluster-port", Integer.toString(seedPort), "--seed", seed);
+                NodeProcess w1 = NodeProcess.start(dir, "w1", "worker", "--model", model.toString(), "--threads", "1",
+                    "--cluster-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", "w1");
+                NodeProcess w2 = NodeProcess.start(dir, "w2", "worker", "--model", model.toString(), "--threads", "1",
+                    "--cluster-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", "w2")) {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            String base = "http://127.0.0.1:" + httpPort;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (readyNodes(http, base) < 2) {
+                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + router.log() + w1.log() + w2.log());
+                Thread.sleep(300);
+            }
+            SplittableRandom rnd = new SplittableRandom(64);
+            List<CompletableFuture<HttpResponse<Stream<String>>>> calls = new ArrayList<>();
+            int[] maxTokens = new int[64];
+            for (int i = 0; i < 64; i++) {
+                maxTokens[i] = 1 + rnd.nextInt(48);
+                String prompt = "word ".repeat(1 + rnd.nextInt(120));
+                boolean chat = i % 2 == 1;
+                String body = chat
+                        ? "{\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}],\"max_tokens\":" + maxTokens[i]
+                            + ",\"ignore_eos\":true,\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
+                        : "{\"prompt\":\"" + prompt + "\",\"max_tokens\":" + maxTokens[i]
+                            + ",\"ignore_eos\":true,\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+                calls.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + (chat ? "/v1/chat/completions"
+                        : "/v1/completions"))).header("Content-Type", "application/json").timeout(Duration.ofSeconds(200))
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofLines()));
+            }
+            for (int i = 0; i < 64; i++) {
+                HttpResponse<Stream<String>> r = calls.get(i).get(200, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode());
+                List<String> data = r.body().filter(l -> !l.isEmpty()).toList();
+                for (String line : data) {
+                    assertTrue(line.startsWith("data: "), "request " + i + ": not an SSE data line: " + line);
+                }
+                assertEquals("data: [DONE]", data.get(data.size() - 1), "request " + i);
+                String finish = null;
+                int completion = -1;
+                for (String line : data.subList(0, data.size() - 1)) {
+                    JsonNode chunk = JSON.readTree(line.substring(6));
+                    JsonNode choice = chunk.at("/choices/0");
+                    if (!choice.isMissingNode() && !choice.get("finish_reason").isNull()) {
+                        finish = choice.get("finish_reason").asText();
+                    }
+                    if (chunk.hasNonNull("usage")) {
+                        completion = chunk.at("/usage/completion_tokens").asInt();
+                    }
+                }
+                assertEquals("length", finish, "request " + i);
+                assertEquals(maxTokens[i], completion, "request " + i);
+            }
+            Thread.sleep(1200); // two load polls
+            JsonNode nodes = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/cluster")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body()).get("nodes");
+            assertEquals(2, nodes.size());
+            long total = 0;
+            for (JsonNode n : nodes) {
+                assertTrue(n.get("generated_tokens").asLong() > 0, "a worker took no request: " + nodes);
+                assertEquals(0, n.at("/kv/blocks_used").asInt(), "blocks left in use: " + nodes);
+                total += n.get("generated_tokens").asLong();
+            }
+            int expected = 0;
+            for (int m : maxTokens) {
+                expected += m;
+            }
+            assertEquals(expected, total, "tokens generated over both workers");
+        }
+    }
+
+    static int readyNodes(HttpClient http, String base) {
+        try {
+            JsonNode nodes = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/cluster"))
+                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body()).get("nodes");
+            int ready = 0;
+            for (JsonNode n : nodes) {
+                ready += n.at("/kv/blocks_total").asInt() > 0 ? 1 : 0;
+            }
+            return ready;
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+}
