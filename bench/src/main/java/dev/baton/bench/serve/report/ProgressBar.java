@@ -3,7 +3,7 @@ package dev.baton.bench.serve.report;
 import dev.baton.bench.serve.Progress;
 import dev.baton.bench.serve.load.LoadRunner;
 import dev.baton.bench.serve.metrics.PointSummary;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -18,14 +18,14 @@ public final class ProgressBar implements Progress {
     private static final int WIDTH = 30;
     private static final long REDRAW_NS = 200_000_000L;
 
-    private final PrintStream out;
+    private final PrintWriter out;
     private final boolean live;
 
     /**
      * @param live rewrite a progress line while a point runs (for a terminal); false prints only the
      *     finished points (for logs)
      */
-    public ProgressBar(PrintStream out, boolean live) {
+    public ProgressBar(PrintWriter out, boolean live) {
         this.out = out;
         this.live = live;
     }
