@@ -40,6 +40,12 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ServeOptions serve = new ServeOptions();
 
+    /** Whether a live progress line makes sense: a terminal, not a pipe or a log file. */
+    static boolean terminal() {
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal();
+    }
+
     @Override
     public Integer call() throws Exception {
         if (!serve.hasTargets()) {
@@ -144,7 +150,7 @@ final class BenchCommand implements Callable<Integer> {
                     concurrencies, contextLens, decodeTokens, decodeRounds, warmup, seed,
                     ClientOptions.defaults().withRequestTimeout(ServeOptions.duration(requestTimeout, "--request-timeout")));
             PrintWriter err = spec.commandLine().getErr();
-            dev.baton.bench.serve.profile.Profile p = new Profiler(s).run(new ProgressBar(err, System.console() != null));
+            dev.baton.bench.serve.profile.Profile p = new Profiler(s).run(new ProgressBar(err, terminal()));
             Path file = out != null ? out : Path.of(System.getProperty("baton.home", "."), "run", "bench",
                     "profile-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".json");
             if (file.toAbsolutePath().getParent() != null) {

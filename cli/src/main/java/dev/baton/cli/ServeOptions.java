@@ -284,7 +284,7 @@ final class ServeOptions {
         err.println("bench: " + s.workload().describe() + "; " + s.targets().size() + " target(s), "
                 + String.join(", ", s.loads().stream().map(LoadSpec::label).toList()) + ", " + s.limits().maxRequests()
                 + " requests per point");
-        ServeReport report = new ServeBenchmark(s).run(new ProgressBar(err, !noProgress && System.console() != null));
+        ServeReport report = new ServeBenchmark(s).run(new ProgressBar(err, !noProgress && BenchCommand.terminal()));
         out.print(ConsoleTable.render(report));
         out.flush();
         boolean png = charts.contains("png");

@@ -85,7 +85,7 @@ class ScriptedServerTest {
             assertTrue(r.ok(), r.errorMessage());
             assertEquals(8, r.contentNs().length);
             assertEquals(" t0 t1 t2 t3 t4 t5 t6 t7", r.text());
-            RequestRecord rec = RequestRecord.of(0, "scripted", "p", 0, 0, 10, r.sendNs(), r, Slo.NONE);
+            RequestRecord rec = RequestRecord.of(0, "scripted", "p", 0, 0, 10, 8, r.sendNs(), r, Slo.NONE);
             assertLate(150, rec.ttftMs(), "TTFT");
             assertEquals(7, rec.itlMs().length);
             for (double itl : rec.itlMs()) {
@@ -303,7 +303,7 @@ class ScriptedServerTest {
                 OpenAiClient client = client(server, Api.COMPLETIONS, ClientOptions.defaults())) {
             RequestResult r = client.send("scripted", List.of(Message.user("x")), 8);
             assertEquals(new Usage(20, 8, 16), r.usage());
-            RequestRecord rec = RequestRecord.of(0, "s", "p", 0, 0, 20, r.sendNs(), r, Slo.NONE);
+            RequestRecord rec = RequestRecord.of(0, "s", "p", 0, 0, 20, 8, r.sendNs(), r, Slo.NONE);
             assertEquals(8, rec.outputTokens());
             assertEquals(4, rec.chunks());
             assertEquals((rec.e2eMs() - rec.ttftMs()) / 7, rec.tpotMs(), 1e-9);

@@ -13,13 +13,15 @@ import java.util.Map;
  *
  * @param requests measured requests (completed and failed)
  * @param errors failed requests by {@link ErrorKind#key} label
+ * @param shortOutputs completed requests with fewer output tokens than their {@code max_tokens} (the server
+ *     stopped at EOS, so {@code ignore_eos} was not honoured; without {@code usage}, chunks are counted as tokens)
  * @param tokensPerSecondPerUser {@code 1000 / tpot.mean}: the decode speed one user sees
  * @param outputTokensPerSecondPerNode {@code outputTokensPerSecond / nodes} of the target
  * @param cachedTokens the sum of {@code cached_tokens} over requests that reported it
  * @param cachedShare {@code cachedTokens} over the prompt tokens of the same requests ({@code NaN} if none reported)
  */
 public record PointSummary(String target, String point, double load, int requests, int completed, int failed,
-        Map<String, Integer> errors, double durationS, double requestsPerSecond, double outputTokensPerSecond,
+        Map<String, Integer> errors, int shortOutputs, double durationS, double requestsPerSecond, double outputTokensPerSecond,
         double totalTokensPerSecond, double goodput, double sloAttainment, long promptTokens, long outputTokens,
         long cachedTokens, double cachedShare, Stats ttftMs, Stats tpotMs, Stats itlMs, Stats e2eMs,
         double tokensPerSecondPerUser, double outputTokensPerSecondPerNode) {}

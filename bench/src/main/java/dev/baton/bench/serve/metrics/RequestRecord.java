@@ -16,6 +16,7 @@ package dev.baton.bench.serve.metrics;
  * @param expectedPromptTokens the prompt length the workload asked for, -1 when unknown
  * @param promptTokens the server's {@code usage.prompt_tokens}, -1 when not reported
  * @param outputTokens {@link RequestMetrics#outputTokens}
+ * @param maxTokens the {@code max_tokens} the request asked for
  * @param chunks content chunks received
  * @param cachedTokens the server's {@code usage.prompt_tokens_details.cached_tokens}, -1 when not reported
  * @param itlMs the inter-token latencies of this request
@@ -23,7 +24,7 @@ package dev.baton.bench.serve.metrics;
  */
 public record RequestRecord(int index, String target, String point, int session, int turn, double sendMs,
         boolean ok, String error, String errorMessage, int httpStatus, int expectedPromptTokens, int promptTokens,
-        int outputTokens, int chunks, int cachedTokens, double ttftMs, double tpotMs, double e2eMs, double[] itlMs,
+        int outputTokens, int maxTokens, int chunks, int cachedTokens, double ttftMs, double tpotMs, double e2eMs, double[] itlMs,
         boolean meetsSlo) {
 
     /**
@@ -32,7 +33,7 @@ public record RequestRecord(int index, String target, String point, int session,
      * @param pointStartNs the {@link System#nanoTime()} at which the load point started
      */
     public static RequestRecord of(int index, String target, String point, int session, int turn,
-            int expectedPromptTokens, long pointStartNs, RequestResult r, Slo slo) {
+            int expectedPromptTokens, int maxTokens, long pointStartNs, RequestResult r, Slo slo) {
         long[] c = r.contentNs();
         double ttft = RequestMetrics.ttftMs(r.sendNs(), c);
         double e2e = RequestMetrics.e2eMs(r.sendNs(), r.endNs());
@@ -41,8 +42,13 @@ public record RequestRecord(int index, String target, String point, int session,
         Usage u = r.usage();
         return new RequestRecord(index, target, point, session, turn, (r.sendNs() - pointStartNs) / 1e6, r.ok(),
                 r.ok() ? null : r.error().key(r.httpStatus()), r.errorMessage(), r.httpStatus(), expectedPromptTokens,
-                u == null ? -1 : u.promptTokens(), out, c.length, u == null ? -1 : u.cachedTokens(), ttft, tpot, e2e,
+                u == null ? -1 : u.promptTokens(), out, maxTokens, c.length, u == null ? -1 : u.cachedTokens(), ttft, tpot, e2e,
                 RequestMetrics.itlMs(c), slo.meets(r.ok(), ttft, tpot, e2e));
+    }
+
+    /** Whether it completed with fewer tokens than asked for: the server stopped early (at EOS, ignore_eos unsupported). */
+    public boolean shortOutput() {
+        return ok && outputTokens < maxTokens;
     }
 
     /** The prompt tokens to count in throughput: the server's figure when given, else the expected length. */

@@ -23,6 +23,7 @@ public final class Summarizer {
             throw new IllegalArgumentException("duration " + durationS + " s must be positive");
         }
         int completed = 0;
+        int short_ = 0;
         int meeting = 0;
         long promptTokens = 0;
         long outputTokens = 0;
@@ -57,6 +58,9 @@ public final class Summarizer {
             System.arraycopy(r.itlMs(), 0, itl, j, r.itlMs().length);
             j += r.itlMs().length;
             completed++;
+            if (r.shortOutput()) {
+                short_++;
+            }
             promptTokens += r.promptTokensForThroughput();
             outputTokens += r.outputTokens();
             if (r.cachedTokens() >= 0) {
@@ -68,7 +72,7 @@ public final class Summarizer {
         Stats tpotStats = Stats.of(java.util.Arrays.copyOf(tpot, k));
         double outPerS = outputTokens / durationS;
         return new PointSummary(target, point, load, records.size(), completed, records.size() - completed,
-                Map.copyOf(errors), durationS, completed / durationS, outPerS, (promptTokens + outputTokens) / durationS,
+                Map.copyOf(errors), short_, durationS, completed / durationS, outPerS, (promptTokens + outputTokens) / durationS,
                 slo.isEmpty() ? Double.NaN : meeting / durationS,
                 records.isEmpty() ? Double.NaN : (double) meeting / records.size(), promptTokens, outputTokens, cached,
                 anyCached && promptOfCached > 0 ? (double) cached / promptOfCached : Double.NaN,

@@ -75,12 +75,8 @@ public final class Profiler {
         LoadRunner runner = new LoadRunner(client, model, new LoadRunner.Limits(sessions.size(), null, Duration.ZERO, load.clients()));
         LoadRunner.Listener listener = progress.pointStarted(settings.target().name(), label, sessions.size());
         LoadRunner.PointRun run = runner.run(load, sessions, 0, listener);
-        PointSummary m = PointResult.of(settings.target(), load, run, Slo.NONE).summary();
-        PointSummary labelled = new PointSummary(m.target(), label, m.load(), m.requests(), m.completed(), m.failed(),
-                m.errors(), m.durationS(), m.requestsPerSecond(), m.outputTokensPerSecond(), m.totalTokensPerSecond(),
-                m.goodput(), m.sloAttainment(), m.promptTokens(), m.outputTokens(), m.cachedTokens(), m.cachedShare(),
-                m.ttftMs(), m.tpotMs(), m.itlMs(), m.e2eMs(), m.tokensPerSecondPerUser(), m.outputTokensPerSecondPerNode());
-        progress.pointFinished(labelled);
-        return labelled;
+        PointSummary m = PointResult.of(settings.target(), load, label, run, Slo.NONE).summary();
+        progress.pointFinished(m);
+        return m;
     }
 }

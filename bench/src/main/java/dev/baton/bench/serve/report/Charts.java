@@ -58,10 +58,10 @@ public final class Charts {
     /** The charts of a report by file stem, in display order; charts that would be empty are left out. */
     public static Map<String, XYChart> build(ServeReport report) {
         Map<String, XYChart> out = new LinkedHashMap<>();
-        put(out, "ttft-cdf", cdf(report, "Time to first token", "TTFT (ms)", r -> new double[] {r.ttftMs()}));
-        put(out, "tpot-cdf", cdf(report, "Time per output token", "TPOT (ms)", r -> new double[] {r.tpotMs()}));
-        put(out, "itl-cdf", cdf(report, "Inter-token latency", "ITL (ms)", RequestRecord::itlMs));
-        put(out, "e2e-cdf", cdf(report, "End-to-end latency", "E2E latency (ms)", r -> new double[] {r.e2eMs()}));
+        put(out, "ttft-cdf", cdf(report, "Time to first token", "TTFT (ms)", "requests", r -> new double[] {r.ttftMs()}));
+        put(out, "tpot-cdf", cdf(report, "Time per output token", "TPOT (ms)", "requests", r -> new double[] {r.tpotMs()}));
+        put(out, "itl-cdf", cdf(report, "Inter-token latency", "ITL (ms)", "gaps between tokens", RequestRecord::itlMs));
+        put(out, "e2e-cdf", cdf(report, "End-to-end latency", "E2E latency (ms)", "requests", r -> new double[] {r.e2eMs()}));
         String loadAxis = report.settings().sweepsRates() ? "offered load (requests/s)" : "concurrent clients";
         put(out, "throughput", vsLoad(report, "Output throughput", loadAxis, "output tokens/s",
                 List.of(new Metric("", PointSummary::outputTokensPerSecond))));
@@ -100,8 +100,8 @@ public final class Charts {
                 (int) (c.getBlue() + (255 - c.getBlue()) * mix));
     }
 
-    private static XYChart cdf(ServeReport report, String title, String x, Function<RequestRecord, double[]> values) {
-        XYChart c = chart(title + " (CDF)", x, "fraction of requests");
+    private static XYChart cdf(ServeReport report, String title, String x, String of, Function<RequestRecord, double[]> values) {
+        XYChart c = chart(title + " (CDF)", x, "fraction of " + of);
         c.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
         c.getStyler().setYAxisDecimalPattern("0.00");
         for (int t = 0; t < report.targets().size(); t++) {

@@ -26,7 +26,7 @@ public final class CsvReport {
     private CsvReport() {}
 
     private static final List<String> SUMMARY_HEADER = List.of("target", "point", "load", "requests", "completed", "failed",
-            "duration_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s", "goodput_per_s",
+            "short_outputs", "duration_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s", "goodput_per_s",
             "slo_attainment", "prompt_tokens", "output_tokens", "cached_tokens", "cached_share",
             "ttft_mean_ms", "ttft_median_ms", "ttft_p90_ms", "ttft_p99_ms",
             "tpot_mean_ms", "tpot_median_ms", "tpot_p90_ms", "tpot_p99_ms",
@@ -35,8 +35,8 @@ public final class CsvReport {
             "tokens_per_s_per_user", "output_tokens_per_s_per_node", "errors");
 
     private static final List<String> REQUEST_HEADER = List.of("target", "point", "index", "session", "turn", "send_ms", "ok",
-            "error", "http_status", "expected_prompt_tokens", "prompt_tokens", "output_tokens", "chunks",
-            "cached_tokens", "ttft_ms", "tpot_ms", "e2e_ms", "itl_mean_ms", "itl_max_ms", "meets_slo", "error_message");
+            "error", "http_status", "expected_prompt_tokens", "prompt_tokens", "output_tokens", "max_tokens",
+            "chunks", "cached_tokens", "ttft_ms", "tpot_ms", "e2e_ms", "itl_mean_ms", "itl_max_ms", "meets_slo", "error_message");
 
     /** Writes {@code summary.csv}. */
     public static void writeSummary(ServeReport report, Path file) throws IOException {
@@ -61,7 +61,7 @@ public final class CsvReport {
                         row(w, List.of(r.target(), r.point(), Integer.toString(r.index()), Integer.toString(r.session()),
                                 Integer.toString(r.turn()), num(r.sendMs()), Boolean.toString(r.ok()), str(r.error()),
                                 Integer.toString(r.httpStatus()), Integer.toString(r.expectedPromptTokens()),
-                                Integer.toString(r.promptTokens()), Integer.toString(r.outputTokens()),
+                                Integer.toString(r.promptTokens()), Integer.toString(r.outputTokens()), Integer.toString(r.maxTokens()),
                                 Integer.toString(r.chunks()), Integer.toString(r.cachedTokens()), num(r.ttftMs()),
                                 num(r.tpotMs()), num(r.e2eMs()), num(itl.mean()), num(itl.max()),
                                 Boolean.toString(r.meetsSlo()), str(r.errorMessage())));
@@ -73,7 +73,7 @@ public final class CsvReport {
 
     static List<String> summaryRow(PointSummary s) {
         List<String> cells = new ArrayList<>(List.of(s.target(), s.point(), num(s.load()), Integer.toString(s.requests()),
-                Integer.toString(s.completed()), Integer.toString(s.failed()), num(s.durationS()),
+                Integer.toString(s.completed()), Integer.toString(s.failed()), Integer.toString(s.shortOutputs()), num(s.durationS()),
                 num(s.requestsPerSecond()), num(s.outputTokensPerSecond()), num(s.totalTokensPerSecond()),
                 num(s.goodput()), num(s.sloAttainment()), Long.toString(s.promptTokens()), Long.toString(s.outputTokens()),
                 Long.toString(s.cachedTokens()), num(s.cachedShare())));

@@ -73,6 +73,10 @@ public final class ProgressBar implements Progress {
                 s.requestsPerSecond(), s.outputTokensPerSecond(),
                 Double.isNaN(s.goodput()) ? "" : String.format(Locale.ROOT, ", goodput %.2f req/s", s.goodput()),
                 ConsoleTable.f(s.ttftMs().median(), 1), ConsoleTable.f(s.tpotMs().median(), 1)));
+        if (s.shortOutputs() > 0) {
+            out.println("  " + s.shortOutputs() + " of " + s.completed() + " answers were shorter than max_tokens: "
+                    + "the server stopped at EOS (ignore_eos not honoured?), so output lengths differ from the workload's");
+        }
         out.flush();
     }
 

@@ -42,13 +42,13 @@ class RequestMetricsTest {
 
     @Test
     void shouldDivideDecodeTimeByTokensAfterTheFirst() {
-        RequestRecord r = RequestRecord.of(0, "t", "p", 0, 0, 10, 900 * MS, fourChunks(null), Slo.NONE);
+        RequestRecord r = RequestRecord.of(0, "t", "p", 0, 0, 10, 8, 900 * MS, fourChunks(null), Slo.NONE);
         assertEquals(210.0, r.e2eMs(), 0);
         assertEquals(100.0, r.ttftMs(), 0);
         assertEquals(110.0 / 3, r.tpotMs(), 1e-12);
         assertEquals(100.0, r.sendMs(), 0);
         // The server says 8 tokens came in those 4 chunks: TPOT divides by 7.
-        RequestRecord u = RequestRecord.of(0, "t", "p", 0, 0, 10, 900 * MS, fourChunks(new Usage(12, 8, 4)), Slo.NONE);
+        RequestRecord u = RequestRecord.of(0, "t", "p", 0, 0, 10, 8, 900 * MS, fourChunks(new Usage(12, 8, 4)), Slo.NONE);
         assertEquals(8, u.outputTokens());
         assertEquals(110.0 / 7, u.tpotMs(), 1e-12);
         assertEquals(12, u.promptTokens());
@@ -59,12 +59,12 @@ class RequestMetricsTest {
     @Test
     void shouldLabelAFailureAndLeaveItOutsideTheSlo() {
         RequestResult failed = new RequestResult(0, 50 * MS, new long[0], "", null, ErrorKind.HTTP, 503, "busy");
-        RequestRecord r = RequestRecord.of(3, "t", "p", 3, 0, -1, 0, failed, Slo.parse("e2e=1s"));
+        RequestRecord r = RequestRecord.of(3, "t", "p", 3, 0, -1, 8, 0, failed, Slo.parse("e2e=1s"));
         assertFalse(r.ok());
         assertEquals("http_503", r.error());
         assertFalse(r.meetsSlo());
         assertEquals("truncated", ErrorKind.TRUNCATED.key(200));
-        RequestRecord ok = RequestRecord.of(0, "t", "p", 0, 0, 10, 0, fourChunks(null), Slo.NONE);
+        RequestRecord ok = RequestRecord.of(0, "t", "p", 0, 0, 10, 8, 0, fourChunks(null), Slo.NONE);
         assertNull(ok.error());
         assertTrue(ok.meetsSlo());
     }

@@ -13,12 +13,12 @@ import org.junit.jupiter.api.Timeout;
 class SummarizerTest {
 
     static RequestRecord ok(double ttft, double tpot, double e2e, int out, double[] itl, int prompt, int cached, Slo slo) {
-        return new RequestRecord(0, "t", "p", 0, 0, 0, true, null, null, 200, prompt, prompt, out, out, cached, ttft, tpot, e2e,
+        return new RequestRecord(0, "t", "p", 0, 0, 0, true, null, null, 200, prompt, prompt, out, 11, out, cached, ttft, tpot, e2e,
                 itl, slo.meets(true, ttft, tpot, e2e));
     }
 
     static RequestRecord failed(String kind) {
-        return new RequestRecord(0, "t", "p", 0, 0, 0, false, kind, "x", 500, 10, -1, 0, 0, -1, Double.NaN, Double.NaN, 5,
+        return new RequestRecord(0, "t", "p", 0, 0, 0, false, kind, "x", 500, 10, -1, 0, 11, 0, -1, Double.NaN, Double.NaN, 5,
                 new double[0], false);
     }
 
@@ -36,6 +36,7 @@ class SummarizerTest {
         assertEquals(4, s.completed());
         assertEquals(3, s.failed());
         assertEquals(Map.of("http_500", 2, "truncated", 1), s.errors());
+        assertEquals(1, s.shortOutputs(), "the one-token answer to max_tokens 11");
         assertEquals(1.0, s.requestsPerSecond(), 0);
         assertEquals(34 / 4.0, s.outputTokensPerSecond(), 0);
         assertEquals((34 + 450) / 4.0, s.totalTokensPerSecond(), 0);

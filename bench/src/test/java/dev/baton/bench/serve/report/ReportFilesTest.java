@@ -47,7 +47,7 @@ class ReportFilesTest {
         double[] itl = ok ? new double[] {tpot, tpot, tpot} : new double[0];
         double e2e = ok ? ttft + 3 * tpot : 10;
         return new RequestRecord(i, target, point, i, 0, i * 100.0, ok, ok ? null : "http_500", ok ? null : "boom, \"x\"",
-                ok ? 200 : 500, 100, ok ? 100 : -1, ok ? 4 : 0, ok ? 4 : 0, ok ? 20 : -1, ok ? ttft : Double.NaN,
+                ok ? 200 : 500, 100, ok ? 100 : -1, ok ? 4 : 0, 4, ok ? 4 : 0, ok ? 20 : -1, ok ? ttft : Double.NaN,
                 ok ? tpot : Double.NaN, e2e, itl, SLO.meets(ok, ttft, tpot, e2e));
     }
 
@@ -105,12 +105,12 @@ class ReportFilesTest {
         List<String> s = Files.readAllLines(summary);
         assertEquals(5, s.size());
         assertTrue(s.get(0).startsWith("target,point,load,requests,completed"));
-        assertTrue(s.get(1).startsWith("baton,rate=1/s,1.000,4,3,1,2.000,1.500,"), s.get(1));
+        assertTrue(s.get(1).startsWith("baton,rate=1/s,1.000,4,3,1,0,2.000,1.500,"), s.get(1));
         assertTrue(s.get(1).endsWith(",http_500:1"), s.get(1));
         List<String> q = Files.readAllLines(requests);
         assertEquals(17, q.size());
         assertTrue(q.get(4).endsWith(",false,\"boom, \"\"x\"\"\""), q.get(4));
-        assertTrue(q.get(4).contains(",http_500,500,100,-1,0,0,-1,,,10.000,"), q.get(4));
+        assertTrue(q.get(4).contains(",http_500,500,100,-1,0,4,0,-1,,,10.000,"), q.get(4));
     }
 
     @Test
