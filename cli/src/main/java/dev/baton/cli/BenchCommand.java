@@ -4,26 +4,162 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.baton.bench.engine.EngineBenchmark;
 import dev.baton.bench.transfer.TransferBenchmark;
+import dev.baton.bench.serve.client.ClientOptions;
+import dev.baton.bench.serve.client.Target;
+import dev.baton.bench.serve.profile.ProfileSettings;
+import dev.baton.bench.serve.profile.Profiler;
+import dev.baton.bench.serve.report.JsonReport;
+import dev.baton.bench.serve.report.ProgressBar;
+import dev.baton.bench.serve.workload.Api;
 import dev.baton.engine.model.DemoModel;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code bin/baton bench}: benchmarks. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Engine.class, BenchCommand.Transfer.class})
-final class BenchCommand implements Runnable {
+/**
+ * {@code bin/baton bench}: benchmarks. Given {@code --target} or {@code --compare} it runs the serving
+ * benchmark itself ({@code bin/baton bench --compare baton=URL llama=URL --rate 1,2,4}), the same as
+ * {@code bench serve}; without, it prints its usage.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Benchmarks.", "With --target or --compare: the serving benchmark (see bench serve)."},
+        subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Transfer.class})
+final class BenchCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @Mixin
+    ServeOptions serve = new ServeOptions();
+
+    /** Whether a live progress line makes sense: a terminal, not a pipe or a log file. */
+    static boolean terminal() {
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal();
+    }
+
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() throws Exception {
+        if (!serve.hasTargets()) {
+            spec.commandLine().usage(spec.commandLine().getOut());
+            return 0;
+        }
+        return serve.run(spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Load one or more OpenAI-compatible endpoints (always streaming) and report TTFT, TPOT, ITL, "
+                    + "end-to-end latency, throughput and goodput over a sweep of request rates or concurrencies.",
+                    "Writes results.json (summary and one record per request), summary.csv, requests.csv, charts "
+                    + "(latency CDFs, throughput and goodput against load, the Pareto frontier of output tokens/s per "
+                    + "node against tokens/s per user) and report.html.",
+                    "Example: bin/baton bench serve --target http://127.0.0.1:8080/v1 --preset prompt-heavy "
+                    + "--tokenizer model.gguf --rate 0.5,1,2 --requests 24 --slo ttft=500ms,tpot=50ms"})
+    static final class Serve implements Callable<Integer> {
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Mixin
+        ServeOptions serve = new ServeOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            if (!serve.hasTargets()) {
+                throw new IllegalArgumentException("no target: give --target URL (or --compare URL URL ...)");
+            }
+            return serve.run(spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+    }
+
+    @Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Capacity profile of one node for the SLO planner: TTFT against prompt length (prefill, one "
+                    + "request at a time, one output token) and ITL against concurrency and context length (decode). "
+                    + "Saved as JSON.",
+                    "Example: bin/baton bench profile --target http://127.0.0.1:8080/v1 --tokenizer model.gguf"})
+    static final class Profile implements Callable<Integer> {
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--target", required = true, paramLabel = "[NAME=]URL[,nodes=N][,model=M][,api-key=K]",
+                description = "the endpoint of the node to profile (nodes=N divides throughputs)")
+        String target;
+
+        @Option(names = "--model", paramLabel = "NAME", description = "model field (default: the first one GET /v1/models lists)")
+        String model;
+
+        @Option(names = "--api", paramLabel = "completions|chat", defaultValue = "completions", description = "(default: ${DEFAULT-VALUE})")
+        String api;
+
+        @Option(names = "--tokenizer", paramLabel = "GGUF", description = "the model's GGUF file, for prompts of exact token lengths")
+        Path tokenizer;
+
+        @Option(names = "--input-lens", split = ",", paramLabel = "N", defaultValue = "64,128,256,512,1024",
+                description = "prefill: prompt lengths (default: ${DEFAULT-VALUE})")
+        List<Integer> inputLens;
+
+        @Option(names = "--prefill-requests", paramLabel = "N", defaultValue = "5",
+                description = "prefill: requests per prompt length (default: ${DEFAULT-VALUE})")
+        int prefillRequests;
+
+        @Option(names = "--concurrencies", split = ",", paramLabel = "N", defaultValue = "1,2,4,8,16",
+                description = "decode: concurrent streams (default: ${DEFAULT-VALUE})")
+        List<Integer> concurrencies;
+
+        @Option(names = "--context-lens", split = ",", paramLabel = "N", defaultValue = "128,512,1024",
+                description = "decode: prompt length each stream decodes after (default: ${DEFAULT-VALUE})")
+        List<Integer> contextLens;
+
+        @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "64",
+                description = "decode: output tokens per request (default: ${DEFAULT-VALUE})")
+        int decodeTokens;
+
+        @Option(names = "--decode-rounds", paramLabel = "N", defaultValue = "2",
+                description = "decode: requests per client at each point (default: ${DEFAULT-VALUE})")
+        int decodeRounds;
+
+        @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "unmeasured requests first (default: ${DEFAULT-VALUE})")
+        int warmup;
+
+        @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "(default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--request-timeout", paramLabel = "DURATION", defaultValue = "300s", description = "(default: ${DEFAULT-VALUE})")
+        String requestTimeout;
+
+        @Option(names = "--out", paramLabel = "FILE", description = "the profile JSON (default: run/bench/profile-<time>.json)")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            Target t = Target.parse(target);
+            if (t.model() == null && model != null) {
+                t = t.withModel(model);
+            }
+            Api theApi = Api.parse(api);
+            ProfileSettings s = new ProfileSettings(t, theApi, ServeOptions.prompts(theApi, tokenizer), inputLens, prefillRequests,
+                    concurrencies, contextLens, decodeTokens, decodeRounds, warmup, seed,
+                    ClientOptions.defaults().withRequestTimeout(ServeOptions.duration(requestTimeout, "--request-timeout")));
+            PrintWriter err = spec.commandLine().getErr();
+            dev.baton.bench.serve.profile.Profile p = new Profiler(s).run(new ProgressBar(err, terminal()));
+            Path file = out != null ? out : Path.of(System.getProperty("baton.home", "."), "run", "bench",
+                    "profile-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".json");
+            if (file.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(file.toAbsolutePath().getParent());
+            }
+            JsonReport.mapper().writeValue(file.toFile(), p);
+            err.println("bench profile: " + file.toAbsolutePath().normalize());
+            return 0;
+        }
     }
 
     @Command(name = "engine", mixinStandardHelpOptions = true,

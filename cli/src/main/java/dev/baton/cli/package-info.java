@@ -4,7 +4,9 @@
  * <ul>
  *   <li>{@link dev.baton.cli.Baton}: the root command and its error handling (one clear line, no stack trace).</li>
  *   <li>{@link dev.baton.cli.GenerateCommand}: {@code generate}, the engine in this process, text or JSON.</li>
- *   <li>{@link dev.baton.cli.BenchCommand}: {@code bench engine}, the engine's speed.</li>
+ *   <li>{@link dev.baton.cli.BenchCommand}: {@code bench serve}, {@code bench --compare}, {@code bench profile},
+ *       {@code bench engine} and {@code bench transfer}.</li>
+ *   <li>{@link dev.baton.cli.ServeOptions}: the options of the serving benchmark, parsed into its settings.</li>
  *   <li>{@link dev.baton.cli.EngineOptions}: model, config, threads and KV flags shared by commands.</li>
  *   <li>{@link dev.baton.cli.BatonConfig}: loads cluster.conf (or --config) over reference.conf.</li>
  * </ul>
