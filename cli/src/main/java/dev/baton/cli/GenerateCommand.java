@@ -119,9 +119,6 @@ final class GenerateCommand implements Callable<Integer> {
         }
         List<ChatMessage> messages = system == null ? List.of(new ChatMessage("user", prompt))
                 : List.of(new ChatMessage("system", system), new ChatMessage("user", prompt));
-        String rendered = e.chatTemplate().render(messages, true);
-        int bos = e.tokenizer().bosId();
-        boolean hasBos = bos >= 0 && rendered.startsWith(e.tokenizer().tokenText(bos));
-        return e.tokenizer().encode(rendered, !hasBos, true);
+        return e.chatTemplate().encodePrompt(messages, e.tokenizer());
     }
 }

@@ -96,6 +96,21 @@ public final class ChatTemplate {
     }
 
     /**
+     * The token ids of a chat prompt: the rendering with the generation prompt, control tokens
+     * parsed, and BOS added only when the rendering does not already start with it (templates that
+     * write {@code bos_token} themselves would otherwise get two).
+     *
+     * @throws ChatTemplateException when the template cannot render these messages
+     */
+    public int[] encodePrompt(List<ChatMessage> messages, Tokenizer tokenizer) {
+        String rendered = render(messages, true);
+        int bos = tokenizer.bosId();
+        String bosText = bos >= 0 ? tokenizer.tokenText(bos) : "";
+        boolean hasBos = !bosText.isEmpty() && rendered.startsWith(bosText);
+        return tokenizer.encode(rendered, !hasBos, true);
+    }
+
+    /**
      * Renders a conversation.
      *
      * @param addGenerationPrompt end with the start of an assistant turn, for the model to complete

@@ -123,6 +123,26 @@ class ChatTemplateTest {
     }
 
     @Test
+    void shouldEncodeAChatPromptWithExactlyOneBos() throws IOException {
+        String oracle = System.getProperty("baton.oracle.dir");
+        try (GgufFile file = GgufFile.open(Path.of(oracle, "models", "tiny-f32.gguf"))) {
+            Tokenizer tok = Tokenizer.fromGguf(file.metadata());
+            int bos = tok.bosId();
+            List<ChatMessage> hi = List.of(new ChatMessage("user", "Hi"));
+            ChatTemplate chatml = ChatTemplate.fromGguf(file.metadata(), tok);
+            int[] plain = chatml.encodePrompt(hi, tok);
+            assertEquals(bos, plain[0], "BOS added to a rendering without one");
+            assertTrue(plain[1] != bos);
+            ChatTemplate withBos = ChatTemplate.of("{{ bos_token }}" + chatml.source(), tok.tokenText(bos),
+                    tok.tokenText(tok.eosId()));
+            int[] own = withBos.encodePrompt(hi, tok);
+            assertEquals(bos, own[0]);
+            assertTrue(own[1] != bos, "a template that writes bos_token must not get a second one");
+            assertEquals(plain.length, own.length);
+        }
+    }
+
+    @Test
     void shouldRenderTheTinyModelsOwnTemplate() throws IOException {
         String oracle = System.getProperty("baton.oracle.dir");
         try (GgufFile file = GgufFile.open(Path.of(oracle, "models", "tiny-f32.gguf"))) {

@@ -36,12 +36,9 @@ final class RequestPreparer {
     record Prepared(int[] promptTokens, SamplingParams params) {}
 
     private final ModelCard model;
-    private final String bosText;
 
     RequestPreparer(ModelCard model) {
         this.model = model;
-        Tokenizer t = model.tokenizer();
-        this.bosText = t.bosId() >= 0 ? t.tokenText(t.bosId()) : null;
     }
 
     /** @throws ApiException 404 for another model, 400 for a prompt or field the model cannot take */
@@ -90,9 +87,7 @@ final class RequestPreparer {
                 case Prompt.Text text -> t.encode(text.text(), true, true);
                 case Prompt.Tokens ids -> checkIds(ids.ids());
                 case Prompt.Messages m -> {
-                    String rendered = model.chatTemplate().render(m.messages(), true);
-                    boolean hasBos = bosText != null && !bosText.isEmpty() && rendered.startsWith(bosText);
-                    yield t.encode(rendered, !hasBos, true);
+                    yield model.chatTemplate().encodePrompt(m.messages(), t);
                 }
             };
         } catch (ChatTemplateException e) {

@@ -12,7 +12,6 @@ import dev.baton.router.api.GenerationBackend;
 import dev.baton.router.api.ModelCard;
 import dev.baton.router.api.Readiness;
 import dev.baton.router.api.SubmitResult;
-import java.util.List;
 
 /**
  * The HTTP API's backend in a cluster: requests go to worker nodes through the {@link ClusterDispatcher}.
@@ -45,46 +44,33 @@ public final class ClusterBackend implements GenerationBackend {
 
     @Override
     public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener) {
-        List<NodeView> nodes = dispatcher.nodes();
-        boolean roomNow = false;
+        int positions = promptTokens.length + params.maxTokens();
         boolean any = false;
-        for (NodeView n : nodes) {
+        boolean fitsSomewhere = false;
+        boolean roomNow = false;
+        long largestPositions = 0;
+        for (NodeView n : dispatcher.nodes()) {
             if (!n.reachable() || n.totalBlocks() == 0) {
                 continue;
             }
             any = true;
-            int need = (promptTokens.length + params.maxTokens() + n.blockSize() - 1) / n.blockSize();
-            roomNow |= need <= n.freeBlocks();
+            long capacity = (long) n.totalBlocks() * n.blockSize();
+            largestPositions = Math.max(largestPositions, capacity);
+            fitsSomewhere |= capacity >= positions;
+            roomNow |= (positions + n.blockSize() - 1) / n.blockSize() <= n.freeBlocks();
         }
         if (!any) {
             return new SubmitResult.Unavailable("no serving node is ready");
         }
-        if (!fitsAnywhere(nodes, promptTokens.length + params.maxTokens())) {
-            return new SubmitResult.Rejected("the request needs KV room for " + (promptTokens.length + params.maxTokens())
-                    + " positions (prompt plus max_tokens); the largest node holds " + largestPositions(nodes));
+        if (!fitsSomewhere) {
+            return new SubmitResult.Rejected("the request needs KV room for " + positions
+                    + " positions (prompt plus max_tokens); the largest node holds " + largestPositions);
         }
         if (!roomNow) {
             return new SubmitResult.Overloaded("every node's KV cache is full");
         }
         dispatcher.submit(id, promptTokens, params.toSpec(), new Relay(listener));
         return SubmitResult.ACCEPTED;
-    }
-
-    private static boolean fitsAnywhere(List<NodeView> nodes, int positions) {
-        for (NodeView n : nodes) {
-            if (n.reachable() && n.totalBlocks() > 0 && (long) n.totalBlocks() * n.blockSize() >= positions) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static long largestPositions(List<NodeView> nodes) {
-        long max = 0;
-        for (NodeView n : nodes) {
-            max = Math.max(max, (long) n.totalBlocks() * n.blockSize());
-        }
-        return max;
     }
 
     @Override
