@@ -107,6 +107,29 @@ public final class SequenceOutput {
             throw new IllegalStateException("sequence already finished (" + finish.wireName() + ")");
         }
         int token = sampler.sample(logits, offset, vocabSize);
+        append(token);
+        return token;
+    }
+
+    /**
+     * Appends a token sampled elsewhere (a prefill node's first token, handed to the decode node) as
+     * if {@link #advance} had sampled it here: the sampler's draw counter, penalties, stop checker and
+     * detokenizer move exactly as they would have, so the rest of the sequence is the same as on one node.
+     *
+     * @throws IllegalStateException if the sequence is finished
+     * @throws IllegalArgumentException if {@code token} is outside the vocabulary
+     */
+    public void appendSampled(int token) {
+        if (finish != null) {
+            throw new IllegalStateException("sequence already finished (" + finish.wireName() + ")");
+        }
+        if (token < 0 || token >= vocabSize) {
+            throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.." + (vocabSize - 1) + ")");
+        }
+        append(token);
+    }
+
+    private void append(int token) {
         sampler.accept(token);
         tokens[promptLength + generated++] = token;
         out.setLength(0);
@@ -122,7 +145,11 @@ public final class SequenceOutput {
             out.append(detok.flush());
         }
         text = out.isEmpty() ? "" : out.toString();
-        return token;
+    }
+
+    /** The sampler's seed: the request's, or the one picked for it (a decode node continuing this sequence needs it). */
+    public long seed() {
+        return sampler.seed();
     }
 
     /** The top-n logprobs of the last sampled token, or null if the request asked for none. */

@@ -26,7 +26,13 @@ import org.slf4j.LoggerFactory;
  * the others, within the engine's batch limits. Decode tokens go first (time per output token),
  * prefill chunks fill the rest first come, first served (time to first token).
  *
- * <p>Threading: {@link #submit}, {@link #cancel} and the getters may be called from any thread;
+ * <p>Besides whole requests ({@link #submit}), a loop runs the two halves of a disaggregated request:
+ * {@link #submitPrefill prefill-only} requests (prompt blocks only, first token, then the KV goes to
+ * the listener to be shipped) and {@link #submitImport imported} requests (blocks for prompt plus
+ * {@code max_tokens} reserved up front; the sequence joins the decode batch once its prompt KV has
+ * arrived through a {@link KvImport} and its first token has been {@link #handoff handed over}).
+ *
+ * <p>Threading: {@link #submit}, {@link #cancel}, {@link #handoff}, {@link #execute} and the getters may be called from any thread;
  * everything else runs on the loop's own thread, which owns the engine's forward pass and pool.
  * Listeners are called on that thread and must not block. A cancelled or failed request's blocks
  * return to the pool before its listener hears of it.
@@ -41,27 +47,50 @@ public final class EngineLoop implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
 
-    private sealed interface Command permits Submit, Cancel {}
+    private enum Mode { FULL, PREFILL, IMPORT }
+
+    private sealed interface Command permits Submit, Cancel, Handoff, Imported, Task {}
 
     private record Submit(Running seq) implements Command {}
 
     private record Cancel(RequestId id, String reason) implements Command {}
 
+    private record Handoff(RequestId id, int token) implements Command {}
+
+    private record Imported(RequestId id, KvImport ticket, boolean ok, String reason) implements Command {}
+
+    private record Task(Runnable task) implements Command {}
+
     /** Loop-thread state of one admitted or waiting request. */
     private static final class Running {
         final RequestId id;
+        final Mode mode;
+        final int[] prompt;
         final SequenceOutput out;
         final GenerationListener listener;
         final KvSequence kv;
         int computed; // prompt positions whose KV is written
         int row = -1;
         final long submittedNanos = System.nanoTime();
+        // imported requests only
+        KvImport ticket;
+        long reservedNanos;
+        boolean kvArrived;
+        int handoffToken = -1;
+        String cancelReason; // set while a cancelled import waits for its transport to give the blocks back
 
-        Running(RequestId id, SequenceOutput out, GenerationListener listener, KvSequence kv) {
+        Running(RequestId id, Mode mode, int[] prompt, SequenceOutput out, GenerationListener listener, KvSequence kv) {
             this.id = id;
+            this.mode = mode;
+            this.prompt = prompt;
             this.out = out;
             this.listener = listener;
             this.kv = kv;
+        }
+
+        /** Positions whose blocks are reserved at admission. */
+        int reservedPositions() {
+            return mode == Mode.PREFILL ? out.promptLength() : out.maxLength();
         }
 
         boolean decoding() {
@@ -75,6 +104,8 @@ public final class EngineLoop implements AutoCloseable {
     private final AtomicInteger pending = new AtomicInteger();
     private final ArrayDeque<Running> waiting = new ArrayDeque<>();
     private final List<Running> running = new ArrayList<>();
+    private final List<Running> importing = new ArrayList<>();
+    private final List<LoopAgent> agents = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<RequestId, Running> byId = new HashMap<>();
     private final StepBatch batch;
     private final Thread thread;
@@ -82,6 +113,7 @@ public final class EngineLoop implements AutoCloseable {
     private volatile boolean closed;
     private volatile int runningCount;
     private volatile int waitingCount;
+    private volatile int importingCount;
     private volatile long stepCount;
     private volatile long generatedTokens;
     private volatile long prefilledTokens;
@@ -109,23 +141,77 @@ public final class EngineLoop implements AutoCloseable {
      * could never fit the KV pool) throws here, on the caller's thread, with a clear message.
      */
     public SubmitResult submit(GenerationRequest request, GenerationListener listener) {
+        return submit(request, listener, Mode.FULL);
+    }
+
+    /**
+     * Queues a prefill-only request: only the prompt's blocks are reserved; after the first token
+     * (reported through {@code onToken}, or {@code onFinished} if it ends the request) the listener
+     * receives the prompt's KV through {@link PrefillListener#onPrefillDone}.
+     */
+    public SubmitResult submitPrefill(GenerationRequest request, PrefillListener listener) {
+        return submit(request, listener, Mode.PREFILL);
+    }
+
+    /**
+     * Queues a request whose prompt KV is computed elsewhere. When blocks for the prompt plus
+     * {@code max_tokens} are reserved the listener gets a {@link KvImport} to lend to a transport; the
+     * sequence starts decoding once the transport gave the blocks back verified and the first token
+     * arrived through {@link #handoff}. No {@code onPrefilled} is reported, and {@code onToken} starts at
+     * the second token. Blocks whose KV does not arrive within the import timeout are freed and the
+     * request fails.
+     */
+    public SubmitResult submitImport(GenerationRequest request, ImportListener listener) {
+        return submit(request, listener, Mode.IMPORT);
+    }
+
+    private SubmitResult submit(GenerationRequest request, GenerationListener listener, Mode mode) {
         if (closed) {
             return SubmitResult.CLOSED;
         }
         SequenceOutput out = new SequenceOutput(engine, request.promptTokens(), request.params());
         KvBlockPool pool = engine.pool();
-        int need = (out.maxLength() + pool.spec().blockSize() - 1) / pool.spec().blockSize();
+        int positions = mode == Mode.PREFILL ? out.promptLength() : out.maxLength();
+        int need = (positions + pool.spec().blockSize() - 1) / pool.spec().blockSize();
         if (need > pool.blockCount()) {
-            throw new EngineException("request needs " + need + " KV blocks (" + out.maxLength()
-                    + " positions: prompt plus max_tokens) but the pool has " + pool.blockCount());
+            throw new EngineException("request needs " + need + " KV blocks (" + positions + " positions: "
+                    + (mode == Mode.PREFILL ? "the prompt" : "prompt plus max_tokens") + ") but the pool has "
+                    + pool.blockCount());
         }
         if (pending.incrementAndGet() > settings.maxWaiting() + settings.maxRunning()) {
             pending.decrementAndGet();
             return SubmitResult.QUEUE_FULL;
         }
-        inbox.add(new Submit(new Running(request.id(), out, listener, engine.newSequence())));
+        inbox.add(new Submit(new Running(request.id(), mode, request.promptTokens(), out, listener, engine.newSequence())));
         LockSupport.unpark(thread);
         return SubmitResult.ACCEPTED;
+    }
+
+    /**
+     * Hands an imported request its first token, sampled by the prefill node. Ignored for a request
+     * that is not (or no longer) an import on this loop.
+     */
+    public void handoff(RequestId id, int firstToken) {
+        inbox.add(new Handoff(id, firstToken));
+        LockSupport.unpark(thread);
+    }
+
+    /** Runs {@code task} on the loop thread between steps (it must not block). */
+    public void execute(Runnable task) {
+        inbox.add(new Task(task));
+        LockSupport.unpark(thread);
+    }
+
+    /** Runs {@code agent} on the loop thread every iteration from now on. */
+    public void attach(LoopAgent agent) {
+        agents.add(agent);
+        LockSupport.unpark(thread);
+    }
+
+    /** From {@link KvImport#giveBack}: the transport is done with a ticket's segments. */
+    void imported(RequestId id, KvImport ticket, boolean ok, String reason) {
+        inbox.add(new Imported(id, ticket, ok, reason));
+        LockSupport.unpark(thread);
     }
 
     /** Cancels a request wherever it is; its listener gets {@code onFailed(reason)} and its blocks are freed. */
@@ -140,6 +226,11 @@ public final class EngineLoop implements AutoCloseable {
 
     public int waitingCount() {
         return waitingCount;
+    }
+
+    /** Imported requests whose blocks are reserved and whose KV or first token has not arrived yet. */
+    public int importingCount() {
+        return importingCount;
     }
 
     public long stepCount() {
@@ -161,20 +252,26 @@ public final class EngineLoop implements AutoCloseable {
                 work = doWork();
             } catch (RuntimeException | Error e) {
                 LOG.error("engine loop step failed; failing the running requests", e);
-                failAll("engine error: " + e.getMessage());
+                failAll("engine error: " + e.getMessage(), false);
                 work = 1;
             }
             if (work == 0) {
                 LockSupport.parkNanos(this, settings.idleParkNanos());
             }
         }
-        failAll("engine loop closed");
+        failAll("engine loop closed", true);
     }
 
     /** One duty cycle: commands, admission, one step, outputs. Returns 0 when there was nothing to do. */
     int doWork() {
         int work = drainInbox();
         work += admit();
+        if (!importing.isEmpty()) {
+            work += expireImports();
+        }
+        for (LoopAgent a : agents) {
+            work += a.doWork();
+        }
         if (running.isEmpty()) {
             publishCounts();
             return work;
@@ -204,6 +301,9 @@ public final class EngineLoop implements AutoCloseable {
         }
         long stepStart = System.nanoTime();
         engine.forward().step(batch);
+        if (metrics != null) {
+            metrics.stepped(System.nanoTime() - stepStart);
+        }
         stepCount++;
         prefilledTokens += prefill;
         int vocab = engine.config().vocabSize();
@@ -223,10 +323,13 @@ public final class EngineLoop implements AutoCloseable {
                 it.remove();
                 release(r);
                 r.listener.onFinished(r.out.finishReason(), "", r.out.promptLength(), r.out.generated());
+            } else if (r.mode == Mode.PREFILL) {
+                it.remove();
+                byId.remove(r.id);
+                pending.decrementAndGet();
+                ((PrefillListener) r.listener).onPrefillDone(new PrefilledSequence(r.id, r.kv, r.prompt, token,
+                        r.out.text(), r.out.seed()));
             }
-        }
-        if (metrics != null) {
-            metrics.stepped(System.nanoTime() - stepStart);
         }
         publishCounts();
         return 1;
@@ -245,12 +348,96 @@ public final class EngineLoop implements AutoCloseable {
                 case Cancel x -> {
                     Running r = byId.get(x.id());
                     if (r != null) {
-                        waiting.remove(r);
-                        running.remove(r);
-                        release(r);
-                        r.listener.onFailed(x.reason());
+                        cancel(r, x.reason());
                     }
                 }
+                case Handoff h -> {
+                    Running r = byId.get(h.id());
+                    if (r != null && r.mode == Mode.IMPORT && r.handoffToken < 0) {
+                        r.handoffToken = h.token();
+                        if (r.ticket != null) {
+                            activateIfReady(r);
+                        }
+                    }
+                }
+                case Imported m -> {
+                    Running r = byId.get(m.id());
+                    if (r == null || r.ticket != m.ticket()) {
+                        break; // cannot happen: an import's blocks stay held until its transport gives them back
+                    }
+                    if (r.cancelReason != null) {
+                        importing.remove(r);
+                        release(r);
+                        r.listener.onFailed(r.cancelReason);
+                    } else if (!m.ok()) {
+                        importing.remove(r);
+                        release(r);
+                        r.listener.onFailed("the prompt's KV transfer failed: " + m.reason());
+                    } else {
+                        r.kvArrived = true;
+                        activateIfReady(r);
+                    }
+                }
+                case Task t -> {
+                    try {
+                        t.task().run();
+                    } catch (RuntimeException e) {
+                        LOG.warn("loop task failed", e);
+                    }
+                }
+            }
+        }
+        return n;
+    }
+
+    private void cancel(Running r, String reason) {
+        if (r.ticket != null && !r.ticket.revoke()) {
+            // a transport holds the blocks: they are freed when it gives them back
+            if (r.cancelReason == null) {
+                r.cancelReason = reason;
+                ((ImportListener) r.listener).onRevoke(r.ticket);
+            }
+            return;
+        }
+        waiting.remove(r);
+        running.remove(r);
+        importing.remove(r);
+        release(r);
+        r.listener.onFailed(reason);
+    }
+
+    /** An import whose KV arrived and whose first token is known joins the decode batch. */
+    private void activateIfReady(Running r) {
+        if (!r.kvArrived || r.handoffToken < 0 || r.cancelReason != null) {
+            return;
+        }
+        importing.remove(r);
+        r.kv.setLength(r.out.promptLength());
+        r.computed = r.out.promptLength();
+        try {
+            r.out.appendSampled(r.handoffToken);
+        } catch (RuntimeException e) {
+            release(r);
+            r.listener.onFailed("bad first token from the prefill node: " + e.getMessage());
+            return;
+        }
+        generatedTokens++;
+        if (r.out.finished()) {
+            release(r);
+            r.listener.onFinished(r.out.finishReason(), r.out.text(), r.out.promptLength(), r.out.generated());
+        } else {
+            running.add(r);
+        }
+    }
+
+    private int expireImports() {
+        long now = System.nanoTime();
+        int n = 0;
+        for (Running r : List.copyOf(importing)) {
+            if (!r.kvArrived && r.cancelReason == null && now - r.reservedNanos > settings.importTimeoutNanos()) {
+                cancel(r, "the prompt's KV did not arrive within "
+                        + java.time.Duration.ofNanos(settings.importTimeoutNanos()).toMillis() + " ms");
+                n++;
             }
         }
         return n;
@@ -259,18 +446,32 @@ public final class EngineLoop implements AutoCloseable {
     private int admit() {
         int n = 0;
         KvBlockPool pool = engine.pool();
-        while (!waiting.isEmpty() && running.size() < settings.maxRunning()) {
+        while (!waiting.isEmpty() && running.size() + importing.size() < settings.maxRunning()) {
             Running r = waiting.peek();
-            if (r.kv.blocksNeeded(r.out.maxLength()) > pool.freeBlockCount()) {
+            if (r.kv.blocksNeeded(r.reservedPositions()) > pool.freeBlockCount()) {
                 break; // first come, first served: the head waits for room
             }
             waiting.poll();
-            r.kv.reserve(r.out.maxLength());
-            running.add(r);
+            r.kv.reserve(r.reservedPositions());
             if (metrics != null) {
                 metrics.queued(System.nanoTime() - r.submittedNanos);
             }
             n++;
+            if (r.mode == Mode.IMPORT) {
+                int bs = pool.spec().blockSize();
+                java.lang.foreign.MemorySegment[] segments =
+                        new java.lang.foreign.MemorySegment[(r.out.promptLength() + bs - 1) / bs];
+                for (int i = 0; i < segments.length; i++) {
+                    segments[i] = pool.block(r.kv.blockTable()[i]);
+                }
+                r.ticket = new KvImport(r.id, r.out.promptLength(), segments, this);
+                r.reservedNanos = System.nanoTime();
+                importing.add(r);
+                ((ImportListener) r.listener).onReserved(r.ticket);
+                activateIfReady(r);
+            } else {
+                running.add(r);
+            }
         }
         return n;
     }
@@ -281,19 +482,32 @@ public final class EngineLoop implements AutoCloseable {
         pending.decrementAndGet();
     }
 
-    private void failAll(String reason) {
+    /**
+     * Fails the running and waiting requests (a step failed, or the loop closes) and, when
+     * {@code imports}, the imported ones too (those whose blocks a transport holds are not freed).
+     */
+    private void failAll(String reason, boolean imports) {
         List<Running> all = new ArrayList<>(running);
         all.addAll(waiting);
         running.clear();
         waiting.clear();
-        Command c;
-        while ((c = inbox.poll()) != null) {
-            if (c instanceof Submit s) {
-                all.add(s.seq());
+        if (imports) {
+            all.addAll(importing);
+            importing.clear();
+            Command c;
+            while ((c = inbox.poll()) != null) {
+                if (c instanceof Submit s) {
+                    all.add(s.seq());
+                }
             }
         }
         for (Running r : all) {
-            release(r);
+            if (r.ticket == null || r.ticket.revoke()) {
+                release(r);
+            } else {
+                byId.remove(r.id);
+                pending.decrementAndGet();
+            }
             try {
                 r.listener.onFailed(reason);
             } catch (RuntimeException e) {
@@ -306,6 +520,7 @@ public final class EngineLoop implements AutoCloseable {
     private void publishCounts() {
         runningCount = running.size();
         waitingCount = waiting.size();
+        importingCount = importing.size();
     }
 
     /** Stops the loop; requests still queued or running fail with "engine loop closed". */

@@ -16,10 +16,11 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  *   baton.kv.blocks{state=used|free}            KV blocks of the pool
  *   baton.requests.running / .waiting            sequences admitted / queued
+ *   baton.requests.importing                     imported sequences awaiting their prompt KV
  *   baton.tokens{phase=prefill|decode}           tokens computed (counter)
  *   baton.steps                                  forward passes (counter)
  *   baton.queue.time                             submit to admission (timer)
- *   baton.step.time                              one forward pass and its sampling (timer)
+ *   baton.step.time                              one forward pass (timer)
  *   baton.queue.compute.ratio                    queue time / compute time, the autoscaling signal
  * </pre>
  */
@@ -37,6 +38,7 @@ final class LoopMetrics {
                 .baseUnit("blocks").register(registry);
         Gauge.builder("baton.requests.running", loop, EngineLoop::runningCount).tags(tags).register(registry);
         Gauge.builder("baton.requests.waiting", loop, EngineLoop::waitingCount).tags(tags).register(registry);
+        Gauge.builder("baton.requests.importing", loop, EngineLoop::importingCount).tags(tags).register(registry);
         FunctionCounter.builder("baton.tokens", loop, EngineLoop::prefilledTokens).tags(tags).tag("phase", "prefill")
                 .baseUnit("tokens").register(registry);
         FunctionCounter.builder("baton.tokens", loop, EngineLoop::generatedTokens).tags(tags).tag("phase", "decode")

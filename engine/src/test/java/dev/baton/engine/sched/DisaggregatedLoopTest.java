@@ -1,0 +1,206 @@
+package dev.baton.engine.sched;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.baton.common.RequestId;
+import dev.baton.engine.Engine;
+import dev.baton.engine.Generator;
+import dev.baton.engine.kv.KvBlockPool;
+import dev.baton.engine.sampling.FinishReason;
+import dev.baton.engine.sampling.SamplingParams;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The two halves of a disaggregated request on two engines: a prefill-only loop computes the prompt
+ * and the first token, its KV is copied into the blocks an importing loop reserved, and the
+ * importing loop decodes the rest. The tokens must be those of one engine alone.
+ */
+@Timeout(120)
+class DisaggregatedLoopTest {
+
+    /** The prefill half: records the handed-over sequence. */
+    static final class PrefillCollector extends EngineLoopTest.Collector implements PrefillListener {
+        final CompletableFuture<PrefilledSequence> prefilled = new CompletableFuture<>();
+        volatile Runnable onDone = () -> { };
+
+        @Override
+        public void onPrefillDone(PrefilledSequence sequence) {
+            prefilled.complete(sequence);
+            onDone.run();
+        }
+    }
+
+    /** The decode half: records the ticket. */
+    static final class ImportCollector extends EngineLoopTest.Collector implements ImportListener {
+        final CompletableFuture<KvImport> reserved = new CompletableFuture<>();
+        volatile int revokes;
+
+        @Override
+        public void onReserved(KvImport ticket) {
+            reserved.complete(ticket);
+        }
+
+        @Override
+        public void onRevoke(KvImport ticket) {
+            revokes++;
+        }
+    }
+
+    /** Copies a prefilled sequence's blocks into an import ticket's segments (the transport's job). */
+    static void copy(KvBlockPool from, PrefilledSequence p, KvImport to) {
+        MemorySegment[] dst = to.lend();
+        assertNotNull(dst);
+        assertEquals(dst.length, p.kv().blockCount());
+        for (int i = 0; i < dst.length; i++) {
+            MemorySegment.copy(from.memory(), from.blockOffset(p.kv().blockTable()[i]), dst[i], 0, dst[i].byteSize());
+        }
+    }
+
+    @Test
+    void shouldContinueOnTheDecodeLoopWithTheTokensOfOneEngine() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int n = 10;
+        int[][] prompts = new int[n][];
+        SamplingParams[] params = new SamplingParams[n];
+        for (int i = 0; i < n; i++) {
+            prompts[i] = rnd.ints(2 + rnd.nextInt(90), 0, 508).toArray();
+            SamplingParams.Builder b = SamplingParams.builder().maxTokens(2 + rnd.nextInt(30)).ignoreEos(true);
+            params[i] = (i % 2 == 0 ? b.temperature(0.8f).topK(40).repetitionPenalty(1.2f).seed(100 + i) : b.temperature(0))
+                    .build();
+        }
+        Generator.Result[] expected = new Generator.Result[n];
+        try (Engine alone = Engine.open(EngineLoopTest.settings(8L << 20))) {
+            for (int i = 0; i < n; i++) {
+                expected[i] = new Generator(alone).generate(prompts[i], params[i], t -> { });
+            }
+        }
+        try (Engine pe = Engine.open(EngineLoopTest.settings(8L << 20)); Engine de = Engine.open(EngineLoopTest.settings(8L << 20));
+                EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p");
+                EngineLoop decode = new EngineLoop(de, LoopSettings.defaults(), "d")) {
+            PrefillCollector[] p = new PrefillCollector[n];
+            ImportCollector[] d = new ImportCollector[n];
+            for (int i = 0; i < n; i++) {
+                RequestId id = new RequestId(i);
+                d[i] = new ImportCollector();
+                assertEquals(EngineLoop.SubmitResult.ACCEPTED,
+                        decode.submitImport(new GenerationRequest(id, prompts[i], params[i]), d[i]));
+                KvImport ticket = d[i].reserved.get(10, TimeUnit.SECONDS);
+                assertEquals(prompts[i].length, ticket.promptLength());
+                p[i] = new PrefillCollector();
+                PrefillCollector pc = p[i];
+                pc.onDone = () -> {
+                    PrefilledSequence s = pc.prefilled.join();
+                    copy(pe.pool(), s, ticket);
+                    s.kv().free(); // on the prefill loop's thread, which owns its pool
+                    ticket.giveBack(true, null);
+                    decode.handoff(id, s.firstToken());
+                };
+                assertEquals(EngineLoop.SubmitResult.ACCEPTED,
+                        prefill.submitPrefill(new GenerationRequest(id, prompts[i], params[i]), p[i]));
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(expected[i].finishReason(), d[i].done.get(60, TimeUnit.SECONDS), "request " + i);
+                PrefilledSequence s = p[i].prefilled.get();
+                int[] got = new int[expected[i].tokens().length];
+                got[0] = s.firstToken();
+                for (int k = 1; k < got.length; k++) {
+                    got[k] = d[i].tokens.get(k - 1);
+                }
+                assertArrayEquals(expected[i].tokens(), got, "request " + i);
+                assertEquals(got.length - 1, d[i].tokens.size(), "the decode half reports tokens 2..n only");
+                assertEquals(expected[i].text(), p[i].text + d[i].text.toString(), "request " + i);
+                assertEquals(prompts[i].length, p[i].prefilledPrompt);
+                assertEquals(-1, d[i].prefilledPrompt, "the decode half reports no prefill");
+                assertFalse(p[i].done.isDone(), "a handed-over prefill request neither finishes nor fails");
+            }
+            awaitFree(pe.pool());
+            awaitFree(de.pool());
+        }
+    }
+
+    @Test
+    void shouldFinishOnThePrefillNodeWhenTheFirstTokenEndsTheRequest() throws Exception {
+        try (Engine pe = Engine.open(EngineLoopTest.settings(8L << 20));
+                EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p")) {
+            PrefillCollector c = new PrefillCollector();
+            prefill.submitPrefill(new GenerationRequest(new RequestId(1), new int[] {508, 3, 4, 5},
+                    SamplingParams.builder().temperature(0).maxTokens(1).build()), c);
+            assertEquals(FinishReason.LENGTH, c.done.get(30, TimeUnit.SECONDS));
+            assertEquals(1, c.tokens.size());
+            assertFalse(c.prefilled.isDone());
+            awaitFree(pe.pool());
+        }
+    }
+
+    @Test
+    void shouldFreeImportBlocksOnlyAfterTheTransportGivesThemBack() throws Exception {
+        try (Engine de = Engine.open(EngineLoopTest.settings(8L << 20));
+                EngineLoop decode = new EngineLoop(de, LoopSettings.defaults(), "d")) {
+            ImportCollector c = new ImportCollector();
+            RequestId id = new RequestId(3);
+            decode.submitImport(new GenerationRequest(id, new int[40], SamplingParams.builder().temperature(0)
+                    .maxTokens(20).build()), c);
+            KvImport ticket = c.reserved.get(10, TimeUnit.SECONDS);
+            int held = de.pool().usedBlockCount();
+            assertEquals(4, held, "60 positions in blocks of 16");
+            assertNotNull(ticket.lend());
+            assertNull(ticket.lend(), "lent once");
+            decode.cancel(id, "client disconnected");
+            awaitCondition(() -> c.revokes == 1);
+            Thread.sleep(50);
+            assertEquals(held, de.pool().usedBlockCount(), "blocks a transport holds are not freed");
+            assertFalse(c.done.isDone());
+            ticket.giveBack(false, "cancelled");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> c.done.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("client disconnected"), e.getCause().getMessage());
+            awaitFree(de.pool());
+        }
+    }
+
+    @Test
+    void shouldFailAnImportWhoseTransferFailedOrNeverCame() throws Exception {
+        LoopSettings quick = LoopSettings.defaults().withImportTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(300));
+        try (Engine de = Engine.open(EngineLoopTest.settings(8L << 20)); EngineLoop decode = new EngineLoop(de, quick, "d")) {
+            ImportCollector failed = new ImportCollector();
+            decode.submitImport(new GenerationRequest(new RequestId(1), new int[20], SamplingParams.greedy()), failed);
+            KvImport ticket = failed.reserved.get(10, TimeUnit.SECONDS);
+            ticket.lend();
+            ticket.giveBack(false, "CRC32C mismatch in block 0");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> failed.done.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("CRC32C mismatch in block 0"), e.getCause().getMessage());
+
+            ImportCollector late = new ImportCollector();
+            decode.submitImport(new GenerationRequest(new RequestId(2), new int[20], SamplingParams.greedy()), late);
+            KvImport never = late.reserved.get(10, TimeUnit.SECONDS);
+            e = assertThrows(ExecutionException.class, () -> late.done.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("did not arrive within 300 ms"), e.getCause().getMessage());
+            assertNull(never.lend(), "a timed-out reservation cannot be lent any more");
+            awaitFree(de.pool());
+        }
+    }
+
+    static void awaitFree(KvBlockPool pool) throws InterruptedException {
+        awaitCondition(() -> pool.freeBlockCount() == pool.blockCount());
+        assertEquals(pool.blockCount(), pool.freeBlockCount(), "every block returned");
+    }
+
+    static void awaitCondition(java.util.function.BooleanSupplier c) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!c.getAsBoolean() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(c.getAsBoolean(), "condition not reached within 10 s");
+    }
+}
