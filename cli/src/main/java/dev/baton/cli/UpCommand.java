@@ -24,12 +24,18 @@ import picocli.CommandLine.Option;
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Start a local cluster of separate processes.")
 final class UpCommand implements Callable<Integer> {
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
-            description = "worker nodes (prefill and decode in one process; default: ${DEFAULT-VALUE})")
-    int workers;
+    @Option(names = "--prefill", paramLabel = "N", defaultValue = "1", description = "prefill nodes (default: ${DEFAULT-VALUE})")
+    int prefill;
 
-    @Option(names = "--colocated", description = "serve with worker nodes (the only mode until disaggregated nodes land)")
+    @Option(names = "--decode", paramLabel = "M", defaultValue = "1", description = "decode nodes (default: ${DEFAULT-VALUE})")
+    int decode;
+
+    @Option(names = "--colocated", description = "serve with worker nodes (prefill and decode in one process) instead")
     boolean colocated;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+            description = "worker nodes with --colocated (default: ${DEFAULT-VALUE})")
+    int workers;
 
     @Option(names = "--model", paramLabel = "PATH", description = "GGUF model (default: the embedded demo model)")
     Path model;
@@ -55,8 +61,9 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (workers < 1) {
-            throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
+        if (colocated ? workers < 1 : prefill < 1 || decode < 1) {
+            throw new IllegalArgumentException(colocated ? "--workers must be at least 1, got " + workers
+                    : "--prefill and --decode must be at least 1, got " + prefill + " and " + decode);
         }
         Path home = Path.of(System.getProperty("baton.home", ".")).toAbsolutePath().normalize();
         Path runs = home.resolve("run");
@@ -85,15 +92,26 @@ final class UpCommand implements Callable<Integer> {
                 Integer.toString(clusterPort), "--seed", seed));
         router.addAll(common);
         pids.add(spawn(dir, "router", router));
-        for (int i = 1; i <= workers; i++) {
-            List<String> w = new ArrayList<>(List.of("worker", "--cluster-port", Integer.toString(clusterPort + i),
-                    "--seed", seed, "--node-id", "worker-" + i));
+        List<String> roles = new ArrayList<>();
+        if (colocated) {
+            roles.addAll(java.util.Collections.nCopies(workers, "worker"));
+        } else {
+            roles.addAll(java.util.Collections.nCopies(prefill, "prefill"));
+            roles.addAll(java.util.Collections.nCopies(decode, "decode"));
+        }
+        java.util.Map<String, Integer> counts = new java.util.HashMap<>();
+        for (int i = 0; i < roles.size(); i++) {
+            String role = roles.get(i);
+            String name = role + "-" + counts.merge(role, 1, Integer::sum);
+            List<String> w = new ArrayList<>(List.of(role, "--cluster-port", Integer.toString(clusterPort + 1 + i),
+                    "--seed", seed, "--node-id", name));
             w.addAll(common);
-            pids.add(spawn(dir, "worker-" + i, w));
+            pids.add(spawn(dir, name, w));
         }
         Files.writeString(dir.resolve("pids"), String.join("\n", pids.stream().map(String::valueOf).toList()) + "\n");
         String url = "http://127.0.0.1:" + port;
-        System.err.println("baton: starting router and " + workers + " worker(s); logs in " + dir);
+        System.err.println("baton: starting router and " + (colocated ? workers + " worker(s)"
+                : prefill + " prefill and " + decode + " decode node(s)") + "; logs in " + dir);
         if (!waitReady(url, Duration.ofSeconds(readyTimeoutSeconds), pids)) {
             System.err.println("baton: the cluster did not become ready in " + readyTimeoutSeconds + " s; stopping it."
                     + " Logs: " + dir);

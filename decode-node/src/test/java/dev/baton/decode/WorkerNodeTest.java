@@ -9,7 +9,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
 import dev.baton.common.protocol.GenerationEvent;
-import dev.baton.common.protocol.WorkerProtocol;
+import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.engine.Engine;
 import dev.baton.engine.EngineSettings;
 import dev.baton.engine.Generator;
@@ -35,7 +35,7 @@ class WorkerNodeTest {
     static ActorTestKit kit;
     static Engine engine;
     static EngineLoop loop;
-    static ActorRef<WorkerProtocol.Command> worker;
+    static ActorRef<NodeProtocol.Command> worker;
 
     static Path model() {
         return Path.of(System.getProperty("baton.oracle.dir")).resolve("models/tiny-f32.gguf");
@@ -68,7 +68,7 @@ class WorkerNodeTest {
             expected = new Generator(alone).generate(prompt, params, t -> { }).tokens();
         }
         TestProbe<GenerationEvent> probe = kit.createTestProbe();
-        worker.tell(new WorkerProtocol.Generate(new RequestId(1), prompt, params.toSpec(), probe.getRef()));
+        worker.tell(new NodeProtocol.Generate(new RequestId(1), prompt, params.toSpec(), probe.getRef()));
         GenerationEvent.Prefilled pre = probe.expectMessageClass(GenerationEvent.Prefilled.class, Duration.ofSeconds(30));
         assertEquals(prompt.length, pre.promptTokens());
         List<Integer> got = new ArrayList<>();
@@ -94,7 +94,7 @@ class WorkerNodeTest {
         SamplingParams bad = SamplingParams.builder().temperature(0).maxTokens(4).build();
         var spec = new dev.baton.common.protocol.SamplingSpec(9f, -1, 1f, 0f, null, 1f, 0f, 0f, 4, List.of(), List.of(),
                 null, false);
-        worker.tell(new WorkerProtocol.Generate(new RequestId(2), new int[] {1, 2}, spec, probe.getRef()));
+        worker.tell(new NodeProtocol.Generate(new RequestId(2), new int[] {1, 2}, spec, probe.getRef()));
         GenerationEvent.Failed f = probe.expectMessageClass(GenerationEvent.Failed.class, Duration.ofSeconds(10));
         assertTrue(f.reason().contains("temperature"), f.reason());
         assertFalse(f.retryable());
@@ -105,7 +105,7 @@ class WorkerNodeTest {
     void shouldCancelWhenTheRequesterStopsAndFreeItsBlocks() throws Exception {
         TestProbe<GenerationEvent> probe = kit.createTestProbe();
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(400).ignoreEos(true).build();
-        worker.tell(new WorkerProtocol.Generate(new RequestId(3), new int[] {508, 1, 2, 3}, params.toSpec(),
+        worker.tell(new NodeProtocol.Generate(new RequestId(3), new int[] {508, 1, 2, 3}, params.toSpec(),
                 probe.getRef()));
         probe.expectMessageClass(GenerationEvent.Prefilled.class, Duration.ofSeconds(30));
         probe.stop();
@@ -116,8 +116,8 @@ class WorkerNodeTest {
         }
         assertEquals(0, loop.runningCount());
         assertEquals(engine.pool().blockCount(), engine.pool().freeBlockCount());
-        TestProbe<WorkerProtocol.LoadReport> lp = kit.createTestProbe();
-        worker.tell(new WorkerProtocol.GetLoad(lp.getRef()));
+        TestProbe<NodeProtocol.LoadReport> lp = kit.createTestProbe();
+        worker.tell(new NodeProtocol.GetLoad(lp.getRef()));
         assertEquals(engine.pool().blockCount(), lp.receiveMessage().freeBlocks());
     }
 }

@@ -22,9 +22,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * 64 concurrent streaming requests of mixed prompt and output lengths through a router and two
- * worker processes: every stream is well-formed SSE ending in [DONE], carries exactly the asked
- * number of tokens, and both workers take part.
+ * 64 concurrent streaming requests of mixed prompt and output lengths through a router, a prefill
+ * node and two decode nodes (separate processes, KV over Aeron UDP): every stream is well-formed SSE
+ * ending in [DONE], carries exactly the asked number of tokens, both decode nodes take part, and
+ * every block is free afterwards.
  */
 @Timeout(300)
 class ConcurrentStreamsIT {
@@ -32,22 +33,21 @@ class ConcurrentStreamsIT {
     static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
-    void shouldCompleteSixtyFourConcurrentStreamsOverTwoWorkers(@TempDir Path dir) throws Exception {
+    void shouldCompleteSixtyFourConcurrentStreamsOverOnePrefillAndTwoDecodeNodes(@TempDir Path dir) throws Exception {
         Path model = Path.of(System.getProperty("baton.oracle.dir")).resolve("models/tiny-f32.gguf");
         int httpPort = NodeProcess.freePort();
         int seedPort = NodeProcess.freePort();
         String seed = "127.0.0.1:" + seedPort;
         try (NodeProcess router = NodeProcess.start(dir, "router", "router", "--model", model.toString(), "--port",
                     Integer.toString(httpPort), "--cluster-port", Integer.toString(seedPort), "--seed", seed);
-                NodeProcess w1 = NodeProcess.start(dir, "w1", "worker", "--model", model.toString(), "--threads", "1",
-                    "--cluster-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", "w1");
-                NodeProcess w2 = NodeProcess.start(dir, "w2", "worker", "--model", model.toString(), "--threads", "1",
-                    "--cluster-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", "w2")) {
+                NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed);
+                NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed);
+                NodeProcess d2 = DisaggregatedClusterIT.node(dir, "d2", "decode", seed)) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (readyNodes(http, base) < 2) {
-                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + router.log() + w1.log() + w2.log());
+            while (readyNodes(http, base) < 3) {
+                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + router.log() + p1.log() + d1.log() + d2.log());
                 Thread.sleep(300);
             }
             SplittableRandom rnd = new SplittableRandom(64);
@@ -92,10 +92,10 @@ class ConcurrentStreamsIT {
             Thread.sleep(1200); // two load polls
             JsonNode nodes = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/cluster")).build(),
                     HttpResponse.BodyHandlers.ofString()).body()).get("nodes");
-            assertEquals(2, nodes.size());
+            assertEquals(3, nodes.size());
             long total = 0;
             for (JsonNode n : nodes) {
-                assertTrue(n.get("generated_tokens").asLong() > 0, "a worker took no request: " + nodes);
+                assertTrue(n.get("generated_tokens").asLong() > 0, "a node took no request: " + nodes);
                 assertEquals(0, n.at("/kv/blocks_used").asInt(), "blocks left in use: " + nodes);
                 total += n.get("generated_tokens").asLong();
             }
@@ -103,7 +103,7 @@ class ConcurrentStreamsIT {
             for (int m : maxTokens) {
                 expected += m;
             }
-            assertEquals(expected, total, "tokens generated over both workers");
+            assertEquals(expected, total, "tokens generated over the prefill node (first tokens) and both decode nodes");
         }
     }
 

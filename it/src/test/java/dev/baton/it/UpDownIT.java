@@ -52,7 +52,7 @@ class UpDownIT {
             assertEquals(0, run(dir, "down.log", "down"), Files.readString(dir.resolve("down.log")));
         }
         String down = Files.readString(dir.resolve("down.log"));
-        assertTrue(down.contains("stopped 2 process(es)"), down);
+        assertTrue(down.contains("stopped 3 process(es)"), down);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         boolean refused;
         try {

@@ -13,8 +13,13 @@ public sealed interface GenerationEvent extends CborSerializable {
     /** The prompt is processed; {@code cachedTokens} of it were reused from the prefix cache. */
     record Prefilled(RequestId requestId, int promptTokens, int cachedTokens) implements GenerationEvent {}
 
-    /** Generated tokens, in order, and the text they completed (possibly empty). */
-    record Tokens(RequestId requestId, int[] tokenIds, String text) implements GenerationEvent {}
+    /**
+     * Generated tokens, in order, and the text they completed (possibly empty). {@code index} is the
+     * position of the first of them in the completion (0 for the first token): a disaggregated
+     * request's first token comes from the prefill node and the rest from the decode node, on two
+     * channels, and the router puts them back in order by it.
+     */
+    record Tokens(RequestId requestId, int index, int[] tokenIds, String text) implements GenerationEvent {}
 
     /** The request ended normally; {@code finishReason} is OpenAI's ("stop" or "length"). */
     record Finished(RequestId requestId, String finishReason, String text, int promptTokens, int completionTokens)

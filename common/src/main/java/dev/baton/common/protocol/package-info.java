@@ -3,7 +3,7 @@
  *
  * <ul>
  *   <li>{@link dev.baton.common.protocol.CborSerializable}: marker bound to Jackson CBOR.</li>
- *   <li>{@link dev.baton.common.protocol.WorkerProtocol}: requests to a worker node, cancel, load reports.</li>
+ *   <li>{@link dev.baton.common.protocol.NodeProtocol}: requests to a worker node, cancel, load reports.</li>
  *   <li>{@link dev.baton.common.protocol.GenerationEvent}: what a node streams back for a request.</li>
  *   <li>{@link dev.baton.common.protocol.SamplingSpec}: sampling parameters on the wire.</li>
  * </ul>

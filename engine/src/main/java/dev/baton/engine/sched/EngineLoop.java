@@ -107,6 +107,12 @@ public final class EngineLoop implements AutoCloseable {
     private final List<Running> importing = new ArrayList<>();
     private final List<LoopAgent> agents = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<RequestId, Running> byId = new HashMap<>();
+    /** Handoffs that arrived before their request (token, arrival nanos), dropped after the import timeout. */
+    private final Map<RequestId, long[]> earlyHandoffs = new HashMap<>();
+    /** Cancels of requests not (yet) here, dropped after the import timeout. */
+    private final Map<RequestId, EarlyCancel> earlyCancels = new HashMap<>();
+
+    private record EarlyCancel(String reason, long atNanos) {}
     private final StepBatch batch;
     private final Thread thread;
     private final LoopMetrics metrics;
@@ -266,7 +272,7 @@ public final class EngineLoop implements AutoCloseable {
     int doWork() {
         int work = drainInbox();
         work += admit();
-        if (!importing.isEmpty()) {
+        if (!importing.isEmpty() || !earlyHandoffs.isEmpty() || !earlyCancels.isEmpty()) {
             work += expireImports();
         }
         for (LoopAgent a : agents) {
@@ -342,18 +348,35 @@ public final class EngineLoop implements AutoCloseable {
             n++;
             switch (c) {
                 case Submit s -> {
-                    waiting.add(s.seq());
-                    byId.put(s.seq().id, s.seq());
+                    Running r = s.seq();
+                    EarlyCancel cancelled = earlyCancels.isEmpty() ? null : earlyCancels.remove(r.id);
+                    if (cancelled != null) {
+                        pending.decrementAndGet();
+                        r.listener.onFailed(cancelled.reason());
+                        break;
+                    }
+                    waiting.add(r);
+                    byId.put(r.id, r);
+                    long[] early = r.mode == Mode.IMPORT ? earlyHandoffs.remove(r.id) : null;
+                    if (early != null) {
+                        r.handoffToken = (int) early[0];
+                    }
                 }
                 case Cancel x -> {
                     Running r = byId.get(x.id());
                     if (r != null) {
                         cancel(r, x.reason());
+                    } else {
+                        // a cancel may overtake its request (sent by another node): refuse the request if it comes
+                        earlyCancels.put(x.id(), new EarlyCancel(x.reason(), System.nanoTime()));
                     }
                 }
                 case Handoff h -> {
                     Running r = byId.get(h.id());
-                    if (r != null && r.mode == Mode.IMPORT && r.handoffToken < 0) {
+                    if (r == null && h.token() >= 0) {
+                        // the prefill node's handoff overtook the router's request: keep it for a while
+                        earlyHandoffs.put(h.id(), new long[] {h.token(), System.nanoTime()});
+                    } else if (r != null && r.mode == Mode.IMPORT && r.handoffToken < 0) {
                         r.handoffToken = h.token();
                         if (r.ticket != null) {
                             activateIfReady(r);
@@ -421,7 +444,6 @@ public final class EngineLoop implements AutoCloseable {
             r.listener.onFailed("bad first token from the prefill node: " + e.getMessage());
             return;
         }
-        generatedTokens++;
         if (r.out.finished()) {
             release(r);
             r.listener.onFinished(r.out.finishReason(), r.out.text(), r.out.promptLength(), r.out.generated());
@@ -433,6 +455,12 @@ public final class EngineLoop implements AutoCloseable {
     private int expireImports() {
         long now = System.nanoTime();
         int n = 0;
+        if (!earlyHandoffs.isEmpty()) {
+            earlyHandoffs.values().removeIf(h -> now - h[1] > settings.importTimeoutNanos());
+        }
+        if (!earlyCancels.isEmpty()) {
+            earlyCancels.values().removeIf(c -> now - c.atNanos() > settings.importTimeoutNanos());
+        }
         for (Running r : List.copyOf(importing)) {
             if (!r.kvArrived && r.cancelReason == null && now - r.reservedNanos > settings.importTimeoutNanos()) {
                 cancel(r, "the prompt's KV did not arrive within "

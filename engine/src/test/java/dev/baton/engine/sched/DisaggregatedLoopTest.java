@@ -131,6 +131,55 @@ class DisaggregatedLoopTest {
     }
 
     @Test
+    void shouldKeepAHandoffThatArrivesBeforeItsRequest() throws Exception {
+        int[] prompt = {508, 12, 13, 14, 15};
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(6).ignoreEos(true).build();
+        Generator.Result expected;
+        try (Engine alone = Engine.open(EngineLoopTest.settings(8L << 20))) {
+            expected = new Generator(alone).generate(prompt, params, t -> { });
+        }
+        try (Engine pe = Engine.open(EngineLoopTest.settings(8L << 20)); Engine de = Engine.open(EngineLoopTest.settings(8L << 20));
+                EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p");
+                EngineLoop decode = new EngineLoop(de, LoopSettings.defaults(), "d")) {
+            RequestId id = new RequestId(9);
+            PrefillCollector p = new PrefillCollector();
+            prefill.submitPrefill(new GenerationRequest(id, prompt, params), p);
+            PrefilledSequence s = p.prefilled.get(10, TimeUnit.SECONDS);
+            decode.handoff(id, s.firstToken()); // before the decode side has heard of the request
+            ImportCollector d = new ImportCollector();
+            decode.submitImport(new GenerationRequest(id, prompt, params), d);
+            KvImport ticket = d.reserved.get(10, TimeUnit.SECONDS);
+            CompletableFuture<Void> copied = new CompletableFuture<>();
+            prefill.execute(() -> {
+                copy(pe.pool(), s, ticket);
+                s.kv().free();
+                copied.complete(null);
+            });
+            copied.get(10, TimeUnit.SECONDS);
+            ticket.giveBack(true, null);
+            assertEquals(FinishReason.LENGTH, d.done.get(30, TimeUnit.SECONDS));
+            assertEquals(expected.tokens()[1], d.tokens.get(0));
+            assertEquals(expected.tokens().length - 1, d.tokens.size());
+            awaitFree(pe.pool());
+            awaitFree(de.pool());
+        }
+    }
+
+    @Test
+    void shouldRefuseARequestWhoseCancelArrivedFirst() throws Exception {
+        try (Engine de = Engine.open(EngineLoopTest.settings(8L << 20));
+                EngineLoop decode = new EngineLoop(de, LoopSettings.defaults(), "d")) {
+            decode.cancel(new RequestId(5), "the prefill node failed");
+            ImportCollector c = new ImportCollector();
+            decode.submitImport(new GenerationRequest(new RequestId(5), new int[] {1, 2, 3}, SamplingParams.greedy()), c);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> c.done.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("the prefill node failed"), e.getCause().getMessage());
+            assertFalse(c.reserved.isDone(), "no blocks reserved");
+            assertEquals(de.pool().blockCount(), de.pool().freeBlockCount());
+        }
+    }
+
+    @Test
     void shouldFinishOnThePrefillNodeWhenTheFirstTokenEndsTheRequest() throws Exception {
         try (Engine pe = Engine.open(EngineLoopTest.settings(8L << 20));
                 EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p")) {

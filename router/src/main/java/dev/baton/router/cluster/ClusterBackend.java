@@ -12,12 +12,15 @@ import dev.baton.router.api.GenerationBackend;
 import dev.baton.router.api.ModelCard;
 import dev.baton.router.api.Readiness;
 import dev.baton.router.api.SubmitResult;
+import java.util.List;
 
 /**
- * The HTTP API's backend in a cluster: requests go to worker nodes through the {@link ClusterDispatcher}.
- * Admission by KV capacity happens here first, synchronously, from the dispatcher's last view: a
- * request no node could ever hold is rejected (400), one that fits no node right now is overloaded
- * (429 with Retry-After); the dispatcher decides the node.
+ * The HTTP API's backend in a cluster: requests go to a prefill and a decode node, or to a worker
+ * node, through the {@link ClusterDispatcher}. Admission by KV capacity happens here first,
+ * synchronously, from the dispatcher's last view (decode nodes for the prompt plus
+ * {@code max_tokens}, then prefill nodes for the prompt): a request no node could ever hold is
+ * rejected (400), one that fits no node right now is overloaded (429 with Retry-After); the
+ * dispatcher decides the nodes.
  *
  * <p>Thread-safe: every method may be called from any thread and none blocks.
  */
@@ -44,33 +47,68 @@ public final class ClusterBackend implements GenerationBackend {
 
     @Override
     public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener) {
+        List<NodeView> nodes = dispatcher.nodes();
+        boolean disaggregated = has(nodes, "prefill") && has(nodes, "decode");
         int positions = promptTokens.length + params.maxTokens();
-        boolean any = false;
-        boolean fitsSomewhere = false;
-        boolean roomNow = false;
-        long largestPositions = 0;
-        for (NodeView n : dispatcher.nodes()) {
-            if (!n.reachable() || n.totalBlocks() == 0) {
-                continue;
-            }
-            any = true;
-            long capacity = (long) n.totalBlocks() * n.blockSize();
-            largestPositions = Math.max(largestPositions, capacity);
-            fitsSomewhere |= capacity >= positions;
-            roomNow |= (positions + n.blockSize() - 1) / n.blockSize() <= n.freeBlocks();
-        }
-        if (!any) {
+        Fit fit;
+        if (disaggregated) {
+            fit = Fit.worse(fit(nodes, "decode", positions, "prompt plus max_tokens"),
+                    fit(nodes, "prefill", promptTokens.length, "the prompt"));
+        } else if (has(nodes, "worker")) {
+            fit = fit(nodes, "worker", positions, "prompt plus max_tokens");
+        } else {
             return new SubmitResult.Unavailable("no serving node is ready");
         }
-        if (!fitsSomewhere) {
-            return new SubmitResult.Rejected("the request needs KV room for " + positions
-                    + " positions (prompt plus max_tokens); the largest node holds " + largestPositions);
+        switch (fit.kind()) {
+            case NEVER -> {
+                return new SubmitResult.Rejected(fit.reason());
+            }
+            case NOT_NOW -> {
+                return new SubmitResult.Overloaded(fit.reason());
+            }
+            case NOW -> {
+                dispatcher.submit(id, promptTokens, params.toSpec(), new Relay(listener));
+                return SubmitResult.ACCEPTED;
+            }
         }
-        if (!roomNow) {
-            return new SubmitResult.Overloaded("every node's KV cache is full");
+        throw new AssertionError(fit);
+    }
+
+    /** Whether a request fits the nodes of a role: now, not now (full), or never (too big for every node). */
+    private record Fit(Kind kind, String reason) {
+        enum Kind { NOW, NOT_NOW, NEVER }
+
+        static Fit worse(Fit a, Fit b) {
+            return a.kind.compareTo(b.kind) >= 0 ? a : b;
         }
-        dispatcher.submit(id, promptTokens, params.toSpec(), new Relay(listener));
-        return SubmitResult.ACCEPTED;
+    }
+
+    private static boolean has(List<NodeView> nodes, String role) {
+        for (NodeView n : nodes) {
+            if (n.reachable() && n.totalBlocks() > 0 && n.role().equals(role)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Fit fit(List<NodeView> nodes, String role, int positions, String what) {
+        boolean fitsSomewhere = false;
+        long largest = 0;
+        for (NodeView n : nodes) {
+            if (!n.reachable() || n.totalBlocks() == 0 || !n.role().equals(role)) {
+                continue;
+            }
+            long capacity = (long) n.totalBlocks() * n.blockSize();
+            largest = Math.max(largest, capacity);
+            fitsSomewhere |= capacity >= positions;
+            if ((positions + n.blockSize() - 1) / n.blockSize() <= n.freeBlocks()) {
+                return new Fit(Fit.Kind.NOW, "");
+            }
+        }
+        return fitsSomewhere ? new Fit(Fit.Kind.NOT_NOW, "every " + role + " node's KV cache is full")
+                : new Fit(Fit.Kind.NEVER, "the request needs KV room for " + positions + " positions (" + what
+                        + "); the largest " + role + " node holds " + largest);
     }
 
     @Override
@@ -94,6 +132,9 @@ public final class ClusterBackend implements GenerationBackend {
             o.put("waiting", n.waiting());
             o.put("in_flight", n.inFlight());
             o.put("generated_tokens", n.generatedTokens());
+            if (!n.kvEndpoint().isEmpty()) {
+                o.put("kv_endpoint", n.kvEndpoint());
+            }
             ObjectNode kv = o.putObject("kv");
             kv.put("blocks_total", n.totalBlocks());
             kv.put("blocks_free", n.freeBlocks());

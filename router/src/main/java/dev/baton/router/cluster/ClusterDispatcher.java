@@ -1,9 +1,10 @@
 package dev.baton.router.cluster;
 
 import dev.baton.common.RequestId;
+import dev.baton.common.TransferId;
 import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.common.protocol.SamplingSpec;
-import dev.baton.common.protocol.WorkerProtocol;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,6 +13,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -19,19 +22,26 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * The router's side of the cluster: which worker nodes exist (Receptionist), how loaded they are
- * (polled {@link WorkerProtocol.LoadReport}s), where each request runs, and what to do when a node
- * goes away (its in-flight requests fail at once, retryable, when the node becomes unreachable).
+ * The router's side of the cluster: which nodes exist and in which role (Receptionist), how loaded
+ * they are (polled {@link NodeProtocol.LoadReport}s), where each request runs, and what to do when a
+ * node goes away (its in-flight requests fail at once, retryable, when it becomes unreachable).
  *
- * <p>Choice: among reachable workers whose free KV blocks (minus what this router sent since their
- * last report) hold the request's prompt plus {@code max_tokens}, the one with the fewest running,
- * waiting and in-flight requests. With no room anywhere the request fails retryable (the HTTP
- * layer answers 503 with Retry-After).
+ * <p>Routing (DESIGN.md §3): with at least one prefill and one decode node the request is
+ * disaggregated. The decode node is chosen first: among those whose free KV blocks (minus what this
+ * router sent since their last report) hold the prompt plus {@code max_tokens}, the one with the
+ * fewest running, waiting and in-flight requests; then the prefill node by the same rule with room
+ * for the prompt. Both are told at once ({@link NodeProtocol.Reserve}, {@link NodeProtocol.Prefill})
+ * under a transfer id chosen here; a request without a seed gets one here, so both nodes draw the
+ * same random numbers. The first token comes from the prefill node and the rest from the decode
+ * node; they are put back in order by {@link GenerationEvent.Tokens#index()}. Without a
+ * prefill/decode pair, requests go whole to worker nodes by the same least-loaded rule. With no room
+ * anywhere the request fails retryable (the HTTP layer answers 503 with Retry-After).
  *
  * <p>Threading: {@link #submit}, {@link #cancel} and the getters are thread-safe; all state lives in
  * one actor; listeners are called on that actor's thread.
@@ -48,9 +58,9 @@ public final class ClusterDispatcher {
 
     private record Event(GenerationEvent event) implements Msg {}
 
-    private record Load(WorkerProtocol.LoadReport report, ActorRef<WorkerProtocol.Command> from) implements Msg {}
+    private record Load(NodeProtocol.LoadReport report, ActorRef<NodeProtocol.Command> from) implements Msg {}
 
-    private record LoadFailed(ActorRef<WorkerProtocol.Command> from) implements Msg {}
+    private record LoadFailed(ActorRef<NodeProtocol.Command> from) implements Msg {}
 
     private record Member(ClusterEvent.MemberEvent event) implements Msg {}
 
@@ -58,23 +68,71 @@ public final class ClusterDispatcher {
 
     private enum Poll implements Msg { INSTANCE }
 
+    /** The service keys of the roles, by role name. */
+    private static final Map<String, ServiceKey<NodeProtocol.Command>> KEYS = Map.of(
+            "worker", NodeProtocol.WORKER_KEY, "prefill", NodeProtocol.PREFILL_KEY, "decode", NodeProtocol.DECODE_KEY);
+
     private static final class Node {
-        final ActorRef<WorkerProtocol.Command> ref;
-        WorkerProtocol.LoadReport load;
+        final ActorRef<NodeProtocol.Command> ref;
+        final String role;
+        NodeProtocol.LoadReport load;
         boolean reachable = true;
         int inFlight;
         int reservedBlocks;
 
-        Node(ActorRef<WorkerProtocol.Command> ref) {
+        Node(ActorRef<NodeProtocol.Command> ref, String role) {
             this.ref = ref;
+            this.role = role;
         }
 
         Address address() {
             return ref.path().address();
         }
+
+        boolean usable(String wanted) {
+            return role.equals(wanted) && reachable && load != null;
+        }
+
+        int blocksFor(int positions) {
+            int bs = Math.max(1, load.blockSize());
+            return (positions + bs - 1) / bs;
+        }
+
+        boolean hasRoom(int blocks) {
+            return blocks <= load.freeBlocks() - reservedBlocks;
+        }
+
+        int score() {
+            return load.running() + load.waiting() + inFlight;
+        }
     }
 
-    private record InFlight(DispatchListener listener, Node node, int blocks) {}
+    /** One request on its way: on a worker, or on a prefill node then a decode node. */
+    private static final class InFlight {
+        final DispatchListener listener;
+        final Node worker;
+        final Node prefill;
+        final Node decode;
+        final int blocks;
+        final int prefillBlocks;
+        int nextIndex; // completion index of the next token to deliver
+        boolean prefillReleased;
+        final TreeMap<Integer, GenerationEvent.Tokens> early = new TreeMap<>();
+        GenerationEvent.Finished finished; // held until every token before it is delivered
+
+        InFlight(DispatchListener listener, Node worker, Node prefill, Node decode, int blocks, int prefillBlocks) {
+            this.listener = listener;
+            this.worker = worker;
+            this.prefill = prefill;
+            this.decode = decode;
+            this.blocks = blocks;
+            this.prefillBlocks = prefillBlocks;
+        }
+
+        boolean uses(Node n) {
+            return n == worker || n == decode || (n == prefill && !prefillReleased);
+        }
+    }
 
     private final ActorRef<Msg> actor;
     private volatile List<NodeView> view = List.of();
@@ -84,24 +142,37 @@ public final class ClusterDispatcher {
                 "cluster-dispatcher", org.apache.pekko.actor.typed.Props.empty());
     }
 
-    /** Sends a request to the best worker; the outcome arrives through {@code listener}. */
+    /** Sends a request to the best node(s); the outcome arrives through {@code listener}. */
     public void submit(RequestId id, int[] prompt, SamplingSpec sampling, DispatchListener listener) {
         actor.tell(new Submit(id, prompt, sampling, listener));
     }
 
-    /** Cancels a request on its node (client gone, timeout); the listener hears {@code onFailed}. */
+    /** Cancels a request on its node(s) (client gone, timeout); the listener hears {@code onFailed}. */
     public void cancel(RequestId id, String reason) {
         actor.tell(new CancelReq(id, reason));
     }
 
-    /** True when at least one reachable worker has reported its load. */
+    /** True when the nodes that have reported their load can serve: a worker, or a prefill and a decode node. */
     public boolean ready() {
-        for (NodeView n : view) {
+        return ready(view);
+    }
+
+    static boolean ready(List<NodeView> nodes) {
+        boolean prefill = false;
+        boolean decode = false;
+        for (NodeView n : nodes) {
             if (n.reachable() && n.totalBlocks() > 0) {
-                return true;
+                switch (n.role()) {
+                    case "worker" -> {
+                        return true;
+                    }
+                    case "prefill" -> prefill = true;
+                    case "decode" -> decode = true;
+                    default -> { }
+                }
             }
         }
-        return false;
+        return prefill && decode;
     }
 
     /** The nodes as last seen (refreshed with every load poll and membership change). */
@@ -110,11 +181,13 @@ public final class ClusterDispatcher {
     }
 
     private Behavior<Msg> behavior(ActorContext<Msg> ctx, Duration poll) {
-        Map<ActorRef<WorkerProtocol.Command>, Node> nodes = new HashMap<>();
+        Map<ActorRef<NodeProtocol.Command>, Node> nodes = new HashMap<>();
         Map<RequestId, InFlight> requests = new HashMap<>();
         ActorRef<GenerationEvent> events = ctx.messageAdapter(GenerationEvent.class, Event::new);
         ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listing::new);
-        ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerProtocol.SERVICE_KEY, listings));
+        for (ServiceKey<NodeProtocol.Command> key : KEYS.values()) {
+            ctx.getSystem().receptionist().tell(Receptionist.subscribe(key, listings));
+        }
         Cluster cluster = Cluster.get(ctx.getSystem());
         cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberEvent.class, Member::new),
                 ClusterEvent.MemberEvent.class));
@@ -132,7 +205,7 @@ public final class ClusterDispatcher {
                     .onMessage(CancelReq.class, c -> {
                         InFlight f = requests.get(c.id());
                         if (f != null) {
-                            f.node.ref.tell(new WorkerProtocol.Cancel(c.id(), c.reason()));
+                            tellNodes(f, new NodeProtocol.Cancel(c.id(), c.reason()));
                         }
                         return Behaviors.same();
                     })
@@ -143,19 +216,7 @@ public final class ClusterDispatcher {
                         return Behaviors.same();
                     })
                     .onMessage(Listing.class, l -> {
-                        Set<ActorRef<WorkerProtocol.Command>> live = new HashSet<>(
-                                l.listing().getServiceInstances(WorkerProtocol.SERVICE_KEY));
-                        for (ActorRef<WorkerProtocol.Command> r : live) {
-                            nodes.computeIfAbsent(r, Node::new);
-                        }
-                        for (Iterator<Node> it = nodes.values().iterator(); it.hasNext(); ) {
-                            Node n = it.next();
-                            if (!live.contains(n.ref)) {
-                                it.remove();
-                                failNode(n, "node " + n.address() + " left the cluster", requests);
-                            }
-                        }
-                        pollLoads(nodes, ctx);
+                        onListing(l.listing(), nodes, requests, ctx);
                         publish(nodes);
                         return Behaviors.same();
                     })
@@ -205,56 +266,109 @@ public final class ClusterDispatcher {
         });
     }
 
-    private static void pollLoads(Map<ActorRef<WorkerProtocol.Command>, Node> nodes, ActorContext<Msg> ctx) {
+    private static void onListing(Receptionist.Listing listing, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
+            Map<RequestId, InFlight> requests, ActorContext<Msg> ctx) {
+        for (Map.Entry<String, ServiceKey<NodeProtocol.Command>> k : KEYS.entrySet()) {
+            if (!listing.isForKey(k.getValue())) {
+                continue;
+            }
+            String role = k.getKey();
+            Set<ActorRef<NodeProtocol.Command>> live = new HashSet<>(listing.getServiceInstances(k.getValue()));
+            for (ActorRef<NodeProtocol.Command> r : live) {
+                nodes.computeIfAbsent(r, ref -> new Node(ref, role));
+            }
+            for (Iterator<Node> it = nodes.values().iterator(); it.hasNext(); ) {
+                Node n = it.next();
+                if (n.role.equals(role) && !live.contains(n.ref)) {
+                    it.remove();
+                    failNode(n, "node " + n.address() + " left the cluster", requests);
+                }
+            }
+        }
+        pollLoads(nodes, ctx);
+    }
+
+    private static void pollLoads(Map<ActorRef<NodeProtocol.Command>, Node> nodes, ActorContext<Msg> ctx) {
         for (Node n : nodes.values()) {
             if (n.reachable) {
-                ActorRef<WorkerProtocol.Command> from = n.ref;
-                ctx.ask(WorkerProtocol.LoadReport.class, n.ref, Duration.ofSeconds(2), WorkerProtocol.GetLoad::new,
+                ActorRef<NodeProtocol.Command> from = n.ref;
+                ctx.ask(NodeProtocol.LoadReport.class, n.ref, Duration.ofSeconds(2), NodeProtocol.GetLoad::new,
                         (report, failure) -> report != null ? new Load(report, from) : new LoadFailed(from));
             }
         }
     }
 
-    private static void dispatch(Submit s, Map<ActorRef<WorkerProtocol.Command>, Node> nodes,
-            Map<RequestId, InFlight> requests, ActorRef<GenerationEvent> events) {
+    /** The least-loaded usable node of {@code role} with room for {@code positions}; null if none. */
+    private static Node choose(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role, int positions) {
         Node best = null;
-        int need = 0;
-        boolean anyReady = false;
         for (Node n : nodes.values()) {
-            if (!n.reachable || n.load == null) {
-                continue;
-            }
-            anyReady = true;
-            int bs = Math.max(1, n.load.blockSize());
-            int blocks = (s.prompt().length + s.sampling().maxTokens() + bs - 1) / bs;
-            if (blocks > n.load.freeBlocks() - n.reservedBlocks) {
-                continue;
-            }
-            if (best == null || score(n) < score(best)) {
+            if (n.usable(role) && n.hasRoom(n.blocksFor(positions)) && (best == null || n.score() < best.score())) {
                 best = n;
-                need = blocks;
             }
         }
-        if (best == null) {
-            s.listener().onFailed(anyReady ? "no node has KV room for this request now" : "no worker node is ready",
-                    true);
-            return;
+        return best;
+    }
+
+    private static boolean any(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role) {
+        for (Node n : nodes.values()) {
+            if (n.usable(role)) {
+                return true;
+            }
         }
+        return false;
+    }
+
+    private static void dispatch(Submit s, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
+            Map<RequestId, InFlight> requests, ActorRef<GenerationEvent> events) {
         if (requests.containsKey(s.id())) {
             s.listener().onFailed("duplicate request id " + s.id().value(), false);
             return;
         }
-        best.inFlight++;
-        best.reservedBlocks += need;
-        requests.put(s.id(), new InFlight(s.listener(), best, need));
-        best.ref.tell(new WorkerProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
+        int positions = s.prompt().length + s.sampling().maxTokens();
+        if (any(nodes, "prefill") && any(nodes, "decode")) {
+            Node decode = choose(nodes, "decode", positions);
+            Node prefill = decode == null ? null : choose(nodes, "prefill", s.prompt().length);
+            if (decode == null || prefill == null) {
+                s.listener().onFailed((decode == null ? "no decode node" : "no prefill node")
+                        + " has KV room for this request now", true);
+                return;
+            }
+            SamplingSpec spec = s.sampling().seed() != null ? s.sampling() : withSeed(s.sampling(),
+                    ThreadLocalRandom.current().nextLong());
+            TransferId transfer = new TransferId(ThreadLocalRandom.current().nextLong());
+            InFlight f = new InFlight(s.listener(), null, prefill, decode, decode.blocksFor(positions),
+                    prefill.blocksFor(s.prompt().length));
+            admit(f, decode, f.blocks);
+            admit(f, prefill, f.prefillBlocks);
+            requests.put(s.id(), f);
+            decode.ref.tell(new NodeProtocol.Reserve(s.id(), transfer, s.prompt(), spec, prefill.ref, events));
+            prefill.ref.tell(new NodeProtocol.Prefill(s.id(), transfer, s.prompt(), spec, decode.ref, events));
+            return;
+        }
+        Node worker = choose(nodes, "worker", positions);
+        if (worker == null) {
+            s.listener().onFailed(any(nodes, "worker") ? "no node has KV room for this request now"
+                    : "no worker node, or prefill and decode pair, is ready", true);
+            return;
+        }
+        InFlight f = new InFlight(s.listener(), worker, null, null, worker.blocksFor(positions), 0);
+        admit(f, worker, f.blocks);
+        requests.put(s.id(), f);
+        worker.ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
     }
 
-    private static int score(Node n) {
-        return n.load.running() + n.load.waiting() + n.inFlight;
+    private static void admit(InFlight f, Node n, int blocks) {
+        n.inFlight++;
+        n.reservedBlocks += blocks;
     }
 
-    /** Delivers one event; returns true when it ended its request. */
+    static SamplingSpec withSeed(SamplingSpec s, long seed) {
+        return new SamplingSpec(s.temperature(), s.topK(), s.topP(), s.minP(), seed, s.repetitionPenalty(),
+                s.frequencyPenalty(), s.presencePenalty(), s.maxTokens(), s.stopTokenIds(), s.stopStrings(), s.logprobs(),
+                s.ignoreEos());
+    }
+
+    /** Delivers one event, in completion order; returns true when it ended its request. */
     private static boolean onEvent(GenerationEvent e, Map<RequestId, InFlight> requests) {
         InFlight f = requests.get(e.requestId());
         if (f == null) {
@@ -262,48 +376,109 @@ public final class ClusterDispatcher {
         }
         switch (e) {
             case GenerationEvent.Prefilled p -> f.listener.onPrefilled(p.promptTokens(), p.cachedTokens());
-            case GenerationEvent.Tokens t -> f.listener.onTokens(t.tokenIds(), t.text());
+            case GenerationEvent.Tokens t -> {
+                if (t.index() > f.nextIndex) {
+                    f.early.put(t.index(), t); // the decode node's tokens overtook the prefill node's first
+                    return false;
+                }
+                deliver(f, t);
+                GenerationEvent.Tokens next;
+                while ((next = f.early.remove(f.nextIndex)) != null) {
+                    deliver(f, next);
+                }
+                if (f.finished != null && f.nextIndex >= f.finished.completionTokens()) {
+                    finish(f, f.finished, requests);
+                    return true;
+                }
+            }
             case GenerationEvent.Finished d -> {
-                end(e.requestId(), requests);
-                f.listener.onFinished(d.finishReason(), d.text(), d.promptTokens(), d.completionTokens());
+                if (f.nextIndex < d.completionTokens()) {
+                    f.finished = d;
+                    return false;
+                }
+                finish(f, d, requests);
+                return true;
             }
             case GenerationEvent.Failed x -> {
                 end(e.requestId(), requests);
+                tellNodes(f, new NodeProtocol.Cancel(e.requestId(), x.reason()));
                 f.listener.onFailed(x.reason(), x.retryable());
+                return true;
             }
         }
-        return e instanceof GenerationEvent.Finished || e instanceof GenerationEvent.Failed;
+        return false;
+    }
+
+    private static void deliver(InFlight f, GenerationEvent.Tokens t) {
+        f.listener.onTokens(t.tokenIds(), t.text());
+        f.nextIndex = t.index() + t.tokenIds().length;
+        if (f.prefill != null && !f.prefillReleased) {
+            f.prefillReleased = true; // the prefill node's part is done: its loss no longer fails this request
+            f.prefill.inFlight--;
+        }
+    }
+
+    private static void finish(InFlight f, GenerationEvent.Finished d, Map<RequestId, InFlight> requests) {
+        end(d.requestId(), requests);
+        if (f.decode != null && d.completionTokens() <= 1) {
+            // finished with the prefill node's first token: the decode node's reservation is not needed
+            f.decode.ref.tell(new NodeProtocol.Cancel(d.requestId(), "the request finished on the prefill node"));
+        }
+        f.listener.onFinished(d.finishReason(), d.text(), d.promptTokens(), d.completionTokens());
+    }
+
+    private static void tellNodes(InFlight f, NodeProtocol.Command c) {
+        for (Node n : new Node[] {f.worker, f.prefill, f.decode}) {
+            if (n != null) {
+                n.ref.tell(c);
+            }
+        }
     }
 
     private static void end(RequestId id, Map<RequestId, InFlight> requests) {
         InFlight f = requests.remove(id);
-        if (f != null) {
-            f.node.inFlight--;
+        if (f == null) {
+            return;
+        }
+        for (Node n : new Node[] {f.worker, f.decode}) {
+            if (n != null) {
+                n.inFlight--;
+            }
+        }
+        if (f.prefill != null && !f.prefillReleased) {
+            f.prefillReleased = true;
+            f.prefill.inFlight--;
         }
     }
 
     private static void failNode(Node n, String reason, Map<RequestId, InFlight> requests) {
         List<RequestId> lost = new ArrayList<>();
         for (Map.Entry<RequestId, InFlight> e : requests.entrySet()) {
-            if (e.getValue().node == n) {
+            if (e.getValue().uses(n)) {
                 lost.add(e.getKey());
             }
         }
         for (RequestId id : lost) {
-            InFlight f = requests.remove(id);
-            n.inFlight--;
+            InFlight f = requests.get(id);
+            end(id, requests);
+            NodeProtocol.Cancel cancel = new NodeProtocol.Cancel(id, reason);
+            for (Node other : new Node[] {f.prefill, f.decode}) {
+                if (other != null && other != n) {
+                    other.ref.tell(cancel);
+                }
+            }
             f.listener.onFailed(reason, true);
         }
     }
 
-    private void publish(Map<ActorRef<WorkerProtocol.Command>, Node> nodes) {
+    private void publish(Map<ActorRef<NodeProtocol.Command>, Node> nodes) {
         List<NodeView> v = new ArrayList<>();
         for (Node n : nodes.values()) {
-            WorkerProtocol.LoadReport l = n.load;
-            v.add(new NodeView(l == null ? n.ref.path().name() : l.node().value(), n.address().toString(),
-                    l == null ? "worker" : l.role(), n.reachable, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(),
-                    l == null ? 0 : l.freeBlocks(), l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(),
-                    n.inFlight, l == null ? 0 : l.generatedTokens()));
+            NodeProtocol.LoadReport l = n.load;
+            v.add(new NodeView(l == null ? n.ref.path().name() : l.node().value(), n.address().toString(), n.role,
+                    n.reachable, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(), l == null ? 0 : l.freeBlocks(),
+                    l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(), n.inFlight,
+                    l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint()));
         }
         view = List.copyOf(v);
     }

@@ -3,8 +3,11 @@ package dev.baton.router.cluster;
 /**
  * What the router knows of one serving node (for routing and {@code GET /v1/cluster}).
  *
- * @param inFlight        requests this router has sent to the node and not seen end
+ * @param role            worker, prefill or decode
+ * @param inFlight        requests this router has sent to the node and not seen end (for a prefill
+ *                        node: not seen its first token)
  * @param generatedTokens tokens the node has generated since it started (its last report)
+ * @param kvEndpoint      where the node receives KV blocks (channel#stream), empty if it does not
  */
 public record NodeView(String nodeId, String address, String role, boolean reachable, int running, int waiting,
-        int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens) {}
+        int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint) {}

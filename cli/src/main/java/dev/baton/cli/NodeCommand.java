@@ -1,0 +1,109 @@
+package dev.baton.cli;
+
+import com.typesafe.config.Config;
+import dev.baton.common.NodeId;
+import dev.baton.common.protocol.NodeProtocol;
+import dev.baton.engine.Engine;
+import dev.baton.engine.EngineSettings;
+import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.LoopSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * What the node commands ({@code worker}, {@code prefill}, {@code decode}) share: open the engine,
+ * start its loop and metrics, join the cluster with the node's actor, and on shutdown (SIGTERM,
+ * {@code bin/baton down}) leave the cluster, stop the loop, close the role's resources and the engine.
+ */
+abstract class NodeCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NodeCommand.class);
+
+    @Mixin
+    EngineOptions engineOptions = new EngineOptions();
+
+    @Mixin
+    ClusterOptions cluster = new ClusterOptions();
+
+    @Option(names = "--metrics-port", paramLabel = "P", defaultValue = "-1",
+            description = "serve Prometheus metrics on this port (0: any free port; default: none)")
+    int metricsPort;
+
+    /** What a role adds to the engine loop: its actor and the resources to close after the loop stops. */
+    record Role(Behavior<NodeProtocol.Command> behavior, AutoCloseable resources, String summary) {}
+
+    /** The role name: the cluster role, the metrics tag and the default node-id prefix. */
+    abstract String role();
+
+    /** The loop's settings for this role, from the configuration. */
+    LoopSettings loopSettings(Config config) {
+        return LoopSettings.defaults();
+    }
+
+    /** Builds the role around a started engine loop. */
+    abstract Role start(NodeId id, Engine engine, EngineLoop loop, Config config, MeterRegistry registry) throws Exception;
+
+    @Override
+    public final Integer call() throws Exception {
+        EngineSettings settings = engineOptions.settings();
+        Config config = cluster.apply(BatonConfig.load(engineOptions.config), role());
+        NodeId id = new NodeId(cluster.nodeId(config, role()));
+        Engine engine = Engine.open(settings);
+        NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer("127.0.0.1", metricsPort) : null;
+        MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
+        EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry,
+                Tags.of("role", role(), "node", id.value(), "model", engine.config().name()));
+        Role node;
+        try {
+            node = start(id, engine, loop, config, registry);
+        } catch (Exception | Error e) {
+            loop.close();
+            engine.close();
+            if (metrics != null) {
+                metrics.close();
+            }
+            throw e;
+        }
+        if (metrics != null) {
+            LOG.info("{} {} metrics on http://127.0.0.1:{}/metrics", role(), id.value(), metrics.port());
+        }
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
+            ctx.spawn(node.behavior(), role());
+            return Behaviors.empty();
+        }), "baton", config);
+        LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions{}", role(), id.value(), engine.config().name(),
+                settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(), node.summary());
+        CountDownLatch stopped = new CountDownLatch(1);
+        system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            system.terminate();
+            try {
+                stopped.await();
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            loop.close();
+            try {
+                node.resources().close();
+            } catch (Exception e) {
+                LOG.warn("closing the {} resources failed: {}", role(), e.toString());
+            }
+            engine.close();
+            if (metrics != null) {
+                metrics.close();
+            }
+        }));
+        stopped.await();
+        return 0;
+    }
+}

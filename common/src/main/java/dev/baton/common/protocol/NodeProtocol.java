@@ -1,0 +1,78 @@
+package dev.baton.common.protocol;
+
+import dev.baton.common.NodeId;
+import dev.baton.common.RequestId;
+import dev.baton.common.TransferId;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * The protocol of the engine nodes (DESIGN.md §3). Every role answers {@link GetLoad} and
+ * {@link Cancel}; routers find each role through the Receptionist under its key.
+ *
+ * <pre>
+ *   worker:   Generate                         (prefill and decode in one loop)
+ *   decode:   Reserve, Handoff                 (continues requests whose prompt KV it receives)
+ *   prefill:  Prefill, DecodeReady             (computes prompts and ships their KV)
+ *
+ *   router --Reserve--> D           router --Prefill--> P          (at once; D chosen first)
+ *   D: blocks reserved  --DecodeReady(kv endpoint)--> P
+ *   P: prompt computed, token 1 --Tokens--> router, KV blocks --kv-transfer--> D, --Handoff(token 1)--> D
+ *   D: KV verified + token 1 -> decode batch --Tokens, Finished--> router
+ * </pre>
+ */
+public final class NodeProtocol {
+
+    private NodeProtocol() {}
+
+    /** Messages the nodes accept (not sealed: each node adds private messages of its own). */
+    public interface Command extends CborSerializable {}
+
+    public static final ServiceKey<Command> WORKER_KEY = ServiceKey.create(Command.class, "baton-worker");
+    public static final ServiceKey<Command> PREFILL_KEY = ServiceKey.create(Command.class, "baton-prefill");
+    public static final ServiceKey<Command> DECODE_KEY = ServiceKey.create(Command.class, "baton-decode");
+
+    /** Worker: runs a whole request; events go to {@code replyTo}. Refusals arrive as {@link GenerationEvent.Failed}. */
+    public record Generate(RequestId requestId, int[] promptTokens, SamplingSpec sampling,
+            ActorRef<GenerationEvent> replyTo) implements Command {}
+
+    /**
+     * Decode node: reserve blocks for the prompt plus {@code max_tokens} of a request whose prompt
+     * KV {@code prefill} will send under {@code transferId}; tell {@code prefill} where to send it
+     * ({@link DecodeReady}). Tokens from the second on, and the end, go to {@code replyTo}. The
+     * sampling spec carries a seed, so both nodes draw the same random numbers.
+     */
+    public record Reserve(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
+            ActorRef<Command> prefill, ActorRef<GenerationEvent> replyTo) implements Command {}
+
+    /**
+     * Prefill node: compute the prompt and the first token (to {@code replyTo}), then ship the
+     * prompt's KV under {@code transferId} to {@code decode} once it says {@link DecodeReady}.
+     */
+    public record Prefill(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
+            ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo) implements Command {}
+
+    /** Decode to prefill node: blocks are reserved; send the KV to this kv-transfer endpoint. */
+    public record DecodeReady(RequestId requestId, TransferId transferId, String kvChannel, int kvStreamId)
+            implements Command {}
+
+    /** Prefill to decode node: the first token, sampled from the prompt's last logits (its KV follows by kv-transfer). */
+    public record Handoff(RequestId requestId, TransferId transferId, int firstToken) implements Command {}
+
+    /** Cancels a request (client gone, timeout, the other node failed); answered by a {@link GenerationEvent.Failed}. */
+    public record Cancel(RequestId requestId, String reason) implements Command {}
+
+    /** Asks for a {@link LoadReport}. */
+    public record GetLoad(ActorRef<LoadReport> replyTo) implements Command {}
+
+    /**
+     * A node's load as routers see it.
+     *
+     * @param role        worker, prefill or decode
+     * @param running     sequences admitted (prefilling, decoding, or awaiting their KV)
+     * @param freeBlocks  KV blocks not held by any sequence
+     * @param kvEndpoint  where the node receives KV blocks (channel#stream), empty if it does not
+     */
+    public record LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
+            int blockSize, long generatedTokens, String kvEndpoint) implements CborSerializable {}
+}

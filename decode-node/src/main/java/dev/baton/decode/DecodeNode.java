@@ -1,0 +1,190 @@
+package dev.baton.decode;
+
+import dev.baton.common.BlockHash;
+import dev.baton.common.BlockHasher;
+import dev.baton.common.NodeId;
+import dev.baton.common.RequestId;
+import dev.baton.common.TransferId;
+import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.common.protocol.NodeProtocol;
+import dev.baton.common.protocol.Requesters;
+import dev.baton.engine.Engine;
+import dev.baton.engine.EngineException;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.EventRelay;
+import dev.baton.engine.sched.GenerationRequest;
+import dev.baton.engine.sched.ImportListener;
+import dev.baton.engine.sched.KvImport;
+import dev.baton.kvtransfer.KvDestination;
+import dev.baton.kvtransfer.KvReceiver;
+import dev.baton.kvtransfer.aeron.AeronKvTransport;
+import org.agrona.concurrent.AgentRunner;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+
+/**
+ * A decode node (role {@code decode}, DESIGN.md §3): accepts {@link NodeProtocol.Reserve}, reserves
+ * blocks for the prompt plus {@code max_tokens} in its {@link EngineLoop}, tells the prefill node
+ * where to send the prompt's KV, receives it through kv-transfer straight into the reserved blocks,
+ * checks every block's position and hash, and admits the sequence into its decode batch once the
+ * blocks are verified and the first token has been handed over. Tokens from the second on go to the
+ * requester.
+ *
+ * <p>A cancelled request (router, client, requester gone, prefill node failed) frees its blocks once
+ * no transport holds them; a reservation whose KV does not come in time is freed by the loop.
+ */
+public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
+
+    private sealed interface Internal extends NodeProtocol.Command {}
+
+    private record RequesterStopped(ActorRef<GenerationEvent> requester) implements Internal {}
+
+    private record RequestEnded(RequestId requestId, TransferId transferId) implements Internal {}
+
+    /** The node's kv-transfer side: a receiver on the transport, run on its own thread. */
+    public static final class Intake implements AutoCloseable {
+        final KvIntake listener = new KvIntake();
+        final KvDestination destination;
+        private final AgentRunner runner;
+
+        /** Starts a receiver on {@code transport} for {@code engine}'s KV, on a thread of its own. */
+        public Intake(AeronKvTransport transport, Engine engine) {
+            KvReceiver receiver = transport.newReceiver(engine.compatibility(), listener);
+            listener.attach(receiver);
+            this.destination = transport.destination();
+            this.runner = transport.startOnThread(receiver);
+        }
+
+        /** Transfers expected and not yet ended (reservations waiting for their KV). */
+        public int expectedCount() {
+            return listener.expectedCount();
+        }
+
+        @Override
+        public void close() {
+            runner.close();
+        }
+    }
+
+    private final NodeId nodeId;
+    private final Engine engine;
+    private final EngineLoop loop;
+    private final Intake intake;
+    private final BlockHasher hasher;
+    private final Requesters<NodeProtocol.Command> requesters;
+
+    /** The decode node, restarted on failure (its requests live in the engine loop, not in the actor). */
+    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Intake intake) {
+        return Behaviors.supervise(Behaviors.<NodeProtocol.Command>setup(ctx -> new DecodeNode(ctx, nodeId, engine, loop,
+                intake))).onFailure(SupervisorStrategy.restart());
+    }
+
+    private DecodeNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
+            Intake intake) {
+        super(ctx);
+        this.nodeId = nodeId;
+        this.engine = engine;
+        this.loop = loop;
+        this.intake = intake;
+        this.hasher = new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize());
+        this.requesters = new Requesters<>(ctx, RequesterStopped::new);
+        ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.DECODE_KEY, ctx.getSelf()));
+    }
+
+    @Override
+    public Receive<NodeProtocol.Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(NodeProtocol.Reserve.class, this::onReserve)
+                .onMessage(NodeProtocol.Handoff.class, h -> {
+                    loop.handoff(h.requestId(), h.firstToken());
+                    return this;
+                })
+                .onMessage(NodeProtocol.Cancel.class, c -> {
+                    loop.cancel(c.requestId(), c.reason());
+                    return this;
+                })
+                .onMessage(NodeProtocol.GetLoad.class, g -> {
+                    g.replyTo().tell(load());
+                    return this;
+                })
+                .onMessage(RequesterStopped.class, r -> {
+                    for (RequestId id : requesters.stopped(r.requester())) {
+                        loop.cancel(id, "requester stopped");
+                    }
+                    return this;
+                })
+                .onMessage(RequestEnded.class, r -> {
+                    requesters.ended(r.requestId());
+                    intake.listener.forget(r.transferId());
+                    return this;
+                })
+                .onSignal(PostStop.class, s -> this)
+                .build();
+    }
+
+    public NodeProtocol.LoadReport load() {
+        return new NodeProtocol.LoadReport(nodeId, "decode", loop.runningCount() + loop.importingCount(),
+                loop.waitingCount(), engine.pool().freeBlockCount(), engine.pool().blockCount(),
+                engine.pool().spec().blockSize(), loop.generatedTokens(), intake.destination.toString());
+    }
+
+    private Behavior<NodeProtocol.Command> onReserve(NodeProtocol.Reserve r) {
+        ActorRef<GenerationEvent> to = r.replyTo();
+        RequestId id = r.requestId();
+        if (requesters.isActive(id)) {
+            to.tell(new GenerationEvent.Failed(id, "request id " + id.value() + " is already running on " + nodeId.value(),
+                    false));
+            return this;
+        }
+        EngineLoop.SubmitResult result;
+        try {
+            SamplingParams params = SamplingParams.fromSpec(r.sampling());
+            BlockHash[] hashes = hasher.hashFullBlocks(r.promptTokens(), r.promptTokens().length);
+            ActorRef<NodeProtocol.Command> self = getContext().getSelf();
+            result = loop.submitImport(new GenerationRequest(id, r.promptTokens(), params),
+                    new Importer(id, r, hashes, () -> self.tell(new RequestEnded(id, r.transferId()))));
+        } catch (EngineException | IllegalArgumentException e) {
+            to.tell(new GenerationEvent.Failed(id, e.getMessage(), false));
+            return this;
+        }
+        switch (result) {
+            case ACCEPTED -> requesters.add(id, to);
+            case QUEUE_FULL -> to.tell(new GenerationEvent.Failed(id, "node " + nodeId.value() + " is overloaded", true));
+            case CLOSED -> to.tell(new GenerationEvent.Failed(id, "node " + nodeId.value() + " is shutting down", true));
+        }
+        return this;
+    }
+
+    /** One imported request's listener; runs on the loop thread. */
+    private final class Importer extends EventRelay implements ImportListener {
+        private final NodeProtocol.Reserve reserve;
+        private final BlockHash[] hashes;
+
+        Importer(RequestId id, NodeProtocol.Reserve reserve, BlockHash[] hashes, Runnable onEnd) {
+            super(id, reserve.replyTo()::tell, onEnd, 1);
+            this.reserve = reserve;
+            this.hashes = hashes;
+        }
+
+        @Override
+        public void onReserved(KvImport ticket) {
+            intake.listener.expect(reserve.transferId(), new KvIntake.Expected(ticket, hashes,
+                    engine.pool().spec().blockSize(), Math.toIntExact(engine.pool().spec().blockBytes())));
+            reserve.prefill().tell(new NodeProtocol.DecodeReady(id, reserve.transferId(), intake.destination.channel(),
+                    intake.destination.streamId()));
+        }
+
+        @Override
+        public void onRevoke(KvImport ticket) {
+            intake.listener.cancel(reserve.transferId());
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package dev.baton.engine.sched;
+
+import dev.baton.common.RequestId;
+import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.engine.sampling.FinishReason;
+import java.util.function.Consumer;
+
+/**
+ * A {@link GenerationListener} that turns one request's output into {@link GenerationEvent}s for
+ * {@code sink} (for a node, an actor's {@code tell}, which is thread-safe and does not block), and
+ * runs {@code onEnd} once the request has finished or failed. Runs on the loop thread.
+ */
+public class EventRelay implements GenerationListener {
+
+    protected final RequestId id;
+    protected final Consumer<GenerationEvent> sink;
+    private final Runnable onEnd;
+    private int next;
+
+    public EventRelay(RequestId id, Consumer<GenerationEvent> sink, Runnable onEnd) {
+        this(id, sink, onEnd, 0);
+    }
+
+    /** @param firstIndex the completion index of the first token this relay will see (1 on a decode node) */
+    public EventRelay(RequestId id, Consumer<GenerationEvent> sink, Runnable onEnd, int firstIndex) {
+        this.id = id;
+        this.sink = sink;
+        this.onEnd = onEnd;
+        this.next = firstIndex;
+    }
+
+    @Override
+    public void onPrefilled(int promptTokens, int cachedTokens) {
+        sink.accept(new GenerationEvent.Prefilled(id, promptTokens, cachedTokens));
+    }
+
+    @Override
+    public void onToken(int tokenId, String text) {
+        sink.accept(new GenerationEvent.Tokens(id, next++, new int[] {tokenId}, text));
+    }
+
+    @Override
+    public void onFinished(FinishReason reason, String text, int promptTokens, int completionTokens) {
+        sink.accept(new GenerationEvent.Finished(id, reason.wireName(), text, promptTokens, completionTokens));
+        onEnd.run();
+    }
+
+    @Override
+    public void onFailed(String reason) {
+        sink.accept(new GenerationEvent.Failed(id, reason, false));
+        onEnd.run();
+    }
+}

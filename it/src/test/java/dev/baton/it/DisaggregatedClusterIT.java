@@ -1,0 +1,225 @@
+package dev.baton.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.baton.engine.Engine;
+import dev.baton.engine.EngineSettings;
+import dev.baton.engine.Generator;
+import dev.baton.engine.sampling.SamplingParams;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The disaggregated cluster as separate processes: a router, two prefill nodes and two decode
+ * nodes (bin/baton router|prefill|decode), KV shipped over Aeron UDP on loopback. Same tokens as one
+ * process; a disconnected client's blocks freed on every node; a decode node and then a prefill
+ * node killed with SIGKILL while streams run: those streams end with an error event (never hang)
+ * and new requests go to the nodes that are left.
+ */
+@Timeout(300)
+class DisaggregatedClusterIT {
+
+    static final Path MODEL = Path.of(System.getProperty("baton.oracle.dir")).resolve("models/tiny-f32.gguf");
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void shouldServeThroughPrefillAndDecodeNodesAndSurviveLosingOneOfEach(@TempDir Path dir) throws Exception {
+        int httpPort = NodeProcess.freePort();
+        int seedPort = NodeProcess.freePort();
+        String seed = "127.0.0.1:" + seedPort;
+        try (NodeProcess router = NodeProcess.start(dir, "router", "router", "--model", MODEL.toString(), "--port",
+                    Integer.toString(httpPort), "--cluster-port", Integer.toString(seedPort), "--seed", seed);
+                NodeProcess p1 = node(dir, "p1", "prefill", seed);
+                NodeProcess p2 = node(dir, "p2", "prefill", seed);
+                NodeProcess d1 = node(dir, "d1", "decode", seed);
+                NodeProcess d2 = node(dir, "d2", "decode", seed)) {
+            List<NodeProcess> all = List.of(router, p1, p2, d1, d2);
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            String base = "http://127.0.0.1:" + httpPort;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+            while (ConcurrentStreamsIT.readyNodes(http, base) < 4) {
+                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + logs(all));
+                Thread.sleep(300);
+            }
+
+            // 1. the same greedy request: the disaggregated cluster, the engine alone, bin/baton generate
+            String prompt = "Once upon a time there was a little";
+            JsonNode r = HttpClusterIT.post(http, base + "/v1/completions",
+                    "{\"prompt\":\"" + prompt + "\",\"max_tokens\":40,\"temperature\":0}");
+            String expected;
+            try (Engine e = Engine.open(EngineSettings.defaults(MODEL).withThreads(1).withKvCacheBytes(8L << 20))) {
+                int[] ids = e.tokenizer().encode(prompt, true, false);
+                expected = new Generator(e).generate(ids, SamplingParams.builder().temperature(0).maxTokens(40).build(),
+                        t -> { }).text();
+            }
+            assertEquals(expected, r.at("/choices/0/text").asText(), r.toString());
+            assertEquals(expected, generate(dir, prompt, 40).get("text").asText());
+            // a seeded sampled request: the decode node continues the prefill node's draws
+            String sampled = "{\"prompt\":\"" + prompt + "\",\"max_tokens\":30,\"temperature\":0.9,\"top_k\":40,"
+                    + "\"seed\":7,\"ignore_eos\":true}";
+            try (Engine e = Engine.open(EngineSettings.defaults(MODEL).withThreads(1).withKvCacheBytes(8L << 20))) {
+                int[] ids = e.tokenizer().encode(prompt, true, false);
+                expected = new Generator(e).generate(ids, SamplingParams.builder().temperature(0.9f).topK(40).seed(7)
+                        .maxTokens(30).ignoreEos(true).build(), t -> { }).text();
+            }
+            assertEquals(expected, HttpClusterIT.post(http, base + "/v1/completions", sampled).at("/choices/0/text").asText());
+
+            // 4. a client that disconnects mid-stream: its blocks are freed on the prefill and decode nodes
+            HttpResponse<InputStream> stream = http.send(streamRequest(base, "Hello", 480), HttpResponse.BodyHandlers.ofInputStream());
+            BufferedReader lines = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8));
+            for (int events = 0; events < 3; ) {
+                String line = lines.readLine();
+                assertTrue(line != null, "stream ended early");
+                events += line.startsWith("data: ") ? 1 : 0;
+            }
+            stream.body().close();
+            awaitIdle(http, base, 4, all);
+
+            // 6a. SIGKILL a decode node while streams run on both
+            List<CompletableFuture<HttpResponse<Stream<String>>>> streams = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                streams.add(http.sendAsync(streamRequest(base, "story " + i, 400), HttpResponse.BodyHandlers.ofLines()));
+            }
+            String victim = awaitBusy(http, base, "decode");
+            NodeProcess killed = victim.equals("d1") ? d1 : d2;
+            killed.kill();
+            long killedAt = System.nanoTime();
+            int errors = 0;
+            for (CompletableFuture<HttpResponse<Stream<String>>> s : streams) {
+                List<String> data = s.get(60, TimeUnit.SECONDS).body().filter(l -> l.startsWith("data: ")).toList();
+                assertEquals("data: [DONE]", data.get(data.size() - 1));
+                errors += data.stream().anyMatch(l -> l.contains("\"error\"")) ? 1 : 0;
+            }
+            assertTrue(errors > 0, "no stream on the killed decode node ended with an error event");
+            assertTrue(errors < streams.size(), "streams on the other decode node must complete");
+            assertTrue(System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(30), "streams must end within seconds");
+            awaitMarkedDown(http, base, victim, all);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(12, HttpClusterIT.post(http, base + "/v1/completions",
+                        "{\"prompt\":\"after " + i + "\",\"max_tokens\":12,\"ignore_eos\":true}").at("/usage/completion_tokens").asInt());
+            }
+
+            // 6b. SIGKILL a prefill node: the cluster marks it down and the other one takes new requests
+            String prefillVictim = "p1";
+            p1.kill();
+            awaitMarkedDown(http, base, prefillVictim, all);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(10, HttpClusterIT.post(http, base + "/v1/completions",
+                        "{\"prompt\":\"later " + i + "\",\"max_tokens\":10,\"ignore_eos\":true}").at("/usage/completion_tokens").asInt());
+            }
+            awaitIdle(http, base, 2, all);
+        }
+    }
+
+    static NodeProcess node(Path dir, String id, String role, String seed) throws Exception {
+        return NodeProcess.start(dir, id, role, "--model", MODEL.toString(), "--threads", "1", "--cluster-port",
+                Integer.toString(NodeProcess.freePort()), "--kv-port", Integer.toString(NodeProcess.freePort()),
+                "--kv-reply-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", id);
+    }
+
+    static HttpRequest streamRequest(String base, String prompt, int maxTokens) {
+        return HttpRequest.newBuilder(URI.create(base + "/v1/completions")).header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"" + prompt
+                        + "\",\"max_tokens\":" + maxTokens + ",\"ignore_eos\":true,\"stream\":true}")).build();
+    }
+
+    static JsonNode nodes(HttpClient http, String base) throws Exception {
+        return JSON.readTree(HttpClusterIT.raw(http, base + "/v1/cluster", null).body()).get("nodes");
+    }
+
+    /** Waits until {@code count} reachable nodes report no running request and no used block. */
+    static void awaitIdle(HttpClient http, String base, int count, List<NodeProcess> all) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            JsonNode nodes = nodes(http, base);
+            int idle = 0;
+            for (JsonNode n : nodes) {
+                if (n.get("reachable").asBoolean() && n.at("/kv/blocks_used").asInt() == 0 && n.get("running").asInt() == 0) {
+                    idle++;
+                }
+            }
+            if (idle == count) {
+                return;
+            }
+            JsonNode last = nodes;
+            assertTrue(System.nanoTime() < deadline, () -> "blocks not freed: " + last + "\n" + logs(all));
+            Thread.sleep(200);
+        }
+    }
+
+    /** The id of a node of {@code role} that is running at least one request. */
+    static String awaitBusy(HttpClient http, String base, String role) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            int busy = 0;
+            String any = null;
+            for (JsonNode n : nodes(http, base)) {
+                if (n.get("role").asText().equals(role) && n.get("running").asInt() > 0) {
+                    busy++;
+                    any = n.get("node").asText();
+                }
+            }
+            if (busy >= 2) {
+                return any;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the streams did not spread over two " + role + " nodes: " + nodes(http, base));
+    }
+
+    static void awaitMarkedDown(HttpClient http, String base, String id, List<NodeProcess> all) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            boolean up = false;
+            for (JsonNode n : nodes(http, base)) {
+                up |= n.get("node").asText().equals(id) && n.get("reachable").asBoolean();
+            }
+            if (!up) {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, () -> id + " still marked reachable\n" + logs(all));
+            Thread.sleep(200);
+        }
+    }
+
+    static JsonNode generate(Path dir, String prompt, int maxTokens) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(NodeProcess.root().resolve("bin/baton").toString(), "generate", "--model",
+                MODEL.toString(), "--threads", "1", "--prompt", prompt, "--max-tokens", Integer.toString(maxTokens),
+                "--output", "json").redirectError(dir.resolve("generate.err").toFile());
+        pb.environment().put("BATON_SKIP_BUILD", "1");
+        pb.environment().put("BATON_JVM_OPTS", "-Xmx256m");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bin/baton generate timed out");
+        assertEquals(0, p.exitValue(), out + Files.readString(dir.resolve("generate.err")));
+        return JSON.readTree(out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElseThrow());
+    }
+
+    static String logs(List<NodeProcess> all) {
+        StringBuilder sb = new StringBuilder();
+        for (NodeProcess n : all) {
+            sb.append("---- ").append(n.log).append('\n').append(n.log());
+        }
+        return sb.toString();
+    }
+}

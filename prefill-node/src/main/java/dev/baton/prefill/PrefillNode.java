@@ -1,0 +1,204 @@
+package dev.baton.prefill;
+
+import dev.baton.common.BlockHasher;
+import dev.baton.common.NodeId;
+import dev.baton.common.RequestId;
+import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.common.protocol.NodeProtocol;
+import dev.baton.common.protocol.Requesters;
+import dev.baton.engine.Engine;
+import dev.baton.engine.EngineException;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.EventRelay;
+import dev.baton.engine.sched.GenerationRequest;
+import dev.baton.engine.sched.PrefillListener;
+import dev.baton.engine.sched.PrefilledSequence;
+import dev.baton.kvtransfer.KvTransport;
+import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+
+/**
+ * A prefill node (role {@code prefill}, DESIGN.md §3): runs {@link NodeProtocol.Prefill} requests
+ * through a prefill-only {@link EngineLoop} (batched, chunked), streams the prompt's first token to
+ * the requester, hands it to the decode node ({@link NodeProtocol.Handoff}) and ships the prompt's
+ * KV there through kv-transfer once the decode node says where ({@link NodeProtocol.DecodeReady}).
+ * A request that ends with its first token ends here (the router then cancels the decode node's
+ * reservation); one that fails here cancels it on the decode node itself.
+ */
+public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
+
+    private sealed interface Internal extends NodeProtocol.Command {}
+
+    private record RequesterStopped(ActorRef<GenerationEvent> requester) implements Internal {}
+
+    private record RequestEnded(RequestId requestId) implements Internal {}
+
+    /** The node's kv-transfer side: the sender, run on the engine loop's thread. */
+    public static final class Shipping implements AutoCloseable {
+        final KvShipper shipper;
+        private volatile ActorRef<NodeProtocol.Command> node;
+
+        /**
+         * @param lease           how long prefilled blocks wait for the decode node before they are freed
+         * @param transferTimeout deadline of one transfer
+         */
+        public Shipping(KvTransport transport, Engine engine, EngineLoop loop, Duration lease, Duration transferTimeout) {
+            this.shipper = new KvShipper(transport, engine.pool(), engine.compatibility(),
+                    new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize()), lease.toNanos(),
+                    transferTimeout.toNanos(), id -> {
+                        ActorRef<NodeProtocol.Command> n = node;
+                        if (n != null) {
+                            n.tell(new RequestEnded(id));
+                        }
+                    });
+            loop.attach(shipper);
+        }
+
+        /** Shipments holding blocks or waiting for a decode node. */
+        public int inFlight() {
+            return shipper.inFlight();
+        }
+
+        /** Transfers the decode nodes verified so far. */
+        public long shipped() {
+            return shipper.shipped();
+        }
+
+        /** Closes the sender; call once the engine loop has stopped. */
+        @Override
+        public void close() {
+            shipper.close();
+        }
+    }
+
+    private final NodeId nodeId;
+    private final Engine engine;
+    private final EngineLoop loop;
+    private final Shipping shipping;
+    private final Requesters<NodeProtocol.Command> requesters;
+
+    /** The prefill node, restarted on failure (its requests live in the engine loop, not in the actor). */
+    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Shipping shipping) {
+        return Behaviors.supervise(Behaviors.<NodeProtocol.Command>setup(ctx -> new PrefillNode(ctx, nodeId, engine, loop,
+                shipping))).onFailure(SupervisorStrategy.restart());
+    }
+
+    private PrefillNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
+            Shipping shipping) {
+        super(ctx);
+        this.nodeId = nodeId;
+        this.engine = engine;
+        this.loop = loop;
+        this.shipping = shipping;
+        this.requesters = new Requesters<>(ctx, RequesterStopped::new);
+        shipping.node = ctx.getSelf();
+        ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.PREFILL_KEY, ctx.getSelf()));
+    }
+
+    @Override
+    public Receive<NodeProtocol.Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(NodeProtocol.Prefill.class, this::onPrefill)
+                .onMessage(NodeProtocol.DecodeReady.class, r -> {
+                    loop.execute(() -> shipping.shipper.decodeReady(r));
+                    return this;
+                })
+                .onMessage(NodeProtocol.Cancel.class, c -> {
+                    cancel(c.requestId(), c.reason());
+                    return this;
+                })
+                .onMessage(NodeProtocol.GetLoad.class, g -> {
+                    g.replyTo().tell(load());
+                    return this;
+                })
+                .onMessage(RequesterStopped.class, r -> {
+                    for (RequestId id : requesters.stopped(r.requester())) {
+                        cancel(id, "requester stopped");
+                    }
+                    return this;
+                })
+                .onMessage(RequestEnded.class, r -> {
+                    requesters.ended(r.requestId());
+                    return this;
+                })
+                .onSignal(PostStop.class, s -> this)
+                .build();
+    }
+
+    /** A request is either in the loop (prefilling) or with the shipper: both are told, in order, on the loop thread. */
+    private void cancel(RequestId id, String reason) {
+        loop.cancel(id, reason);
+        loop.execute(() -> shipping.shipper.cancel(id, reason));
+    }
+
+    public NodeProtocol.LoadReport load() {
+        return new NodeProtocol.LoadReport(nodeId, "prefill", loop.runningCount(), loop.waitingCount(),
+                engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
+                loop.generatedTokens(), "");
+    }
+
+    private Behavior<NodeProtocol.Command> onPrefill(NodeProtocol.Prefill p) {
+        ActorRef<GenerationEvent> to = p.replyTo();
+        RequestId id = p.requestId();
+        if (requesters.isActive(id)) {
+            to.tell(new GenerationEvent.Failed(id, "request id " + id.value() + " is already running on " + nodeId.value(),
+                    false));
+            return this;
+        }
+        EngineLoop.SubmitResult result;
+        try {
+            SamplingParams params = SamplingParams.fromSpec(p.sampling());
+            ActorRef<NodeProtocol.Command> self = getContext().getSelf();
+            result = loop.submitPrefill(new GenerationRequest(id, p.promptTokens(), params), new Relay(p, () -> {
+                shipping.shipper.forget(id);
+                self.tell(new RequestEnded(id));
+            }));
+        } catch (EngineException | IllegalArgumentException e) {
+            to.tell(new GenerationEvent.Failed(id, e.getMessage(), false));
+            p.decode().tell(new NodeProtocol.Cancel(id, e.getMessage()));
+            return this;
+        }
+        switch (result) {
+            case ACCEPTED -> requesters.add(id, to);
+            case QUEUE_FULL -> refuse(p, "node " + nodeId.value() + " is overloaded");
+            case CLOSED -> refuse(p, "node " + nodeId.value() + " is shutting down");
+        }
+        return this;
+    }
+
+    private static void refuse(NodeProtocol.Prefill p, String reason) {
+        p.replyTo().tell(new GenerationEvent.Failed(p.requestId(), reason, true));
+        p.decode().tell(new NodeProtocol.Cancel(p.requestId(), reason));
+    }
+
+    /** One request's listener, on the loop thread: first token to the requester, KV to the shipper. */
+    private final class Relay extends EventRelay implements PrefillListener {
+        private final NodeProtocol.Prefill prefill;
+
+        Relay(NodeProtocol.Prefill p, Runnable onEnd) {
+            super(p.requestId(), p.replyTo()::tell, onEnd);
+            this.prefill = p;
+        }
+
+        @Override
+        public void onPrefillDone(PrefilledSequence sequence) {
+            prefill.decode().tell(new NodeProtocol.Handoff(id, prefill.transferId(), sequence.firstToken()));
+            shipping.shipper.prefilled(sequence, prefill);
+        }
+
+        @Override
+        public void onFailed(String reason) {
+            super.onFailed(reason);
+            prefill.decode().tell(new NodeProtocol.Cancel(id, reason));
+        }
+    }
+}
