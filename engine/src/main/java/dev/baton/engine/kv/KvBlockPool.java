@@ -1,20 +1,48 @@
 package dev.baton.engine.kv;
 
+import dev.baton.common.BlockHash;
 import dev.baton.engine.EngineException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A fixed pool of KV blocks allocated off-heap once, at start-up.
+ * A fixed pool of KV blocks allocated off-heap once, at start-up, with the node's prefix cache
+ * ({@link PrefixCache}, DESIGN.md §4, §6).
  *
  * <p>Blocks are refcounted: {@link #allocate()} hands out a block with count 1, {@link #retain(int)}
- * and {@link #release(int)} move it, and a block whose count drops to zero returns to the free queue.
- * Allocation returns {@link #NO_BLOCK} when the pool is empty (a return code: the scheduler decides
- * whether to wait, preempt or refuse).
+ * and {@link #release(int)} move it. A block whose count drops to zero returns to the free queue,
+ * unless it holds a published prefix block: then it stays cached, unreferenced and <em>evictable</em>,
+ * so that a later {@link #match} can take it again. Allocation returns {@link #NO_BLOCK} when no block
+ * is free or evictable (a return code: the scheduler decides whether to wait, preempt or refuse).
+ *
+ * <p>Every block is in exactly one of three groups, and the counts add up to {@link #blockCount()}:
+ * <ul>
+ *   <li><em>empty</em> ({@link #emptyBlockCount()}): unreferenced, holding nothing; in the free queue;</li>
+ *   <li><em>evictable</em> ({@link #evictableBlockCount()}): unreferenced, holding a cached prefix block;</li>
+ *   <li><em>used</em> ({@link #usedBlockCount()}): referenced by at least one holder.</li>
+ * </ul>
+ * {@link #freeBlockCount()} is empty + evictable: how many blocks {@code allocate()} can still hand
+ * out, which is what a scheduler admits requests by (unchanged from before the cache existed).
+ * {@code allocate()} takes an empty block first and evicts a cached one only when none is left, in
+ * the order {@link PrefixCache} documents (least recently released first, deepest first among equals).
+ *
+ * <h2>Prefix cache operations</h2>
+ * <ul>
+ *   <li>{@link #publish(int, BlockHash, int)}: the block's KV is written; cache it under its hash.</li>
+ *   <li>{@link #claim(BlockHash, int, int)}: the block is about to be computed; let others find it now
+ *       ({@code PENDING}) and wait for it.</li>
+ *   <li>{@link #match}: take references on the longest cached prefix of a prompt's block hashes.</li>
+ *   <li>{@link #blockState(int)} / {@link #isReady(int)}: whether a matched pending block is written yet.</li>
+ *   <li>{@link #abandon(int)}: the computing request stopped; waiters see {@code ABANDONED}.</li>
+ * </ul>
+ * A block's <em>depth</em> is its index in the prompt's hash chain ({@code hashes[depth]} from
+ * {@link dev.baton.common.BlockHasher#hashFullBlocks}); a cached block is at the same index in the
+ * block table of every sequence that uses it.
  *
  * <p>Threading: the bookkeeping is owned by one thread (the engine loop); the memory itself may be
  * read and written by the forward pass's worker threads, and by transports, for blocks they hold.
- * The memory lives until {@link #close()}.
+ * The memory lives until {@link #close()}. Nothing here allocates on the heap per call, except the
+ * block slice handed to an {@link PrefixCache.EvictionListener} when one is set.
  */
 public final class KvBlockPool implements AutoCloseable {
 
@@ -28,6 +56,8 @@ public final class KvBlockPool implements AutoCloseable {
     private final int[] freeQueue; // ring buffer of free block ids
     private int freeHead;
     private int freeSize;
+    private final PrefixCache cache;
+    private PrefixCache.EvictionListener evictionListener;
 
     public KvBlockPool(KvCacheSpec spec, int blockCount) {
         if (blockCount < 1) {
@@ -50,6 +80,7 @@ public final class KvBlockPool implements AutoCloseable {
             freeQueue[i] = i;
         }
         this.freeSize = blockCount;
+        this.cache = new PrefixCache(blockCount);
     }
 
     /** Pool size for a byte budget: as many whole blocks as fit. */
@@ -65,12 +96,34 @@ public final class KvBlockPool implements AutoCloseable {
         return blockCount;
     }
 
+    /** Blocks {@link #allocate()} can still hand out: {@link #emptyBlockCount()} + {@link #evictableBlockCount()}. */
     public int freeBlockCount() {
+        return freeSize + cache.evictableBlockCount();
+    }
+
+    /** Unreferenced blocks that hold nothing (the free queue). */
+    public int emptyBlockCount() {
         return freeSize;
     }
 
+    /** Unreferenced blocks that hold a cached prefix block, taken by {@link #allocate()} after the empty ones. */
+    public int evictableBlockCount() {
+        return cache.evictableBlockCount();
+    }
+
+    /** Blocks with at least one reference: {@link #blockCount()} - {@link #freeBlockCount()}. */
     public int usedBlockCount() {
-        return blockCount - freeSize;
+        return blockCount - freeBlockCount();
+    }
+
+    /** The prefix cache's states, hashes and counters. */
+    public PrefixCache prefixCache() {
+        return cache;
+    }
+
+    /** Sets (or, with {@code null}, removes) the hook that sees each cached block before it is evicted. */
+    public void setEvictionListener(PrefixCache.EvictionListener listener) {
+        this.evictionListener = listener;
     }
 
     /** The whole pool's memory; block {@code b} starts at {@link #blockOffset(int)}. */
@@ -88,14 +141,27 @@ public final class KvBlockPool implements AutoCloseable {
         return memory.asSlice(blockOffset(block), spec.blockBytes());
     }
 
-    /** Takes a free block (refcount 1), or returns {@link #NO_BLOCK} when none is free. */
+    /**
+     * Takes a block (refcount 1): an empty one if any, else evicts the next evictable cached block
+     * (its hash mapping is dropped, and the eviction listener sees it first). Returns
+     * {@link #NO_BLOCK} when every block is referenced.
+     */
     public int allocate() {
-        if (freeSize == 0) {
-            return NO_BLOCK;
+        int b;
+        if (freeSize > 0) {
+            b = freeQueue[freeHead];
+            freeHead = (freeHead + 1) % blockCount;
+            freeSize--;
+        } else {
+            b = cache.oldestEvictable();
+            if (b == NO_BLOCK) {
+                return NO_BLOCK;
+            }
+            if (evictionListener != null) {
+                evictionListener.onEvict(cache.hashOf(b), b, memory.asSlice(blockOffset(b), spec.blockBytes()));
+            }
+            cache.evict(b);
         }
-        int b = freeQueue[freeHead];
-        freeHead = (freeHead + 1) % blockCount;
-        freeSize--;
         refCounts[b] = 1;
         return b;
     }
@@ -105,20 +171,147 @@ public final class KvBlockPool implements AutoCloseable {
         refCounts[block]++;
     }
 
-    /** Drops one reference; at zero the block returns to the free queue. */
+    /**
+     * Drops one reference. At zero a cached ({@code READY}) block becomes evictable; any other block
+     * returns to the free queue (a {@code PENDING} block's claim is dropped first, as if abandoned).
+     */
     public void release(int block) {
         checkHeld(block);
         if (--refCounts[block] == 0) {
+            unreferenced(block, cache.nextTick());
+        }
+    }
+
+    /**
+     * Drops one reference on each of {@code blocks[0, count)}, as one release: cached blocks that
+     * become evictable are equally recent, so they are evicted deepest first. Releases from the last
+     * block to the first, which makes a chain's insertion into the eviction order O(1) per block.
+     */
+    public void releaseAll(int[] blocks, int count) {
+        long tick = cache.nextTick();
+        for (int i = count - 1; i >= 0; i--) {
+            int b = blocks[i];
+            checkHeld(b);
+            if (--refCounts[b] == 0) {
+                unreferenced(b, tick);
+            }
+        }
+    }
+
+    private void unreferenced(int block, long tick) {
+        if (!cache.onUnreferenced(block, tick)) {
             freeQueue[(freeHead + freeSize) % blockCount] = block;
             freeSize++;
         }
     }
 
+    /**
+     * Takes a reference on each block of the longest cached prefix of {@code hashes[0, hashCount)}
+     * (ready or pending), stopping at the first hash that is not cached. The references belong to
+     * the caller, who appends the blocks to a sequence ({@link KvSequence#adoptPrefix}) or releases
+     * them. A caller that needs logits for the last prompt token should ask for at most
+     * {@code (promptLength - 1) / blockSize} hashes, so that at least one token is left to compute.
+     *
+     * @param blocksOut receives the matched block ids, {@code blocksOut[i]} for {@code hashes[i]}
+     * @param readyOut  receives, for each matched block, whether its KV is written ({@code READY});
+     *                  a {@code false} entry is {@code PENDING}: wait until {@link #isReady(int)}
+     * @return how many leading hashes matched
+     */
+    public int match(BlockHash[] hashes, int hashCount, int[] blocksOut, boolean[] readyOut) {
+        if (hashCount < 0 || hashCount > hashes.length || blocksOut.length < hashCount
+                || readyOut.length < hashCount) {
+            throw new EngineException("match of " + hashCount + " hashes needs that many hashes (" + hashes.length
+                    + "), block slots (" + blocksOut.length + ") and ready flags (" + readyOut.length + ")");
+        }
+        int matched = 0;
+        int pending = 0;
+        while (matched < hashCount) {
+            int b = cache.find(hashes[matched]);
+            if (b == NO_BLOCK) {
+                break;
+            }
+            if (refCounts[b] == 0) {
+                cache.onReferenced(b);
+            }
+            refCounts[b]++;
+            boolean ready = cache.state(b) == PrefixCache.State.READY;
+            if (!ready) {
+                pending++;
+            }
+            blocksOut[matched] = b;
+            readyOut[matched] = ready;
+            matched++;
+        }
+        cache.recordLookup(hashCount, matched, pending);
+        return matched;
+    }
+
+    /**
+     * Registers a held block that the caller is about to compute as the {@code PENDING} entry for
+     * {@code hash}, so that other requests can match it and wait instead of computing it again. The
+     * caller must later {@link #publish} it once its KV is written, or {@link #abandon} it.
+     *
+     * @param depth the block's index in its hash chain
+     * @return true if the block is now the entry for {@code hash}; false if another block already is
+     *     (nothing changed: match that one instead, or compute this one privately)
+     * @throws EngineException if the block is not held or is already cached or abandoned
+     */
+    public boolean claim(BlockHash hash, int block, int depth) {
+        checkHeld(block);
+        return cache.claim(hash, block, depth);
+    }
+
+    /**
+     * Caches a held block whose KV (all {@code blockSize} positions) is written under {@code hash}; a
+     * {@code PENDING} block claimed under {@code hash} becomes {@code READY}. First writer wins: if
+     * another block already holds {@code hash} (ready or pending), nothing changes and this block stays
+     * private (it returns to the free queue when released). Publishing the same block and hash again
+     * is a no-op that returns true.
+     *
+     * @param depth the block's index in its hash chain (its eviction priority among equally old blocks)
+     * @return true if this block is now cached under {@code hash}; false if another block holds it
+     * @throws EngineException if the block is not held, is cached under another hash or depth, or its
+     *     claim was abandoned
+     */
+    public boolean publish(int block, BlockHash hash, int depth) {
+        checkHeld(block);
+        return cache.publish(block, hash, depth);
+    }
+
+    /**
+     * Drops the {@code PENDING} claim on a held block (its computing request stopped): the hash is no
+     * longer mapped, and the block is {@code ABANDONED} until its last reference is released. Waiters
+     * that matched it see {@link PrefixCache.State#ABANDONED} and must release it and compute that
+     * part of the prompt themselves. Only the claimer may abandon: the pool does not record who claimed.
+     *
+     * @throws EngineException if the block is not held or not {@code PENDING}
+     */
+    public void abandon(int block) {
+        checkHeld(block);
+        cache.abandon(block);
+    }
+
+    /** The prefix-cache state of {@code block}. */
+    public PrefixCache.State blockState(int block) {
+        checkId(block);
+        return cache.state(block);
+    }
+
+    /** Whether {@code block} holds written, cached KV ({@code READY}); false while pending or abandoned. */
+    public boolean isReady(int block) {
+        checkId(block);
+        return cache.state(block) == PrefixCache.State.READY;
+    }
+
     public int refCount(int block) {
+        checkId(block);
+        return refCounts[block];
+    }
+
+    private void checkId(int block) {
         if (block < 0 || block >= blockCount) {
             throw new EngineException("block id " + block + " outside the pool (0.." + (blockCount - 1) + ")");
         }
-        return refCounts[block];
     }
 
     private void checkHeld(int block) {

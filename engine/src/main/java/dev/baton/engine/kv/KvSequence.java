@@ -73,6 +73,29 @@ public final class KvSequence {
         }
     }
 
+    /**
+     * Starts an empty sequence with {@code count} full blocks of a cached prefix, as returned by
+     * {@link KvBlockPool#match}: appends {@code blocks[0, count)} and sets the length to
+     * {@code count * blockSize}. Takes over the references the match took (takes none of its own); the
+     * sequence computes on from the next block, so it never writes into a shared block. Blocks that
+     * were matched {@code PENDING} must be ready before this sequence is stepped.
+     *
+     * @throws IllegalStateException if the sequence already holds blocks
+     */
+    public void adoptPrefix(int[] blocks, int count) {
+        if (blockCount != 0 || length != 0) {
+            throw new IllegalStateException("a prefix can only be adopted by an empty sequence, this one holds "
+                    + blockCount + " blocks and " + length + " positions");
+        }
+        if (count < 0 || count > blocks.length) {
+            throw new IllegalArgumentException("count " + count + " outside 0.." + blocks.length);
+        }
+        for (int i = 0; i < count; i++) {
+            appendBlock(blocks[i]);
+        }
+        length = count * pool.spec().blockSize();
+    }
+
     /** Appends a block this sequence now holds a reference to. */
     public void appendBlock(int block) {
         if (blockCount == blocks.length) {
@@ -81,11 +104,12 @@ public final class KvSequence {
         blocks[blockCount++] = block;
     }
 
-    /** Returns every block to the pool; the sequence is empty afterwards. Safe to call twice. */
+    /**
+     * Returns every block to the pool in one {@link KvBlockPool#releaseAll} (cached blocks become
+     * evictable together, deepest first); the sequence is empty afterwards. Safe to call twice.
+     */
     public void free() {
-        for (int i = 0; i < blockCount; i++) {
-            pool.release(blocks[i]);
-        }
+        pool.releaseAll(blocks, blockCount);
         blockCount = 0;
         length = 0;
     }
