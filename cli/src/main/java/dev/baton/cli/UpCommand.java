@@ -40,7 +40,8 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "PATH", description = "GGUF model (default: the embedded demo model)")
     Path model;
 
-    @Option(names = "--port", paramLabel = "P", defaultValue = "8000", description = "HTTP port of the router (default: ${DEFAULT-VALUE})")
+    @Option(names = "--port", paramLabel = "P", defaultValue = "8000",
+            description = "HTTP port of the router; node i serves its metrics on P+i (default: ${DEFAULT-VALUE})")
     int port;
 
     @Option(names = "--cluster-port", paramLabel = "P", defaultValue = "25520",
@@ -100,11 +101,13 @@ final class UpCommand implements Callable<Integer> {
             roles.addAll(java.util.Collections.nCopies(decode, "decode"));
         }
         java.util.Map<String, Integer> counts = new java.util.HashMap<>();
+        List<String> metricsUrls = new ArrayList<>();
         for (int i = 0; i < roles.size(); i++) {
             String role = roles.get(i);
             String name = role + "-" + counts.merge(role, 1, Integer::sum);
             List<String> w = new ArrayList<>(List.of(role, "--cluster-port", Integer.toString(clusterPort + 1 + i),
-                    "--seed", seed, "--node-id", name));
+                    "--seed", seed, "--node-id", name, "--metrics-port", Integer.toString(port + 1 + i)));
+            metricsUrls.add(name + " http://127.0.0.1:" + (port + 1 + i) + "/metrics");
             w.addAll(common);
             pids.add(spawn(dir, name, w));
         }
@@ -122,6 +125,7 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("  try:   curl " + url + "/v1/completions -H 'Content-Type: application/json' "
                 + "-d '{\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
         System.out.println("  logs:  " + dir);
+        System.out.println("  metrics: router " + url + "/metrics; " + String.join(", ", metricsUrls));
         System.out.println("  stop:  bin/baton down");
         return 0;
     }
