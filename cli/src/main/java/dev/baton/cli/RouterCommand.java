@@ -62,7 +62,8 @@ final class RouterCommand implements Callable<Integer> {
         }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "baton", config);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ClusterDispatcher dispatcher = new ClusterDispatcher(system, Duration.ofMillis(500));
+        ClusterDispatcher dispatcher = new ClusterDispatcher(system,
+                dev.baton.router.cluster.RoutingSettings.from(config), registry);
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
                 registry).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());

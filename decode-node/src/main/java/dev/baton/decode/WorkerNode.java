@@ -86,7 +86,7 @@ public final class WorkerNode extends AbstractBehavior<NodeProtocol.Command> {
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "worker", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
-                loop.generatedTokens(), "");
+                loop.generatedTokens(), "", engine.fingerprint().toString());
     }
 
     private Behavior<NodeProtocol.Command> onGenerate(NodeProtocol.Generate g) {

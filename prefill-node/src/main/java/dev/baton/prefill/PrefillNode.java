@@ -143,7 +143,7 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "prefill", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
-                loop.generatedTokens(), "");
+                loop.generatedTokens(), "", engine.fingerprint().toString());
     }
 
     private Behavior<NodeProtocol.Command> onPrefill(NodeProtocol.Prefill p) {

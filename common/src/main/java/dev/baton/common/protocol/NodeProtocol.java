@@ -62,6 +62,9 @@ public final class NodeProtocol {
     /** Cancels a request (client gone, timeout, the other node failed); answered by a {@link GenerationEvent.Failed}. */
     public record Cancel(RequestId requestId, String reason) implements Command {}
 
+    /** Asks for the node's whole prefix-cache state (a router resyncing its index after a gap in the KV events). */
+    public record GetKvState(ActorRef<KvEvents.State> replyTo) implements Command {}
+
     /** Asks for a {@link LoadReport}. */
     public record GetLoad(ActorRef<LoadReport> replyTo) implements Command {}
 
@@ -72,7 +75,8 @@ public final class NodeProtocol {
      * @param running     sequences admitted (prefilling, decoding, or awaiting their KV)
      * @param freeBlocks  KV blocks not held by any sequence
      * @param kvEndpoint  where the node receives KV blocks (channel#stream), empty if it does not
+     * @param model       the model fingerprint (hex), the root of the block hashes the node's KV events carry
      */
     public record LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
-            int blockSize, long generatedTokens, String kvEndpoint) implements CborSerializable {}
+            int blockSize, long generatedTokens, String kvEndpoint, String model) implements CborSerializable {}
 }

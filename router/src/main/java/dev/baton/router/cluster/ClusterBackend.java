@@ -140,6 +140,7 @@ public final class ClusterBackend implements GenerationBackend {
             kv.put("blocks_free", n.freeBlocks());
             kv.put("blocks_used", n.totalBlocks() - n.freeBlocks());
             kv.put("block_size", n.blockSize());
+            kv.put("blocks_indexed", n.indexedBlocks());
         }
         return root;
     }

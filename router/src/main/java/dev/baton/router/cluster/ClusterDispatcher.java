@@ -1,8 +1,13 @@
 package dev.baton.router.cluster;
 
+import dev.baton.common.BlockHash;
+import dev.baton.common.BlockHasher;
+import dev.baton.common.ModelFingerprint;
+import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
 import dev.baton.common.TransferId;
 import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.common.protocol.KvEvents;
 import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.common.protocol.SamplingSpec;
 import java.time.Duration;
@@ -21,6 +26,8 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.ClusterEvent;
@@ -35,12 +42,14 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * <p>Routing (DESIGN.md §3): with at least one prefill and one decode node the request is
  * disaggregated. The decode node is chosen first: among those whose free KV blocks (minus what this
  * router sent since their last report) hold the prompt plus {@code max_tokens}, the one with the
- * fewest running, waiting and in-flight requests; then the prefill node by the same rule with room
- * for the prompt. Both are told at once ({@link NodeProtocol.Reserve}, {@link NodeProtocol.Prefill})
+ * fewest running, waiting and in-flight requests; then the prefill node with room for the prompt,
+ * KV-aware: from the nodes' KV events ({@link KvIndex}) the router knows how much of the prompt each
+ * node holds, and takes the lowest queue cost minus cache benefit within a herding guard
+ * ({@link RoutingSettings}). Both are told at once ({@link NodeProtocol.Reserve}, {@link NodeProtocol.Prefill})
  * under a transfer id chosen here; a request without a seed gets one here, so both nodes draw the
  * same random numbers. The first token comes from the prefill node and the rest from the decode
  * node; they are put back in order by {@link GenerationEvent.Tokens#index()}. Without a
- * prefill/decode pair, requests go whole to worker nodes by the same least-loaded rule. With no room
+ * prefill/decode pair, requests go whole to worker nodes, chosen like prefill nodes. With no room
  * anywhere the request fails retryable (the HTTP layer answers 503 with Retry-After).
  *
  * <p>Threading: {@link #submit}, {@link #cancel} and the getters are thread-safe; all state lives in
@@ -68,6 +77,12 @@ public final class ClusterDispatcher {
 
     private enum Poll implements Msg { INSTANCE }
 
+    private record KvBatch(KvEvents.Batch batch) implements Msg {}
+
+    private record KvStateMsg(KvEvents.State state) implements Msg {}
+
+    private record ResyncFailed(NodeId nodeId) implements Msg {}
+
     /** The service keys of the roles, by role name. */
     private static final Map<String, ServiceKey<NodeProtocol.Command>> KEYS = Map.of(
             "worker", NodeProtocol.WORKER_KEY, "prefill", NodeProtocol.PREFILL_KEY, "decode", NodeProtocol.DECODE_KEY);
@@ -79,6 +94,7 @@ public final class ClusterDispatcher {
         boolean reachable = true;
         int inFlight;
         int reservedBlocks;
+        long queuedTokens; // prompt tokens this router sent and the node has not computed yet (prefill, worker)
 
         Node(ActorRef<NodeProtocol.Command> ref, String role) {
             this.ref = ref;
@@ -115,6 +131,8 @@ public final class ClusterDispatcher {
         final Node decode;
         final int blocks;
         final int prefillBlocks;
+        final Node computes; // the node that computes the prompt: the prefill node or the worker
+        long queuedTokens;
         int nextIndex; // completion index of the next token to deliver
         boolean prefillReleased;
         final TreeMap<Integer, GenerationEvent.Tokens> early = new TreeMap<>();
@@ -127,6 +145,15 @@ public final class ClusterDispatcher {
             this.decode = decode;
             this.blocks = blocks;
             this.prefillBlocks = prefillBlocks;
+            this.computes = prefill != null ? prefill : worker;
+        }
+
+        /** The prompt is computed (first token seen) or the request ended: the node's queue shrinks. */
+        void promptDone() {
+            if (queuedTokens > 0) {
+                computes.queuedTokens -= queuedTokens;
+                queuedTokens = 0;
+            }
         }
 
         boolean uses(Node n) {
@@ -135,10 +162,19 @@ public final class ClusterDispatcher {
     }
 
     private final ActorRef<Msg> actor;
+    private final RoutingSettings routing;
+    private final RoutingMetrics metrics;
     private volatile List<NodeView> view = List.of();
 
     public ClusterDispatcher(ActorSystem<?> system, Duration loadPollInterval) {
-        this.actor = system.systemActorOf(Behaviors.setup(ctx -> behavior(ctx, loadPollInterval)),
+        this(system, new RoutingSettings(1.0, 1.0, 4, loadPollInterval), null);
+    }
+
+    /** @param registry where the routing meters go; null for none */
+    public ClusterDispatcher(ActorSystem<?> system, RoutingSettings routing, MeterRegistry registry) {
+        this.routing = routing;
+        this.metrics = new RoutingMetrics(registry);
+        this.actor = system.systemActorOf(Behaviors.setup(ctx -> behavior(ctx, routing.loadPollInterval())),
                 "cluster-dispatcher", org.apache.pekko.actor.typed.Props.empty());
     }
 
@@ -183,6 +219,13 @@ public final class ClusterDispatcher {
     private Behavior<Msg> behavior(ActorContext<Msg> ctx, Duration poll) {
         Map<ActorRef<NodeProtocol.Command>, Node> nodes = new HashMap<>();
         Map<RequestId, InFlight> requests = new HashMap<>();
+        KvIndex index = new KvIndex((id, node) -> ctx.ask(KvEvents.State.class, node, Duration.ofSeconds(5),
+                NodeProtocol.GetKvState::new, (state, failure) -> state != null ? new KvStateMsg(state) : new ResyncFailed(id)));
+        metrics.bind(index);
+        ActorRef<Topic.Command<KvEvents.Batch>> topic = ctx.spawn(Topic.create(KvEvents.Batch.class, KvEvents.TOPIC),
+                "kv-events");
+        topic.tell(Topic.subscribe(ctx.messageAdapter(KvEvents.Batch.class, KvBatch::new)));
+        Hashing hashing = new Hashing();
         ActorRef<GenerationEvent> events = ctx.messageAdapter(GenerationEvent.class, Event::new);
         ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listing::new);
         for (ServiceKey<NodeProtocol.Command> key : KEYS.values()) {
@@ -198,8 +241,8 @@ public final class ClusterDispatcher {
             timers.startTimerWithFixedDelay(Poll.INSTANCE, poll);
             return Behaviors.receive(Msg.class)
                     .onMessage(Submit.class, s -> {
-                        dispatch(s, nodes, requests, events);
-                        publish(nodes);
+                        dispatch(s, nodes, requests, events, index, hashing);
+                        publish(nodes, index);
                         return Behaviors.same();
                     })
                     .onMessage(CancelReq.class, c -> {
@@ -211,13 +254,26 @@ public final class ClusterDispatcher {
                     })
                     .onMessage(Event.class, e -> {
                         if (onEvent(e.event(), requests)) {
-                            publish(nodes);
+                            publish(nodes, index);
                         }
                         return Behaviors.same();
                     })
+                    .onMessage(KvBatch.class, b -> {
+                        index.onBatch(b.batch());
+                        return Behaviors.same();
+                    })
+                    .onMessage(KvStateMsg.class, st -> {
+                        index.onState(st.state());
+                        publish(nodes, index);
+                        return Behaviors.same();
+                    })
+                    .onMessage(ResyncFailed.class, f -> {
+                        index.resyncFailed(f.nodeId());
+                        return Behaviors.same();
+                    })
                     .onMessage(Listing.class, l -> {
-                        onListing(l.listing(), nodes, requests, ctx);
-                        publish(nodes);
+                        onListing(l.listing(), nodes, requests, ctx, index);
+                        publish(nodes, index);
                         return Behaviors.same();
                     })
                     .onMessage(Load.class, l -> {
@@ -225,7 +281,8 @@ public final class ClusterDispatcher {
                         if (n != null) {
                             n.load = l.report();
                             n.reservedBlocks = 0;
-                            publish(nodes);
+                            hashing.learn(l.report());
+                            publish(nodes, index);
                         }
                         return Behaviors.same();
                     })
@@ -241,7 +298,7 @@ public final class ClusterDispatcher {
                                 }
                             }
                         }
-                        publish(nodes);
+                        publish(nodes, index);
                         return Behaviors.same();
                     })
                     .onMessage(Member.class, m -> {
@@ -251,10 +308,11 @@ public final class ClusterDispatcher {
                                 Node n = it.next();
                                 if (n.address().equals(a)) {
                                     it.remove();
+                                    forget(n, index);
                                     failNode(n, "node " + a + " is down", requests);
                                 }
                             }
-                            publish(nodes);
+                            publish(nodes, index);
                         }
                         return Behaviors.same();
                     })
@@ -266,8 +324,14 @@ public final class ClusterDispatcher {
         });
     }
 
+    private static void forget(Node n, KvIndex index) {
+        if (n.load != null) {
+            index.drop(n.load.node());
+        }
+    }
+
     private static void onListing(Receptionist.Listing listing, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
-            Map<RequestId, InFlight> requests, ActorContext<Msg> ctx) {
+            Map<RequestId, InFlight> requests, ActorContext<Msg> ctx, KvIndex index) {
         for (Map.Entry<String, ServiceKey<NodeProtocol.Command>> k : KEYS.entrySet()) {
             if (!listing.isForKey(k.getValue())) {
                 continue;
@@ -281,6 +345,7 @@ public final class ClusterDispatcher {
                 Node n = it.next();
                 if (n.role.equals(role) && !live.contains(n.ref)) {
                     it.remove();
+                    forget(n, index);
                     failNode(n, "node " + n.address() + " left the cluster", requests);
                 }
             }
@@ -318,16 +383,17 @@ public final class ClusterDispatcher {
         return false;
     }
 
-    private static void dispatch(Submit s, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
-            Map<RequestId, InFlight> requests, ActorRef<GenerationEvent> events) {
+    private void dispatch(Submit s, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
+            Map<RequestId, InFlight> requests, ActorRef<GenerationEvent> events, KvIndex index, Hashing hashing) {
         if (requests.containsKey(s.id())) {
             s.listener().onFailed("duplicate request id " + s.id().value(), false);
             return;
         }
         int positions = s.prompt().length + s.sampling().maxTokens();
+        BlockHash[] prefix = hashing.prefix(s.prompt());
         if (any(nodes, "prefill") && any(nodes, "decode")) {
             Node decode = choose(nodes, "decode", positions);
-            Node prefill = decode == null ? null : choose(nodes, "prefill", s.prompt().length);
+            Choice prefill = decode == null ? null : chooseByPrefix(nodes, "prefill", s.prompt().length, prefix, index);
             if (decode == null || prefill == null) {
                 s.listener().onFailed((decode == null ? "no decode node" : "no prefill node")
                         + " has KV room for this request now", true);
@@ -336,25 +402,94 @@ public final class ClusterDispatcher {
             SamplingSpec spec = s.sampling().seed() != null ? s.sampling() : withSeed(s.sampling(),
                     ThreadLocalRandom.current().nextLong());
             TransferId transfer = new TransferId(ThreadLocalRandom.current().nextLong());
-            InFlight f = new InFlight(s.listener(), null, prefill, decode, decode.blocksFor(positions),
-                    prefill.blocksFor(s.prompt().length));
+            InFlight f = new InFlight(s.listener(), null, prefill.node, decode, decode.blocksFor(positions),
+                    prefill.node.blocksFor(s.prompt().length));
             admit(f, decode, f.blocks);
-            admit(f, prefill, f.prefillBlocks);
+            admit(f, prefill.node, f.prefillBlocks);
+            queue(f, prefill, s.prompt().length);
             requests.put(s.id(), f);
-            decode.ref.tell(new NodeProtocol.Reserve(s.id(), transfer, s.prompt(), spec, prefill.ref, events));
-            prefill.ref.tell(new NodeProtocol.Prefill(s.id(), transfer, s.prompt(), spec, decode.ref, events));
+            decode.ref.tell(new NodeProtocol.Reserve(s.id(), transfer, s.prompt(), spec, prefill.node.ref, events));
+            prefill.node.ref.tell(new NodeProtocol.Prefill(s.id(), transfer, s.prompt(), spec, decode.ref, events));
             return;
         }
-        Node worker = choose(nodes, "worker", positions);
+        Choice worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
         if (worker == null) {
             s.listener().onFailed(any(nodes, "worker") ? "no node has KV room for this request now"
                     : "no worker node, or prefill and decode pair, is ready", true);
             return;
         }
-        InFlight f = new InFlight(s.listener(), worker, null, null, worker.blocksFor(positions), 0);
-        admit(f, worker, f.blocks);
+        InFlight f = new InFlight(s.listener(), worker.node, null, null, worker.node.blocksFor(positions), 0);
+        admit(f, worker.node, f.blocks);
+        queue(f, worker, s.prompt().length);
         requests.put(s.id(), f);
-        worker.ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
+        worker.node.ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
+    }
+
+    /** A node chosen to compute a prompt, and how many of the prompt's tokens it is believed to hold. */
+    private record Choice(Node node, int cachedTokens) {}
+
+    private static void queue(InFlight f, Choice c, int promptTokens) {
+        f.queuedTokens = Math.max(0, promptTokens - c.cachedTokens());
+        c.node().queuedTokens += f.queuedTokens;
+    }
+
+    /**
+     * KV-aware choice (see {@link RoutingSettings}): among usable nodes of {@code role} with room for
+     * {@code positions}, and within the herding guard, the lowest queue cost minus cache benefit.
+     */
+    private Choice chooseByPrefix(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role, int positions,
+            BlockHash[] prefix, KvIndex index) {
+        int least = Integer.MAX_VALUE;
+        for (Node n : nodes.values()) {
+            if (n.usable(role)) {
+                least = Math.min(least, n.inFlight);
+            }
+        }
+        Node best = null;
+        int bestCached = 0;
+        double bestCost = Double.MAX_VALUE;
+        int mostCachedAnywhere = 0;
+        for (Node n : nodes.values()) {
+            if (!n.usable(role) || !n.hasRoom(n.blocksFor(positions))) {
+                continue;
+            }
+            int cached = prefix.length == 0 ? 0 : index.overlap(n.load.node(), prefix) * Math.max(1, n.load.blockSize());
+            mostCachedAnywhere = Math.max(mostCachedAnywhere, cached);
+            if (n.inFlight > least + routing.maxImbalance()) {
+                continue; // the herding guard
+            }
+            double cost = routing.queueWeight() * n.queuedTokens - routing.cacheWeight() * cached;
+            if (best == null || cost < bestCost || (cost == bestCost && n.score() < best.score())) {
+                best = n;
+                bestCached = cached;
+                bestCost = cost;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        metrics.decided(bestCached > 0 ? "prefix" : mostCachedAnywhere > 0 ? "guard" : "load");
+        return new Choice(best, bestCached);
+    }
+
+    /** Hashes prompts the way the nodes do, once their model fingerprint and block size are known. */
+    private static final class Hashing {
+        private BlockHasher hasher;
+
+        void learn(NodeProtocol.LoadReport r) {
+            if (hasher == null && r.model() != null && !r.model().isEmpty() && r.blockSize() > 0) {
+                hasher = new BlockHasher(ModelFingerprint.parse(r.model()), "", r.blockSize());
+            }
+        }
+
+        /** The hashes of the prompt's full blocks that a node could reuse (the last prompt position is always computed). */
+        BlockHash[] prefix(int[] prompt) {
+            if (hasher == null || prompt.length < 2) {
+                return new BlockHash[0];
+            }
+            int blocks = (prompt.length - 1) / hasher.blockSize();
+            return hasher.hashFullBlocks(prompt, blocks * hasher.blockSize());
+        }
     }
 
     private static void admit(InFlight f, Node n, int blocks) {
@@ -412,6 +547,7 @@ public final class ClusterDispatcher {
     private static void deliver(InFlight f, GenerationEvent.Tokens t) {
         f.listener.onTokens(t.tokenIds(), t.text());
         f.nextIndex = t.index() + t.tokenIds().length;
+        f.promptDone();
         if (f.prefill != null && !f.prefillReleased) {
             f.prefillReleased = true; // the prefill node's part is done: its loss no longer fails this request
             f.prefill.inFlight--;
@@ -440,6 +576,7 @@ public final class ClusterDispatcher {
         if (f == null) {
             return;
         }
+        f.promptDone();
         for (Node n : new Node[] {f.worker, f.decode}) {
             if (n != null) {
                 n.inFlight--;
@@ -471,14 +608,15 @@ public final class ClusterDispatcher {
         }
     }
 
-    private void publish(Map<ActorRef<NodeProtocol.Command>, Node> nodes) {
+    private void publish(Map<ActorRef<NodeProtocol.Command>, Node> nodes, KvIndex index) {
         List<NodeView> v = new ArrayList<>();
         for (Node n : nodes.values()) {
             NodeProtocol.LoadReport l = n.load;
             v.add(new NodeView(l == null ? n.ref.path().name() : l.node().value(), n.address().toString(), n.role,
                     n.reachable, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(), l == null ? 0 : l.freeBlocks(),
                     l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(), n.inFlight,
-                    l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint()));
+                    l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint(),
+                    l == null ? 0 : index.size(l.node())));
         }
         view = List.copyOf(v);
     }

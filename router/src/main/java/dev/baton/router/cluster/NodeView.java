@@ -8,6 +8,8 @@ package dev.baton.router.cluster;
  *                        node: not seen its first token)
  * @param generatedTokens tokens the node has generated since it started (its last report)
  * @param kvEndpoint      where the node receives KV blocks (channel#stream), empty if it does not
+ * @param indexedBlocks   block hashes the router's KV index believes the node holds in its prefix cache
  */
 public record NodeView(String nodeId, String address, String role, boolean reachable, int running, int waiting,
-        int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint) {}
+        int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
+        int indexedBlocks) {}
