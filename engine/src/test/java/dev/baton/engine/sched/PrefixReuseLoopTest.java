@@ -502,6 +502,29 @@ class PrefixReuseLoopTest {
         }
     }
 
+    @Test
+    void shouldMeterBlocksByStateAndPrefixCacheHits() throws Exception {
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        int[] prompt = new SplittableRandom(19).ints(4 * BS + 2, 0, 508).toArray();
+        try (Engine e = Engine.open(tiny(8L << 20)); EngineLoop loop = new EngineLoop(e, LoopSettings.defaults(), "t",
+                registry, io.micrometer.core.instrument.Tags.of("role", "worker"))) {
+            submit(loop, 1, prompt, greedy(2)).done.get(30, TimeUnit.SECONDS);
+            submit(loop, 2, prompt, greedy(2)).done.get(30, TimeUnit.SECONDS);
+            awaitIdle(loop, e.pool());
+            KvBlockPool pool = e.pool();
+            assertEquals(0.0, registry.get("baton.kv.blocks").tag("state", "used").gauge().value());
+            assertEquals(4.0, registry.get("baton.kv.blocks").tag("state", "cached").gauge().value());
+            assertEquals(pool.blockCount() - 4.0, registry.get("baton.kv.blocks").tag("state", "free").gauge().value());
+            assertEquals(4.0, registry.get("baton.prefix.cache.hit.blocks").functionCounter().count());
+            assertEquals(4.0, registry.get("baton.prefix.cache.miss.blocks").functionCounter().count(),
+                    "the first request found none of its 4 blocks");
+            assertEquals(4.0 * BS, registry.get("baton.prefix.cache.hit.tokens").functionCounter().count());
+            assertEquals(0.0, registry.get("baton.prefix.cache.evictions").functionCounter().count());
+            assertEquals(prompt.length * 2.0 - 4 * BS,
+                    registry.get("baton.tokens").tag("phase", "prefill").functionCounter().count());
+        }
+    }
+
     // ---- imported prompts ----
 
     @Test
