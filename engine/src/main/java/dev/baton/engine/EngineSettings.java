@@ -18,6 +18,9 @@ import java.util.Locale;
  * @param maxBatchTokens   tokens one forward pass takes (prefill chunk budget)
  * @param maxBatchSequences sequences one forward pass takes
  * @param kernelMode       vectorized or scalar kernels
+ * @param prefixCache      node-local prefix reuse (DESIGN.md §6): an engine loop publishes the KV blocks
+ *                         it writes under their block hashes and starts new requests from the cached
+ *                         blocks of their prompt; off, every request computes its whole prompt
  */
 public record EngineSettings(
         Path model,
@@ -27,18 +30,22 @@ public record EngineSettings(
         GgmlType kvDtype,
         int maxBatchTokens,
         int maxBatchSequences,
-        KernelMode kernelMode) {
+        KernelMode kernelMode,
+        boolean prefixCache) {
 
     public static final long DEFAULT_KV_CACHE_BYTES = 256L << 20;
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final int DEFAULT_MAX_BATCH_TOKENS = 256;
     public static final int DEFAULT_MAX_BATCH_SEQUENCES = 64;
 
-    /** Defaults for {@code model}: every core, 256 MiB of F32 KV, blocks of 16, 256-token batches. */
+    /**
+     * Defaults for {@code model}: every core, 256 MiB of F32 KV, blocks of 16, 256-token batches,
+     * prefix cache on.
+     */
     public static EngineSettings defaults(Path model) {
         return new EngineSettings(model, Runtime.getRuntime().availableProcessors(), DEFAULT_KV_CACHE_BYTES,
                 DEFAULT_BLOCK_SIZE, GgmlType.F32, DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_BATCH_SEQUENCES,
-                KernelMode.defaultMode());
+                KernelMode.defaultMode(), true);
     }
 
     /**
@@ -62,34 +69,47 @@ public record EngineSettings(
                     threads == 0 ? Runtime.getRuntime().availableProcessors() : threads,
                     c.getBytes("kv-cache-bytes"), c.getInt("block-size"), GgmlType.valueOf(dtype),
                     c.getInt("max-batch-tokens"), c.getInt("max-batch-sequences"),
-                    kernels.equals("SCALAR") ? KernelMode.SCALAR : KernelMode.defaultMode()).validate();
+                    kernels.equals("SCALAR") ? KernelMode.SCALAR : KernelMode.defaultMode(),
+                    c.getBoolean("prefix-cache")).validate();
         } catch (ConfigException e) {
             throw new EngineException("configuration: " + e.getMessage(), e);
         }
     }
 
     public EngineSettings withModel(Path m) {
-        return new EngineSettings(m, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, kernelMode);
+        return new EngineSettings(m, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
+                kernelMode, prefixCache);
     }
 
     public EngineSettings withThreads(int n) {
-        return new EngineSettings(model, n, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, kernelMode);
+        return new EngineSettings(model, n, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
+                kernelMode, prefixCache);
     }
 
     public EngineSettings withKvCacheBytes(long bytes) {
-        return new EngineSettings(model, threads, bytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, kernelMode);
+        return new EngineSettings(model, threads, bytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
+                kernelMode, prefixCache);
     }
 
     public EngineSettings withKvDtype(GgmlType t) {
-        return new EngineSettings(model, threads, kvCacheBytes, blockSize, t, maxBatchTokens, maxBatchSequences, kernelMode);
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, t, maxBatchTokens, maxBatchSequences,
+                kernelMode, prefixCache);
     }
 
     public EngineSettings withBatch(int tokens, int sequences) {
-        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, tokens, sequences, kernelMode);
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, tokens, sequences, kernelMode,
+                prefixCache);
     }
 
     public EngineSettings withKernelMode(KernelMode m) {
-        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences, m);
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens,
+                maxBatchSequences, m, prefixCache);
+    }
+
+    /** The same settings with prefix caching on or off. */
+    public EngineSettings withPrefixCache(boolean on) {
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
+                kernelMode, on);
     }
 
     /** Throws {@link EngineException} naming the first field out of range. */

@@ -34,7 +34,10 @@ import java.lang.foreign.MemorySegment;
  *   <li>{@link #match}: take references on the longest cached prefix of a prompt's block hashes.</li>
  *   <li>{@link #blockState(int)} / {@link #isReady(int)}: whether a matched pending block is written yet.</li>
  *   <li>{@link #abandon(int)}: the computing request stopped; waiters see {@code ABANDONED}.</li>
+ *   <li>{@link #clearPrefixCache()}: forget every cached block.</li>
  * </ul>
+ * A {@link KvEventListener} ({@link #setEventListener}) hears each block become cached ({@code Stored}),
+ * each eviction ({@code Removed}) and each clear.
  * A block's <em>depth</em> is its index in the prompt's hash chain ({@code hashes[depth]} from
  * {@link dev.baton.common.BlockHasher#hashFullBlocks}); a cached block is at the same index in the
  * block table of every sequence that uses it.
@@ -58,6 +61,7 @@ public final class KvBlockPool implements AutoCloseable {
     private int freeSize;
     private final PrefixCache cache;
     private PrefixCache.EvictionListener evictionListener;
+    private KvEventListener eventListener;
 
     public KvBlockPool(KvCacheSpec spec, int blockCount) {
         if (blockCount < 1) {
@@ -126,6 +130,15 @@ public final class KvBlockPool implements AutoCloseable {
         this.evictionListener = listener;
     }
 
+    /**
+     * Sets (or, with {@code null}, removes) the listener of the cache's {@code Stored} / {@code Removed} /
+     * {@code Cleared} events. Call it on the thread that owns the pool (for an engine loop, before the
+     * first request or through {@code EngineLoop.execute}).
+     */
+    public void setEventListener(KvEventListener listener) {
+        this.eventListener = listener;
+    }
+
     /** The whole pool's memory; block {@code b} starts at {@link #blockOffset(int)}. */
     public MemorySegment memory() {
         return memory;
@@ -143,7 +156,8 @@ public final class KvBlockPool implements AutoCloseable {
 
     /**
      * Takes a block (refcount 1): an empty one if any, else evicts the next evictable cached block
-     * (its hash mapping is dropped, and the eviction listener sees it first). Returns
+     * (its hash mapping is dropped; the eviction listener sees it first, the event listener hears
+     * {@code onRemoved} after). Returns
      * {@link #NO_BLOCK} when every block is referenced.
      */
     public int allocate() {
@@ -157,10 +171,14 @@ public final class KvBlockPool implements AutoCloseable {
             if (b == NO_BLOCK) {
                 return NO_BLOCK;
             }
+            BlockHash hash = cache.hashOf(b);
             if (evictionListener != null) {
-                evictionListener.onEvict(cache.hashOf(b), b, memory.asSlice(blockOffset(b), spec.blockBytes()));
+                evictionListener.onEvict(hash, b, memory.asSlice(blockOffset(b), spec.blockBytes()));
             }
             cache.evict(b);
+            if (eventListener != null) {
+                eventListener.onRemoved(hash);
+            }
         }
         refCounts[b] = 1;
         return b;
@@ -266,7 +284,8 @@ public final class KvBlockPool implements AutoCloseable {
      * {@code PENDING} block claimed under {@code hash} becomes {@code READY}. First writer wins: if
      * another block already holds {@code hash} (ready or pending), nothing changes and this block stays
      * private (it returns to the free queue when released). Publishing the same block and hash again
-     * is a no-op that returns true.
+     * is a no-op that returns true. The event listener hears {@code onStored} when the block becomes
+     * {@code READY} (not for the no-op).
      *
      * @param depth the block's index in its hash chain (its eviction priority among equally old blocks)
      * @return true if this block is now cached under {@code hash}; false if another block holds it
@@ -275,7 +294,12 @@ public final class KvBlockPool implements AutoCloseable {
      */
     public boolean publish(int block, BlockHash hash, int depth) {
         checkHeld(block);
-        return cache.publish(block, hash, depth);
+        boolean wasReady = cache.state(block) == PrefixCache.State.READY;
+        boolean cached = cache.publish(block, hash, depth);
+        if (cached && !wasReady && eventListener != null) {
+            eventListener.onStored(hash, depth);
+        }
+        return cached;
     }
 
     /**
@@ -291,13 +315,38 @@ public final class KvBlockPool implements AutoCloseable {
         cache.abandon(block);
     }
 
+    /**
+     * Drops every {@code READY} block's hash at once, then tells the event listener {@code onCleared}.
+     * Unreferenced cached blocks become empty; referenced ones stay with their holders as private,
+     * written blocks ({@code UNCACHED}) and go to the free queue when released. {@code PENDING} claims
+     * are kept: they are published (and reported {@code Stored}) or abandoned as usual.
+     */
+    public void clearPrefixCache() {
+        for (int b = 0; b < blockCount; b++) {
+            if (cache.state(b) == PrefixCache.State.READY) {
+                boolean unreferenced = refCounts[b] == 0;
+                cache.uncache(b, unreferenced);
+                if (unreferenced) {
+                    freeQueue[(freeHead + freeSize) % blockCount] = b;
+                    freeSize++;
+                }
+            }
+        }
+        if (eventListener != null) {
+            eventListener.onCleared();
+        }
+    }
+
     /** The prefix-cache state of {@code block}. */
     public PrefixCache.State blockState(int block) {
         checkId(block);
         return cache.state(block);
     }
 
-    /** Whether {@code block} holds written, cached KV ({@code READY}); false while pending or abandoned. */
+    /**
+     * Whether {@code block} holds written, cached KV ({@code READY}); false while pending or abandoned,
+     * and after {@link #clearPrefixCache()} made it private.
+     */
     public boolean isReady(int block) {
         checkId(block);
         return cache.state(block) == PrefixCache.State.READY;

@@ -14,6 +14,7 @@ public final class KvSequence {
     private int[] blocks = new int[8];
     private int blockCount;
     private int length;
+    private int holeCount;
 
     public KvSequence(KvBlockPool pool) {
         this.pool = pool;
@@ -96,6 +97,39 @@ public final class KvSequence {
         length = count * pool.spec().blockSize();
     }
 
+    /**
+     * Releases the block at {@code index} and leaves a hole ({@link KvBlockPool#NO_BLOCK}) in the
+     * table: for a shared prefix block that will never be written (its computing request stopped),
+     * which must be found again or computed in a new block ({@link #fillBlock}). Only blocks past
+     * the computed positions can be dropped, and a sequence must not be stepped over a hole.
+     *
+     * @throws IllegalStateException if the index is a hole, outside the table, or holds computed positions
+     */
+    public void dropBlock(int index) {
+        if (index < 0 || index >= blockCount || blocks[index] == KvBlockPool.NO_BLOCK
+                || (long) index * pool.spec().blockSize() < length) {
+            throw new IllegalStateException("cannot drop block " + index + " of a sequence of " + blockCount
+                    + " blocks and " + length + " positions");
+        }
+        pool.release(blocks[index]);
+        blocks[index] = KvBlockPool.NO_BLOCK;
+        holeCount++;
+    }
+
+    /** Fills the hole at {@code index} with a block this sequence now holds a reference to. */
+    public void fillBlock(int index, int block) {
+        if (index < 0 || index >= blockCount || blocks[index] != KvBlockPool.NO_BLOCK) {
+            throw new IllegalStateException("block " + index + " of the sequence is not a hole");
+        }
+        blocks[index] = block;
+        holeCount--;
+    }
+
+    /** Entries of the block table left empty by {@link #dropBlock} and not filled yet. */
+    public int holeCount() {
+        return holeCount;
+    }
+
     /** Appends a block this sequence now holds a reference to. */
     public void appendBlock(int block) {
         if (blockCount == blocks.length) {
@@ -109,6 +143,16 @@ public final class KvSequence {
      * evictable together, deepest first); the sequence is empty afterwards. Safe to call twice.
      */
     public void free() {
+        if (holeCount > 0) {
+            int n = 0;
+            for (int i = 0; i < blockCount; i++) {
+                if (blocks[i] != KvBlockPool.NO_BLOCK) {
+                    blocks[n++] = blocks[i];
+                }
+            }
+            blockCount = n;
+            holeCount = 0;
+        }
         pool.releaseAll(blocks, blockCount);
         blockCount = 0;
         length = 0;

@@ -19,6 +19,7 @@ import java.lang.foreign.MemorySegment;
  *   UNCACHED --publish------------------->  READY
  *   PENDING  --abandon--> ABANDONED --(last reference released)--> UNCACHED
  *   PENDING  --(last reference released: the claim is dropped)--> UNCACHED
+ *   READY    --clearPrefixCache--> UNCACHED   (still written; private to whoever holds it)
  * </pre>
  *
  * <ul>
@@ -30,8 +31,9 @@ import java.lang.foreign.MemorySegment;
  * </ul>
  * A block that a caller holds never changes identity: it cannot be evicted or reallocated while
  * referenced, so a waiter holding a matched {@code PENDING} block only needs to poll
- * {@link #state(int)}: it becomes {@code READY} or {@code ABANDONED}, and never anything else. That is
- * why there is no generation counter.
+ * {@link #state(int)}: it becomes {@code READY} or {@code ABANDONED}, and never anything else (a
+ * {@code READY} block it holds only becomes {@code UNCACHED}, still written, if the whole cache is
+ * cleared). That is why there is no generation counter.
  *
  * <h2>Eviction order</h2>
  *
@@ -294,6 +296,20 @@ public final class PrefixCache {
     /** The next eviction victim, or {@link KvBlockPool#NO_BLOCK} if nothing is evictable. */
     int oldestEvictable() {
         return head;
+    }
+
+    /**
+     * Drops a {@code READY} block's hash ({@link KvBlockPool#clearPrefixCache()}); {@code unlink} when
+     * it is unreferenced (in the eviction list), and the pool then returns it to the free queue.
+     */
+    void uncache(int block, boolean unlink) {
+        if (unlink) {
+            unlink(block);
+        }
+        index.remove(hashes[block]);
+        hashes[block] = null;
+        states[block] = B_UNCACHED;
+        readyCount--;
     }
 
     /** Evicts {@code block} (the head of the list): unlinks it and drops its hash. */

@@ -32,6 +32,15 @@ import org.slf4j.LoggerFactory;
  * {@code max_tokens} reserved up front; the sequence joins the decode batch once its prompt KV has
  * arrived through a {@link KvImport} and its first token has been {@link #handoff handed over}).
  *
+ * <p>With the engine's prefix cache on ({@code baton.engine.prefix-cache}, the default), a whole or
+ * prefill-only request starts from the cached blocks of its prompt and computes only the rest; it
+ * waits, admitted, for cached blocks another request is still computing, and computes them itself if
+ * that request is cancelled. Every full block a step writes is published at once, prompt or generated;
+ * an imported prompt's blocks are published when it is activated. Admission counts adopted blocks as
+ * needing no allocation. {@link #cachedTokens()} counts the prompt positions reused, and each request's
+ * share is reported through {@link GenerationListener#onPrefilled}. See {@code PrefixReuse}. Off, the
+ * loop behaves as if the cache did not exist.
+ *
  * <p>Threading: {@link #submit}, {@link #cancel}, {@link #handoff}, {@link #execute} and the getters may be called from any thread;
  * everything else runs on the loop's own thread, which owns the engine's forward pass and pool.
  * Listeners are called on that thread and must not block. A cancelled or failed request's blocks
@@ -69,8 +78,11 @@ public final class EngineLoop implements AutoCloseable {
         final SequenceOutput out;
         final GenerationListener listener;
         final KvSequence kv;
-        int computed; // prompt positions whose KV is written
+        int computed; // prompt positions whose KV is written (or reused from the prefix cache)
         int row = -1;
+        boolean stepped; // in the current step's batch
+        PrefixReuse.Blocks prefix; // null when prefix caching is off (and for an import until its KV arrived)
+        int cachedTokens; // prompt positions reused from the prefix cache
         final long submittedNanos = System.nanoTime();
         // imported requests only
         KvImport ticket;
@@ -123,6 +135,9 @@ public final class EngineLoop implements AutoCloseable {
     private volatile long stepCount;
     private volatile long generatedTokens;
     private volatile long prefilledTokens;
+    private volatile long cachedTokens;
+    /** Null when the engine's prefix cache is off. */
+    private final PrefixReuse reuse;
 
     public EngineLoop(Engine engine, LoopSettings settings, String name) {
         this(engine, settings, name, null, io.micrometer.core.instrument.Tags.empty());
@@ -136,6 +151,7 @@ public final class EngineLoop implements AutoCloseable {
             io.micrometer.core.instrument.Tags tags) {
         this.metrics = registry == null ? null : new LoopMetrics(registry, tags, this, engine.pool());
         this.engine = engine;
+        this.reuse = engine.settings().prefixCache() ? new PrefixReuse(engine.pool(), engine.fingerprint()) : null;
         this.settings = settings.validate();
         this.batch = engine.newBatch();
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::loop);
@@ -247,8 +263,17 @@ public final class EngineLoop implements AutoCloseable {
         return generatedTokens;
     }
 
+    /** Prompt positions computed by prefill steps. */
     public long prefilledTokens() {
         return prefilledTokens;
+    }
+
+    /**
+     * Prompt positions not computed because their KV was reused from the prefix cache (always 0
+     * when it is off). {@code prefilledTokens() + cachedTokens()} covers every prompt position.
+     */
+    public long cachedTokens() {
+        return cachedTokens;
     }
 
     private void loop() {
@@ -271,6 +296,9 @@ public final class EngineLoop implements AutoCloseable {
     /** One duty cycle: commands, admission, one step, outputs. Returns 0 when there was nothing to do. */
     int doWork() {
         int work = drainInbox();
+        if (reuse != null && !running.isEmpty()) {
+            prepareAdopted();
+        }
         work += admit();
         if (!importing.isEmpty() || !earlyHandoffs.isEmpty() || !earlyCancels.isEmpty()) {
             work += expireImports();
@@ -285,9 +313,11 @@ public final class EngineLoop implements AutoCloseable {
         batch.clear();
         for (Running r : running) {
             r.row = -1;
+            r.stepped = false;
             if (r.decoding() && batch.hasRoomForSequence()) {
                 int pos = r.out.length() - 1;
                 r.row = batch.add(r.kv, r.out.tokens(), pos, pos + 1, true);
+                r.stepped = true;
             }
         }
         int prefill = 0;
@@ -295,15 +325,27 @@ public final class EngineLoop implements AutoCloseable {
             if (r.decoding() || !batch.hasRoomForSequence()) {
                 continue;
             }
-            int chunk = Math.min(Math.min(settings.prefillChunkTokens(), batch.remainingTokens()),
-                    r.out.promptLength() - r.computed);
+            int end = r.out.promptLength();
+            if (r.prefix != null) {
+                advanceAdopted(r);
+                end = reuse.computeEnd(r.prefix, r.computed, end);
+                if (end == r.computed) {
+                    continue; // waits for a block another request is computing
+                }
+            }
+            int chunk = Math.min(Math.min(settings.prefillChunkTokens(), batch.remainingTokens()), end - r.computed);
             if (chunk <= 0) {
                 break;
             }
             boolean last = r.computed + chunk == r.out.promptLength();
             r.row = batch.add(r.kv, r.out.tokens(), r.computed, r.computed + chunk, last);
             r.computed += chunk;
+            r.stepped = true;
             prefill += chunk;
+        }
+        if (batch.tokenCount() == 0) {
+            publishCounts(); // every admitted request waits for blocks others compute (or for free blocks)
+            return work;
         }
         long stepStart = System.nanoTime();
         engine.forward().step(batch);
@@ -312,6 +354,13 @@ public final class EngineLoop implements AutoCloseable {
         }
         stepCount++;
         prefilledTokens += prefill;
+        if (reuse != null) {
+            for (Running r : running) {
+                if (r.stepped && r.prefix != null) {
+                    reuse.publishWritten(r.prefix, r.kv, r.out.tokens());
+                }
+            }
+        }
         int vocab = engine.config().vocabSize();
         float[] logits = engine.forward().logits();
         for (Iterator<Running> it = running.iterator(); it.hasNext(); ) {
@@ -320,7 +369,7 @@ public final class EngineLoop implements AutoCloseable {
                 continue;
             }
             if (r.out.generated() == 0) {
-                r.listener.onPrefilled(r.out.promptLength(), 0);
+                r.listener.onPrefilled(r.out.promptLength(), r.cachedTokens);
             }
             int token = r.out.advance(logits, r.row * vocab);
             generatedTokens++;
@@ -437,6 +486,11 @@ public final class EngineLoop implements AutoCloseable {
         importing.remove(r);
         r.kv.setLength(r.out.promptLength());
         r.computed = r.out.promptLength();
+        if (reuse != null) {
+            // the imported prompt's full blocks are cached for later requests on this node
+            r.prefix = reuse.forPrompt(r.prompt, r.reservedPositions(), false);
+            reuse.publishWritten(r.prefix, r.kv, r.prompt);
+        }
         try {
             r.out.appendSampled(r.handoffToken);
         } catch (RuntimeException e) {
@@ -476,11 +530,22 @@ public final class EngineLoop implements AutoCloseable {
         KvBlockPool pool = engine.pool();
         while (!waiting.isEmpty() && running.size() + importing.size() < settings.maxRunning()) {
             Running r = waiting.peek();
-            if (r.kv.blocksNeeded(r.reservedPositions()) > pool.freeBlockCount()) {
-                break; // first come, first served: the head waits for room
+            if (reuse != null && r.mode != Mode.IMPORT) {
+                if (r.prefix == null) {
+                    r.prefix = reuse.forPrompt(r.prompt, r.reservedPositions(), true);
+                }
+                if (!reuse.fits(r.prefix, r.kv, r.reservedPositions())) {
+                    break; // first come, first served: the head waits for room
+                }
+                waiting.poll();
+                reuse.admit(r.prefix, r.kv, r.reservedPositions());
+            } else {
+                if (r.kv.blocksNeeded(r.reservedPositions()) > pool.freeBlockCount()) {
+                    break; // first come, first served: the head waits for room
+                }
+                waiting.poll();
+                r.kv.reserve(r.reservedPositions());
             }
-            waiting.poll();
-            r.kv.reserve(r.reservedPositions());
             if (metrics != null) {
                 metrics.queued(System.nanoTime() - r.submittedNanos);
             }
@@ -504,7 +569,39 @@ public final class EngineLoop implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Before admission: requests drop adopted blocks whose writer gave up (all of them before any
+     * refills, so the freed blocks are there for the refills), then move past adopted blocks that are
+     * written (see {@link PrefixReuse}).
+     */
+    private void prepareAdopted() {
+        if (reuse.abandonsSinceLastLook()) {
+            for (Running r : running) {
+                if (r.prefix != null && !r.decoding()) {
+                    reuse.dropAbandoned(r.prefix, r.kv, r.computed);
+                }
+            }
+        }
+        for (Running r : running) {
+            if (r.prefix != null && !r.decoding()) {
+                advanceAdopted(r);
+            }
+        }
+    }
+
+    private void advanceAdopted(Running r) {
+        int before = r.computed;
+        r.computed = reuse.advance(r.prefix, r.kv, r.computed);
+        if (r.computed != before) {
+            r.cachedTokens += r.computed - before;
+            cachedTokens += r.computed - before;
+        }
+    }
+
     private void release(Running r) {
+        if (r.prefix != null) {
+            reuse.abandonClaims(r.prefix, r.kv);
+        }
         r.kv.free();
         byId.remove(r.id);
         pending.decrementAndGet();

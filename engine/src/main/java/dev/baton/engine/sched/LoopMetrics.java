@@ -1,6 +1,7 @@
 package dev.baton.engine.sched;
 
 import dev.baton.engine.kv.KvBlockPool;
+import dev.baton.engine.kv.PrefixCache;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -9,12 +10,19 @@ import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The engine loop's meters (DESIGN.md §8). Counters and gauges read the loop's own fields when
- * scraped, so the loop pays nothing for them; the two timers are recorded once per admission and
+ * The engine loop's meters (DESIGN.md §8). Counters and gauges read the loop's, the pool's and the
+ * prefix cache's own fields when scraped, so the loop pays nothing for them; the two timers are recorded once per admission and
  * once per step, on the loop thread.
  *
  * <pre>
- *   baton.kv.blocks{state=used|free}            KV blocks of the pool
+ *   baton.kv.blocks{state=used|cached|free}     KV blocks of the pool: referenced by a request / holding
+ *                                                a cached prefix block, unreferenced (evicted when needed) /
+ *                                                empty; the three add up to the pool size
+ *   baton.prefix.cache.hit.blocks                prompt blocks found in the prefix cache, written or still
+ *                                                being computed (counter; lookups at admission and refills)
+ *   baton.prefix.cache.miss.blocks               prompt blocks looked up and not found (counter)
+ *   baton.prefix.cache.hit.tokens                prompt positions reused instead of computed (counter)
+ *   baton.prefix.cache.evictions                 cached blocks evicted to make room (counter)
  *   baton.requests.running / .waiting            sequences admitted / queued
  *   baton.requests.importing                     imported sequences awaiting their prompt KV
  *   baton.tokens{phase=prefill|decode}           tokens computed (counter)
@@ -34,7 +42,18 @@ final class LoopMetrics {
     LoopMetrics(MeterRegistry registry, Tags tags, EngineLoop loop, KvBlockPool pool) {
         Gauge.builder("baton.kv.blocks", pool, KvBlockPool::usedBlockCount).tags(tags).tag("state", "used")
                 .baseUnit("blocks").register(registry);
-        Gauge.builder("baton.kv.blocks", pool, KvBlockPool::freeBlockCount).tags(tags).tag("state", "free")
+        Gauge.builder("baton.kv.blocks", pool, KvBlockPool::evictableBlockCount).tags(tags).tag("state", "cached")
+                .baseUnit("blocks").register(registry);
+        Gauge.builder("baton.kv.blocks", pool, KvBlockPool::emptyBlockCount).tags(tags).tag("state", "free")
+                .baseUnit("blocks").register(registry);
+        PrefixCache cache = pool.prefixCache();
+        FunctionCounter.builder("baton.prefix.cache.hit.blocks", cache, PrefixCache::hitBlocks).tags(tags)
+                .baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.prefix.cache.miss.blocks", cache, PrefixCache::missBlocks).tags(tags)
+                .baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.prefix.cache.hit.tokens", loop, EngineLoop::cachedTokens).tags(tags)
+                .baseUnit("tokens").register(registry);
+        FunctionCounter.builder("baton.prefix.cache.evictions", cache, PrefixCache::evictions).tags(tags)
                 .baseUnit("blocks").register(registry);
         Gauge.builder("baton.requests.running", loop, EngineLoop::runningCount).tags(tags).register(registry);
         Gauge.builder("baton.requests.waiting", loop, EngineLoop::waitingCount).tags(tags).register(registry);

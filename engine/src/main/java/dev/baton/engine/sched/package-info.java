@@ -6,6 +6,9 @@
  *   <li>{@link dev.baton.engine.sched.GenerationRequest}: prompt ids and sampling of one request.</li>
  *   <li>{@link dev.baton.engine.sched.GenerationListener}: a request's output, called on the loop thread.</li>
  *   <li>{@link dev.baton.engine.sched.LoopSettings}: scheduling limits.</li>
+ *   <li>{@code PrefixReuse} (package-private): node-local prefix reuse, the loop's one seam to the pool's prefix
+ *       cache: adopt cached prompt blocks, claim, wait, recompute abandoned blocks, publish.</li>
+ *   <li>{@code LoopMetrics} (package-private): the loop's Micrometer meters.</li>
  * </ul>
  */
 package dev.baton.engine.sched;

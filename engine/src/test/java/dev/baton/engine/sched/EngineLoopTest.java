@@ -36,10 +36,12 @@ class EngineLoopTest {
         final StringBuilder text = new StringBuilder();
         final CompletableFuture<FinishReason> done = new CompletableFuture<>();
         volatile int prefilledPrompt = -1;
+        volatile int cachedPrompt = -1;
 
         @Override
         public void onPrefilled(int promptTokens, int cachedTokens) {
             prefilledPrompt = promptTokens;
+            cachedPrompt = cachedTokens;
         }
 
         @Override
