@@ -5,6 +5,7 @@ import dev.baton.common.NodeId;
 import dev.baton.decode.DecodeNode;
 import dev.baton.engine.Engine;
 import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.LoopSettings;
 import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -32,11 +33,11 @@ final class DecodeCommand extends NodeCommand {
     }
 
     @Override
-    Role start(NodeId id, Engine engine, EngineLoop loop, Config config, MeterRegistry registry) {
+    Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config, MeterRegistry registry) {
         AeronKvTransport transport = AeronKvTransport.launch(kv.settings(config, id), registry);
         try {
             DecodeNode.Intake intake = new DecodeNode.Intake(transport, engine);
-            return new Role(DecodeNode.create(id, engine, loop, intake), () -> {
+            return new Role(DecodeNode.create(id, engine, loop, intake, kvEvents), () -> {
                 intake.close();
                 transport.close();
             }, ", KV in on " + transport.destination());

@@ -5,7 +5,9 @@ import dev.baton.common.NodeId;
 import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.engine.Engine;
 import dev.baton.engine.EngineSettings;
+import dev.baton.common.protocol.KvEvents;
 import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.LoopSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -51,7 +53,8 @@ abstract class NodeCommand implements Callable<Integer> {
     }
 
     /** Builds the role around a started engine loop. */
-    abstract Role start(NodeId id, Engine engine, EngineLoop loop, Config config, MeterRegistry registry) throws Exception;
+    abstract Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config,
+            MeterRegistry registry) throws Exception;
 
     @Override
     public final Integer call() throws Exception {
@@ -65,7 +68,9 @@ abstract class NodeCommand implements Callable<Integer> {
                 Tags.of("role", role(), "node", id.value(), "model", engine.config().name()));
         Role node;
         try {
-            node = start(id, engine, loop, config, registry);
+            KvEventFeed kvEvents = KvEventFeed.start(loop, engine.pool(),
+                    new KvEvents.Log(id, java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+            node = start(id, engine, loop, kvEvents, config, registry);
         } catch (Exception | Error e) {
             loop.close();
             engine.close();

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.baton.common.NodeId;
 import dev.baton.engine.Engine;
 import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import dev.baton.prefill.PrefillNode;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,11 +25,11 @@ final class PrefillCommand extends NodeCommand {
     }
 
     @Override
-    Role start(NodeId id, Engine engine, EngineLoop loop, Config config, MeterRegistry registry) {
+    Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config, MeterRegistry registry) {
         AeronKvTransport transport = AeronKvTransport.launch(kv.settings(config, id), registry);
         PrefillNode.Shipping shipping = new PrefillNode.Shipping(transport, engine, loop,
                 config.getDuration("baton.prefill.kv-lease"), config.getDuration("baton.prefill.transfer-timeout"));
-        return new Role(PrefillNode.create(id, engine, loop, shipping), () -> {
+        return new Role(PrefillNode.create(id, engine, loop, shipping, kvEvents), () -> {
             shipping.close();
             transport.close();
         }, ", KV acknowledgements on " + transport.settings().replyChannel());

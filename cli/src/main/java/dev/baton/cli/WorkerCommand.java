@@ -5,6 +5,7 @@ import dev.baton.common.NodeId;
 import dev.baton.decode.WorkerNode;
 import dev.baton.engine.Engine;
 import dev.baton.engine.sched.EngineLoop;
+import dev.baton.engine.sched.KvEventFeed;
 import io.micrometer.core.instrument.MeterRegistry;
 import picocli.CommandLine.Command;
 
@@ -19,7 +20,7 @@ final class WorkerCommand extends NodeCommand {
     }
 
     @Override
-    Role start(NodeId id, Engine engine, EngineLoop loop, Config config, MeterRegistry registry) {
-        return new Role(WorkerNode.create(id, engine, loop), () -> { }, "");
+    Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config, MeterRegistry registry) {
+        return new Role(WorkerNode.create(id, engine, loop, kvEvents), () -> { }, "");
     }
 }

@@ -13,6 +13,7 @@ import dev.baton.engine.EngineException;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.EventRelay;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.GenerationRequest;
 import dev.baton.engine.sched.ImportListener;
 import dev.baton.engine.sched.KvImport;
@@ -80,15 +81,17 @@ public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
     private final Intake intake;
     private final BlockHasher hasher;
     private final Requesters<NodeProtocol.Command> requesters;
+    private final KvEventFeed kvEvents;
 
     /** The decode node, restarted on failure (its requests live in the engine loop, not in the actor). */
-    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Intake intake) {
+    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Intake intake,
+            KvEventFeed kvEvents) {
         return Behaviors.supervise(Behaviors.<NodeProtocol.Command>setup(ctx -> new DecodeNode(ctx, nodeId, engine, loop,
-                intake))).onFailure(SupervisorStrategy.restart());
+                intake, kvEvents))).onFailure(SupervisorStrategy.restart());
     }
 
     private DecodeNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
-            Intake intake) {
+            Intake intake, KvEventFeed kvEvents) {
         super(ctx);
         this.nodeId = nodeId;
         this.engine = engine;
@@ -96,6 +99,8 @@ public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
         this.intake = intake;
         this.hasher = new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize());
         this.requesters = new Requesters<>(ctx, RequesterStopped::new);
+        this.kvEvents = kvEvents;
+        kvEvents.log().bind(ctx);
         ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.DECODE_KEY, ctx.getSelf()));
     }
 
@@ -109,6 +114,10 @@ public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
                 })
                 .onMessage(NodeProtocol.Cancel.class, c -> {
                     loop.cancel(c.requestId(), c.reason());
+                    return this;
+                })
+                .onMessage(NodeProtocol.GetKvState.class, g -> {
+                    loop.execute(() -> g.replyTo().tell(kvEvents.state()));
                     return this;
                 })
                 .onMessage(NodeProtocol.GetLoad.class, g -> {

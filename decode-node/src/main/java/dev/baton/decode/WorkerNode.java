@@ -10,6 +10,7 @@ import dev.baton.engine.EngineException;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.EventRelay;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.GenerationRequest;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -41,19 +42,25 @@ public final class WorkerNode extends AbstractBehavior<NodeProtocol.Command> {
     private final Engine engine;
     private final EngineLoop loop;
     private final Requesters<NodeProtocol.Command> requesters;
+    private final KvEventFeed kvEvents;
 
     /** The worker, restarted on failure (its requests live in the engine loop, not in the actor). */
-    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop) {
-        return Behaviors.supervise(Behaviors.<NodeProtocol.Command>setup(ctx -> new WorkerNode(ctx, nodeId, engine, loop)))
+    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop,
+            KvEventFeed kvEvents) {
+        return Behaviors.supervise(Behaviors.<NodeProtocol.Command>setup(ctx -> new WorkerNode(ctx, nodeId, engine, loop,
+                kvEvents)))
                 .onFailure(SupervisorStrategy.restart());
     }
 
-    private WorkerNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop) {
+    private WorkerNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
+            KvEventFeed kvEvents) {
         super(ctx);
         this.nodeId = nodeId;
         this.engine = engine;
         this.loop = loop;
         this.requesters = new Requesters<>(ctx, RequesterStopped::new);
+        this.kvEvents = kvEvents;
+        kvEvents.log().bind(ctx);
         ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.WORKER_KEY, ctx.getSelf()));
     }
 
@@ -63,6 +70,10 @@ public final class WorkerNode extends AbstractBehavior<NodeProtocol.Command> {
                 .onMessage(NodeProtocol.Generate.class, this::onGenerate)
                 .onMessage(NodeProtocol.Cancel.class, c -> {
                     loop.cancel(c.requestId(), c.reason());
+                    return this;
+                })
+                .onMessage(NodeProtocol.GetKvState.class, g -> {
+                    loop.execute(() -> g.replyTo().tell(kvEvents.state()));
                     return this;
                 })
                 .onMessage(NodeProtocol.GetLoad.class, g -> {

@@ -49,7 +49,8 @@ class WorkerNodeTest {
                 """).withFallback(ConfigFactory.load()));
         engine = Engine.open(EngineSettings.defaults(model()).withThreads(1).withKvCacheBytes(16L << 20));
         loop = new EngineLoop(engine, LoopSettings.defaults(), "worker-loop");
-        worker = kit.spawn(WorkerNode.create(new NodeId("w1"), engine, loop), "worker");
+        worker = kit.spawn(WorkerNode.create(new NodeId("w1"), engine, loop, dev.baton.engine.sched.KvEventFeed.start(loop,
+                engine.pool(), new dev.baton.common.protocol.KvEvents.Log(new NodeId("w1"), 1))), "worker");
     }
 
     @AfterAll

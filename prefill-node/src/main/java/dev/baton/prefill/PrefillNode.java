@@ -11,6 +11,7 @@ import dev.baton.engine.EngineException;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.EventRelay;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.GenerationRequest;
 import dev.baton.engine.sched.PrefillListener;
 import dev.baton.engine.sched.PrefilledSequence;
@@ -85,21 +86,25 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
     private final EngineLoop loop;
     private final Shipping shipping;
     private final Requesters<NodeProtocol.Command> requesters;
+    private final KvEventFeed kvEvents;
 
     /** The prefill node, restarted on failure (its requests live in the engine loop, not in the actor). */
-    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Shipping shipping) {
+    public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Shipping shipping,
+            KvEventFeed kvEvents) {
         return Behaviors.supervise(Behaviors.<NodeProtocol.Command>setup(ctx -> new PrefillNode(ctx, nodeId, engine, loop,
-                shipping))).onFailure(SupervisorStrategy.restart());
+                shipping, kvEvents))).onFailure(SupervisorStrategy.restart());
     }
 
     private PrefillNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
-            Shipping shipping) {
+            Shipping shipping, KvEventFeed kvEvents) {
         super(ctx);
         this.nodeId = nodeId;
         this.engine = engine;
         this.loop = loop;
         this.shipping = shipping;
         this.requesters = new Requesters<>(ctx, RequesterStopped::new);
+        this.kvEvents = kvEvents;
+        kvEvents.log().bind(ctx);
         shipping.node = ctx.getSelf();
         ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.PREFILL_KEY, ctx.getSelf()));
     }
@@ -114,6 +119,10 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
                 })
                 .onMessage(NodeProtocol.Cancel.class, c -> {
                     cancel(c.requestId(), c.reason());
+                    return this;
+                })
+                .onMessage(NodeProtocol.GetKvState.class, g -> {
+                    loop.execute(() -> g.replyTo().tell(kvEvents.state()));
                     return this;
                 })
                 .onMessage(NodeProtocol.GetLoad.class, g -> {

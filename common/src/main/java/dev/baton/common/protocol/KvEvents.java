@@ -4,6 +4,7 @@ import dev.baton.common.BlockHash;
 import dev.baton.common.NodeId;
 import java.util.Arrays;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
  * KV events (DESIGN.md §6): how routers learn which block hashes each node's prefix cache holds.
@@ -62,7 +63,8 @@ public final class KvEvents {
     public static final class Log {
         private final NodeId nodeId;
         private final long incarnation;
-        private final ActorRef<NodeProtocol.Command> node;
+        private volatile ActorRef<NodeProtocol.Command> node;
+        private volatile ActorRef<Topic.Command<Batch>> topic;
         private byte[] kinds = new byte[64];
         private long[] hi = new long[64];
         private long[] lo = new long[64];
@@ -70,10 +72,36 @@ public final class KvEvents {
         private int size;
         private long published; // sequence number of the last event handed out
 
-        public Log(NodeId nodeId, long incarnation, ActorRef<NodeProtocol.Command> node) {
+        /** @param incarnation different for every start of the node (a random number) */
+        public Log(NodeId nodeId, long incarnation) {
             this.nodeId = nodeId;
             this.incarnation = incarnation;
+        }
+
+        /**
+         * Where batches go from now on: {@code topic} (this node's local topic actor for {@link #TOPIC}),
+         * naming {@code node} as the actor that answers resyncs. Any thread; batches drained before
+         * this are dropped (routers resync over the gap).
+         */
+        public void bind(ActorRef<NodeProtocol.Command> node, ActorRef<Topic.Command<Batch>> topic) {
             this.node = node;
+            this.topic = topic;
+        }
+
+        /**
+         * Binds the log from a node actor's setup: spawns the actor's local topic child for
+         * {@link #TOPIC} (a restarted actor spawns a new one) and names the actor for resyncs.
+         */
+        public void bind(org.apache.pekko.actor.typed.javadsl.ActorContext<NodeProtocol.Command> ctx) {
+            bind(ctx.getSelf(), ctx.spawn(Topic.create(Batch.class, TOPIC), "kv-events"));
+        }
+
+        /** Publishes a drained batch on the topic (a {@code tell}: never blocks). */
+        public void publish(Batch b) {
+            ActorRef<Topic.Command<Batch>> t = topic;
+            if (t != null) {
+                t.tell(Topic.publish(b));
+            }
         }
 
         public void stored(BlockHash hash, int depth) {

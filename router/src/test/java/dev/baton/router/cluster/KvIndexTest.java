@@ -23,7 +23,7 @@ class KvIndexTest {
     }
 
     /** The node side, for real: a log whose drained batches the test may deliver or lose. */
-    final KvEvents.Log log = new KvEvents.Log(A, 7, null);
+    final KvEvents.Log log = new KvEvents.Log(A, 7);
 
     KvEvents.Batch store(int... ids) {
         for (int i : ids) {
@@ -75,7 +75,7 @@ class KvIndexTest {
     @Test
     void shouldStartOverForANewIncarnationAndDropANodeThatLeft() {
         index.onBatch(store(0, 1));
-        KvEvents.Log restarted = new KvEvents.Log(A, 8, null);
+        KvEvents.Log restarted = new KvEvents.Log(A, 8);
         restarted.stored(h(5), 0);
         index.onBatch(restarted.drain());
         assertEquals(1, index.size(A), "a restarted node starts from an empty cache");

@@ -1,0 +1,128 @@
+package dev.baton.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Prefix reuse and KV-aware routing across processes: a router, two prefill nodes and a decode node.
+ * The nodes publish KV events, the router's index learns which node holds a prompt's blocks, sends
+ * later requests with the same prefix there (they report cached tokens and give the same answer),
+ * and under a burst of such requests spreads them over both prefill nodes instead of piling them up.
+ */
+@Timeout(300)
+class PrefixRoutingIT {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void shouldRouteToTheNodeHoldingThePrefixWithoutHerding(@TempDir Path dir) throws Exception {
+        int httpPort = NodeProcess.freePort();
+        int seedPort = NodeProcess.freePort();
+        String seed = "127.0.0.1:" + seedPort;
+        try (NodeProcess router = NodeProcess.start(dir, "router", "router", "--model",
+                    DisaggregatedClusterIT.MODEL.toString(), "--port", Integer.toString(httpPort), "--cluster-port",
+                    Integer.toString(seedPort), "--seed", seed);
+                NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed);
+                NodeProcess p2 = DisaggregatedClusterIT.node(dir, "p2", "prefill", seed);
+                NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed)) {
+            List<NodeProcess> all = List.of(router, p1, p2, d1);
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            String base = "http://127.0.0.1:" + httpPort;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (ConcurrentStreamsIT.readyNodes(http, base) < 3) {
+                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + DisaggregatedClusterIT.logs(all));
+                Thread.sleep(300);
+            }
+            String system = "You are a helpful assistant for the tenant number seven. ".repeat(5); // ~ 185 tokens
+            String first = request(system + "First question?", 8);
+            JsonNode r1 = HttpClusterIT.post(http, base + "/v1/completions", first);
+            assertEquals(0, r1.at("/usage/prompt_tokens_details/cached_tokens").asInt());
+            int promptTokens = r1.at("/usage/prompt_tokens").asInt();
+            assertTrue(promptTokens > 150, "prompt of " + promptTokens + " tokens");
+
+            // the router's index learns where the prefix is
+            String holder = awaitIndexed(http, base, all);
+            Map<String, Long> before = firstTokens(http, base);
+
+            // requests with the same prefix go to the holder, reuse its blocks, and answer as before
+            for (int i = 0; i < 4; i++) {
+                JsonNode r = HttpClusterIT.post(http, base + "/v1/completions", request(system + "Question " + i + "?", 8));
+                int cached = r.at("/usage/prompt_tokens_details/cached_tokens").asInt();
+                assertTrue(cached >= 16 * ((promptTokens - 40) / 16), "request " + i + " reused only " + cached + ": " + r);
+            }
+            JsonNode again = HttpClusterIT.post(http, base + "/v1/completions", first);
+            assertEquals(r1.at("/choices/0/text").asText(), again.at("/choices/0/text").asText(),
+                    "a reused prefix gives the same answer");
+            Map<String, Long> after = firstTokens(http, base);
+            assertEquals(before.get(holder) + 5, after.get(holder), "every request went to " + holder + ": " + after);
+
+            // a burst of requests sharing the prefix spreads over both prefill nodes (the herding guard)
+            List<CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                burst.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(120))
+                        .POST(HttpRequest.BodyPublishers.ofString(request(system + "Burst " + i + "?", 24))).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            for (CompletableFuture<HttpResponse<String>> f : burst) {
+                HttpResponse<String> r = f.get(120, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.body());
+            }
+            Map<String, Long> burstDone = firstTokens(http, base);
+            for (String node : List.of("p1", "p2")) {
+                assertTrue(burstDone.get(node) > after.get(node), "the burst never reached " + node + ": " + burstDone);
+            }
+            String metrics = HttpClusterIT.raw(http, base + "/metrics", null).body();
+            assertTrue(metrics.contains("baton_routing_decisions_total{reason=\"prefix\"}"), "routing decisions metered");
+            assertTrue(metrics.contains("baton_kv_events_applied_total"), "KV events metered");
+        }
+    }
+
+    static String request(String prompt, int maxTokens) {
+        return "{\"prompt\":\"" + prompt + "\",\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"ignore_eos\":true}";
+    }
+
+    /** Waits until the router's index lists blocks for one prefill node, and returns it. */
+    static String awaitIndexed(HttpClient http, String base, List<NodeProcess> all) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            for (JsonNode n : DisaggregatedClusterIT.nodes(http, base)) {
+                if (n.get("role").asText().equals("prefill") && n.at("/kv/blocks_indexed").asInt() > 0) {
+                    return n.get("node").asText();
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, () -> "no KV events reached the router\n" + DisaggregatedClusterIT.logs(all));
+            Thread.sleep(200);
+        }
+    }
+
+    /** First tokens generated per prefill node: one per request it computed. */
+    static Map<String, Long> firstTokens(HttpClient http, String base) throws Exception {
+        Thread.sleep(1200); // two load polls
+        Map<String, Long> m = new HashMap<>();
+        for (JsonNode n : DisaggregatedClusterIT.nodes(http, base)) {
+            if (n.get("role").asText().equals("prefill")) {
+                m.put(n.get("node").asText(), n.get("generated_tokens").asLong());
+            }
+        }
+        return m;
+    }
+}
