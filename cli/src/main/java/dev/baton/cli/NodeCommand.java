@@ -70,6 +70,8 @@ abstract class NodeCommand implements Callable<Integer> {
         try {
             KvEventFeed kvEvents = KvEventFeed.start(loop, engine.pool(),
                     new KvEvents.Log(id, java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+            io.micrometer.core.instrument.FunctionCounter.builder("baton.kv.events.published", kvEvents,
+                    KvEventFeed::published).tags(Tags.of("role", role(), "node", id.value())).register(registry);
             node = start(id, engine, loop, kvEvents, config, registry);
         } catch (Exception | Error e) {
             loop.close();

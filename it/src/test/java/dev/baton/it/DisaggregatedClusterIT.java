@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.baton.engine.Engine;
 import dev.baton.engine.EngineSettings;
 import dev.baton.engine.Generator;
+import dev.baton.engine.chat.ChatMessage;
 import dev.baton.engine.sampling.SamplingParams;
 import java.io.BufferedReader;
 import java.io.InputStream;
@@ -84,6 +85,42 @@ class DisaggregatedClusterIT {
             }
             assertEquals(expected, HttpClusterIT.post(http, base + "/v1/completions", sampled).at("/choices/0/text").asText());
 
+            // 3. chat completions apply the model's chat template; stop strings and max_tokens end streams
+            String chat = "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+                    + "\"content\":\"Tell me a story\"}],\"max_tokens\":30,\"temperature\":0";
+            JsonNode whole = HttpClusterIT.post(http, base + "/v1/chat/completions", chat + ",\"ignore_eos\":true}");
+            String chatExpected;
+            int chatPrompt;
+            try (Engine e = Engine.open(EngineSettings.defaults(MODEL).withThreads(1).withKvCacheBytes(8L << 20))) {
+                int[] ids = e.chatTemplate().encodePrompt(List.of(new ChatMessage("system", "Be brief."),
+                        new ChatMessage("user", "Tell me a story")), e.tokenizer());
+                chatPrompt = ids.length;
+                chatExpected = new Generator(e).generate(ids, SamplingParams.builder().temperature(0).maxTokens(30)
+                        .ignoreEos(true).build(), t -> { }).text();
+            }
+            assertEquals(chatPrompt, whole.at("/usage/prompt_tokens").asInt(), "the chat template's tokens");
+            assertEquals(chatExpected, whole.at("/choices/0/message/content").asText());
+            assertEquals("length", whole.at("/choices/0/finish_reason").asText());
+            String stop = stopString(chatExpected);
+            List<String> stopped = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+                    .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+                    .POST(HttpRequest.BodyPublishers.ofString(chat + ",\"ignore_eos\":true,\"stream\":true,\"stop\":"
+                            + JSON.writeValueAsString(stop) + "}")).build(), HttpResponse.BodyHandlers.ofLines())
+                    .body().filter(l -> l.startsWith("data: ")).toList();
+            assertEquals("data: [DONE]", stopped.get(stopped.size() - 1));
+            StringBuilder streamed = new StringBuilder();
+            String finish = null;
+            for (String line : stopped.subList(0, stopped.size() - 1)) {
+                JsonNode choice = JSON.readTree(line.substring(6)).at("/choices/0");
+                streamed.append(choice.at("/delta/content").asText(""));
+                if (choice.hasNonNull("finish_reason")) {
+                    finish = choice.get("finish_reason").asText();
+                }
+            }
+            assertEquals("stop", finish, "a stop string ends the stream with finish_reason stop");
+            assertEquals(chatExpected.substring(0, chatExpected.indexOf(stop)), streamed.toString(),
+                    "the text up to the stop string, without it");
+
             // 4. a client that disconnects mid-stream: its blocks are freed on the prefill and decode nodes
             HttpResponse<InputStream> stream = http.send(streamRequest(base, "Hello", 480), HttpResponse.BodyHandlers.ofInputStream());
             BufferedReader lines = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8));
@@ -129,6 +166,17 @@ class DisaggregatedClusterIT {
             }
             awaitIdle(http, base, 2, all);
         }
+    }
+
+    /** Three printable characters from the middle of {@code text}, first seen there (a stop string that will match). */
+    static String stopString(String text) {
+        for (int i = text.length() / 3; i + 3 <= text.length(); i++) {
+            String c = text.substring(i, i + 3);
+            if (c.chars().allMatch(ch -> ch >= 'a' && ch <= 'z') && text.indexOf(c) == i) {
+                return c;
+            }
+        }
+        throw new AssertionError("no stop string candidate in " + text);
     }
 
     static NodeProcess node(Path dir, String id, String role, String seed) throws Exception {

@@ -20,6 +20,7 @@ public final class KvEventFeed implements KvEventListener, LoopAgent {
     private final KvEvents.Log log;
     private final Consumer<KvEvents.Batch> publish;
     private final KvBlockPool pool;
+    private volatile long published;
 
     private KvEventFeed(KvEvents.Log log, Consumer<KvEvents.Batch> publish, KvBlockPool pool) {
         this.log = log;
@@ -36,6 +37,11 @@ public final class KvEventFeed implements KvEventListener, LoopAgent {
         loop.execute(() -> pool.setEventListener(feed));
         loop.attach(feed);
         return feed;
+    }
+
+    /** Events published so far (the {@code baton.kv.events.published} counter). */
+    public long published() {
+        return published;
     }
 
     /** The log the node's actor binds to its topic. */
@@ -65,6 +71,7 @@ public final class KvEventFeed implements KvEventListener, LoopAgent {
             return 0;
         }
         publish.accept(b);
+        published += b.size();
         return 1;
     }
 
