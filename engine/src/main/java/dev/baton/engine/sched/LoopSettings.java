@@ -16,7 +16,7 @@ public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkToken
         long importTimeoutNanos) {
 
     public static LoopSettings defaults() {
-        return new LoopSettings(64, 1024, 256, 1_000_000L, 30_000_000_000L);
+        return new LoopSettings(64, 1024, 256, 1_000_000L, 120_000_000_000L);
     }
 
     /** The same settings with another import timeout. */
