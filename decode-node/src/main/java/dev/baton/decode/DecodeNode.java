@@ -142,7 +142,9 @@ public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "decode", loop.runningCount() + loop.importingCount(),
                 loop.waitingCount(), engine.pool().freeBlockCount(), engine.pool().blockCount(),
-                engine.pool().spec().blockSize(), loop.generatedTokens(), intake.destination.toString(), engine.fingerprint().toString());
+                engine.pool().spec().blockSize(), loop.generatedTokens(), intake.destination.toString(),
+                engine.fingerprint().toString(),
+                kvEvents.log().incarnation(), kvEvents.published());
     }
 
     private Behavior<NodeProtocol.Command> onReserve(NodeProtocol.Reserve r) {

@@ -97,7 +97,8 @@ public final class WorkerNode extends AbstractBehavior<NodeProtocol.Command> {
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "worker", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
-                loop.generatedTokens(), "", engine.fingerprint().toString());
+                loop.generatedTokens(), "", engine.fingerprint().toString(),
+                kvEvents.log().incarnation(), kvEvents.published());
     }
 
     private Behavior<NodeProtocol.Command> onGenerate(NodeProtocol.Generate g) {

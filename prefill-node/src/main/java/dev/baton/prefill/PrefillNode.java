@@ -152,7 +152,8 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "prefill", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
-                loop.generatedTokens(), "", engine.fingerprint().toString());
+                loop.generatedTokens(), "", engine.fingerprint().toString(),
+                kvEvents.log().incarnation(), kvEvents.published());
     }
 
     private Behavior<NodeProtocol.Command> onPrefill(NodeProtocol.Prefill p) {

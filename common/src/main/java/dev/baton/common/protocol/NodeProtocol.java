@@ -76,7 +76,11 @@ public final class NodeProtocol {
      * @param freeBlocks  KV blocks not held by any sequence
      * @param kvEndpoint  where the node receives KV blocks (channel#stream), empty if it does not
      * @param model       the model fingerprint (hex), the root of the block hashes the node's KV events carry
+     * @param kvIncarnation the incarnation of the node's KV event log
+     * @param kvSeq       the sequence number of the last KV event the node published: a router whose index
+     *                    stays behind it (a lost batch with none after it) resyncs
      */
     public record LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
-            int blockSize, long generatedTokens, String kvEndpoint, String model) implements CborSerializable {}
+            int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq)
+            implements CborSerializable {}
 }

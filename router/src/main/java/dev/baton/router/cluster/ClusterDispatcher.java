@@ -282,6 +282,7 @@ public final class ClusterDispatcher {
                             n.load = l.report();
                             n.reservedBlocks = 0;
                             hashing.learn(l.report());
+                            index.onLoad(l.report().node(), l.report().kvIncarnation(), l.report().kvSeq(), n.ref);
                             publish(nodes, index);
                         }
                         return Behaviors.same();

@@ -37,6 +37,7 @@ final class KvIndex {
         long seq;
         boolean resyncing;
         boolean stale; // a resync failed: the next batch starts another
+        int behindPolls; // consecutive load reports whose sequence number was ahead of this index
         final Set<BlockHash> hashes = new HashSet<>();
         final List<KvEvents.Batch> held = new ArrayList<>();
 
@@ -97,6 +98,32 @@ final class KvIndex {
         n.held.clear();
         for (KvEvents.Batch b : held) {
             onBatch(b);
+        }
+    }
+
+    /**
+     * A node's load report names the last event it published: an index that stays behind it for two
+     * reports in a row (a lost batch with no batch after it to show the gap) is resynced.
+     */
+    void onLoad(NodeId nodeId, long incarnation, long seq, ActorRef<NodeProtocol.Command> node) {
+        if (seq <= 0) {
+            return;
+        }
+        NodeIndex n = nodes.get(nodeId);
+        if (n == null || n.incarnation != incarnation) {
+            n = new NodeIndex(incarnation);
+            nodes.put(nodeId, n);
+        }
+        if (n.resyncing) {
+            return;
+        }
+        if (!n.stale && n.seq >= seq) {
+            n.behindPolls = 0;
+            return;
+        }
+        if (++n.behindPolls >= 2) {
+            n.behindPolls = 0;
+            startResync(nodeId, n, node);
         }
     }
 

@@ -73,6 +73,21 @@ class KvIndexTest {
     }
 
     @Test
+    void shouldResyncWhenTheLoadReportShowsALostLastBatch() {
+        index.onBatch(store(0, 1));
+        store(2); // lost, and nothing after it
+        index.onLoad(A, 7, 3, null);
+        assertTrue(resyncAsked.isEmpty(), "one report behind may be a batch still on its way");
+        index.onLoad(A, 7, 3, null);
+        assertEquals(List.of(A), resyncAsked, "two reports behind: resync");
+        index.onState(new KvEvents.State(A, 7, 3, new long[] {0, 1, 2}, new long[] {0, -1, -2}));
+        assertTrue(index.contains(A, h(2)));
+        index.onLoad(A, 7, 3, null);
+        index.onLoad(A, 7, 3, null);
+        assertEquals(1, resyncAsked.size(), "an index that caught up is left alone");
+    }
+
+    @Test
     void shouldStartOverForANewIncarnationAndDropANodeThatLeft() {
         index.onBatch(store(0, 1));
         KvEvents.Log restarted = new KvEvents.Log(A, 8);
