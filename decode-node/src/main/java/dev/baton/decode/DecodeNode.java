@@ -4,18 +4,16 @@ import dev.baton.common.BlockHash;
 import dev.baton.common.BlockHasher;
 import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
-import dev.baton.common.TransferId;
-import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.common.protocol.KvEvents;
+import dev.baton.common.protocol.NodeActor;
 import dev.baton.common.protocol.NodeProtocol;
-import dev.baton.common.protocol.Requesters;
 import dev.baton.engine.Engine;
-import dev.baton.engine.EngineException;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.EventRelay;
-import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.GenerationRequest;
 import dev.baton.engine.sched.ImportListener;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.KvImport;
 import dev.baton.kvtransfer.KvDestination;
 import dev.baton.kvtransfer.KvReceiver;
@@ -23,13 +21,10 @@ import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import org.agrona.concurrent.AgentRunner;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
  * A decode node (role {@code decode}, DESIGN.md §3): accepts {@link NodeProtocol.Reserve}, reserves
@@ -42,13 +37,7 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
  * <p>A cancelled request (router, client, requester gone, prefill node failed) frees its blocks once
  * no transport holds them; a reservation whose KV does not come in time is freed by the loop.
  */
-public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
-
-    private sealed interface Internal extends NodeProtocol.Command {}
-
-    private record RequesterStopped(ActorRef<GenerationEvent> requester) implements Internal {}
-
-    private record RequestEnded(RequestId requestId, TransferId transferId) implements Internal {}
+public final class DecodeNode extends NodeActor {
 
     /** The node's kv-transfer side: a receiver on the transport, run on its own thread. */
     public static final class Intake implements AutoCloseable {
@@ -75,12 +64,10 @@ public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
         }
     }
 
-    private final NodeId nodeId;
     private final Engine engine;
     private final EngineLoop loop;
     private final Intake intake;
     private final BlockHasher hasher;
-    private final Requesters<NodeProtocol.Command> requesters;
     private final KvEventFeed kvEvents;
 
     /** The decode node, restarted on failure (its requests live in the engine loop, not in the actor). */
@@ -92,85 +79,54 @@ public final class DecodeNode extends AbstractBehavior<NodeProtocol.Command> {
 
     private DecodeNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
             Intake intake, KvEventFeed kvEvents) {
-        super(ctx);
-        this.nodeId = nodeId;
+        super(ctx, nodeId, NodeProtocol.DECODE_KEY, kvEvents.log());
         this.engine = engine;
         this.loop = loop;
         this.intake = intake;
         this.hasher = new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize());
-        this.requesters = new Requesters<>(ctx, RequesterStopped::new);
         this.kvEvents = kvEvents;
-        kvEvents.log().bind(ctx);
-        ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.DECODE_KEY, ctx.getSelf()));
     }
 
     @Override
     public Receive<NodeProtocol.Command> createReceive() {
-        return newReceiveBuilder()
+        return commonReceive()
                 .onMessage(NodeProtocol.Reserve.class, this::onReserve)
                 .onMessage(NodeProtocol.Handoff.class, h -> {
                     loop.handoff(h.requestId(), h.firstToken());
                     return this;
                 })
-                .onMessage(NodeProtocol.Cancel.class, c -> {
-                    loop.cancel(c.requestId(), c.reason());
-                    return this;
-                })
-                .onMessage(NodeProtocol.GetKvState.class, g -> {
-                    loop.execute(() -> g.replyTo().tell(kvEvents.state()));
-                    return this;
-                })
-                .onMessage(NodeProtocol.GetLoad.class, g -> {
-                    g.replyTo().tell(load());
-                    return this;
-                })
-                .onMessage(RequesterStopped.class, r -> {
-                    for (RequestId id : requesters.stopped(r.requester())) {
-                        loop.cancel(id, "requester stopped");
-                    }
-                    return this;
-                })
-                .onMessage(RequestEnded.class, r -> {
-                    requesters.ended(r.requestId());
-                    intake.listener.forget(r.transferId());
-                    return this;
-                })
-                .onSignal(PostStop.class, s -> this)
                 .build();
     }
 
+    @Override
+    protected void cancel(RequestId id, String reason) {
+        loop.cancel(id, reason);
+    }
+
+    @Override
+    protected void sendKvState(ActorRef<KvEvents.State> replyTo) {
+        loop.execute(() -> replyTo.tell(kvEvents.state()));
+    }
+
+    @Override
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "decode", loop.runningCount() + loop.importingCount(),
                 loop.waitingCount(), engine.pool().freeBlockCount(), engine.pool().blockCount(),
                 engine.pool().spec().blockSize(), loop.generatedTokens(), intake.destination.toString(),
-                engine.fingerprint().toString(),
-                kvEvents.log().incarnation(), kvEvents.published());
+                engine.fingerprint().toString(), kvEvents.log().incarnation(), kvEvents.published());
     }
 
     private Behavior<NodeProtocol.Command> onReserve(NodeProtocol.Reserve r) {
-        ActorRef<GenerationEvent> to = r.replyTo();
         RequestId id = r.requestId();
-        if (requesters.isActive(id)) {
-            to.tell(new GenerationEvent.Failed(id, "request id " + id.value() + " is already running on " + nodeId.value(),
-                    false));
-            return this;
-        }
-        EngineLoop.SubmitResult result;
-        try {
+        ActorRef<NodeProtocol.Command> self = getContext().getSelf();
+        submit(id, r.replyTo(), () -> {
             SamplingParams params = SamplingParams.fromSpec(r.sampling());
             BlockHash[] hashes = hasher.hashFullBlocks(r.promptTokens(), r.promptTokens().length);
-            ActorRef<NodeProtocol.Command> self = getContext().getSelf();
-            result = loop.submitImport(new GenerationRequest(id, r.promptTokens(), params),
-                    new Importer(id, r, hashes, () -> self.tell(new RequestEnded(id, r.transferId()))));
-        } catch (EngineException | IllegalArgumentException e) {
-            to.tell(new GenerationEvent.Failed(id, e.getMessage(), false));
-            return this;
-        }
-        switch (result) {
-            case ACCEPTED -> requesters.add(id, to);
-            case QUEUE_FULL -> to.tell(new GenerationEvent.Failed(id, "node " + nodeId.value() + " is overloaded", true));
-            case CLOSED -> to.tell(new GenerationEvent.Failed(id, "node " + nodeId.value() + " is shutting down", true));
-        }
+            return loop.submitImport(new GenerationRequest(id, r.promptTokens(), params), new Importer(id, r, hashes, () -> {
+                intake.listener.forget(r.transferId());
+                self.tell(new RequestEnded(id));
+            })).refusal(nodeId.value());
+        });
         return this;
     }
 

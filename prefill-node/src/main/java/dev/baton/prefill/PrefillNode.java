@@ -3,29 +3,25 @@ package dev.baton.prefill;
 import dev.baton.common.BlockHasher;
 import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
-import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.common.protocol.KvEvents;
+import dev.baton.common.protocol.NodeActor;
 import dev.baton.common.protocol.NodeProtocol;
-import dev.baton.common.protocol.Requesters;
 import dev.baton.engine.Engine;
-import dev.baton.engine.EngineException;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.EventRelay;
-import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.GenerationRequest;
+import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.PrefillListener;
 import dev.baton.engine.sched.PrefilledSequence;
 import dev.baton.kvtransfer.KvTransport;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
  * A prefill node (role {@code prefill}, DESIGN.md §3): runs {@link NodeProtocol.Prefill} requests
@@ -35,13 +31,7 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
  * A request that ends with its first token ends here (the router then cancels the decode node's
  * reservation); one that fails here cancels it on the decode node itself.
  */
-public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
-
-    private sealed interface Internal extends NodeProtocol.Command {}
-
-    private record RequesterStopped(ActorRef<GenerationEvent> requester) implements Internal {}
-
-    private record RequestEnded(RequestId requestId) implements Internal {}
+public final class PrefillNode extends NodeActor {
 
     /** The node's kv-transfer side: the sender, run on the engine loop's thread. */
     public static final class Shipping implements AutoCloseable {
@@ -81,11 +71,9 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
         }
     }
 
-    private final NodeId nodeId;
     private final Engine engine;
     private final EngineLoop loop;
     private final Shipping shipping;
-    private final Requesters<NodeProtocol.Command> requesters;
     private final KvEventFeed kvEvents;
 
     /** The prefill node, restarted on failure (its requests live in the engine loop, not in the actor). */
@@ -97,58 +85,38 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
 
     private PrefillNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
             Shipping shipping, KvEventFeed kvEvents) {
-        super(ctx);
-        this.nodeId = nodeId;
+        super(ctx, nodeId, NodeProtocol.PREFILL_KEY, kvEvents.log());
         this.engine = engine;
         this.loop = loop;
         this.shipping = shipping;
-        this.requesters = new Requesters<>(ctx, RequesterStopped::new);
         this.kvEvents = kvEvents;
-        kvEvents.log().bind(ctx);
         shipping.node = ctx.getSelf();
-        ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.PREFILL_KEY, ctx.getSelf()));
     }
 
     @Override
     public Receive<NodeProtocol.Command> createReceive() {
-        return newReceiveBuilder()
+        return commonReceive()
                 .onMessage(NodeProtocol.Prefill.class, this::onPrefill)
                 .onMessage(NodeProtocol.DecodeReady.class, r -> {
                     loop.execute(() -> shipping.shipper.decodeReady(r));
                     return this;
                 })
-                .onMessage(NodeProtocol.Cancel.class, c -> {
-                    cancel(c.requestId(), c.reason());
-                    return this;
-                })
-                .onMessage(NodeProtocol.GetKvState.class, g -> {
-                    loop.execute(() -> g.replyTo().tell(kvEvents.state()));
-                    return this;
-                })
-                .onMessage(NodeProtocol.GetLoad.class, g -> {
-                    g.replyTo().tell(load());
-                    return this;
-                })
-                .onMessage(RequesterStopped.class, r -> {
-                    for (RequestId id : requesters.stopped(r.requester())) {
-                        cancel(id, "requester stopped");
-                    }
-                    return this;
-                })
-                .onMessage(RequestEnded.class, r -> {
-                    requesters.ended(r.requestId());
-                    return this;
-                })
-                .onSignal(PostStop.class, s -> this)
                 .build();
     }
 
     /** A request is either in the loop (prefilling) or with the shipper: both are told, in order, on the loop thread. */
-    private void cancel(RequestId id, String reason) {
+    @Override
+    protected void cancel(RequestId id, String reason) {
         loop.cancel(id, reason);
         loop.execute(() -> shipping.shipper.cancel(id, reason));
     }
 
+    @Override
+    protected void sendKvState(ActorRef<KvEvents.State> replyTo) {
+        loop.execute(() -> replyTo.tell(kvEvents.state()));
+    }
+
+    @Override
     public NodeProtocol.LoadReport load() {
         return new NodeProtocol.LoadReport(nodeId, "prefill", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
@@ -157,37 +125,17 @@ public final class PrefillNode extends AbstractBehavior<NodeProtocol.Command> {
     }
 
     private Behavior<NodeProtocol.Command> onPrefill(NodeProtocol.Prefill p) {
-        ActorRef<GenerationEvent> to = p.replyTo();
         RequestId id = p.requestId();
-        if (requesters.isActive(id)) {
-            to.tell(new GenerationEvent.Failed(id, "request id " + id.value() + " is already running on " + nodeId.value(),
-                    false));
-            return this;
-        }
-        EngineLoop.SubmitResult result;
-        try {
-            SamplingParams params = SamplingParams.fromSpec(p.sampling());
-            ActorRef<NodeProtocol.Command> self = getContext().getSelf();
-            result = loop.submitPrefill(new GenerationRequest(id, p.promptTokens(), params), new Relay(p, () -> {
-                shipping.shipper.forget(id);
-                self.tell(new RequestEnded(id));
-            }));
-        } catch (EngineException | IllegalArgumentException e) {
-            to.tell(new GenerationEvent.Failed(id, e.getMessage(), false));
-            p.decode().tell(new NodeProtocol.Cancel(id, e.getMessage()));
-            return this;
-        }
-        switch (result) {
-            case ACCEPTED -> requesters.add(id, to);
-            case QUEUE_FULL -> refuse(p, "node " + nodeId.value() + " is overloaded");
-            case CLOSED -> refuse(p, "node " + nodeId.value() + " is shutting down");
+        ActorRef<NodeProtocol.Command> self = getContext().getSelf();
+        String refused = submit(id, p.replyTo(), () -> loop.submitPrefill(new GenerationRequest(id, p.promptTokens(),
+                SamplingParams.fromSpec(p.sampling())), new Relay(p, () -> {
+                    shipping.shipper.forget(id);
+                    self.tell(new RequestEnded(id));
+                })).refusal(nodeId.value()));
+        if (refused != null) {
+            p.decode().tell(new NodeProtocol.Cancel(id, refused)); // the decode node's reservation is not needed
         }
         return this;
-    }
-
-    private static void refuse(NodeProtocol.Prefill p, String reason) {
-        p.replyTo().tell(new GenerationEvent.Failed(p.requestId(), reason, true));
-        p.decode().tell(new NodeProtocol.Cancel(p.requestId(), reason));
     }
 
     /** One request's listener, on the loop thread: first token to the requester, KV to the shipper. */

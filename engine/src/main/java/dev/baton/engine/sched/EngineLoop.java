@@ -52,7 +52,18 @@ import org.slf4j.LoggerFactory;
 public final class EngineLoop implements AutoCloseable {
 
     /** What {@link #submit} did with a request. */
-    public enum SubmitResult { ACCEPTED, QUEUE_FULL, CLOSED }
+    public enum SubmitResult {
+        ACCEPTED, QUEUE_FULL, CLOSED;
+
+        /** Why {@code node} refused the request (a reason a client may see), or null when it was accepted. */
+        public String refusal(String node) {
+            return switch (this) {
+                case ACCEPTED -> null;
+                case QUEUE_FULL -> "node " + node + " is overloaded";
+                case CLOSED -> "node " + node + " is shutting down";
+            };
+        }
+    }
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
 
