@@ -24,8 +24,10 @@ import picocli.CommandLine.Option;
 
 /**
  * What the node commands ({@code worker}, {@code prefill}, {@code decode}) share: open the engine,
- * start its loop and metrics, join the cluster with the node's actor, and on shutdown (SIGTERM,
- * {@code bin/baton down}) leave the cluster, stop the loop, close the role's resources and the engine.
+ * start its loop and metrics, put the host tier under the loop's prefix cache ({@link HostKvTier}: when
+ * it is enabled and usable, else the node runs without it), join the cluster with the node's actor, and
+ * on shutdown (SIGTERM, {@code bin/baton down}) leave the cluster, stop the loop, close the host tier,
+ * the role's resources and the engine.
  */
 abstract class NodeCommand implements Callable<Integer> {
 
@@ -64,8 +66,12 @@ abstract class NodeCommand implements Callable<Integer> {
         Engine engine = Engine.open(settings);
         NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer("127.0.0.1", metricsPort) : null;
         MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
-        EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry,
-                Tags.of("role", role(), "node", id.value(), "model", engine.config().name()));
+        Tags tags = Tags.of("role", role(), "node", id.value(), "model", engine.config().name());
+        EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry, tags);
+        HostKvTier tier = HostKvTier.open(config, engine, registry, tags);
+        if (tier != null) {
+            loop.useTier(tier);
+        }
         Role node;
         try {
             KvEventFeed kvEvents = KvEventFeed.start(loop, engine.pool(),
@@ -75,6 +81,9 @@ abstract class NodeCommand implements Callable<Integer> {
             node = start(id, engine, loop, kvEvents, config, registry);
         } catch (Exception | Error e) {
             loop.close();
+            if (tier != null) {
+                tier.close();
+            }
             engine.close();
             if (metrics != null) {
                 metrics.close();
@@ -88,8 +97,9 @@ abstract class NodeCommand implements Callable<Integer> {
             ctx.spawn(node.behavior(), role());
             return Behaviors.empty();
         }), "baton", config);
-        LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions{}", role(), id.value(), engine.config().name(),
-                settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(), node.summary());
+        LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
+                engine.config().name(), settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
+                tier == null ? "none" : tier.describe(), node.summary());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -100,6 +110,9 @@ abstract class NodeCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
             loop.close();
+            if (tier != null) {
+                tier.close();
+            }
             try {
                 node.resources().close();
             } catch (Exception e) {

@@ -139,7 +139,7 @@ final class UpCommand implements Callable<Integer> {
         cmd.add("-Xmx" + heap);
         for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("--add-") || a.startsWith("--enable-native-access") || a.startsWith("--sun-misc")
-                    || a.startsWith("-Dbaton.home") || a.startsWith("-XX:+Use")) {
+                    || a.startsWith("-Dbaton.") || a.startsWith("-Dchronicle.") || a.startsWith("-XX:+Use")) {
                 cmd.add(a);
             }
         }

@@ -9,6 +9,8 @@
  *   <li>{@link dev.baton.cli.ServeOptions}: the options of the serving benchmark, parsed into its settings.</li>
  *   <li>{@link dev.baton.cli.EngineOptions}: model, config, threads and KV flags shared by commands.</li>
  *   <li>{@link dev.baton.cli.BatonConfig}: loads cluster.conf (or --config) over reference.conf.</li>
+ *   <li>{@link dev.baton.cli.HostKvTier}: the kv-transfer host tier as a node's second KV tier (spill and
+ *       read-back), opened for node processes when it is enabled and usable.</li>
  * </ul>
  */
 package dev.baton.cli;

@@ -29,13 +29,19 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts {@code bin/baton args...} with its log in {@code dir}. The node processes of one test share a
+     * host tier of their own in {@code dir/host-tier} (system properties, which a {@code --config} file
+     * overrides), so that tests neither see each other's blocks nor leave blocks in {@code /dev/shm}.
+     */
     static NodeProcess start(Path dir, String name, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(root().resolve("bin/baton").toString()));
         cmd.addAll(List.of(args));
         Path log = dir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("BATON_SKIP_BUILD", "1");
-        pb.environment().put("BATON_JVM_OPTS", "-Xmx384m");
+        pb.environment().put("BATON_JVM_OPTS", "-Xmx384m -Dbaton.kv-transfer.host-tier.directory=" + dir.resolve("host-tier")
+                + " -Dbaton.kv-transfer.host-tier.capacity=64MiB");
         return new NodeProcess(pb.start(), log);
     }
 

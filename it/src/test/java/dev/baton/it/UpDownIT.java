@@ -25,7 +25,9 @@ class UpDownIT {
         cmd.addAll(java.util.List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name).toFile());
         pb.environment().put("BATON_SKIP_BUILD", "1");
-        pb.environment().put("BATON_JVM_OPTS", "-Xmx256m");
+        // bin/baton up hands the -D options on to its nodes: a host tier of this test's own
+        pb.environment().put("BATON_JVM_OPTS", "-Xmx256m -Dbaton.kv-transfer.host-tier.directory=" + dir.resolve("host-tier")
+                + " -Dbaton.kv-transfer.host-tier.capacity=64MiB");
         Process p = pb.start();
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), name + " timed out");
         return p.exitValue();
@@ -48,6 +50,7 @@ class UpDownIT {
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
             assertTrue(r.body().contains("\"completion_tokens\":6"), r.body());
+            assertTrue(Files.exists(dir.resolve("host-tier/default.slab")), "the nodes opened this test's host tier");
         } finally {
             assertEquals(0, run(dir, "down.log", "down"), Files.readString(dir.resolve("down.log")));
         }

@@ -9,6 +9,8 @@
  *       (pending, ready, abandoned), eviction order, counters and the eviction hook.</li>
  *   <li>{@link dev.baton.engine.kv.KvEventListener}: hears blocks become cached (Stored), evicted (Removed) and the
  *       cache cleared: the events the cluster's KV index is built from.</li>
+ *   <li>{@link dev.baton.engine.kv.KvTier}: a second store of blocks under the pool (the host tier), which evicted
+ *       blocks spill to and prompt blocks are read back from.</li>
  *   <li>{@code BlockHashIndex} (package-private): the allocation-free open-addressing map from block hash to block.</li>
  *   <li>{@link dev.baton.engine.kv.KvSequence}: one sequence's block table and length (with holes where a shared block it
  *       waited for was abandoned).</li>

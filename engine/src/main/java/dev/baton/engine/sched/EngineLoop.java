@@ -6,6 +6,7 @@ import dev.baton.engine.EngineException;
 import dev.baton.engine.SequenceOutput;
 import dev.baton.engine.kv.KvBlockPool;
 import dev.baton.engine.kv.KvSequence;
+import dev.baton.engine.kv.KvTier;
 import dev.baton.engine.step.StepBatch;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -40,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * needing no allocation. {@link #cachedTokens()} counts the prompt positions reused, and each request's
  * share is reported through {@link GenerationListener#onPrefilled}. See {@code PrefixReuse}. Off, the
  * loop behaves as if the cache did not exist.
+ *
+ * <p>With a second tier ({@link #useTier}, the host tier on a node process), the cached blocks the pool
+ * evicts are stored there, and a request reads the prompt blocks that follow its cached prefix back
+ * from it instead of computing them; their positions count as cached tokens too.
  *
  * <p>Threading: {@link #submit}, {@link #cancel}, {@link #handoff}, {@link #execute} and the getters may be called from any thread;
  * everything else runs on the loop's own thread, which owns the engine's forward pass and pool.
@@ -149,6 +154,8 @@ public final class EngineLoop implements AutoCloseable {
     private volatile long cachedTokens;
     /** Null when the engine's prefix cache is off. */
     private final PrefixReuse reuse;
+    /** The second tier; attached by {@link #useTier}. */
+    private final TierLink tierLink = new TierLink();
 
     public EngineLoop(Engine engine, LoopSettings settings, String name) {
         this(engine, settings, name, null, io.micrometer.core.instrument.Tags.empty());
@@ -160,9 +167,10 @@ public final class EngineLoop implements AutoCloseable {
      */
     public EngineLoop(Engine engine, LoopSettings settings, String name, io.micrometer.core.instrument.MeterRegistry registry,
             io.micrometer.core.instrument.Tags tags) {
-        this.metrics = registry == null ? null : new LoopMetrics(registry, tags, this, engine.pool());
+        this.metrics = registry == null ? null : new LoopMetrics(registry, tags, this, engine.pool(), tierLink);
         this.engine = engine;
-        this.reuse = engine.settings().prefixCache() ? new PrefixReuse(engine.pool(), engine.fingerprint()) : null;
+        this.reuse = engine.settings().prefixCache() ? new PrefixReuse(engine.pool(), engine.fingerprint(), tierLink)
+                : null;
         this.settings = settings.validate();
         this.batch = engine.newBatch();
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::loop);
@@ -227,6 +235,27 @@ public final class EngineLoop implements AutoCloseable {
     public void handoff(RequestId id, int firstToken) {
         inbox.add(new Handoff(id, firstToken));
         LockSupport.unpark(thread);
+    }
+
+    /**
+     * Puts {@code tier} under the prefix cache as its second tier (DESIGN.md §6): from the next request
+     * submitted after this call on, every cached block the pool evicts is stored in it, and a request
+     * reads the prompt blocks that follow its cached prefix back from it instead of computing them. A
+     * tier that throws is dropped, and the loop goes on without it. Needs the prefix cache: when it is
+     * off this does nothing and returns false.
+     *
+     * <p>The loop calls the tier on its own thread. The caller keeps ownership: it closes the tier
+     * after {@link #close()}.
+     */
+    public boolean useTier(KvTier tier) {
+        if (reuse == null) {
+            return false;
+        }
+        execute(() -> {
+            tierLink.attach(tier);
+            engine.pool().setEvictionListener(tierLink);
+        });
+        return true;
     }
 
     /** Runs {@code task} on the loop thread between steps (it must not block). */

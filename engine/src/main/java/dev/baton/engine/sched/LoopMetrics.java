@@ -12,17 +12,28 @@ import java.util.concurrent.TimeUnit;
 /**
  * The engine loop's meters (DESIGN.md §8). Counters and gauges read the loop's, the pool's and the
  * prefix cache's own fields when scraped, so the loop pays nothing for them; the two timers are recorded once per admission and
- * once per step, on the loop thread.
+ * once per step, on the loop thread. The {@code baton.host.tier.*} counters stay 0 on a loop without a
+ * host tier ({@link EngineLoop#useTier}); the host tier's own figures (entries, bytes, evictions, shared by
+ * every process on the host) are {@code baton.kv.host.tier.*}, registered by the node process.
  *
  * <pre>
  *   baton.kv.blocks{state=used|cached|free}     KV blocks of the pool: referenced by a request / holding
  *                                                a cached prefix block, unreferenced (evicted when needed) /
  *                                                empty; the three add up to the pool size
- *   baton.prefix.cache.hit.blocks                prompt blocks found in the prefix cache, written or still
- *                                                being computed (counter; lookups at admission and refills)
- *   baton.prefix.cache.miss.blocks               prompt blocks looked up and not found (counter)
- *   baton.prefix.cache.hit.tokens                prompt positions reused instead of computed (counter)
+ *   baton.prefix.cache.hit.blocks                prompt blocks found in the pool's prefix cache (the device
+ *                                                tier), written or still being computed (counter; lookups
+ *                                                at admission and refills)
+ *   baton.prefix.cache.miss.blocks               prompt blocks looked up in the pool and not found (counter;
+ *                                                some of them may then come from the host tier)
+ *   baton.prefix.cache.hit.tokens                prompt positions reused instead of computed, from either
+ *                                                tier (counter; the host tier's part is below)
  *   baton.prefix.cache.evictions                 cached blocks evicted to make room (counter)
+ *   baton.host.tier.hit.blocks                   prompt blocks read back from the host tier (counter)
+ *   baton.host.tier.hit.tokens                   prompt positions reused from those blocks (counter)
+ *   baton.host.tier.miss.blocks                  read-backs that stopped at a block the host tier did not
+ *                                                give: missing, failed its checksum, or a tier error (counter)
+ *   baton.host.tier.spilled.blocks               evicted blocks the host tier holds afterwards (counter)
+ *   baton.host.tier.spill.failures               evicted blocks the host tier could not store (counter)
  *   baton.requests.running / .waiting            sequences admitted / queued
  *   baton.requests.importing                     imported sequences awaiting their prompt KV
  *   baton.tokens{phase=prefill|decode}           tokens computed (counter)
@@ -39,7 +50,7 @@ final class LoopMetrics {
     private volatile double queueSeconds;
     private volatile double computeSeconds;
 
-    LoopMetrics(MeterRegistry registry, Tags tags, EngineLoop loop, KvBlockPool pool) {
+    LoopMetrics(MeterRegistry registry, Tags tags, EngineLoop loop, KvBlockPool pool, TierLink tier) {
         Gauge.builder("baton.kv.blocks", pool, KvBlockPool::usedBlockCount).tags(tags).tag("state", "used")
                 .baseUnit("blocks").register(registry);
         Gauge.builder("baton.kv.blocks", pool, KvBlockPool::evictableBlockCount).tags(tags).tag("state", "cached")
@@ -54,6 +65,16 @@ final class LoopMetrics {
         FunctionCounter.builder("baton.prefix.cache.hit.tokens", loop, EngineLoop::cachedTokens).tags(tags)
                 .baseUnit("tokens").register(registry);
         FunctionCounter.builder("baton.prefix.cache.evictions", cache, PrefixCache::evictions).tags(tags)
+                .baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.host.tier.hit.blocks", tier, TierLink::hitBlocks).tags(tags)
+                .baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.host.tier.hit.tokens", tier, TierLink::hitTokens).tags(tags)
+                .baseUnit("tokens").register(registry);
+        FunctionCounter.builder("baton.host.tier.miss.blocks", tier, TierLink::missBlocks).tags(tags)
+                .baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.host.tier.spilled.blocks", tier, TierLink::spilledBlocks).tags(tags)
+                .baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.host.tier.spill.failures", tier, TierLink::spillFailures).tags(tags)
                 .baseUnit("blocks").register(registry);
         Gauge.builder("baton.requests.running", loop, EngineLoop::runningCount).tags(tags).register(registry);
         Gauge.builder("baton.requests.waiting", loop, EngineLoop::waitingCount).tags(tags).register(registry);

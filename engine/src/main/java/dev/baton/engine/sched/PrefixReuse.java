@@ -5,6 +5,7 @@ import dev.baton.common.BlockHasher;
 import dev.baton.common.ModelFingerprint;
 import dev.baton.engine.kv.KvBlockPool;
 import dev.baton.engine.kv.KvSequence;
+import dev.baton.engine.kv.KvTier;
 import dev.baton.engine.kv.PrefixCache;
 
 /**
@@ -19,9 +20,14 @@ import dev.baton.engine.kv.PrefixCache;
  *       {@code (promptLength - 1) / blockSize} of them is adopted ({@link KvBlockPool#match}: ready or
  *       still being computed); at most that many, so the last prompt position is always computed and
  *       gives the first token's logits. Those blocks need no new allocation, which is what the capacity
- *       check counts. The rest is reserved as before, and the prompt's full blocks among the new ones
- *       are claimed ({@link KvBlockPool#claim}, {@code PENDING}) at once, so a request admitted later
- *       with the same prefix adopts and waits for them instead of computing them again.</li>
+ *       check counts. The rest is reserved as before. With a second tier ({@link KvTier}, the host
+ *       tier), the blocks that follow the adopted run, up to the same limit, are then read back from it
+ *       in order into the new blocks, each published at once ({@code READY}, so the node's KV events
+ *       announce it) and adopted like a cached block; the read-back stops at the first block the tier
+ *       does not give (missing, or failed its checksum: that block is computed, as are all after it).
+ *       Finally the prompt's full blocks among the remaining new ones are claimed
+ *       ({@link KvBlockPool#claim}, {@code PENDING}) at once, so a request admitted later with the same
+ *       prefix adopts and waits for them instead of computing them again.</li>
  *   <li><b>Before each step</b> ({@link #advance}, {@link #computeEnd}): the request moves past adopted
  *       blocks that are written ({@code READY}): their positions are reused, not computed. It waits at
  *       the first adopted block that is still {@code PENDING} (it stays admitted, with its blocks
@@ -47,8 +53,17 @@ import dev.baton.engine.kv.PrefixCache;
  * are there for the refills. Waits cannot form a cycle: a request only ever waits for a block at a
  * smaller depth than any block it claims, whose writer is admitted and computing.
  *
+ * <h2>Second tier</h2>
+ * The pool's eviction listener ({@link TierLink}) stores every cached block the pool evicts in the
+ * tier, so a later request, on this node or on another node sharing the tier, reads it back instead of
+ * computing it. Read-back runs on the loop thread at admission: one copy of the block's bytes plus
+ * their checksum per block. Blocks read back hold the bytes the tier was given, which are the bytes
+ * computing them gives (the engine's determinism contract), so a request's tokens do not depend on
+ * which tier its prefix came from.
+ *
  * <p>Threading: the loop thread only. Nothing here allocates per step or per token, except the one
- * {@link BlockHash} of each full block of generated tokens.
+ * {@link BlockHash} of each full block of generated tokens (and, at admission, a segment view per
+ * block read back).
  */
 final class PrefixReuse {
 
@@ -61,8 +76,13 @@ final class PrefixReuse {
         private final int promptBlocks;
         /** Leading blocks that may come from the cache: {@code (promptLength - 1) / blockSize}, or 0. */
         private final int matchLimit;
-        /** For {@code j < matchLimit}: block {@code j} was adopted from the cache (another request writes it). */
+        /**
+         * For {@code j < matchLimit}: block {@code j} was adopted from the cache (another request writes it)
+         * or read back from the second tier.
+         */
         private final boolean[] adopted;
+        /** For {@code j < matchLimit}: block {@code j} was read back from the second tier (and is adopted). */
+        private final boolean[] fromTier;
         /** Blocks {@code [0, published)} are published, or adopted. */
         private int published;
 
@@ -72,6 +92,7 @@ final class PrefixReuse {
             this.promptBlocks = promptBlocks;
             this.matchLimit = matchLimit;
             this.adopted = new boolean[matchLimit];
+            this.fromTier = new boolean[matchLimit];
         }
 
         private boolean adopted(int block) {
@@ -81,6 +102,7 @@ final class PrefixReuse {
 
     private final KvBlockPool pool;
     private final PrefixCache cache;
+    private final TierLink tier;
     private final BlockHasher hasher;
     private final int blockSize;
     private final BlockHash[] oneHash = new BlockHash[1];
@@ -90,9 +112,11 @@ final class PrefixReuse {
     private boolean[] matchedReady = new boolean[64];
     private long seenAbandons;
 
-    PrefixReuse(KvBlockPool pool, ModelFingerprint fingerprint) {
+    /** @param tier the second tier; it may have no tier attached (then nothing is read back) */
+    PrefixReuse(KvBlockPool pool, ModelFingerprint fingerprint, TierLink tier) {
         this.pool = pool;
         this.cache = pool.prefixCache();
+        this.tier = tier;
         this.blockSize = pool.spec().blockSize();
         this.hasher = new BlockHasher(fingerprint, "", blockSize);
     }
@@ -137,8 +161,9 @@ final class PrefixReuse {
 
     /**
      * Admits a request that {@link #fits}: adopts the cached prefix into the empty {@code kv} (length
-     * stays 0: {@link #advance} moves past the adopted blocks once written), reserves the rest and
-     * claims the prompt's full blocks among them.
+     * stays 0: {@link #advance} moves past the adopted blocks once written), reserves the rest, reads
+     * what follows the cached prefix back from the second tier, and claims the prompt's full blocks
+     * that are left.
      */
     void admit(Blocks b, KvSequence kv, int reservedPositions) {
         if (matchedBlocks.length < b.matchLimit) {
@@ -152,11 +177,30 @@ final class PrefixReuse {
         }
         kv.reserve(reservedPositions);
         int[] table = kv.blockTable();
-        for (int j = matched; j < b.promptBlocks; j++) {
+        int loaded = tier.attached() ? readBack(b, table, matched) : matched;
+        for (int j = loaded; j < b.promptBlocks; j++) {
             // false when another block holds the hash (a deeper block of a partly evicted chain, or the
             // last full block, which is never adopted): this one is then computed privately
             pool.claim(b.hashes[j], table[j], j);
         }
+    }
+
+    /**
+     * Reads blocks {@code from, from + 1, ...} (below the match limit) back from the second tier into
+     * the request's new blocks, publishing and adopting each, until the first one the tier does not
+     * give, or one the pool holds after all (a deeper block of a partly evicted chain, which the claims
+     * then leave to be computed privately, as without a tier). Returns the index after the last block read.
+     */
+    private int readBack(Blocks b, int[] table, int from) {
+        int j = from;
+        while (j < b.matchLimit && cache.find(b.hashes[j]) == KvBlockPool.NO_BLOCK
+                && tier.load(b.hashes[j], pool.block(table[j]))) {
+            pool.publish(table[j], b.hashes[j], j); // true: no block holds the hash (checked above)
+            b.adopted[j] = true;
+            b.fromTier[j] = true;
+            j++;
+        }
+        return j;
     }
 
     /**
@@ -209,6 +253,9 @@ final class PrefixReuse {
                 case READY, UNCACHED -> {
                     computed += blockSize;
                     kv.setLength(computed);
+                    if (b.fromTier[j]) {
+                        tier.reused(blockSize);
+                    }
                 }
                 case PENDING -> {
                     return computed;

@@ -7,7 +7,10 @@
  *   <li>{@link dev.baton.engine.sched.GenerationListener}: a request's output, called on the loop thread.</li>
  *   <li>{@link dev.baton.engine.sched.LoopSettings}: scheduling limits.</li>
  *   <li>{@code PrefixReuse} (package-private): node-local prefix reuse, the loop's one seam to the pool's prefix
- *       cache: adopt cached prompt blocks, claim, wait, recompute abandoned blocks, publish.</li>
+ *       cache: adopt cached prompt blocks, read blocks back from a second tier, claim, wait, recompute abandoned
+ *       blocks, publish.</li>
+ *   <li>{@code TierLink} (package-private): the link to a second KV tier (the host tier): spills evicted blocks,
+ *       reads blocks back, counts both, drops a tier that fails.</li>
  *   <li>{@code LoopMetrics} (package-private): the loop's Micrometer meters.</li>
  * </ul>
  */

@@ -61,6 +61,18 @@ public record HostTierSettings(
         }
     }
 
+    /**
+     * Reads {@code baton.kv-transfer.host-tier.enabled}: whether node processes use the tier under their
+     * prefix cache (see reference.conf). Errors name the key.
+     */
+    public static boolean enabled(Config root) {
+        try {
+            return root.getBoolean("baton.kv-transfer.host-tier.enabled");
+        } catch (ConfigException e) {
+            throw new HostTierException("configuration: " + e.getMessage(), e);
+        }
+    }
+
     public HostTierSettings withStaleWriteTimeoutNs(long ns) {
         return new HostTierSettings(directory, name, capacityBytes, blockBytes, compatibility, ns).validate();
     }

@@ -1,6 +1,7 @@
 package dev.baton.kvtransfer.hosttier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,6 +41,16 @@ class HostTierSettingsTest {
                 ConfigFactory.parseString("baton.kv-transfer.host-tier.capacity = lots").withFallback(ConfigFactory.load()),
                 4096, Blocks.COMPAT));
         assertTrue(e.getMessage().contains("capacity"), e.getMessage());
+    }
+
+    @Test
+    void shouldBeEnabledForNodesByDefaultAndTurnOff() {
+        assertTrue(HostTierSettings.enabled(ConfigFactory.load()));
+        assertFalse(HostTierSettings.enabled(ConfigFactory.parseString("baton.kv-transfer.host-tier.enabled = off")
+                .withFallback(ConfigFactory.load())));
+        HostTierException e = assertThrows(HostTierException.class, () -> HostTierSettings.enabled(
+                ConfigFactory.parseString("baton.kv-transfer.host-tier.enabled = maybe").withFallback(ConfigFactory.load())));
+        assertTrue(e.getMessage().contains("enabled"), e.getMessage());
     }
 
     @Test
