@@ -187,7 +187,8 @@ class AeronKvTransferTest {
         SendResult r = Fixtures.sendTransfer(sender, other, transport.destination(), SEED, 9, 2, blockBytes, deadline(10_000),
                 arena.allocate(blockBytes), Integer.MAX_VALUE);
 
-        assertEquals(SendResult.OK, r);
+        // the refusal may overtake the sending (the sender's duty cycle then ends the transfer early)
+        assertTrue(r == SendResult.OK || r == SendResult.UNKNOWN_TRANSFER, "sent whole or refused first: " + r);
         Sent sent = awaitSent(sender, sl, 10_000);
         assertNotNull(sent);
         assertEquals(KvFailure.REFUSED, sent.failure());
@@ -196,7 +197,10 @@ class AeronKvTransferTest {
         assertEquals(0, rl.begins, "the listener is never asked for destination blocks");
         assertNull(rl.next(100, TimeUnit.MILLISECONDS));
         assertEquals(1, transport.receiveMetrics().failedCount(KvFailure.REFUSED));
-        assertTrue(transport.receiveMetrics().droppedCount(DropReason.REFUSED) >= 3, "block and end frames after the refusal are dropped");
+        if (r == SendResult.OK) {
+            assertTrue(transport.receiveMetrics().droppedCount(DropReason.REFUSED) >= 3,
+                    "block and end frames after the refusal are dropped");
+        }
     }
 
     @Test

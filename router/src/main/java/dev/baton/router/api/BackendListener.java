@@ -24,4 +24,12 @@ public interface BackendListener {
 
     /** The request ended with an error (cancelled, a node failed, ...); the reason is for logs, not for clients. */
     void onFailed(String reason);
+
+    /**
+     * As {@link #onFailed(String)}; {@code retryable} when the cluster had no room or lost a node, so
+     * that a client may retry (answered 503 with {@code Retry-After} before the stream starts).
+     */
+    default void onFailed(String reason, boolean retryable) {
+        onFailed(reason);
+    }
 }

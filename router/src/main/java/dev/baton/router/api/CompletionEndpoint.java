@@ -91,7 +91,8 @@ final class CompletionEndpoint {
                 Source.<Event>queue(settings.maxStreamBuffer() + 2).watchTermination(Pair::create)
                         .preMaterialize(materializer);
         GenerationRun run = new GenerationRun(id, endpoint, backend, metrics, stream.first().first(),
-                settings.maxStreamBuffer(), arrivalNanos, settings.requestTimeout().toMillis());
+                settings.maxStreamBuffer(), arrivalNanos, settings.requestTimeout().toMillis(),
+                settings.retryAfterSeconds());
         stream.first().second().whenComplete((done, cause) -> run.streamClosed());
 
         SubmitResult result;

@@ -59,6 +59,7 @@ final class GenerationRun implements BackendListener {
     private final int bufferEvents;
     private final long arrivalNanos;
     private final long timeoutMillis;
+    private final long retryAfterSeconds;
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile int cachedTokens;
     private volatile Cancellable deadline;
@@ -71,7 +72,8 @@ final class GenerationRun implements BackendListener {
      * @param arrivalNanos {@link System#nanoTime()} when the HTTP request arrived
      */
     GenerationRun(RequestId id, Endpoint endpoint, GenerationBackend backend, ApiMetrics metrics,
-            BoundedSourceQueue<Event> queue, int bufferEvents, long arrivalNanos, long timeoutMillis) {
+            BoundedSourceQueue<Event> queue, int bufferEvents, long arrivalNanos, long timeoutMillis,
+            long retryAfterSeconds) {
         this.id = id;
         this.endpoint = endpoint;
         this.backend = backend;
@@ -80,6 +82,7 @@ final class GenerationRun implements BackendListener {
         this.bufferEvents = bufferEvents;
         this.arrivalNanos = arrivalNanos;
         this.timeoutMillis = timeoutMillis;
+        this.retryAfterSeconds = retryAfterSeconds;
         metrics.started();
     }
 
@@ -148,6 +151,19 @@ final class GenerationRun implements BackendListener {
         }
         LOG.debug("{} failed in the backend: {}", id, reason);
         fail(ApiError.backendFailure());
+    }
+
+    @Override
+    public void onFailed(String reason, boolean retryable) {
+        if (!retryable) {
+            onFailed(reason);
+            return;
+        }
+        if (!end()) {
+            return;
+        }
+        LOG.debug("{} failed in the backend (retryable): {}", id, reason);
+        fail(ApiError.unavailable(reason, retryAfterSeconds));
     }
 
     /** The request timeout fired. */

@@ -168,7 +168,7 @@ public final class ClusterBackend implements GenerationBackend {
 
         @Override
         public void onFailed(String reason, boolean retryable) {
-            listener.onFailed(reason);
+            listener.onFailed(reason, retryable);
         }
     }
 }

@@ -93,7 +93,8 @@ public final class ClusterDispatcher {
         NodeProtocol.LoadReport load;
         boolean reachable = true;
         int inFlight;
-        int reservedBlocks;
+        int reservedBlocks; // blocks this router sent since the node's last load report
+        int loadEpoch; // load reports received
         long queuedTokens; // prompt tokens this router sent and the node has not computed yet (prefill, worker)
 
         Node(ActorRef<NodeProtocol.Command> ref, String role) {
@@ -132,6 +133,8 @@ public final class ClusterDispatcher {
         final int blocks;
         final int prefillBlocks;
         final Node computes; // the node that computes the prompt: the prefill node or the worker
+        int decodeEpoch = -1; // load epoch of the node holding prompt + max_tokens when its blocks were counted
+        int prefillEpoch = -1;
         long queuedTokens;
         int nextIndex; // completion index of the next token to deliver
         boolean prefillReleased;
@@ -281,6 +284,7 @@ public final class ClusterDispatcher {
                         if (n != null) {
                             n.load = l.report();
                             n.reservedBlocks = 0;
+                            n.loadEpoch++;
                             hashing.learn(l.report());
                             index.onLoad(l.report().node(), l.report().kvIncarnation(), l.report().kvSeq(), n.ref);
                             publish(nodes, index);
@@ -496,6 +500,21 @@ public final class ClusterDispatcher {
     private static void admit(InFlight f, Node n, int blocks) {
         n.inFlight++;
         n.reservedBlocks += blocks;
+        if (n == f.prefill) {
+            f.prefillEpoch = n.loadEpoch;
+        } else {
+            f.decodeEpoch = n.loadEpoch;
+        }
+    }
+
+    /**
+     * A request's blocks are free again on {@code n}: if no load report came since they were counted,
+     * take them off the node's reserved count (a later report would not show them either).
+     */
+    private static void unreserve(Node n, int epoch, int blocks) {
+        if (n.loadEpoch == epoch) {
+            n.reservedBlocks = Math.max(0, n.reservedBlocks - blocks);
+        }
     }
 
     static SamplingSpec withSeed(SamplingSpec s, long seed) {
@@ -581,11 +600,15 @@ public final class ClusterDispatcher {
         for (Node n : new Node[] {f.worker, f.decode}) {
             if (n != null) {
                 n.inFlight--;
+                unreserve(n, f.decodeEpoch, f.blocks);
             }
         }
-        if (f.prefill != null && !f.prefillReleased) {
-            f.prefillReleased = true;
-            f.prefill.inFlight--;
+        if (f.prefill != null) {
+            if (!f.prefillReleased) {
+                f.prefillReleased = true;
+                f.prefill.inFlight--;
+            }
+            unreserve(f.prefill, f.prefillEpoch, f.prefillBlocks);
         }
     }
 

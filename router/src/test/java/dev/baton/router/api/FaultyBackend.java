@@ -11,7 +11,7 @@ import dev.baton.engine.sampling.SamplingParams;
  */
 final class FaultyBackend implements GenerationBackend {
 
-    enum Fault { NONE, NOT_READY, QUEUE_FULL, FAIL_AFTER_TWO_TOKENS, REJECT, FLOOD }
+    enum Fault { NONE, NOT_READY, QUEUE_FULL, FAIL_AFTER_TWO_TOKENS, REJECT, FLOOD, NO_ROOM_AFTER_ACCEPT }
 
     /** Text of each {@link Fault#FLOOD} token: big, so a client that does not read fills every buffer quickly. */
     static final String FLOOD_TEXT = "x".repeat(4096);
@@ -48,6 +48,11 @@ final class FaultyBackend implements GenerationBackend {
             case QUEUE_FULL -> new SubmitResult.Overloaded("every decode queue is full");
             case REJECT -> new SubmitResult.Rejected("the request needs 40 KV blocks but a node has 32");
             case FLOOD -> flood(id, promptTokens.length, listener);
+            case NO_ROOM_AFTER_ACCEPT -> {
+                // accepted, then the cluster finds no node with room (as the dispatcher may)
+                listener.onFailed("no decode node has KV room for this request now", true);
+                yield SubmitResult.ACCEPTED;
+            }
             case FAIL_AFTER_TWO_TOKENS -> real.submit(id, promptTokens, params, new BackendListener() {
                 private int tokens;
                 private boolean failed;

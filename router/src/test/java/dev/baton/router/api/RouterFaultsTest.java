@@ -110,6 +110,16 @@ class RouterFaultsTest {
     }
 
     @Test
+    void shouldAnswer503WithRetryAfterWhenAnAcceptedRequestFindsNoRoomBeforeItStarts() throws Exception {
+        faulty.fault = FaultyBackend.Fault.NO_ROOM_AFTER_ACCEPT;
+        HttpResponse<String> r = new ApiClient(faultyServer.port()).post("/v1/completions", body("prompt", "x"));
+        JsonNode e = error(r, 503);
+        assertEquals("not_ready", e.get("code").asText());
+        assertTrue(e.get("message").asText().contains("KV room"), e.toString());
+        assertEquals("1", r.headers().firstValue("Retry-After").orElse(""));
+    }
+
+    @Test
     void shouldAnswer429WithRetryAfterWhenTheBackendQueueIsFull() throws Exception {
         faulty.fault = FaultyBackend.Fault.QUEUE_FULL;
         HttpResponse<String> r = new ApiClient(faultyServer.port()).post("/v1/chat/completions",
