@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -50,6 +51,11 @@ final class VectorKernels {
     static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
     static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    /** The lanes whose index has bit 8 (4, 2, 1) set: with {@code SWAPn}, the generated multi-row lane sums. */
+    static final VectorMask<Float> HI8 = VectorMask.fromLong(F, 0xFF00L & ((1L << L) - 1));
+    static final VectorMask<Float> HI4 = VectorMask.fromLong(F, 0xF0F0L & ((1L << L) - 1));
+    static final VectorMask<Float> HI2 = VectorMask.fromLong(F, 0xCCCCL & ((1L << L) - 1));
+    static final VectorMask<Float> HI1 = VectorMask.fromLong(F, 0xAAAAL & ((1L << L) - 1));
 
     /** Accumulators of up to 16 (row, vector) elements on their way to {@link #sumLanes}. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[16 * 16]);
