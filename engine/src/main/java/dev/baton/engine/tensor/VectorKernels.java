@@ -26,7 +26,10 @@ import jdk.incubator.vector.VectorSpecies;
  * calls no helper of ours with a vector argument or result: conversions are written out in place,
  * and the final lane sums go through {@link #sumLanes}, which takes the accumulators as floats
  * stored in a per-thread scratch array. One reduction routine for every tile also makes the
- * reduction order identical by construction.
+ * reduction order identical by construction. The Q8_0 tiles, with 16 lanes, instead sum all their
+ * accumulators at once in registers with {@link #HI8} ... {@link #HI1} and the {@code SWAP}
+ * shuffles; the generator emits that network only after checking, symbolically, that it performs
+ * exactly sumLanes' additions.
  */
 final class VectorKernels {
 
