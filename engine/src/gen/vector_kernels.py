@@ -105,10 +105,58 @@ def etile(t, R, V):
 # ---------------------------------------------------------------- block types (Q8_0, Q4_0)
 QTYPES = {
     'Q8_0': dict(cls='Q8VectorMatrix', base='Q8Matrix', desc='Q8_0 weights x Q8_0 input',
-                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)]),
+                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
+                 butterfly=True),
     'Q4_0': dict(cls='Q4VectorMatrix', base='Q4Matrix', desc='Q4_0 weights x Q8_0 input',
                  imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)]),
 }
+
+
+# ---------------------------------------------------------------- multi-accumulator lane sums (L == 16)
+def _tree(row):
+    """The expression VectorKernels.sumLanes builds for lane 0 of one accumulator, addition as an unordered pair."""
+    e = {i: ('a', row, i) for i in range(16)}
+    for s in (8, 4, 2, 1):
+        e = {i: tuple(sorted((e[i], e[i ^ s]), key=repr)) for i in range(16)}
+    return e[0]
+
+def butterfly(accs):
+    """Sums the lanes of len(accs) (a power of two, at most 16) accumulators in one transpose-and-add
+    network: level s pairs vector u with vector v as u.blend(v, HI_s) + v.blend(u, HI_s).rearrange(SWAP_s),
+    which puts u's level-s pair sums in the lanes with bit s clear and v's in the lanes with bit s set;
+    a lone vector is added to its own rearrangement. Every add is one of sumLanes' adds (an add is
+    commutative, bit for bit), so the results are bit-identical to sumLanes'; this is checked here,
+    symbolically. Returns (java lines, final vector name, {acc index: lane}).
+    """
+    n = len(accs)
+    assert n & (n - 1) == 0 and 1 <= n <= 16
+    vecs = [(name, {i: ('a', k, i) for i in range(16)}) for k, name in enumerate(accs)]
+    lines = []
+    t = 0
+    for s in (8, 4, 2, 1):
+        nxt = []
+        if len(vecs) == 1:
+            name, e = vecs[0]
+            nn = f'u{t}'; t += 1
+            lines.append(f'FloatVector {nn} = {name}.add({name}.rearrange(SWAP{s}));')
+            nxt.append((nn, {i: tuple(sorted((e[i], e[i ^ s]), key=repr)) for i in range(16)}))
+        else:
+            for p in range(0, len(vecs), 2):
+                (un, ue), (vn, ve) = vecs[p], vecs[p + 1]
+                nn = f'u{t}'; t += 1
+                lines.append(f'FloatVector {nn} = {un}.blend({vn}, HI{s}).add({vn}.blend({un}, HI{s}).rearrange(SWAP{s}));')
+                src = {i: (ve if i & s else ue) for i in range(16)}
+                nxt.append((nn, {i: tuple(sorted((src[i][i], src[i][i ^ s]), key=repr)) for i in range(16)}))
+        vecs = nxt
+    assert len(vecs) == 1
+    name, e = vecs[0]
+    lane = {}
+    for k in range(n):
+        want = _tree(k)
+        hits = [i for i in range(16) if e[i] == want]
+        assert hits, f'accumulator {k} has no lane with its sumLanes tree'
+        lane[k] = hits[0]
+    return lines, name, lane
 
 def qtile(name, R, V):
     c = [f'private void tile{R}x{V}(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {{']
@@ -172,21 +220,35 @@ def qtile(name, R, V):
             l.append(f'a{k}{j} = p{k}{j}.fma(FloatVector.broadcast(F, dw{k} * xd[d{j} + b]), a{k}{j});')
     b.append(ind(4, '\n'.join(l)))
     b.append('}')
+    spill = []
     idx = 0
     for k in range(R):
         for j in range(V):
-            b.append(f'a{k}{j}.intoArray(tmp, {idx} * L);')
+            spill.append(f'a{k}{j}.intoArray(tmp, {idx} * L);')
             idx += 1
     for k in range(R):
-        b.append(f'VectorKernels.sumLanes(tmp, {k * V} * L, {V}, out, o + {k}, step);')
+        spill.append(f'VectorKernels.sumLanes(tmp, {k * V} * L, {V}, out, o + {k}, step);')
+    if QTYPES[name].get('butterfly') and R * V > 1:
+        accs = [(k, j) for k in range(R) for j in range(V)]
+        lines, fin, lane = butterfly([f'a{k}{j}' for (k, j) in accs])
+        for i, (k, j) in enumerate(accs):
+            dst = f'o + {k}' if j == 0 else f'o + {j} * step + {k}'
+            lines.append(f'out[{dst}] = {fin}.lane({lane[i]});')
+        b.append('if (L == 16) {')
+        b.append(ind(4, '\n'.join(lines)))
+        b.append('} else {')
+        b.append(ind(4, '\n'.join(spill)))
+        b.append('}')
+    else:
+        b.extend(spill)
     c.append(ind(4, '\n'.join(b)))
     c.append('}')
     return '\n'.join(c)
 
 def matmul(tiles, quant):
-    (RV, VV), (RR, _) = tiles
+    (RV, VV), singles = tiles[0], [R for (R, _) in tiles[1:]]
     args_q = 'in.values, in.scales, tmp' if quant else 'in.values, tmp'
-    shapes = [(RV, VV)] + ([(1, VV)] if RV > 1 else []) + [(RR, 1)] + ([(1, 1)] if RR > 1 else [])
+    shapes = [(RV, VV)] + ([(1, VV)] if RV > 1 else []) + [(R, 1) for R in singles if R > 1] + [(1, 1)]
     s = f'''@Override
 public void matmul(InputBatch in, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {{
     checkMatmul(in, out, outOffset, outStride, rowStart, rowEnd);
@@ -213,8 +275,9 @@ public void matmul(InputBatch in, float[] out, int outOffset, int outStride, int
         int o = outOffset + v * outStride;
         int r = rowStart;
 '''
-    if RR > 1:
-        s += f'''        for (; r + {RR} <= rowEnd; r += {RR}) {{
+    for RR in singles:
+        if RR > 1:
+            s += f'''        for (; r + {RR} <= rowEnd; r += {RR}) {{
             tile{RR}x1({args_q}, r, v, out, o + r, outStride);
         }}
 '''
@@ -231,15 +294,23 @@ def emit(name, t, quant):
     gen = qtile if quant else etile
     bodies = [gen(name if quant else t, R, V) for (R, V) in shapes]
     imports = '\n'.join(f'import jdk.incubator.vector.{i};' for i in t['imports'])
-    stat = ['B16', 'B32', 'CHUNKS', 'F', 'F16_REBIAS', 'I', 'L', 'LE', 'PARTS', 'S']
+    stat = ['B16', 'B32', 'CHUNKS', 'F', 'F16_REBIAS', 'HI1', 'HI2', 'HI4', 'HI8', 'I', 'L', 'LE', 'PARTS', 'S',
+            'SWAP1', 'SWAP2', 'SWAP4', 'SWAP8']
     import re
     used = [s for s in stat if any(re.search(r'\b' + s + r'\b', x) for x in bodies + [mm])]
-    hs = t.get('imports_static', ['I16_LE'])
+    hs = [h for h in t.get('imports_static', ['I16_LE']) if any(re.search(r'\b' + h + r'\b', x) for x in bodies + [mm])]
     static_imports = '\n'.join([f'import static dev.baton.engine.tensor.HalfFloats.{h};' for h in hs]
                                + [f'import static dev.baton.engine.tensor.VectorKernels.{s};' for s in used])
-    (RV, VV), (RR, _) = tiles
+    (RV, VV), singles = tiles[0], [R for (R, _) in tiles[1:]]
+    single_words = ', then '.join(f'{R} x 1' for R in singles if R > 1)
     if quant:
         order = ('{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
+                 ' * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
+                 ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}, or, with 16 lanes, by a\n'
+                 ' * transpose-and-add network over all of a tile\'s accumulators that performs exactly sumLanes\'\n'
+                 ' * additions (the generator checks this) with fewer shuffles and no round trip through memory.'
+                 if t.get('butterfly') else
+                 '{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
                  ' * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
                  ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.')
     else:
@@ -249,7 +320,7 @@ def emit(name, t, quant):
     doc = f'''/**
  * {t['desc']} with the Vector API. The tile methods are generated (see {{@link VectorKernels}} for
  * why they are written out): {RV} x {VV} tiles (rows x vectors) over whole groups of {VV} vectors,
- * {RR} x 1 tiles for the vectors left over, and single-row tiles for the rows left over. A tile
+ * {single_words} tiles for the vectors left over, and single-row tiles for the rows left over. A tile
  * reads each weight chunk once for all its vectors and each input chunk once for all its rows.
  *
  * <p>Every (row, vector) element has the same fixed order whatever tile computes it:

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -25,7 +26,10 @@ import jdk.incubator.vector.VectorSpecies;
  * calls no helper of ours with a vector argument or result: conversions are written out in place,
  * and the final lane sums go through {@link #sumLanes}, which takes the accumulators as floats
  * stored in a per-thread scratch array. One reduction routine for every tile also makes the
- * reduction order identical by construction.
+ * reduction order identical by construction. The Q8_0 tiles, with 16 lanes, instead sum all their
+ * accumulators at once in registers with {@link #HI8} ... {@link #HI1} and the {@code SWAP}
+ * shuffles; the generator emits that network only after checking, symbolically, that it performs
+ * exactly sumLanes' additions.
  */
 final class VectorKernels {
 
@@ -50,6 +54,11 @@ final class VectorKernels {
     static final VectorShuffle<Float> SWAP4 = VectorShuffle.fromOp(F, i -> i ^ 4);
     static final VectorShuffle<Float> SWAP2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     static final VectorShuffle<Float> SWAP1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    /** The lanes whose index has bit 8 (4, 2, 1) set: with {@code SWAPn}, the generated multi-row lane sums. */
+    static final VectorMask<Float> HI8 = VectorMask.fromLong(F, 0xFF00L & ((1L << L) - 1));
+    static final VectorMask<Float> HI4 = VectorMask.fromLong(F, 0xF0F0L & ((1L << L) - 1));
+    static final VectorMask<Float> HI2 = VectorMask.fromLong(F, 0xCCCCL & ((1L << L) - 1));
+    static final VectorMask<Float> HI1 = VectorMask.fromLong(F, 0xAAAAL & ((1L << L) - 1));
 
     /** Accumulators of up to 16 (row, vector) elements on their way to {@link #sumLanes}. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[16 * 16]);

@@ -121,6 +121,28 @@ class WeightMatrixTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void shouldSumTheLanesOfMultiRowTilesExactlyAsSingleRowTilesDo(GgmlType type) {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        int rows = 16;
+        int cols = 32 * 12;
+        WeightMatrix m = WeightMatrix.of(
+                TestTensors.tensor("w", type, rows, cols, TestTensors.randomFloats(rows * cols, 8, 1f)), KernelMode.VECTOR);
+        for (int n : new int[] {1, 4}) {
+            InputBatch in = new InputBatch(n, cols);
+            in.load(TestTensors.randomFloats(n * cols, 9, 1f), 0, cols, n, cols, m.inputType());
+            // One row per call: single-row tiles. All rows in one call: 4 x 1 (n = 1) or 2 x 4 (n = 4) tiles.
+            float[] oneByOne = new float[n * rows];
+            for (int r = 0; r < rows; r++) {
+                m.matmul(in, oneByOne, 0, rows, r, r + 1);
+            }
+            float[] tiled = new float[n * rows];
+            m.matmul(in, tiled, 0, rows, 0, rows);
+            assertArrayEquals(oneByOne, tiled, 0f, type + " n=" + n);
+        }
+    }
+
     @Test
     void shouldGiveBitIdenticalResultsOnEveryThread() throws InterruptedException {
         int rows = 64;
