@@ -108,7 +108,8 @@ QTYPES = {
                  imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
                  butterfly=True),
     'Q4_0': dict(cls='Q4VectorMatrix', base='Q4Matrix', desc='Q4_0 weights x Q8_0 input',
-                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)]),
+                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
+                 butterfly=True),
 }
 
 

@@ -4,9 +4,16 @@ import static dev.baton.engine.tensor.HalfFloats.I16_LE;
 import static dev.baton.engine.tensor.VectorKernels.B16;
 import static dev.baton.engine.tensor.VectorKernels.CHUNKS;
 import static dev.baton.engine.tensor.VectorKernels.F;
+import static dev.baton.engine.tensor.VectorKernels.HI2;
+import static dev.baton.engine.tensor.VectorKernels.HI4;
+import static dev.baton.engine.tensor.VectorKernels.HI8;
 import static dev.baton.engine.tensor.VectorKernels.L;
 import static dev.baton.engine.tensor.VectorKernels.LE;
 import static dev.baton.engine.tensor.VectorKernels.PARTS;
+import static dev.baton.engine.tensor.VectorKernels.SWAP1;
+import static dev.baton.engine.tensor.VectorKernels.SWAP2;
+import static dev.baton.engine.tensor.VectorKernels.SWAP4;
+import static dev.baton.engine.tensor.VectorKernels.SWAP8;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
 import java.lang.foreign.MemorySegment;
@@ -24,7 +31,9 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Every (row, vector) element has the same fixed order whatever tile computes it:
  * {@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block's other chunks (an exact integer sum in
  * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes
- * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.
+ * of {@code acc} are then summed by {@link VectorKernels#sumLanes}, or, with 16 lanes, by a
+ * transpose-and-add network over all of a tile's accumulators that performs exactly sumLanes'
+ * additions (the generator checks this) with fewer shuffles and no round trip through memory.
  */
 final class Q4VectorMatrix extends Q4Matrix {
 
@@ -143,16 +152,35 @@ final class Q4VectorMatrix extends Q4Matrix {
             a12 = p12.fma(FloatVector.broadcast(F, dw1 * xd[d2 + b]), a12);
             a13 = p13.fma(FloatVector.broadcast(F, dw1 * xd[d3 + b]), a13);
         }
-        a00.intoArray(tmp, 0 * L);
-        a01.intoArray(tmp, 1 * L);
-        a02.intoArray(tmp, 2 * L);
-        a03.intoArray(tmp, 3 * L);
-        a10.intoArray(tmp, 4 * L);
-        a11.intoArray(tmp, 5 * L);
-        a12.intoArray(tmp, 6 * L);
-        a13.intoArray(tmp, 7 * L);
-        VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
-        VectorKernels.sumLanes(tmp, 4 * L, 4, out, o + 1, step);
+        if (L == 16) {
+            FloatVector u0 = a00.blend(a01, HI8).add(a01.blend(a00, HI8).rearrange(SWAP8));
+            FloatVector u1 = a02.blend(a03, HI8).add(a03.blend(a02, HI8).rearrange(SWAP8));
+            FloatVector u2 = a10.blend(a11, HI8).add(a11.blend(a10, HI8).rearrange(SWAP8));
+            FloatVector u3 = a12.blend(a13, HI8).add(a13.blend(a12, HI8).rearrange(SWAP8));
+            FloatVector u4 = u0.blend(u1, HI4).add(u1.blend(u0, HI4).rearrange(SWAP4));
+            FloatVector u5 = u2.blend(u3, HI4).add(u3.blend(u2, HI4).rearrange(SWAP4));
+            FloatVector u6 = u4.blend(u5, HI2).add(u5.blend(u4, HI2).rearrange(SWAP2));
+            FloatVector u7 = u6.add(u6.rearrange(SWAP1));
+            out[o + 0] = u7.lane(0);
+            out[o + 1 * step + 0] = u7.lane(8);
+            out[o + 2 * step + 0] = u7.lane(4);
+            out[o + 3 * step + 0] = u7.lane(12);
+            out[o + 1] = u7.lane(2);
+            out[o + 1 * step + 1] = u7.lane(10);
+            out[o + 2 * step + 1] = u7.lane(6);
+            out[o + 3 * step + 1] = u7.lane(14);
+        } else {
+            a00.intoArray(tmp, 0 * L);
+            a01.intoArray(tmp, 1 * L);
+            a02.intoArray(tmp, 2 * L);
+            a03.intoArray(tmp, 3 * L);
+            a10.intoArray(tmp, 4 * L);
+            a11.intoArray(tmp, 5 * L);
+            a12.intoArray(tmp, 6 * L);
+            a13.intoArray(tmp, 7 * L);
+            VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
+            VectorKernels.sumLanes(tmp, 4 * L, 4, out, o + 1, step);
+        }
     }
 
     private void tile1x4(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {
@@ -197,11 +225,23 @@ final class Q4VectorMatrix extends Q4Matrix {
             a02 = p02.fma(FloatVector.broadcast(F, dw0 * xd[d2 + b]), a02);
             a03 = p03.fma(FloatVector.broadcast(F, dw0 * xd[d3 + b]), a03);
         }
-        a00.intoArray(tmp, 0 * L);
-        a01.intoArray(tmp, 1 * L);
-        a02.intoArray(tmp, 2 * L);
-        a03.intoArray(tmp, 3 * L);
-        VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
+        if (L == 16) {
+            FloatVector u0 = a00.blend(a01, HI8).add(a01.blend(a00, HI8).rearrange(SWAP8));
+            FloatVector u1 = a02.blend(a03, HI8).add(a03.blend(a02, HI8).rearrange(SWAP8));
+            FloatVector u2 = u0.blend(u1, HI4).add(u1.blend(u0, HI4).rearrange(SWAP4));
+            FloatVector u3 = u2.add(u2.rearrange(SWAP2));
+            FloatVector u4 = u3.add(u3.rearrange(SWAP1));
+            out[o + 0] = u4.lane(0);
+            out[o + 1 * step + 0] = u4.lane(8);
+            out[o + 2 * step + 0] = u4.lane(4);
+            out[o + 3 * step + 0] = u4.lane(12);
+        } else {
+            a00.intoArray(tmp, 0 * L);
+            a01.intoArray(tmp, 1 * L);
+            a02.intoArray(tmp, 2 * L);
+            a03.intoArray(tmp, 3 * L);
+            VectorKernels.sumLanes(tmp, 0 * L, 4, out, o + 0, step);
+        }
     }
 
     private void tile4x1(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {
@@ -260,14 +300,26 @@ final class Q4VectorMatrix extends Q4Matrix {
             a20 = p20.fma(FloatVector.broadcast(F, dw2 * xd[d0 + b]), a20);
             a30 = p30.fma(FloatVector.broadcast(F, dw3 * xd[d0 + b]), a30);
         }
-        a00.intoArray(tmp, 0 * L);
-        a10.intoArray(tmp, 1 * L);
-        a20.intoArray(tmp, 2 * L);
-        a30.intoArray(tmp, 3 * L);
-        VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
-        VectorKernels.sumLanes(tmp, 1 * L, 1, out, o + 1, step);
-        VectorKernels.sumLanes(tmp, 2 * L, 1, out, o + 2, step);
-        VectorKernels.sumLanes(tmp, 3 * L, 1, out, o + 3, step);
+        if (L == 16) {
+            FloatVector u0 = a00.blend(a10, HI8).add(a10.blend(a00, HI8).rearrange(SWAP8));
+            FloatVector u1 = a20.blend(a30, HI8).add(a30.blend(a20, HI8).rearrange(SWAP8));
+            FloatVector u2 = u0.blend(u1, HI4).add(u1.blend(u0, HI4).rearrange(SWAP4));
+            FloatVector u3 = u2.add(u2.rearrange(SWAP2));
+            FloatVector u4 = u3.add(u3.rearrange(SWAP1));
+            out[o + 0] = u4.lane(0);
+            out[o + 1] = u4.lane(8);
+            out[o + 2] = u4.lane(4);
+            out[o + 3] = u4.lane(12);
+        } else {
+            a00.intoArray(tmp, 0 * L);
+            a10.intoArray(tmp, 1 * L);
+            a20.intoArray(tmp, 2 * L);
+            a30.intoArray(tmp, 3 * L);
+            VectorKernels.sumLanes(tmp, 0 * L, 1, out, o + 0, step);
+            VectorKernels.sumLanes(tmp, 1 * L, 1, out, o + 1, step);
+            VectorKernels.sumLanes(tmp, 2 * L, 1, out, o + 2, step);
+            VectorKernels.sumLanes(tmp, 3 * L, 1, out, o + 3, step);
+        }
     }
 
     private void tile1x1(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {
