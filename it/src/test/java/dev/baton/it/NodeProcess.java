@@ -23,10 +23,25 @@ final class NodeProcess implements AutoCloseable {
         return Path.of(System.getProperty("baton.home")).toAbsolutePath().normalize();
     }
 
+    /** Ports handed out in this JVM: a port a node bound for UDP only still looks free to a TCP probe. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A port free for both TCP and UDP now, and never handed out before in this JVM (nodes take them later). */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                int port = s.getLocalPort();
+                try (java.net.DatagramSocket u = new java.net.DatagramSocket(port,
+                        java.net.InetAddress.getLoopbackAddress())) {
+                    if (HANDED_OUT.add(port)) {
+                        return port;
+                    }
+                } catch (java.net.SocketException udpInUse) {
+                    // taken for UDP: try another
+                }
+            }
         }
+        throw new IOException("no port free for both TCP and UDP after 100 attempts");
     }
 
     /**
