@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks.", "With --target or --compare: the serving benchmark (see bench serve)."},
-        subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Transfer.class})
+        subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Transfer.class,
+                BenchCommand.Cdf.class})
 final class BenchCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
@@ -208,6 +209,41 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 System.out.print(EngineBenchmark.table(rows));
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "cdf", mixinStandardHelpOptions = true,
+            description = "Draw one latency CDF from the results.json of several bench serve runs (one line each).")
+    static final class Cdf implements Callable<Integer> {
+
+        @picocli.CommandLine.Parameters(paramLabel = "NAME=RESULTS_JSON", arity = "1..*",
+                description = "a label and the results.json of one run")
+        List<String> runs;
+
+        @Option(names = "--metric", defaultValue = "ttftMs",
+                description = "request field: ttftMs, tpotMs or e2eMs (default: ${DEFAULT-VALUE})")
+        String metric;
+
+        @Option(names = "--log-x", description = "logarithmic latency axis")
+        boolean logX;
+
+        @Option(names = "--out", required = true, paramLabel = "FILE.png", description = "the chart to write")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            java.util.Map<String, Path> byName = new java.util.LinkedHashMap<>();
+            for (String r : runs) {
+                int eq = r.indexOf('=');
+                if (eq <= 0) {
+                    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                            "expected NAME=RESULTS_JSON, got " + r);
+                }
+                byName.put(r.substring(0, eq), Path.of(r.substring(eq + 1)));
+            }
+            dev.baton.bench.serve.report.CdfChart.write(byName, metric, logX, out);
+            System.err.println("bench cdf: wrote " + out);
             return 0;
         }
     }
