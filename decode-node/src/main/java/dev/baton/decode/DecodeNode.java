@@ -4,8 +4,6 @@ import dev.baton.common.BlockHash;
 import dev.baton.common.BlockHasher;
 import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
-import dev.baton.common.protocol.KvEvents;
-import dev.baton.common.protocol.NodeActor;
 import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.engine.Engine;
 import dev.baton.engine.sampling.SamplingParams;
@@ -34,10 +32,15 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * blocks are verified and the first token has been handed over. Tokens from the second on go to the
  * requester.
  *
+ * <p>With the prefix cache on, the blocks of the prompt's cached prefix that the node holds already are
+ * not sent: {@link NodeProtocol.DecodeReady#heldBlocks()} tells the prefill node where to start. When
+ * the router finds that the node holds all of a prompt but a short remainder, it sends the request
+ * whole ({@link NodeProtocol.Generate}) and the node computes the remainder itself.
+ *
  * <p>A cancelled request (router, client, requester gone, prefill node failed) frees its blocks once
  * no transport holds them; a reservation whose KV does not come in time is freed by the loop.
  */
-public final class DecodeNode extends NodeActor {
+public final class DecodeNode extends LoopNode {
 
     /** The node's kv-transfer side: a receiver on the transport, run on its own thread. */
     public static final class Intake implements AutoCloseable {
@@ -64,11 +67,8 @@ public final class DecodeNode extends NodeActor {
         }
     }
 
-    private final Engine engine;
-    private final EngineLoop loop;
     private final Intake intake;
     private final BlockHasher hasher;
-    private final KvEventFeed kvEvents;
 
     /** The decode node, restarted on failure (its requests live in the engine loop, not in the actor). */
     public static Behavior<NodeProtocol.Command> create(NodeId nodeId, Engine engine, EngineLoop loop, Intake intake,
@@ -79,12 +79,9 @@ public final class DecodeNode extends NodeActor {
 
     private DecodeNode(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, Engine engine, EngineLoop loop,
             Intake intake, KvEventFeed kvEvents) {
-        super(ctx, nodeId, NodeProtocol.DECODE_KEY, kvEvents.log());
-        this.engine = engine;
-        this.loop = loop;
+        super(ctx, nodeId, NodeProtocol.DECODE_KEY, engine, loop, kvEvents);
         this.intake = intake;
         this.hasher = new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize());
-        this.kvEvents = kvEvents;
     }
 
     @Override
@@ -95,17 +92,8 @@ public final class DecodeNode extends NodeActor {
                     loop.handoff(h.requestId(), h.firstToken());
                     return this;
                 })
+                .onMessage(NodeProtocol.Generate.class, this::onGenerate)
                 .build();
-    }
-
-    @Override
-    protected void cancel(RequestId id, String reason) {
-        loop.cancel(id, reason);
-    }
-
-    @Override
-    protected void sendKvState(ActorRef<KvEvents.State> replyTo) {
-        loop.execute(() -> replyTo.tell(kvEvents.state()));
     }
 
     @Override
@@ -146,7 +134,7 @@ public final class DecodeNode extends NodeActor {
             intake.listener.expect(reserve.transferId(), new KvIntake.Expected(ticket, hashes,
                     engine.pool().spec().blockSize(), Math.toIntExact(engine.pool().spec().blockBytes())));
             reserve.prefill().tell(new NodeProtocol.DecodeReady(id, reserve.transferId(), intake.destination.channel(),
-                    intake.destination.streamId()));
+                    intake.destination.streamId(), ticket.firstBlock()));
         }
 
         @Override

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * The decode node's side of kv-transfer: maps each expected transfer to the {@link KvImport} whose
  * reserved blocks receive it, lends them when the transfer begins, and gives them back verified
  * (every full block's hash equal to the hash of the same prompt block computed here, every block at
- * its position) or failed. Called on the receiver's duty-cycle thread, except {@link #expect} and
+ * its position) or failed. A transfer carries the prompt's blocks from the ticket's
+ * {@link KvImport#firstBlock() first block} on: the blocks before it are held here already. Called on the receiver's duty-cycle thread, except {@link #expect} and
  * {@link #forget}, which any thread may call.
  */
 final class KvIntake implements KvTransferListener {
@@ -79,14 +80,18 @@ final class KvIntake implements KvTransferListener {
         e.ticket().giveBack(why == null, why);
     }
 
+    /** Transfer block {@code i} must be prompt block {@code first + i}: its position and, when full, its hash. */
     private static String verify(ReceivedTransfer t, Expected e) {
+        int first = e.ticket().firstBlock();
         for (int i = 0; i < t.blockCount(); i++) {
-            if (t.firstPosition(i) != i * e.blockSize()) {
-                return "block " + i + " arrived for position " + t.firstPosition(i) + ", expected " + i * e.blockSize();
+            int block = first + i;
+            if (t.firstPosition(i) != block * e.blockSize()) {
+                return "block " + i + " arrived for position " + t.firstPosition(i) + ", expected "
+                        + block * e.blockSize() + " (prompt block " + block + ")";
             }
-            if (i < e.hashes().length && !e.hashes()[i].equals(t.blockHash(i))) {
-                return "block " + i + " has hash " + t.blockHash(i) + " but the prompt's block " + i + " hashes to "
-                        + e.hashes()[i] + " (the prefill node computed another prompt or model)";
+            if (block < e.hashes().length && !e.hashes()[block].equals(t.blockHash(i))) {
+                return "block " + i + " has hash " + t.blockHash(i) + " but the prompt's block " + block + " hashes to "
+                        + e.hashes()[block] + " (the prefill node computed another prompt or model)";
             }
         }
         return null;

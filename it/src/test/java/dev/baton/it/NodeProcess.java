@@ -50,13 +50,18 @@ final class NodeProcess implements AutoCloseable {
      * overrides), so that tests neither see each other's blocks nor leave blocks in {@code /dev/shm}.
      */
     static NodeProcess start(Path dir, String name, String... args) throws IOException {
+        return start(dir, name, List.of(), args);
+    }
+
+    /** Like {@link #start(Path, String, String...)}, with more JVM options (e.g. {@code -Dbaton...} settings). */
+    static NodeProcess start(Path dir, String name, List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(root().resolve("bin/baton").toString()));
         cmd.addAll(List.of(args));
         Path log = dir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("BATON_SKIP_BUILD", "1");
         pb.environment().put("BATON_JVM_OPTS", "-Xmx384m -Dbaton.kv-transfer.host-tier.directory=" + dir.resolve("host-tier")
-                + " -Dbaton.kv-transfer.host-tier.capacity=64MiB");
+                + " -Dbaton.kv-transfer.host-tier.capacity=64MiB " + String.join(" ", jvmOptions));
         return new NodeProcess(pb.start(), log);
     }
 

@@ -37,7 +37,9 @@ class PrefixRoutingIT {
         int httpPort = NodeProcess.freePort();
         int seedPort = NodeProcess.freePort();
         String seed = "127.0.0.1:" + seedPort;
-        try (NodeProcess router = NodeProcess.start(dir, "router", "router", "--model",
+        // requests go through a prefill node even when the decode node holds their prompt (DecodeReuseIT covers that)
+        try (NodeProcess router = NodeProcess.start(dir, "router", List.of("-Dbaton.router.routing.decode-prefill-threshold=0"),
+                    "router", "--model",
                     DisaggregatedClusterIT.MODEL.toString(), "--port", Integer.toString(httpPort), "--cluster-port",
                     Integer.toString(seedPort), "--seed", seed);
                 NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed);
@@ -91,7 +93,8 @@ class PrefixRoutingIT {
                 assertTrue(burstDone.get(node) > after.get(node), "the burst never reached " + node + ": " + burstDone);
             }
             String metrics = HttpClusterIT.raw(http, base + "/metrics", null).body();
-            assertTrue(metrics.contains("baton_routing_decisions_total{reason=\"prefix\"}"), "routing decisions metered");
+            assertTrue(metrics.contains("baton_routing_decisions_total{reason=\"prefix\",role=\"prefill\"}"),
+                    "routing decisions metered");
             assertTrue(metrics.contains("baton_kv_events_applied_total"), "KV events metered");
         }
     }

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * Ships prefilled prompts' KV to decode nodes. Runs on the prefill engine loop's thread (a
  * {@link LoopAgent}), which owns the blocks: it holds each prompt's blocks under a lease, begins the
  * transfer once both the KV ({@link #prefilled}) and the decode node's endpoint ({@link #decodeReady})
- * are known, offers the blocks (resuming after back-pressure on the next cycle), and frees the
+ * are known, offers the blocks the decode node does not hold already (from
+ * {@link NodeProtocol.DecodeReady#heldBlocks()} on; resuming after back-pressure on the next cycle), and frees the
  * blocks when the decode node has verified them, the transfer failed, it was cancelled, or the lease
  * ran out. A failure is reported to the requester (retryable) and to the decode node (cancel).
  *
@@ -53,6 +54,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         KvDestination destination;
         BlockHash[] hashes;
         Phase phase = Phase.WAITING;
+        int firstBlock; // the prompt's leading blocks the decode node holds already: not sent
         int nextBlock;
 
         Shipment(RequestId id) {
@@ -119,6 +121,8 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         if (s.destination == null) {
             KvDestination d = new KvDestination(r.kvChannel(), r.kvStreamId());
             s.destination = destinations.computeIfAbsent(d, k -> k); // one instance per endpoint: the sender keeps a stream per destination
+            s.firstBlock = r.heldBlocks();
+            s.nextBlock = r.heldBlocks();
             track(s);
         }
     }
@@ -184,7 +188,12 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         int work = 0;
         int blocks = s.seq.kv().blockCount();
         if (s.phase == Phase.WAITING) {
-            SendResult r = sender.begin(s.transferId, compatibility, s.destination, 0, blocks,
+            if (s.firstBlock < 0 || s.firstBlock >= blocks) {
+                fail(s, "the decode node holds " + s.firstBlock + " of the prompt's " + blocks
+                        + " blocks; it must receive at least the last one");
+                return 1;
+            }
+            SendResult r = sender.begin(s.transferId, compatibility, s.destination, 0, blocks - s.firstBlock,
                     Math.toIntExact(pool.spec().blockBytes()), now + transferTimeoutNanos);
             if (r.isRetryable()) {
                 return 0;
@@ -201,7 +210,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         for (int n = 0; s.nextBlock < blocks && n < BLOCKS_PER_CYCLE; n++) {
             int i = s.nextBlock;
             BlockHash hash = i < s.hashes.length ? s.hashes[i] : PARTIAL_BLOCK;
-            SendResult r = sender.offerBlock(s.transferId, i, hash, i * bs, 0, layers,
+            SendResult r = sender.offerBlock(s.transferId, i - s.firstBlock, hash, i * bs, 0, layers,
                     pool.block(s.seq.kv().blockTable()[i]));
             if (r.isRetryable()) {
                 return work;

@@ -52,9 +52,13 @@ public final class NodeProtocol {
     public record Prefill(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
             ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo) implements Command {}
 
-    /** Decode to prefill node: blocks are reserved; send the KV to this kv-transfer endpoint. */
-    public record DecodeReady(RequestId requestId, TransferId transferId, String kvChannel, int kvStreamId)
-            implements Command {}
+    /**
+     * Decode to prefill node: blocks are reserved; send the KV to this kv-transfer endpoint. The decode
+     * node holds the prompt's first {@code heldBlocks} blocks already (its prefix cache or host tier):
+     * send the prompt's blocks from that one on.
+     */
+    public record DecodeReady(RequestId requestId, TransferId transferId, String kvChannel, int kvStreamId,
+            int heldBlocks) implements Command {}
 
     /** Prefill to decode node: the first token, sampled from the prompt's last logits (its KV follows by kv-transfer). */
     public record Handoff(RequestId requestId, TransferId transferId, int firstToken) implements Command {}

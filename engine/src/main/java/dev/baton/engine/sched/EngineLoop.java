@@ -31,7 +31,10 @@ import org.slf4j.LoggerFactory;
  * {@link #submitPrefill prefill-only} requests (prompt blocks only, first token, then the KV goes to
  * the listener to be shipped) and {@link #submitImport imported} requests (blocks for prompt plus
  * {@code max_tokens} reserved up front; the sequence joins the decode batch once its prompt KV has
- * arrived through a {@link KvImport} and its first token has been {@link #handoff handed over}).
+ * arrived through a {@link KvImport} and its first token has been {@link #handoff handed over}). With
+ * the prefix cache on, an imported request starts from the leading prompt blocks this node holds
+ * already (written ones only, or read back from the second tier), and its ticket asks only for the
+ * blocks after them ({@link KvImport#firstBlock}).
  *
  * <p>With the engine's prefix cache on ({@code baton.engine.prefix-cache}, the default), a whole or
  * prefill-only request starts from the cached blocks of its prompt and computes only the rest; it
@@ -97,7 +100,7 @@ public final class EngineLoop implements AutoCloseable {
         int computed; // prompt positions whose KV is written (or reused from the prefix cache)
         int row = -1;
         boolean stepped; // in the current step's batch
-        PrefixReuse.Blocks prefix; // null when prefix caching is off (and for an import until its KV arrived)
+        PrefixReuse.Blocks prefix; // null when prefix caching is off, and until admission
         int cachedTokens; // prompt positions reused from the prefix cache
         final long submittedNanos = System.nanoTime();
         // imported requests only
@@ -152,6 +155,8 @@ public final class EngineLoop implements AutoCloseable {
     private volatile long generatedTokens;
     private volatile long prefilledTokens;
     private volatile long cachedTokens;
+    private volatile long importedBlocks;
+    private volatile long importHeldBlocks;
     /** Null when the engine's prefix cache is off. */
     private final PrefixReuse reuse;
     /** The second tier; attached by {@link #useTier}. */
@@ -314,6 +319,19 @@ public final class EngineLoop implements AutoCloseable {
      */
     public long cachedTokens() {
         return cachedTokens;
+    }
+
+    /** Prompt blocks of activated imports that arrived by kv-transfer. */
+    public long importedBlocks() {
+        return importedBlocks;
+    }
+
+    /**
+     * Prompt blocks of activated imports that this node held already (its prefix cache or the second
+     * tier), so the prefill node did not send them.
+     */
+    public long importHeldBlocks() {
+        return importHeldBlocks;
     }
 
     private void loop() {
@@ -524,11 +542,15 @@ public final class EngineLoop implements AutoCloseable {
             return;
         }
         importing.remove(r);
+        if (reuse != null) {
+            advanceAdopted(r); // past the blocks this node held already: they count as cached tokens
+        }
+        importedBlocks += r.ticket.blockCount();
+        importHeldBlocks += r.ticket.firstBlock();
         r.kv.setLength(r.out.promptLength());
         r.computed = r.out.promptLength();
         if (reuse != null) {
             // the imported prompt's full blocks are cached for later requests on this node
-            r.prefix = reuse.forPrompt(r.prompt, r.reservedPositions(), false);
             reuse.publishWritten(r.prefix, r.kv, r.prompt);
         }
         try {
@@ -570,15 +592,17 @@ public final class EngineLoop implements AutoCloseable {
         KvBlockPool pool = engine.pool();
         while (!waiting.isEmpty() && running.size() + importing.size() < settings.maxRunning()) {
             Running r = waiting.peek();
-            if (reuse != null && r.mode != Mode.IMPORT) {
+            int held = 0; // leading prompt blocks this node holds already (adopted or read back)
+            if (reuse != null) {
+                boolean imported = r.mode == Mode.IMPORT;
                 if (r.prefix == null) {
                     r.prefix = reuse.forPrompt(r.prompt, r.reservedPositions(), true);
                 }
-                if (!reuse.fits(r.prefix, r.kv, r.reservedPositions())) {
+                if (!reuse.fits(r.prefix, r.kv, r.reservedPositions(), imported)) {
                     break; // first come, first served: the head waits for room
                 }
                 waiting.poll();
-                reuse.admit(r.prefix, r.kv, r.reservedPositions());
+                held = reuse.admit(r.prefix, r.kv, r.reservedPositions(), imported);
             } else {
                 if (r.kv.blocksNeeded(r.reservedPositions()) > pool.freeBlockCount()) {
                     break; // first come, first served: the head waits for room
@@ -593,11 +617,11 @@ public final class EngineLoop implements AutoCloseable {
             if (r.mode == Mode.IMPORT) {
                 int bs = pool.spec().blockSize();
                 java.lang.foreign.MemorySegment[] segments =
-                        new java.lang.foreign.MemorySegment[(r.out.promptLength() + bs - 1) / bs];
+                        new java.lang.foreign.MemorySegment[(r.out.promptLength() + bs - 1) / bs - held];
                 for (int i = 0; i < segments.length; i++) {
-                    segments[i] = pool.block(r.kv.blockTable()[i]);
+                    segments[i] = pool.block(r.kv.blockTable()[held + i]);
                 }
-                r.ticket = new KvImport(r.id, r.out.promptLength(), segments, this);
+                r.ticket = new KvImport(r.id, r.out.promptLength(), held, segments, this);
                 r.reservedNanos = System.nanoTime();
                 importing.add(r);
                 ((ImportListener) r.listener).onReserved(r.ticket);

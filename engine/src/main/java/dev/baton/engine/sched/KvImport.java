@@ -27,13 +27,15 @@ public final class KvImport {
 
     private final RequestId id;
     private final int promptLength;
+    private final int firstBlock;
     private final MemorySegment[] segments;
     private final EngineLoop loop;
     private final AtomicInteger state = new AtomicInteger(OPEN);
 
-    KvImport(RequestId id, int promptLength, MemorySegment[] segments, EngineLoop loop) {
+    KvImport(RequestId id, int promptLength, int firstBlock, MemorySegment[] segments, EngineLoop loop) {
         this.id = id;
         this.promptLength = promptLength;
+        this.firstBlock = firstBlock;
         this.segments = segments;
         this.loop = loop;
     }
@@ -47,14 +49,26 @@ public final class KvImport {
         return promptLength;
     }
 
-    /** Blocks to import: the prompt's, the last possibly partly filled. */
+    /**
+     * The prompt's leading blocks this node holds already (from its prefix cache or its second tier):
+     * the import starts at prompt block {@code firstBlock()}. Always less than the prompt's block count,
+     * so at least the block of the last prompt position is imported.
+     */
+    public int firstBlock() {
+        return firstBlock;
+    }
+
+    /**
+     * Blocks to import: the prompt's from {@link #firstBlock()} on, the last possibly partly filled.
+     * Element {@code i} of {@link #lend()} receives prompt block {@code firstBlock() + i}.
+     */
     public int blockCount() {
         return segments.length;
     }
 
     /**
-     * Hands the destination segments to a transport (block {@code i} of the transfer into element
-     * {@code i}). Returns null if the request was cancelled or the segments are already lent.
+     * Hands the destination segments to a transport (block {@code i} of the transfer, which is prompt
+     * block {@code firstBlock() + i}, into element {@code i}). Returns null if the request was cancelled or the segments are already lent.
      */
     public MemorySegment[] lend() {
         return state.compareAndSet(OPEN, LENT) ? segments : null;

@@ -36,6 +36,9 @@ import java.util.concurrent.TimeUnit;
  *   baton.host.tier.spill.failures               evicted blocks the host tier could not store (counter)
  *   baton.requests.running / .waiting            sequences admitted / queued
  *   baton.requests.importing                     imported sequences awaiting their prompt KV
+ *   baton.kv.imported.blocks{source=transfer|held}
+ *                                                prompt blocks of activated imports: received by kv-transfer /
+ *                                                held by this node already, so not sent (counter)
  *   baton.tokens{phase=prefill|decode}           tokens computed (counter)
  *   baton.steps                                  forward passes (counter)
  *   baton.queue.time                             submit to admission (timer)
@@ -79,6 +82,10 @@ final class LoopMetrics {
         Gauge.builder("baton.requests.running", loop, EngineLoop::runningCount).tags(tags).register(registry);
         Gauge.builder("baton.requests.waiting", loop, EngineLoop::waitingCount).tags(tags).register(registry);
         Gauge.builder("baton.requests.importing", loop, EngineLoop::importingCount).tags(tags).register(registry);
+        FunctionCounter.builder("baton.kv.imported.blocks", loop, EngineLoop::importedBlocks).tags(tags)
+                .tag("source", "transfer").baseUnit("blocks").register(registry);
+        FunctionCounter.builder("baton.kv.imported.blocks", loop, EngineLoop::importHeldBlocks).tags(tags)
+                .tag("source", "held").baseUnit("blocks").register(registry);
         FunctionCounter.builder("baton.tokens", loop, EngineLoop::prefilledTokens).tags(tags).tag("phase", "prefill")
                 .baseUnit("tokens").register(registry);
         FunctionCounter.builder("baton.tokens", loop, EngineLoop::generatedTokens).tags(tags).tag("phase", "decode")

@@ -143,12 +143,12 @@ final class PrefixReuse {
      * prefix it would adopt (which takes no reference here, and whose unreferenced blocks no longer
      * count as free once adopted).
      */
-    boolean fits(Blocks b, KvSequence kv, int reservedPositions) {
+    boolean fits(Blocks b, KvSequence kv, int reservedPositions, boolean readyOnly) {
         int matched = 0;
         int evictable = 0;
         while (matched < b.matchLimit) {
             int block = cache.find(b.hashes[matched]);
-            if (block == KvBlockPool.NO_BLOCK) {
+            if (block == KvBlockPool.NO_BLOCK || readyOnly && !pool.isReady(block)) {
                 break;
             }
             if (pool.refCount(block) == 0) {
@@ -164,13 +164,21 @@ final class PrefixReuse {
      * stays 0: {@link #advance} moves past the adopted blocks once written), reserves the rest, reads
      * what follows the cached prefix back from the second tier, and claims the prompt's full blocks
      * that are left.
+     *
+     * <p>An imported prompt ({@code imported}) adopts only the leading run of cached blocks that are
+     * written (it never waits: its other blocks arrive from the prefill node), reads what follows back
+     * from the second tier the same way, and claims nothing (its blocks are published when the import
+     * is activated).
+     *
+     * @return the leading prompt blocks adopted or read back: those the request does not compute (or import)
      */
-    void admit(Blocks b, KvSequence kv, int reservedPositions) {
+    int admit(Blocks b, KvSequence kv, int reservedPositions, boolean imported) {
         if (matchedBlocks.length < b.matchLimit) {
             matchedBlocks = new int[b.matchLimit];
             matchedReady = new boolean[b.matchLimit];
         }
-        int matched = pool.match(b.hashes, b.matchLimit, matchedBlocks, matchedReady);
+        int limit = imported ? readyRun(b) : b.matchLimit;
+        int matched = pool.match(b.hashes, limit, matchedBlocks, matchedReady);
         for (int j = 0; j < matched; j++) {
             kv.appendBlock(matchedBlocks[j]);
             b.adopted[j] = true;
@@ -178,11 +186,27 @@ final class PrefixReuse {
         kv.reserve(reservedPositions);
         int[] table = kv.blockTable();
         int loaded = tier.attached() ? readBack(b, table, matched) : matched;
-        for (int j = loaded; j < b.promptBlocks; j++) {
-            // false when another block holds the hash (a deeper block of a partly evicted chain, or the
-            // last full block, which is never adopted): this one is then computed privately
-            pool.claim(b.hashes[j], table[j], j);
+        if (!imported) {
+            for (int j = loaded; j < b.promptBlocks; j++) {
+                // false when another block holds the hash (a deeper block of a partly evicted chain, or the
+                // last full block, which is never adopted): this one is then computed privately
+                pool.claim(b.hashes[j], table[j], j);
+            }
         }
+        return loaded;
+    }
+
+    /** The leading blocks of the request (below its match limit) that are cached and written. */
+    private int readyRun(Blocks b) {
+        int j = 0;
+        while (j < b.matchLimit) {
+            int block = cache.find(b.hashes[j]);
+            if (block == KvBlockPool.NO_BLOCK || !pool.isReady(block)) {
+                break;
+            }
+            j++;
+        }
+        return j;
     }
 
     /**

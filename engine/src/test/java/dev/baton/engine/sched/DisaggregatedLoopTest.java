@@ -58,13 +58,17 @@ class DisaggregatedLoopTest {
         }
     }
 
-    /** Copies a prefilled sequence's blocks into an import ticket's segments (the transport's job). */
+    /**
+     * Copies a prefilled sequence's blocks into an import ticket's segments (the transport's job): the
+     * prompt's blocks from the ticket's first block on.
+     */
     static void copy(KvBlockPool from, PrefilledSequence p, KvImport to) {
         MemorySegment[] dst = to.lend();
         assertNotNull(dst);
-        assertEquals(dst.length, p.kv().blockCount());
+        assertEquals(p.kv().blockCount() - to.firstBlock(), dst.length);
         for (int i = 0; i < dst.length; i++) {
-            MemorySegment.copy(from.memory(), from.blockOffset(p.kv().blockTable()[i]), dst[i], 0, dst[i].byteSize());
+            MemorySegment.copy(from.memory(), from.blockOffset(p.kv().blockTable()[to.firstBlock() + i]), dst[i], 0,
+                    dst[i].byteSize());
         }
     }
 

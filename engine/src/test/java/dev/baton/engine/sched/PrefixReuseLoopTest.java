@@ -540,19 +540,8 @@ class PrefixReuseLoopTest {
             DisaggregatedLoopTest.ImportCollector d = new DisaggregatedLoopTest.ImportCollector();
             decode.submitImport(new GenerationRequest(id, prompt, params), d);
             KvImport ticket = d.reserved.get(10, TimeUnit.SECONDS);
-            DisaggregatedLoopTest.PrefillCollector p = new DisaggregatedLoopTest.PrefillCollector();
-            p.onDone = () -> {
-                PrefilledSequence s = p.prefilled.join();
-                MemorySegment[] dst = ticket.lend();
-                for (int i = 0; i < dst.length; i++) {
-                    MemorySegment.copy(pe.pool().memory(), pe.pool().blockOffset(s.kv().blockTable()[i]), dst[i], 0,
-                            dst[i].byteSize());
-                }
-                s.kv().free();
-                ticket.giveBack(true, null);
-                decode.handoff(id, s.firstToken());
-            };
-            prefill.submitPrefill(new GenerationRequest(id, prompt, params), p);
+            assertEquals(0, ticket.firstBlock(), "nothing cached yet");
+            prefillInto(prefill, pe, decode, id, prompt, params, ticket);
             assertEquals(FinishReason.LENGTH, d.done.get(30, TimeUnit.SECONDS));
             assertEquals(5, de.pool().prefixCache().publishes(), "the imported prompt's 5 full blocks");
 
@@ -562,5 +551,70 @@ class PrefixReuseLoopTest {
             assertEquals(later.length - 5 * BS, decode.prefilledTokens());
             awaitIdle(decode, de.pool());
         }
+    }
+
+    @Test
+    void shouldImportOnlyTheBlocksTheDecodeNodeDoesNotHold() throws Exception {
+        int[] first = new SplittableRandom(21).ints(5 * BS + 7, 0, 508).toArray();
+        int[] second = concat(Arrays.copyOf(first, 5 * BS), new SplittableRandom(22).ints(2 * BS + 3, 0, 508).toArray());
+        SamplingParams params = SamplingParams.builder().temperature(0.7f).topK(20).seed(5).maxTokens(6).ignoreEos(true)
+                .build();
+        Generator.Result[] expected = alone(tiny(8L << 20), new int[][] {first, second},
+                new SamplingParams[] {params, params});
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (Engine pe = Engine.open(tiny(8L << 20)); Engine de = Engine.open(tiny(8L << 20));
+                EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p");
+                EngineLoop decode = new EngineLoop(de, LoopSettings.defaults(), "d", registry,
+                        io.micrometer.core.instrument.Tags.of("role", "decode"))) {
+            int[][] prompts = {first, second};
+            int[] firstBlocks = {0, 5};
+            for (int i = 0; i < 2; i++) {
+                RequestId id = new RequestId(10 + i);
+                DisaggregatedLoopTest.ImportCollector d = new DisaggregatedLoopTest.ImportCollector();
+                decode.submitImport(new GenerationRequest(id, prompts[i], params), d);
+                KvImport ticket = d.reserved.get(10, TimeUnit.SECONDS);
+                assertEquals(firstBlocks[i], ticket.firstBlock(), "request " + i + ": blocks held by the decode loop");
+                assertEquals((prompts[i].length + BS - 1) / BS - firstBlocks[i], ticket.blockCount(),
+                        "request " + i + ": blocks to import");
+                DisaggregatedLoopTest.PrefillCollector p = prefillInto(prefill, pe, decode, id, prompts[i], params, ticket);
+                assertEquals(FinishReason.LENGTH, d.done.get(30, TimeUnit.SECONDS));
+                assertImported(expected[i], p, d, "request " + i);
+            }
+            assertEquals(5 * BS, decode.cachedTokens(), "the second request's held blocks count as cached tokens");
+            assertEquals(6.0 + 3, registry.get("baton.kv.imported.blocks").tag("source", "transfer").functionCounter()
+                    .count());
+            assertEquals(5.0, registry.get("baton.kv.imported.blocks").tag("source", "held").functionCounter().count());
+            awaitIdle(decode, de.pool());
+            awaitIdle(prefill, pe.pool());
+        }
+    }
+
+    /** The first token from the prefill half and the rest from the decode half are {@code expected}'s tokens. */
+    static void assertImported(Generator.Result expected, DisaggregatedLoopTest.PrefillCollector p,
+            DisaggregatedLoopTest.ImportCollector d, String what) throws Exception {
+        int[] got = new int[1 + d.tokens.size()];
+        got[0] = p.prefilled.get().firstToken();
+        for (int k = 1; k < got.length; k++) {
+            got[k] = d.tokens.get(k - 1);
+        }
+        assertArrayEquals(expected.tokens(), got, what);
+    }
+
+    /**
+     * Prefills {@code prompt} on {@code prefill} and, once done, copies its KV into {@code ticket}'s
+     * segments (from the ticket's first block on), gives the ticket back and hands the first token over.
+     */
+    static DisaggregatedLoopTest.PrefillCollector prefillInto(EngineLoop prefill, Engine pe, EngineLoop decode,
+            RequestId id, int[] prompt, SamplingParams params, KvImport ticket) {
+        DisaggregatedLoopTest.PrefillCollector p = new DisaggregatedLoopTest.PrefillCollector();
+        p.onDone = () -> {
+            PrefilledSequence s = p.prefilled.join();
+            DisaggregatedLoopTest.copy(pe.pool(), s, ticket);
+            s.kv().free(); // on the prefill loop's thread, which owns its pool
+            ticket.giveBack(true, null);
+            decode.handoff(id, s.firstToken());
+        };
+        prefill.submitPrefill(new GenerationRequest(id, prompt, params), p);
+        return p;
     }
 }

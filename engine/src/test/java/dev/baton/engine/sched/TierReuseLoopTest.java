@@ -114,6 +114,39 @@ class TierReuseLoopTest {
     }
 
     @Test
+    void shouldReadAnImportedPromptsPrefixBackFromTheTierInsteadOfReceivingIt() throws Exception {
+        MapTier tier = new MapTier();
+        int[] prompt = prompt();
+        Generator.Result expected = alone(tiny(8L << 20), new int[][] {prompt}, new SamplingParams[] {PARAMS})[0];
+        try (Engine w = Engine.open(tiny(SMALL_POOL)); EngineLoop worker = new EngineLoop(w, LoopSettings.defaults(), "w")) {
+            assertTrue(worker.useTier(tier));
+            submit(worker, 1, prompt, PARAMS).done.get(30, TimeUnit.SECONDS);
+            evictEverything(worker, w);
+            for (BlockHash h : hashes(w, prompt)) {
+                assertTrue(tier.blocks.containsKey(h), "spilled to the tier");
+            }
+        }
+        try (Engine pe = Engine.open(tiny(8L << 20)); Engine de = Engine.open(tiny(8L << 20));
+                EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p");
+                EngineLoop decode = new EngineLoop(de, LoopSettings.defaults(), "d")) {
+            assertTrue(decode.useTier(tier));
+            dev.baton.common.RequestId id = new dev.baton.common.RequestId(2);
+            DisaggregatedLoopTest.ImportCollector d = new DisaggregatedLoopTest.ImportCollector();
+            decode.submitImport(new GenerationRequest(id, prompt, PARAMS), d);
+            KvImport ticket = d.reserved.get(10, TimeUnit.SECONDS);
+            assertEquals(4, ticket.firstBlock(), "the 4 blocks a cache may give come from the tier");
+            assertEquals(1, ticket.blockCount(), "only the block of the last prompt positions is imported");
+            DisaggregatedLoopTest.PrefillCollector p = PrefixReuseLoopTest.prefillInto(prefill, pe, decode, id, prompt,
+                    PARAMS, ticket);
+            d.done.get(30, TimeUnit.SECONDS);
+            PrefixReuseLoopTest.assertImported(expected, p, d, "imported over blocks read back");
+            assertEquals(4 * BS, decode.cachedTokens());
+            assertEquals(4, de.pool().prefixCache().publishes(), "the read-back blocks are published on the decode loop");
+            awaitIdle(decode, de.pool());
+        }
+    }
+
+    @Test
     void shouldSpillEvictedBlocksAndReadThemBackInsteadOfComputingThem() throws Exception {
         MapTier tier = new MapTier();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();

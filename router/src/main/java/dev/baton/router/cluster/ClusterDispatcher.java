@@ -40,12 +40,15 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * node goes away (its in-flight requests fail at once, retryable, when it becomes unreachable).
  *
  * <p>Routing (DESIGN.md §3): with at least one prefill and one decode node the request is
- * disaggregated. The decode node is chosen first: among those whose free KV blocks (minus what this
- * router sent since their last report) hold the prompt plus {@code max_tokens}, the one with the
- * fewest running, waiting and in-flight requests; then the prefill node with room for the prompt,
- * KV-aware: from the nodes' KV events ({@link KvIndex}) the router knows how much of the prompt each
- * node holds, and takes the lowest queue cost minus cache benefit within a herding guard
- * ({@link RoutingSettings}). Both are told at once ({@link NodeProtocol.Reserve}, {@link NodeProtocol.Prefill})
+ * disaggregated. Both choices are KV-aware: from the nodes' KV events ({@link KvIndex}) the router
+ * knows how much of the prompt each node holds, and takes the lowest cost minus cache benefit within
+ * a herding guard ({@link RoutingSettings}). The decode node is chosen first, among those whose free
+ * KV blocks (minus what this router sent since their last report) hold the prompt plus
+ * {@code max_tokens}, its cost being its running, waiting and in-flight requests; then the prefill
+ * node with room for the prompt, its cost being the prompt tokens it has queued. A decode node that
+ * holds all of the prompt but at most {@code decode-prefill-threshold} tokens gets the request whole
+ * and computes the remainder itself; one that holds less receives only the blocks it lacks (it says
+ * which in its {@link NodeProtocol.DecodeReady}). Both are told at once ({@link NodeProtocol.Reserve}, {@link NodeProtocol.Prefill})
  * under a transfer id chosen here; a request without a seed gets one here, so both nodes draw the
  * same random numbers. The first token comes from the prefill node and the rest from the decode
  * node; they are put back in order by {@link GenerationEvent.Tokens#index()}. Without a
@@ -170,7 +173,7 @@ public final class ClusterDispatcher {
     private volatile List<NodeView> view = List.of();
 
     public ClusterDispatcher(ActorSystem<?> system, Duration loadPollInterval) {
-        this(system, new RoutingSettings(1.0, 1.0, 4, loadPollInterval), null);
+        this(system, RoutingSettings.defaults(loadPollInterval), null);
     }
 
     /** @param registry where the routing meters go; null for none */
@@ -368,17 +371,6 @@ public final class ClusterDispatcher {
         }
     }
 
-    /** The least-loaded usable node of {@code role} with room for {@code positions}; null if none. */
-    private static Node choose(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role, int positions) {
-        Node best = null;
-        for (Node n : nodes.values()) {
-            if (n.usable(role) && n.hasRoom(n.blocksFor(positions)) && (best == null || n.score() < best.score())) {
-                best = n;
-            }
-        }
-        return best;
-    }
-
     private static boolean any(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role) {
         for (Node n : nodes.values()) {
             if (n.usable(role)) {
@@ -397,13 +389,23 @@ public final class ClusterDispatcher {
         int positions = s.prompt().length + s.sampling().maxTokens();
         BlockHash[] prefix = hashing.prefix(s.prompt());
         if (any(nodes, "prefill") && any(nodes, "decode")) {
-            Node decode = choose(nodes, "decode", positions);
+            Choice chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
+            if (chosen != null && chosen.cachedTokens() > 0
+                    && s.prompt().length - chosen.cachedTokens() <= routing.decodePrefillThreshold()) {
+                // the decode node holds all of the prompt but a short remainder: it computes that itself
+                metrics.decided("decode", "local");
+                runWhole(s, chosen, positions, requests, events);
+                return;
+            }
+            Node decode = chosen == null ? null : chosen.node();
             Choice prefill = decode == null ? null : chooseByPrefix(nodes, "prefill", s.prompt().length, prefix, index);
             if (decode == null || prefill == null) {
                 s.listener().onFailed((decode == null ? "no decode node" : "no prefill node")
                         + " has KV room for this request now", true);
                 return;
             }
+            metrics.decided("decode", chosen.reason());
+            metrics.decided("prefill", prefill.reason());
             SamplingSpec spec = s.sampling().seed() != null ? s.sampling() : withSeed(s.sampling(),
                     ThreadLocalRandom.current().nextLong());
             TransferId transfer = new TransferId(ThreadLocalRandom.current().nextLong());
@@ -423,15 +425,25 @@ public final class ClusterDispatcher {
                     : "no worker node, or prefill and decode pair, is ready", true);
             return;
         }
-        InFlight f = new InFlight(s.listener(), worker.node, null, null, worker.node.blocksFor(positions), 0);
-        admit(f, worker.node, f.blocks);
-        queue(f, worker, s.prompt().length);
-        requests.put(s.id(), f);
-        worker.node.ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
+        metrics.decided("worker", worker.reason());
+        runWhole(s, worker, positions, requests, events);
     }
 
-    /** A node chosen to compute a prompt, and how many of the prompt's tokens it is believed to hold. */
-    private record Choice(Node node, int cachedTokens) {}
+    /** Sends the whole request to one node (a worker, or a decode node holding nearly all of the prompt). */
+    private static void runWhole(Submit s, Choice c, int positions, Map<RequestId, InFlight> requests,
+            ActorRef<GenerationEvent> events) {
+        InFlight f = new InFlight(s.listener(), c.node(), null, null, c.node().blocksFor(positions), 0);
+        admit(f, c.node(), f.blocks);
+        queue(f, c, s.prompt().length);
+        requests.put(s.id(), f);
+        c.node().ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
+    }
+
+    /**
+     * A node chosen for a request, how many of the prompt's tokens it is believed to hold, and why it
+     * was chosen ({@code prefix}, {@code load}, {@code guard}: see {@link RoutingMetrics}).
+     */
+    private record Choice(Node node, int cachedTokens, String reason) {}
 
     private static void queue(InFlight f, Choice c, int promptTokens) {
         f.queuedTokens = Math.max(0, promptTokens - c.cachedTokens());
@@ -440,7 +452,8 @@ public final class ClusterDispatcher {
 
     /**
      * KV-aware choice (see {@link RoutingSettings}): among usable nodes of {@code role} with room for
-     * {@code positions}, and within the herding guard, the lowest queue cost minus cache benefit.
+     * {@code positions}, and within the herding guard, the lowest cost minus cache benefit. The cost of
+     * a prefill or worker node is the prompt tokens it has queued; that of a decode node, its requests.
      */
     private Choice chooseByPrefix(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role, int positions,
             BlockHash[] prefix, KvIndex index) {
@@ -463,7 +476,8 @@ public final class ClusterDispatcher {
             if (n.inFlight > least + routing.maxImbalance()) {
                 continue; // the herding guard
             }
-            double cost = routing.queueWeight() * n.queuedTokens - routing.cacheWeight() * cached;
+            double cost = (role.equals("decode") ? routing.decodeLoadWeight() * n.score()
+                    : routing.queueWeight() * n.queuedTokens) - routing.cacheWeight() * cached;
             if (best == null || cost < bestCost || (cost == bestCost && n.score() < best.score())) {
                 best = n;
                 bestCached = cached;
@@ -473,8 +487,7 @@ public final class ClusterDispatcher {
         if (best == null) {
             return null;
         }
-        metrics.decided(bestCached > 0 ? "prefix" : mostCachedAnywhere > 0 ? "guard" : "load");
-        return new Choice(best, bestCached);
+        return new Choice(best, bestCached, bestCached > 0 ? "prefix" : mostCachedAnywhere > 0 ? "guard" : "load");
     }
 
     /** Hashes prompts the way the nodes do, once their model fingerprint and block size are known. */

@@ -8,29 +8,37 @@ import io.micrometer.core.instrument.MeterRegistry;
  * The router's routing meters (DESIGN.md §8):
  *
  * <pre>
- *   baton.routing.decisions{reason=prefix|load|guard}  prompt placements: on a node holding part of the
- *                                                      prompt, by load alone (no node held any), or by load
- *                                                      because the herding guard passed over a node that did
- *   baton.kv.events.applied                            KV events applied to the router's index
- *   baton.kv.index.resyncs                             resyncs of a node's index (a gap, or a node seen mid-way)
+ *   baton.routing.decisions{role=prefill|decode|worker, reason=prefix|load|guard|local}
+ *                                 placements of a request's part on a node of that role: on a node holding
+ *                                 part of the prompt, by load alone (no node held any), by load because the
+ *                                 herding guard passed over a node that did, or (decode) the whole request
+ *                                 on the decode node holding all of the prompt but a short remainder
+ *   baton.kv.events.applied       KV events applied to the router's index
+ *   baton.kv.index.resyncs        resyncs of a node's index (a gap, or a node seen mid-way)
  * </pre>
  */
 final class RoutingMetrics {
 
-    private final Counter prefix;
-    private final Counter load;
-    private final Counter guard;
+    private static final String[] ROLES = {"prefill", "decode", "worker"};
+    private static final String[] REASONS = {"prefix", "load", "guard", "local"};
+
+    private final Counter[] decisions;
     private final MeterRegistry registry;
 
     RoutingMetrics(MeterRegistry registry) {
         this.registry = registry;
-        this.prefix = registry == null ? null : decisions(registry, "prefix");
-        this.load = registry == null ? null : decisions(registry, "load");
-        this.guard = registry == null ? null : decisions(registry, "guard");
-    }
-
-    private static Counter decisions(MeterRegistry registry, String reason) {
-        return Counter.builder("baton.routing.decisions").tag("reason", reason).register(registry);
+        this.decisions = new Counter[ROLES.length * REASONS.length];
+        if (registry != null) {
+            for (int i = 0; i < ROLES.length; i++) {
+                for (int j = 0; j < REASONS.length; j++) {
+                    if (REASONS[j].equals("local") && !ROLES[i].equals("decode")) {
+                        continue;
+                    }
+                    decisions[i * REASONS.length + j] = Counter.builder("baton.routing.decisions").tag("role", ROLES[i])
+                            .tag("reason", REASONS[j]).register(registry);
+                }
+            }
+        }
     }
 
     void bind(KvIndex index) {
@@ -40,13 +48,12 @@ final class RoutingMetrics {
         }
     }
 
-    void decided(String reason) {
-        if (registry != null) {
-            switch (reason) {
-                case "prefix" -> prefix.increment();
-                case "guard" -> guard.increment();
-                default -> load.increment();
-            }
+    void decided(String role, String reason) {
+        int i = java.util.Arrays.asList(ROLES).indexOf(role);
+        int j = java.util.Arrays.asList(REASONS).indexOf(reason);
+        Counter c = registry == null || i < 0 || j < 0 ? null : decisions[i * REASONS.length + j];
+        if (c != null) {
+            c.increment();
         }
     }
 }

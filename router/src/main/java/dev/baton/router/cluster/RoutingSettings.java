@@ -6,29 +6,43 @@ import java.time.Duration;
 /**
  * How the router picks nodes, from {@code baton.router.routing} (see the router's {@code reference.conf}).
  *
- * @param cacheWeight   weight of the prompt tokens a node already holds (its benefit)
- * @param queueWeight   weight of the prompt tokens a node still has to compute for requests in flight (its cost)
- * @param maxImbalance  most requests in flight a chosen node may have above the least busy one (the herding guard)
+ * @param cacheWeight      weight of the prompt tokens a node already holds (its benefit)
+ * @param queueWeight      weight of the prompt tokens a prefill or worker node still has to compute for
+ *                         requests in flight (its cost)
+ * @param decodeLoadWeight cost of one request running, waiting or in flight on a decode node, in
+ *                         (cache-weighted) prompt tokens it holds
+ * @param maxImbalance     most requests in flight a chosen node may have above the least busy one of its
+ *                         role (the herding guard)
+ * @param decodePrefillThreshold longest uncached prompt remainder (tokens) that a decode node holding the
+ *                         rest computes itself, the request going to it whole; 0 never
  * @param loadPollInterval how often every node's load is polled
  */
-public record RoutingSettings(double cacheWeight, double queueWeight, int maxImbalance, Duration loadPollInterval) {
+public record RoutingSettings(double cacheWeight, double queueWeight, double decodeLoadWeight, int maxImbalance,
+        int decodePrefillThreshold, Duration loadPollInterval) {
 
     public RoutingSettings {
-        if (cacheWeight < 0 || queueWeight < 0 || maxImbalance < 0 || loadPollInterval.isNegative()
-                || loadPollInterval.isZero()) {
-            throw new IllegalArgumentException("baton.router.routing: weights and max-imbalance must be >= 0 and the "
-                    + "poll interval positive, got " + cacheWeight + ", " + queueWeight + ", " + maxImbalance + ", "
-                    + loadPollInterval);
+        if (cacheWeight < 0 || queueWeight < 0 || decodeLoadWeight < 0 || maxImbalance < 0 || decodePrefillThreshold < 0
+                || loadPollInterval.isNegative() || loadPollInterval.isZero()) {
+            throw new IllegalArgumentException("baton.router.routing: weights, max-imbalance and decode-prefill-threshold "
+                    + "must be >= 0 and the poll interval positive, got cache-weight " + cacheWeight + ", queue-weight "
+                    + queueWeight + ", decode-load-weight " + decodeLoadWeight + ", max-imbalance " + maxImbalance
+                    + ", decode-prefill-threshold " + decodePrefillThreshold + ", load-poll-interval " + loadPollInterval);
         }
     }
 
+    /** The defaults of {@code reference.conf}, polling every {@code loadPollInterval}. */
+    public static RoutingSettings defaults(Duration loadPollInterval) {
+        return new RoutingSettings(1.0, 1.0, 256.0, 4, 64, loadPollInterval);
+    }
+
     public static RoutingSettings defaults() {
-        return new RoutingSettings(1.0, 1.0, 4, Duration.ofMillis(500));
+        return defaults(Duration.ofMillis(500));
     }
 
     public static RoutingSettings from(Config config) {
         Config c = config.getConfig("baton.router.routing");
-        return new RoutingSettings(c.getDouble("cache-weight"), c.getDouble("queue-weight"), c.getInt("max-imbalance"),
+        return new RoutingSettings(c.getDouble("cache-weight"), c.getDouble("queue-weight"),
+                c.getDouble("decode-load-weight"), c.getInt("max-imbalance"), c.getInt("decode-prefill-threshold"),
                 c.getDuration("load-poll-interval"));
     }
 }
