@@ -25,8 +25,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * A decode node (role {@code decode}, DESIGN.md §3): accepts {@link NodeProtocol.Reserve}, reserves
- * blocks for the prompt plus {@code max_tokens} in its {@link EngineLoop}, tells the prefill node
+ * A decode node (role {@code decode}, DESIGN.md §3): accepts {@link NodeProtocol.Reserve} and, once the
+ * prefill node says it started the prompt ({@link NodeProtocol.PrefillStarted}: no blocks are held for a
+ * prompt still queued there), reserves blocks for the prompt plus {@code max_tokens} in its {@link EngineLoop}, tells the prefill node
  * where to send the prompt's KV, receives it through kv-transfer straight into the reserved blocks,
  * checks every block's position and hash, and admits the sequence into its decode batch once the
  * blocks are verified and the first token has been handed over. Tokens from the second on go to the
@@ -88,6 +89,10 @@ public final class DecodeNode extends LoopNode {
     public Receive<NodeProtocol.Command> createReceive() {
         return commonReceive()
                 .onMessage(NodeProtocol.Reserve.class, this::onReserve)
+                .onMessage(NodeProtocol.PrefillStarted.class, st -> {
+                    loop.startImport(st.requestId());
+                    return this;
+                })
                 .onMessage(NodeProtocol.Handoff.class, h -> {
                     loop.handoff(h.requestId(), h.firstToken());
                     return this;
@@ -110,7 +115,7 @@ public final class DecodeNode extends LoopNode {
         submit(id, r.replyTo(), () -> {
             SamplingParams params = SamplingParams.fromSpec(r.sampling());
             BlockHash[] hashes = hasher.hashFullBlocks(r.promptTokens(), r.promptTokens().length);
-            return loop.submitImport(new GenerationRequest(id, r.promptTokens(), params), new Importer(id, r, hashes, () -> {
+            return loop.submitImportWhenStarted(new GenerationRequest(id, r.promptTokens(), params), new Importer(id, r, hashes, () -> {
                 intake.listener.forget(r.transferId());
                 self.tell(new RequestEnded(id));
             })).refusal(nodeId.value());

@@ -147,6 +147,12 @@ public final class PrefillNode extends NodeActor {
             this.prefill = p;
         }
 
+        /** The prompt left the queue: the decode node reserves its blocks now. */
+        @Override
+        public void onAdmitted() {
+            prefill.decode().tell(new NodeProtocol.PrefillStarted(id, prefill.transferId()));
+        }
+
         @Override
         public void onPrefillDone(PrefilledSequence sequence) {
             prefill.decode().tell(new NodeProtocol.Handoff(id, prefill.transferId(), sequence.firstToken()));

@@ -12,12 +12,14 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  *
  * <pre>
  *   worker:   Generate                         (prefill and decode in one loop)
- *   decode:   Reserve, Handoff                 (continues requests whose prompt KV it receives)
+ *   decode:   Reserve, PrefillStarted, Handoff (continues requests whose prompt KV it receives);
+ *             Generate                         (a prompt it holds all but a short remainder of)
  *   prefill:  Prefill, DecodeReady             (computes prompts and ships their KV)
  *
  *   router --Reserve--> D           router --Prefill--> P          (at once; D chosen first)
- *   D: blocks reserved  --DecodeReady(kv endpoint)--> P
- *   P: prompt computed, token 1 --Tokens--> router, KV blocks --kv-transfer--> D, --Handoff(token 1)--> D
+ *   P: prompt admitted  --PrefillStarted--> D
+ *   D: blocks reserved  --DecodeReady(kv endpoint, blocks D holds already)--> P
+ *   P: prompt computed, token 1 --Tokens--> router, missing KV blocks --kv-transfer--> D, --Handoff(token 1)--> D
  *   D: KV verified + token 1 -> decode batch --Tokens, Finished--> router
  * </pre>
  */
@@ -59,6 +61,12 @@ public final class NodeProtocol {
      */
     public record DecodeReady(RequestId requestId, TransferId transferId, String kvChannel, int kvStreamId,
             int heldBlocks) implements Command {}
+
+    /**
+     * Prefill to decode node: the prompt left the prefill node's queue and is being computed; reserve its
+     * blocks now (a decode node holds nothing for a request whose prompt still waits).
+     */
+    public record PrefillStarted(RequestId requestId, TransferId transferId) implements Command {}
 
     /** Prefill to decode node: the first token, sampled from the prompt's last logits (its KV follows by kv-transfer). */
     public record Handoff(RequestId requestId, TransferId transferId, int firstToken) implements Command {}

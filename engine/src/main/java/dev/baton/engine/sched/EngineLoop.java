@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * arrived through a {@link KvImport} and its first token has been {@link #handoff handed over}). With
  * the prefix cache on, an imported request starts from the leading prompt blocks this node holds
  * already (written ones only, or read back from the second tier), and its ticket asks only for the
- * blocks after them ({@link KvImport#firstBlock}).
+ * blocks after them ({@link KvImport#firstBlock}). An import submitted {@link #submitImportWhenStarted
+ * deferred} reserves nothing until {@link #startImport}: while its prompt waits in the prefill node's
+ * queue, no blocks are held idle for it here.
  *
  * <p>With the engine's prefix cache on ({@code baton.engine.prefix-cache}, the default), a whole or
  * prefill-only request starts from the cached blocks of its prompt and computes only the rest; it
@@ -77,13 +79,15 @@ public final class EngineLoop implements AutoCloseable {
 
     private enum Mode { FULL, PREFILL, IMPORT }
 
-    private sealed interface Command permits Submit, Cancel, Handoff, Imported, Task {}
+    private sealed interface Command permits Submit, Cancel, Handoff, Start, Imported, Task {}
 
     private record Submit(Running seq) implements Command {}
 
     private record Cancel(RequestId id, String reason) implements Command {}
 
     private record Handoff(RequestId id, int token) implements Command {}
+
+    private record Start(RequestId id) implements Command {}
 
     private record Imported(RequestId id, KvImport ticket, boolean ok, String reason) implements Command {}
 
@@ -108,6 +112,8 @@ public final class EngineLoop implements AutoCloseable {
         long reservedNanos;
         boolean kvArrived;
         int handoffToken = -1;
+        boolean deferred; // an import that reserves nothing until its prefill starts (startImport)
+        long deferredNanos;
         String cancelReason; // set while a cancelled import waits for its transport to give the blocks back
 
         Running(RequestId id, Mode mode, int[] prompt, SequenceOutput out, GenerationListener listener, KvSequence kv) {
@@ -136,12 +142,16 @@ public final class EngineLoop implements AutoCloseable {
     private final ArrayDeque<Running> waiting = new ArrayDeque<>();
     private final List<Running> running = new ArrayList<>();
     private final List<Running> importing = new ArrayList<>();
+    /** Imports whose prefill has not started yet: known, counted, holding no blocks. */
+    private final List<Running> deferred = new ArrayList<>();
     private final List<LoopAgent> agents = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<RequestId, Running> byId = new HashMap<>();
     /** Handoffs that arrived before their request (token, arrival nanos), dropped after the import timeout. */
     private final Map<RequestId, long[]> earlyHandoffs = new HashMap<>();
     /** Cancels of requests not (yet) here, dropped after the import timeout. */
     private final Map<RequestId, EarlyCancel> earlyCancels = new HashMap<>();
+    /** Starts of deferred imports that arrived before their request (arrival nanos), dropped after the import timeout. */
+    private final Map<RequestId, Long> earlyStarts = new HashMap<>();
 
     private record EarlyCancel(String reason, long atNanos) {}
     private final StepBatch batch;
@@ -208,10 +218,34 @@ public final class EngineLoop implements AutoCloseable {
      * request fails.
      */
     public SubmitResult submitImport(GenerationRequest request, ImportListener listener) {
-        return submit(request, listener, Mode.IMPORT);
+        return submit(request, listener, Mode.IMPORT, false);
+    }
+
+    /**
+     * Queues an imported request as {@link #submitImport} does, but reserves nothing until
+     * {@link #startImport} is called for it: the decode side of a disaggregated request whose prompt may
+     * wait in the prefill node's queue, so that its blocks are not held idle meanwhile. A request not
+     * started within the import timeout fails.
+     */
+    public SubmitResult submitImportWhenStarted(GenerationRequest request, ImportListener listener) {
+        return submit(request, listener, Mode.IMPORT, true);
+    }
+
+    /**
+     * The prefill of a {@link #submitImportWhenStarted deferred} import has started: the request now
+     * queues for its blocks. A start that arrives before its request is kept (for the import timeout);
+     * a start of a request that is not deferred does nothing.
+     */
+    public void startImport(RequestId id) {
+        inbox.add(new Start(id));
+        LockSupport.unpark(thread);
     }
 
     private SubmitResult submit(GenerationRequest request, GenerationListener listener, Mode mode) {
+        return submit(request, listener, mode, false);
+    }
+
+    private SubmitResult submit(GenerationRequest request, GenerationListener listener, Mode mode, boolean deferred) {
         if (closed) {
             return SubmitResult.CLOSED;
         }
@@ -228,7 +262,9 @@ public final class EngineLoop implements AutoCloseable {
             pending.decrementAndGet();
             return SubmitResult.QUEUE_FULL;
         }
-        inbox.add(new Submit(new Running(request.id(), mode, request.promptTokens(), out, listener, engine.newSequence())));
+        Running r = new Running(request.id(), mode, request.promptTokens(), out, listener, engine.newSequence());
+        r.deferred = deferred;
+        inbox.add(new Submit(r));
         LockSupport.unpark(thread);
         return SubmitResult.ACCEPTED;
     }
@@ -291,6 +327,7 @@ public final class EngineLoop implements AutoCloseable {
         return runningCount;
     }
 
+    /** Requests queued for admission, and deferred imports whose prefill has not started. */
     public int waitingCount() {
         return waitingCount;
     }
@@ -358,7 +395,8 @@ public final class EngineLoop implements AutoCloseable {
             prepareAdopted();
         }
         work += admit();
-        if (!importing.isEmpty() || !earlyHandoffs.isEmpty() || !earlyCancels.isEmpty()) {
+        if (!importing.isEmpty() || !deferred.isEmpty() || !earlyHandoffs.isEmpty() || !earlyCancels.isEmpty()
+                || !earlyStarts.isEmpty()) {
             work += expireImports();
         }
         for (LoopAgent a : agents) {
@@ -462,8 +500,14 @@ public final class EngineLoop implements AutoCloseable {
                         r.listener.onFailed(cancelled.reason());
                         break;
                     }
-                    waiting.add(r);
                     byId.put(r.id, r);
+                    if (r.deferred && earlyStarts.remove(r.id) == null) {
+                        r.deferredNanos = System.nanoTime();
+                        deferred.add(r);
+                    } else {
+                        r.deferred = false;
+                        waiting.add(r);
+                    }
                     long[] early = r.mode == Mode.IMPORT ? earlyHandoffs.remove(r.id) : null;
                     if (early != null) {
                         r.handoffToken = (int) early[0];
@@ -488,6 +532,16 @@ public final class EngineLoop implements AutoCloseable {
                         if (r.ticket != null) {
                             activateIfReady(r);
                         }
+                    }
+                }
+                case Start x -> {
+                    Running r = byId.get(x.id());
+                    if (r == null) {
+                        earlyStarts.put(x.id(), System.nanoTime()); // the prefill node's start overtook the request
+                    } else if (r.deferred) {
+                        r.deferred = false;
+                        deferred.remove(r);
+                        waiting.add(r);
                     }
                 }
                 case Imported m -> {
@@ -532,6 +586,9 @@ public final class EngineLoop implements AutoCloseable {
         waiting.remove(r);
         running.remove(r);
         importing.remove(r);
+        if (r.deferred) {
+            deferred.remove(r);
+        }
         release(r);
         r.listener.onFailed(reason);
     }
@@ -577,6 +634,18 @@ public final class EngineLoop implements AutoCloseable {
         if (!earlyCancels.isEmpty()) {
             earlyCancels.values().removeIf(c -> now - c.atNanos() > settings.importTimeoutNanos());
         }
+        if (!earlyStarts.isEmpty()) {
+            earlyStarts.values().removeIf(t -> now - t > settings.importTimeoutNanos());
+        }
+        if (!deferred.isEmpty()) {
+            for (Running r : List.copyOf(deferred)) {
+                if (now - r.deferredNanos > settings.importTimeoutNanos()) {
+                    cancel(r, "the prefill node did not start the prompt within "
+                            + java.time.Duration.ofNanos(settings.importTimeoutNanos()).toMillis() + " ms");
+                    n++;
+                }
+            }
+        }
         for (Running r : List.copyOf(importing)) {
             if (!r.kvArrived && r.cancelReason == null && now - r.reservedNanos > settings.importTimeoutNanos()) {
                 cancel(r, "the prompt's KV did not arrive within "
@@ -614,6 +683,7 @@ public final class EngineLoop implements AutoCloseable {
                 metrics.queued(System.nanoTime() - r.submittedNanos);
             }
             n++;
+            r.listener.onAdmitted();
             if (r.mode == Mode.IMPORT) {
                 int bs = pool.spec().blockSize();
                 java.lang.foreign.MemorySegment[] segments =
@@ -683,6 +753,8 @@ public final class EngineLoop implements AutoCloseable {
         if (imports) {
             all.addAll(importing);
             importing.clear();
+            all.addAll(deferred);
+            deferred.clear();
             Command c;
             while ((c = inbox.poll()) != null) {
                 if (c instanceof Submit s) {
@@ -708,7 +780,7 @@ public final class EngineLoop implements AutoCloseable {
 
     private void publishCounts() {
         runningCount = running.size();
-        waitingCount = waiting.size();
+        waitingCount = waiting.size() + deferred.size();
         importingCount = importing.size();
     }
 

@@ -9,6 +9,9 @@ import dev.baton.engine.sampling.FinishReason;
  */
 public interface GenerationListener {
 
+    /** The request left the queue: its blocks are reserved (an import's: see {@link ImportListener#onReserved}). */
+    default void onAdmitted() {}
+
     /** The first token's logits are computed: prefill is done ({@code cachedTokens} were reused). */
     default void onPrefilled(int promptTokens, int cachedTokens) {}
 

@@ -244,6 +244,50 @@ class DisaggregatedLoopTest {
         }
     }
 
+    @Test
+    void shouldReserveADeferredImportOnlyOnceItsPrefillStarted() throws Exception {
+        LoopSettings quick = LoopSettings.defaults().withImportTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(400));
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(20).build();
+        try (Engine de = Engine.open(EngineLoopTest.settings(8L << 20)); EngineLoop decode = new EngineLoop(de, quick, "d")) {
+            ImportCollector c = new ImportCollector();
+            RequestId id = new RequestId(1);
+            decode.submitImportWhenStarted(new GenerationRequest(id, new int[40], params), c);
+            awaitCondition(() -> decode.waitingCount() == 1);
+            Thread.sleep(50);
+            assertFalse(c.reserved.isDone(), "nothing reserved before the prefill starts");
+            assertEquals(0, de.pool().usedBlockCount());
+            decode.startImport(id);
+            KvImport ticket = c.reserved.get(10, TimeUnit.SECONDS);
+            assertEquals(4, de.pool().usedBlockCount(), "60 positions in blocks of 16");
+            decode.cancel(id, "client disconnected");
+            assertThrows(ExecutionException.class, () -> c.done.get(10, TimeUnit.SECONDS));
+            assertNull(ticket.lend(), "a cancelled reservation cannot be lent");
+
+            // a start that overtakes its request is kept
+            ImportCollector early = new ImportCollector();
+            decode.startImport(new RequestId(2));
+            decode.submitImportWhenStarted(new GenerationRequest(new RequestId(2), new int[20], params), early);
+            early.reserved.get(10, TimeUnit.SECONDS);
+            decode.cancel(new RequestId(2), "done");
+
+            // a deferred import cancelled or never started holds nothing and fails with the reason
+            ImportCollector cancelled = new ImportCollector();
+            decode.submitImportWhenStarted(new GenerationRequest(new RequestId(3), new int[20], params), cancelled);
+            decode.cancel(new RequestId(3), "the prefill node refused it");
+            ExecutionException e = assertThrows(ExecutionException.class, () -> cancelled.done.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("the prefill node refused it"), e.getCause().getMessage());
+            ImportCollector never = new ImportCollector();
+            decode.submitImportWhenStarted(new GenerationRequest(new RequestId(4), new int[20], params), never);
+            e = assertThrows(ExecutionException.class, () -> never.done.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("did not start the prompt within 400 ms"),
+                    e.getCause().getMessage());
+            assertFalse(never.reserved.isDone());
+            assertFalse(cancelled.reserved.isDone());
+            awaitFree(de.pool());
+            awaitCondition(() -> decode.waitingCount() == 0);
+        }
+    }
+
     static void awaitFree(KvBlockPool pool) throws InterruptedException {
         awaitCondition(() -> pool.freeBlockCount() == pool.blockCount());
         assertEquals(pool.blockCount(), pool.freeBlockCount(), "every block returned");
