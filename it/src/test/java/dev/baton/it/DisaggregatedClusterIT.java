@@ -84,6 +84,14 @@ class DisaggregatedClusterIT {
                         .maxTokens(30).ignoreEos(true).build(), t -> { }).text();
             }
             assertEquals(expected, HttpClusterIT.post(http, base + "/v1/completions", sampled).at("/choices/0/text").asText());
+            // logprobs: the first token's from the prefill node, the others' from the decode node, in order
+            JsonNode lp = HttpClusterIT.post(http, base + "/v1/completions", "{\"prompt\":\"" + prompt
+                    + "\",\"max_tokens\":12,\"temperature\":0,\"ignore_eos\":true,\"logprobs\":2}").at("/choices/0/logprobs");
+            assertEquals(12, lp.get("tokens").size(), lp.toString());
+            for (int i = 0; i < 12; i++) {
+                assertEquals(lp.get("top_logprobs").get(i).properties().iterator().next().getValue().asDouble(),
+                        lp.get("token_logprobs").get(i).asDouble(), 1e-6, "greedy token " + i + " is the likeliest");
+            }
 
             // 3. chat completions apply the model's chat template; stop strings and max_tokens end streams
             String chat = "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","

@@ -46,7 +46,7 @@ class WorkerClusterIT {
         public void onPrefilled(int promptTokens, int cachedTokens) {}
 
         @Override
-        public synchronized void onTokens(int[] ids, String text) {
+        public synchronized void onTokens(int[] ids, String text, dev.baton.common.protocol.GenerationEvent.Logprob[] logprobs) {
             for (int id : ids) {
                 tokens.add(id);
             }

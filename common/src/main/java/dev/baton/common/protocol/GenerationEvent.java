@@ -19,7 +19,20 @@ public sealed interface GenerationEvent extends CborSerializable {
      * request's first token comes from the prefill node and the rest from the decode node, on two
      * channels, and the router puts them back in order by it.
      */
-    record Tokens(RequestId requestId, int index, int[] tokenIds, String text) implements GenerationEvent {}
+    record Tokens(RequestId requestId, int index, int[] tokenIds, String text, Logprob[] logprobs)
+            implements GenerationEvent {
+
+        /** Tokens without log-probabilities (the request asked for none). */
+        public Tokens(RequestId requestId, int index, int[] tokenIds, String text) {
+            this(requestId, index, tokenIds, text, null);
+        }
+    }
+
+    /**
+     * The log-probabilities of one generated token (natural log): its own, and the most likely tokens'
+     * in descending order ({@code topIds.length} is the number the request asked for, or fewer).
+     */
+    record Logprob(int tokenId, float logprob, int[] topIds, float[] topLogprobs) {}
 
     /** The request ended normally; {@code finishReason} is OpenAI's ("stop" or "length"). */
     record Finished(RequestId requestId, String finishReason, String text, int promptTokens, int completionTokens)

@@ -469,7 +469,7 @@ public final class EngineLoop implements AutoCloseable {
             }
             int token = r.out.advance(logits, r.row * vocab);
             generatedTokens++;
-            r.listener.onToken(token, r.out.text());
+            r.listener.onToken(token, r.out.text(), r.out.logprobs());
             if (r.out.finished()) {
                 it.remove();
                 release(r);

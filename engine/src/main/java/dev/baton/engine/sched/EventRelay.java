@@ -3,6 +3,7 @@ package dev.baton.engine.sched;
 import dev.baton.common.RequestId;
 import dev.baton.common.protocol.GenerationEvent;
 import dev.baton.engine.sampling.FinishReason;
+import dev.baton.engine.sampling.TokenLogprobs;
 import java.util.function.Consumer;
 
 /**
@@ -36,7 +37,25 @@ public class EventRelay implements GenerationListener {
 
     @Override
     public void onToken(int tokenId, String text) {
-        sink.accept(new GenerationEvent.Tokens(id, next++, new int[] {tokenId}, text));
+        onToken(tokenId, text, null);
+    }
+
+    @Override
+    public void onToken(int tokenId, String text, TokenLogprobs logprobs) {
+        sink.accept(new GenerationEvent.Tokens(id, next++, new int[] {tokenId}, text,
+                logprobs == null ? null : new GenerationEvent.Logprob[] {copy(logprobs)}));
+    }
+
+    /** The logprobs of the token just sampled, copied out of the sampler's reused buffers. */
+    public static GenerationEvent.Logprob copy(TokenLogprobs lp) {
+        int n = lp.topCount();
+        int[] ids = new int[n];
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = lp.topId(i);
+            values[i] = lp.topLogprob(i);
+        }
+        return new GenerationEvent.Logprob(lp.token(), lp.logprob(), ids, values);
     }
 
     @Override

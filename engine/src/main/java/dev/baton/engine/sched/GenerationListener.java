@@ -15,6 +15,14 @@ public interface GenerationListener {
     /** The first token's logits are computed: prefill is done ({@code cachedTokens} were reused). */
     default void onPrefilled(int promptTokens, int cachedTokens) {}
 
+    /**
+     * As {@link #onToken(int, String)}, with the token's log-probabilities when the request asked for
+     * them ({@code null} otherwise). The values are overwritten by the next token: copy what you keep.
+     */
+    default void onToken(int tokenId, String text, dev.baton.engine.sampling.TokenLogprobs logprobs) {
+        onToken(tokenId, text);
+    }
+
     /** One generated token and the text it completed (possibly empty: a partial character or held-back stop prefix). */
     void onToken(int tokenId, String text);
 

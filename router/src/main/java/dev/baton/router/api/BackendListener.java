@@ -1,5 +1,6 @@
 package dev.baton.router.api;
 
+import dev.baton.common.protocol.GenerationEvent;
 import dev.baton.engine.sampling.FinishReason;
 
 /**
@@ -18,6 +19,11 @@ public interface BackendListener {
 
     /** One generated token and the text it completed (possibly empty: a partial character or a held-back stop prefix). */
     void onToken(int tokenId, String text);
+
+    /** As {@link #onToken(int, String)}, with the token's log-probabilities when the request asked for them (else null). */
+    default void onToken(int tokenId, String text, GenerationEvent.Logprob logprob) {
+        onToken(tokenId, text);
+    }
 
     /** The request ended normally; {@code text} is the last text held back (usually empty). */
     void onFinished(FinishReason reason, String text, int promptTokens, int completionTokens);

@@ -117,7 +117,7 @@ final class CompletionEndpoint {
         run.deadline(scheduler.scheduleOnce(Duration.ofNanos(Math.max(1, leftNanos)), run::timeout, executor));
 
         AnswerWriter writer = new AnswerWriter(kind, OpenAiJson.answerId(kind, id.value()), created, model.id(),
-                request.includeUsage());
+                request.includeUsage(), prepared.params().logprobs().isPresent() ? model.tokenizer() : null);
         Source<Event, NotUsed> events = stream.second();
         if (request.stream()) {
             return CompletableFuture.completedFuture(HttpAnswers.eventStream(writer.frames(events)));

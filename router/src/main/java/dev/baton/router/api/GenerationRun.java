@@ -1,9 +1,12 @@
 package dev.baton.router.api;
 
 import dev.baton.common.RequestId;
+import dev.baton.common.protocol.GenerationEvent;
 import dev.baton.engine.sampling.FinishReason;
 import dev.baton.router.api.openai.ApiError;
 import dev.baton.router.api.openai.OpenAiJson.Usage;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.stream.BoundedSourceQueue;
@@ -33,11 +36,25 @@ final class GenerationRun implements BackendListener {
     /** What the answer is made of. */
     sealed interface Event permits Token, Finished, Failed {}
 
-    /** Generated text (never empty). */
-    record Token(String text) implements Event {}
+    /**
+     * Generated text (never empty), and the log-probabilities of the tokens that completed it (those
+     * since the last event; empty when the request asked for none).
+     */
+    record Token(String text, List<GenerationEvent.Logprob> logprobs) implements Event {
 
-    /** The request ended normally; {@code text} is the held-back rest. */
-    record Finished(FinishReason reason, String text, Usage usage) implements Event {}
+        Token(String text) {
+            this(text, List.of());
+        }
+    }
+
+    /** The request ended normally; {@code text} is the held-back rest, {@code logprobs} those of tokens not reported yet. */
+    record Finished(FinishReason reason, String text, Usage usage, List<GenerationEvent.Logprob> logprobs)
+            implements Event {
+
+        Finished(FinishReason reason, String text, Usage usage) {
+            this(reason, text, usage, List.of());
+        }
+    }
 
     /** The request ended with an error the client is told about. */
     record Failed(ApiError error) implements Event {}
@@ -66,6 +83,7 @@ final class GenerationRun implements BackendListener {
     // written by the listener only (its calls are serialized)
     private long firstTokenNanos = -1;
     private long lastTokenNanos;
+    private List<GenerationEvent.Logprob> pendingLogprobs = List.of(); // of tokens whose text is not out yet
 
     /**
      * @param queue        the answer's queue; it must hold {@code bufferEvents + 2} events
@@ -113,6 +131,11 @@ final class GenerationRun implements BackendListener {
 
     @Override
     public void onToken(int tokenId, String text) {
+        onToken(tokenId, text, null);
+    }
+
+    @Override
+    public void onToken(int tokenId, String text, GenerationEvent.Logprob logprob) {
         if (ended.get()) {
             return;
         }
@@ -122,14 +145,26 @@ final class GenerationRun implements BackendListener {
             metrics.firstToken(endpoint, now - arrivalNanos);
         }
         lastTokenNanos = now;
+        if (logprob != null) {
+            if (pendingLogprobs.isEmpty()) {
+                pendingLogprobs = new ArrayList<>(2);
+            }
+            pendingLogprobs.add(logprob);
+        }
         if (text.isEmpty()) {
-            return;
+            return; // its logprobs go with the next text
         }
         if (queue.size() >= bufferEvents) {
             bufferFull();
             return;
         }
-        offer(new Token(text));
+        offer(new Token(text, takeLogprobs()));
+    }
+
+    private List<GenerationEvent.Logprob> takeLogprobs() {
+        List<GenerationEvent.Logprob> l = pendingLogprobs;
+        pendingLogprobs = List.of();
+        return l;
     }
 
     @Override
@@ -140,7 +175,7 @@ final class GenerationRun implements BackendListener {
         int cached = cachedTokens;
         long decodeNanos = firstTokenNanos < 0 ? 0 : lastTokenNanos - firstTokenNanos;
         metrics.finished(endpoint, promptTokens, cached, completionTokens, decodeNanos);
-        offer(new Finished(reason, text, new Usage(promptTokens, completionTokens, cached)));
+        offer(new Finished(reason, text, new Usage(promptTokens, completionTokens, cached), takeLogprobs()));
         queue.complete();
     }
 

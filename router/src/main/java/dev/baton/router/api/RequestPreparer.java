@@ -77,7 +77,7 @@ final class RequestPreparer {
             String param = e.param().equals("max_tokens") ? request.maxTokensParam() : e.param();
             throw ApiException.invalid(param, e.getMessage());
         }
-        return new Prepared(prompt, params.toBuilder().noLogprobs().build());
+        return new Prepared(prompt, params);
     }
 
     private int[] tokens(Prompt prompt) {

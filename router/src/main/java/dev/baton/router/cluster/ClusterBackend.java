@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.common.RequestId;
+import dev.baton.common.protocol.GenerationEvent;
 import dev.baton.engine.sampling.FinishReason;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.router.api.BackendListener;
@@ -154,9 +155,10 @@ public final class ClusterBackend implements GenerationBackend {
         }
 
         @Override
-        public void onTokens(int[] tokenIds, String text) {
+        public void onTokens(int[] tokenIds, String text, GenerationEvent.Logprob[] logprobs) {
             for (int i = 0; i < tokenIds.length; i++) {
-                listener.onToken(tokenIds[i], i == tokenIds.length - 1 ? text : "");
+                listener.onToken(tokenIds[i], i == tokenIds.length - 1 ? text : "",
+                        logprobs == null || i >= logprobs.length ? null : logprobs[i]);
             }
         }
 

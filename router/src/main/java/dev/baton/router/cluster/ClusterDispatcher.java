@@ -578,7 +578,7 @@ public final class ClusterDispatcher {
     }
 
     private static void deliver(InFlight f, GenerationEvent.Tokens t) {
-        f.listener.onTokens(t.tokenIds(), t.text());
+        f.listener.onTokens(t.tokenIds(), t.text(), t.logprobs());
         f.nextIndex = t.index() + t.tokenIds().length;
         f.promptDone();
         if (f.prefill != null && !f.prefillReleased) {

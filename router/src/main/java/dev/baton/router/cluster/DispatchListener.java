@@ -9,7 +9,8 @@ public interface DispatchListener {
 
     void onPrefilled(int promptTokens, int cachedTokens);
 
-    void onTokens(int[] tokenIds, String text);
+    /** Tokens and the text they completed; {@code logprobs} (one per token) when the request asked for them, else null. */
+    void onTokens(int[] tokenIds, String text, dev.baton.common.protocol.GenerationEvent.Logprob[] logprobs);
 
     void onFinished(String finishReason, String text, int promptTokens, int completionTokens);
 

@@ -61,6 +61,12 @@ final class EngineBackend implements GenerationBackend {
                 }
 
                 @Override
+                public void onToken(int tokenId, String text, dev.baton.engine.sampling.TokenLogprobs logprobs) {
+                    listener.onToken(tokenId, text, logprobs == null ? null
+                            : dev.baton.engine.sched.EventRelay.copy(logprobs));
+                }
+
+                @Override
                 public void onFinished(FinishReason reason, String text, int promptTokens, int completionTokens) {
                     listener.onFinished(reason, text, promptTokens, completionTokens);
                 }

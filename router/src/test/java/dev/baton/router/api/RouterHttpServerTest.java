@@ -196,6 +196,80 @@ class RouterHttpServerTest {
     }
 
     @Test
+    void shouldReportLogprobsOfEveryTokenWholeAndStreamed() throws Exception {
+        String request = "\"prompt\":\"Once upon a time\",\"max_tokens\":10,\"temperature\":0,\"ignore_eos\":true,"
+                + "\"logprobs\":3";
+        JsonNode whole = json(api.post("/v1/completions", "{" + request + "}")).get("choices").get(0);
+        JsonNode lp = whole.get("logprobs");
+        assertTrue(lp.has("tokens"), whole.toString());
+        assertEquals(10, lp.get("tokens").size(), whole.toString());
+        int offset = 0;
+        for (int i = 0; i < 10; i++) {
+            String token = lp.get("tokens").get(i).asText();
+            double logprob = lp.get("token_logprobs").get(i).asDouble();
+            JsonNode top = lp.get("top_logprobs").get(i);
+            assertTrue(logprob <= 0, "a log-probability: " + logprob);
+            assertTrue(top.size() >= 1 && top.size() <= 3, top.toString());
+            double best = top.properties().iterator().next().getValue().asDouble();
+            assertEquals(best, logprob, 1e-6, "greedy: the chosen token is the most likely one");
+            double mass = 0;
+            for (var e : top.properties()) {
+                mass += Math.exp(e.getValue().asDouble());
+            }
+            assertTrue(mass <= 1.0001, "top-3 probabilities sum to at most 1: " + mass);
+            assertEquals(offset, lp.get("text_offset").get(i).asInt());
+            offset += token.length();
+        }
+
+        List<JsonNode> chunks = chunks(api.post("/v1/completions", "{" + request + ",\"stream\":true}"));
+        List<String> streamedTokens = new ArrayList<>();
+        List<Double> streamedLogprobs = new ArrayList<>();
+        for (JsonNode c : chunks) {
+            JsonNode l = c.get("choices").get(0).get("logprobs");
+            for (int i = 0; i < l.get("tokens").size(); i++) {
+                assertEquals(joinedLength(streamedTokens), l.get("text_offset").get(i).asInt(), "offsets run on over chunks");
+                streamedTokens.add(l.get("tokens").get(i).asText());
+                streamedLogprobs.add(l.get("token_logprobs").get(i).asDouble());
+            }
+        }
+        assertEquals(10, streamedTokens.size());
+        for (int i = 0; i < 10; i++) {
+            assertEquals(lp.get("tokens").get(i).asText(), streamedTokens.get(i));
+            assertEquals(lp.get("token_logprobs").get(i).asDouble(), streamedLogprobs.get(i), 1e-9);
+        }
+    }
+
+    private static int joinedLength(List<String> tokens) {
+        return tokens.stream().mapToInt(String::length).sum();
+    }
+
+    @Test
+    void shouldReportChatLogprobsWithTopAlternativesAndBytes() throws Exception {
+        JsonNode a = json(api.post("/v1/chat/completions", body("messages",
+                List.of(Map.of("role", "user", "content", "Tell me a story")), "max_tokens", 6, "temperature", 0,
+                "ignore_eos", true, "logprobs", true, "top_logprobs", 2)));
+        JsonNode content = a.get("choices").get(0).get("logprobs").get("content");
+        assertEquals(6, content.size(), a.toString());
+        StringBuilder text = new StringBuilder();
+        for (JsonNode t : content) {
+            assertEquals(2, t.get("top_logprobs").size());
+            assertEquals(t.get("top_logprobs").get(0).get("logprob").asDouble(), t.get("logprob").asDouble(), 1e-6);
+            assertTrue(t.get("top_logprobs").get(0).get("logprob").asDouble()
+                    >= t.get("top_logprobs").get(1).get("logprob").asDouble(), "descending");
+            byte[] bytes = new byte[t.get("bytes").size()];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) t.get("bytes").get(i).asInt();
+            }
+            text.append(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals(a.get("choices").get(0).get("message").get("content").asText(), text.toString(),
+                "the tokens' bytes make the answer");
+        JsonNode none = json(api.post("/v1/chat/completions", body("messages",
+                List.of(Map.of("role", "user", "content", "Hi")), "max_tokens", 2, "logprobs", false)));
+        assertTrue(none.get("choices").get(0).get("logprobs").isNull(), "no logprobs unless asked for");
+    }
+
+    @Test
     void shouldStreamAChatCompletionStartingWithTheAssistantRole() throws Exception {
         HttpResponse<String> r = api.post("/v1/chat/completions", body("messages",
                 List.of(Map.of("role", "user", "content", "Tell me a story")), "max_tokens", 16, "temperature", 0,

@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.baton.common.protocol.GenerationEvent;
+import dev.baton.engine.tokenizer.Tokenizer;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
 import java.io.UncheckedIOException;
+import java.util.List;
 
 /**
  * Writes the JSON bodies of OpenAI's API: whole answers, stream chunks, the model list and errors.
@@ -23,7 +26,10 @@ import java.io.UncheckedIOException;
  * error        {"error":{"message","type","param","code"}}
  * </pre>
  *
- * Log-probabilities are not reported yet: {@code logprobs} is always null. Stateless and thread-safe.
+ * {@code logprobs} is null unless the request asked for them; then ({@link #logprobs}) completions get
+ * {@code {"tokens","token_logprobs","top_logprobs":[{token: logprob}],"text_offset"}} and chat gets
+ * {@code {"content":[{"token","logprob","bytes","top_logprobs":[{"token","logprob","bytes"}]}]}}, for the
+ * tokens of that answer or chunk. Stateless and thread-safe.
  */
 public final class OpenAiJson {
 
@@ -42,6 +48,12 @@ public final class OpenAiJson {
     /** A whole (non-streaming) answer. */
     public static byte[] answer(Kind kind, String id, long created, String model, String text, String finishReason,
             Usage usage) {
+        return answer(kind, id, created, model, text, finishReason, usage, null);
+    }
+
+    /** A whole (non-streaming) answer with its {@code logprobs} object ({@link #logprobs}; null: none asked for). */
+    public static byte[] answer(Kind kind, String id, long created, String model, String text, String finishReason,
+            Usage usage, JsonNode logprobs) {
         ObjectNode root = envelope(kind == Kind.CHAT ? "chat.completion" : "text_completion", id, created, model);
         ObjectNode choice = root.putArray("choices").addObject();
         choice.put("index", 0);
@@ -52,7 +64,7 @@ public final class OpenAiJson {
         } else {
             choice.put("text", text);
         }
-        choice.putNull("logprobs");
+        choice.set("logprobs", logprobs == null ? choice.nullNode() : logprobs);
         choice.put("finish_reason", finishReason);
         usage(root.putObject("usage"), usage);
         return bytes(root);
@@ -66,6 +78,12 @@ public final class OpenAiJson {
      */
     public static byte[] chunk(Kind kind, String id, long created, String model, String text, String finishReason,
             boolean withRole, boolean usageField) {
+        return chunk(kind, id, created, model, text, finishReason, withRole, usageField, null);
+    }
+
+    /** As {@link #chunk(Kind, String, long, String, String, String, boolean, boolean)}, with the chunk's {@code logprobs}. */
+    public static byte[] chunk(Kind kind, String id, long created, String model, String text, String finishReason,
+            boolean withRole, boolean usageField, JsonNode logprobs) {
         ObjectNode root = envelope(kind == Kind.CHAT ? "chat.completion.chunk" : "text_completion", id, created, model);
         ObjectNode choice = root.putArray("choices").addObject();
         choice.put("index", 0);
@@ -80,12 +98,69 @@ public final class OpenAiJson {
         } else {
             choice.put("text", text);
         }
-        choice.putNull("logprobs");
+        choice.set("logprobs", logprobs == null ? choice.nullNode() : logprobs);
         choice.put("finish_reason", finishReason);
         if (usageField) {
             root.putNull("usage");
         }
         return bytes(root);
+    }
+
+    /**
+     * The {@code logprobs} object of some generated tokens, each token shown as the text of its bytes
+     * ({@code tokenizer}).
+     *
+     * @param textOffset completions: where the first token's text starts in the completion
+     */
+    public static JsonNode logprobs(Kind kind, List<GenerationEvent.Logprob> tokens, Tokenizer tokenizer, int textOffset) {
+        ObjectNode root = JSON.createObjectNode();
+        if (kind == Kind.CHAT) {
+            ArrayNode content = root.putArray("content");
+            for (GenerationEvent.Logprob lp : tokens) {
+                ObjectNode t = chatToken(content.addObject(), lp.tokenId(), lp.logprob(), tokenizer);
+                ArrayNode top = t.putArray("top_logprobs");
+                for (int i = 0; i < lp.topIds().length; i++) {
+                    chatToken(top.addObject(), lp.topIds()[i], lp.topLogprobs()[i], tokenizer);
+                }
+            }
+            return root;
+        }
+        ArrayNode texts = root.putArray("tokens");
+        ArrayNode values = root.putArray("token_logprobs");
+        ArrayNode tops = root.putArray("top_logprobs");
+        ArrayNode offsets = root.putArray("text_offset");
+        int offset = textOffset;
+        for (GenerationEvent.Logprob lp : tokens) {
+            String text = tokenizer.decode(new int[] {lp.tokenId()});
+            texts.add(text);
+            values.add(finite(lp.logprob()));
+            ObjectNode top = tops.addObject();
+            for (int i = 0; i < lp.topIds().length; i++) {
+                String s = tokenizer.decode(new int[] {lp.topIds()[i]});
+                if (!top.has(s)) { // two tokens with the same text: the likelier one is shown, as OpenAI does
+                    top.put(s, finite(lp.topLogprobs()[i]));
+                }
+            }
+            offsets.add(offset);
+            offset += text.length();
+        }
+        return root;
+    }
+
+    private static ObjectNode chatToken(ObjectNode t, int id, float logprob, Tokenizer tokenizer) {
+        byte[] bytes = tokenizer.tokenBytes(id);
+        t.put("token", tokenizer.decode(new int[] {id}));
+        t.put("logprob", finite(logprob));
+        ArrayNode b = t.putArray("bytes");
+        for (byte x : bytes) {
+            b.add(x & 0xFF);
+        }
+        return t;
+    }
+
+    /** JSON has no infinity: OpenAI reports an impossible token as -9999. */
+    private static float finite(float logprob) {
+        return Float.isFinite(logprob) ? logprob : -9999f;
     }
 
     /** The chunk after the last one when {@code stream_options.include_usage} is set: no choices, the usage. */
