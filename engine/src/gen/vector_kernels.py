@@ -181,8 +181,10 @@ def qtile(name, R, V):
     for k in range(R):
         ro = 'bo' if k == 0 else ('bo + rb' if k == 1 else f'bo + {k} * rb')
         if name == 'Q8_0':
-            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
-            l.append(f'ByteVector r{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 18, LE);')
+            # With 256-bit or wider float vectors the block's 32 integers are one load, converted part by
+            # part; narrower machines load 16 bytes at a time (a 256-bit byte vector would be emulated).
+            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(BQ, w, {ro} + 2, LE);')
+            l.append(f'ByteVector r{k} = WIDE_Q8 ? q{k} : ByteVector.fromMemorySegment(B16, w, {ro} + 18, LE);')
         else:
             l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
             l.append(f'ByteVector lo{k} = q{k}.and((byte) 0x0F).sub((byte) 8);')
@@ -192,7 +194,10 @@ def qtile(name, R, V):
         if first:
             src = f'q{k}' if name == 'Q8_0' else f'lo{k}'
             return f'FloatVector w{k}f = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, 0);'
-        src = f'(c < PARTS ? q{k} : r{k})' if name == 'Q8_0' else f'(c < PARTS ? lo{k} : hi{k})'
+        if name == 'Q8_0':
+            return (f'FloatVector w{k}c = (FloatVector) (WIDE_Q8 || c < PARTS ? q{k} : r{k})'
+                    f'.convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);')
+        src = f'(c < PARTS ? lo{k} : hi{k})'
         return f'FloatVector w{k}c = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, c % PARTS);'
     def chunk_code(first):
         m = []
@@ -295,8 +300,8 @@ def emit(name, t, quant):
     gen = qtile if quant else etile
     bodies = [gen(name if quant else t, R, V) for (R, V) in shapes]
     imports = '\n'.join(f'import jdk.incubator.vector.{i};' for i in t['imports'])
-    stat = ['B16', 'B32', 'CHUNKS', 'F', 'F16_REBIAS', 'HI1', 'HI2', 'HI4', 'HI8', 'I', 'L', 'LE', 'PARTS', 'S',
-            'SWAP1', 'SWAP2', 'SWAP4', 'SWAP8']
+    stat = ['B16', 'B32', 'BQ', 'CHUNKS', 'F', 'F16_REBIAS', 'HI1', 'HI2', 'HI4', 'HI8', 'I', 'L', 'LE', 'PARTS', 'S',
+            'SWAP1', 'SWAP2', 'SWAP4', 'SWAP8', 'WIDE_Q8']
     import re
     used = [s for s in stat if any(re.search(r'\b' + s + r'\b', x) for x in bodies + [mm])]
     hs = [h for h in t.get('imports_static', ['I16_LE']) if any(re.search(r'\b' + h + r'\b', x) for x in bodies + [mm])]

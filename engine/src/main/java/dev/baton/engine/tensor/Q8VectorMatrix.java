@@ -2,6 +2,7 @@ package dev.baton.engine.tensor;
 
 import static dev.baton.engine.tensor.HalfFloats.I16_LE;
 import static dev.baton.engine.tensor.VectorKernels.B16;
+import static dev.baton.engine.tensor.VectorKernels.BQ;
 import static dev.baton.engine.tensor.VectorKernels.CHUNKS;
 import static dev.baton.engine.tensor.VectorKernels.F;
 import static dev.baton.engine.tensor.VectorKernels.HI2;
@@ -14,6 +15,7 @@ import static dev.baton.engine.tensor.VectorKernels.SWAP1;
 import static dev.baton.engine.tensor.VectorKernels.SWAP2;
 import static dev.baton.engine.tensor.VectorKernels.SWAP4;
 import static dev.baton.engine.tensor.VectorKernels.SWAP8;
+import static dev.baton.engine.tensor.VectorKernels.WIDE_Q8;
 
 import dev.baton.engine.gguf.GgufTensorInfo;
 import java.lang.foreign.MemorySegment;
@@ -105,11 +107,11 @@ final class Q8VectorMatrix extends Q8Matrix {
         for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
             long bo = base + (long) b * BB;
-            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
-            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
+            ByteVector q0 = ByteVector.fromMemorySegment(BQ, w, bo + 2, LE);
+            ByteVector r0 = WIDE_Q8 ? q0 : ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
-            ByteVector q1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 2, LE);
-            ByteVector r1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
+            ByteVector q1 = ByteVector.fromMemorySegment(BQ, w, bo + rb + 2, LE);
+            ByteVector r1 = WIDE_Q8 ? q1 : ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
             float dw1 = Float.float16ToFloat(w.get(I16_LE, bo + rb));
             FloatVector x0f = FloatVector.fromArray(F, xq, x0 + xb);
             FloatVector x1f = FloatVector.fromArray(F, xq, x1 + xb);
@@ -130,12 +132,12 @@ final class Q8VectorMatrix extends Q8Matrix {
                 FloatVector x1c = FloatVector.fromArray(F, xq, x1 + xb + c * L);
                 FloatVector x2c = FloatVector.fromArray(F, xq, x2 + xb + c * L);
                 FloatVector x3c = FloatVector.fromArray(F, xq, x3 + xb + c * L);
-                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w0c = (FloatVector) (WIDE_Q8 || c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p00 = w0c.fma(x0c, p00);
                 p01 = w0c.fma(x1c, p01);
                 p02 = w0c.fma(x2c, p02);
                 p03 = w0c.fma(x3c, p03);
-                FloatVector w1c = (FloatVector) (c < PARTS ? q1 : r1).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w1c = (FloatVector) (WIDE_Q8 || c < PARTS ? q1 : r1).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p10 = w1c.fma(x0c, p10);
                 p11 = w1c.fma(x1c, p11);
                 p12 = w1c.fma(x2c, p12);
@@ -202,8 +204,8 @@ final class Q8VectorMatrix extends Q8Matrix {
         for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
             long bo = base + (long) b * BB;
-            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
-            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
+            ByteVector q0 = ByteVector.fromMemorySegment(BQ, w, bo + 2, LE);
+            ByteVector r0 = WIDE_Q8 ? q0 : ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
             FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
             FloatVector p00 = w0f.mul(FloatVector.fromArray(F, xq, x0 + xb));
@@ -211,7 +213,7 @@ final class Q8VectorMatrix extends Q8Matrix {
             FloatVector p02 = w0f.mul(FloatVector.fromArray(F, xq, x2 + xb));
             FloatVector p03 = w0f.mul(FloatVector.fromArray(F, xq, x3 + xb));
             for (int c = 1; c < CHUNKS; c++) {
-                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w0c = (FloatVector) (WIDE_Q8 || c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
                 p01 = w0c.fma(FloatVector.fromArray(F, xq, x1 + xb + c * L), p01);
                 p02 = w0c.fma(FloatVector.fromArray(F, xq, x2 + xb + c * L), p02);
@@ -256,17 +258,17 @@ final class Q8VectorMatrix extends Q8Matrix {
         for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
             long bo = base + (long) b * BB;
-            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
-            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
+            ByteVector q0 = ByteVector.fromMemorySegment(BQ, w, bo + 2, LE);
+            ByteVector r0 = WIDE_Q8 ? q0 : ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
-            ByteVector q1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 2, LE);
-            ByteVector r1 = ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
+            ByteVector q1 = ByteVector.fromMemorySegment(BQ, w, bo + rb + 2, LE);
+            ByteVector r1 = WIDE_Q8 ? q1 : ByteVector.fromMemorySegment(B16, w, bo + rb + 18, LE);
             float dw1 = Float.float16ToFloat(w.get(I16_LE, bo + rb));
-            ByteVector q2 = ByteVector.fromMemorySegment(B16, w, bo + 2 * rb + 2, LE);
-            ByteVector r2 = ByteVector.fromMemorySegment(B16, w, bo + 2 * rb + 18, LE);
+            ByteVector q2 = ByteVector.fromMemorySegment(BQ, w, bo + 2 * rb + 2, LE);
+            ByteVector r2 = WIDE_Q8 ? q2 : ByteVector.fromMemorySegment(B16, w, bo + 2 * rb + 18, LE);
             float dw2 = Float.float16ToFloat(w.get(I16_LE, bo + 2 * rb));
-            ByteVector q3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 2, LE);
-            ByteVector r3 = ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 18, LE);
+            ByteVector q3 = ByteVector.fromMemorySegment(BQ, w, bo + 3 * rb + 2, LE);
+            ByteVector r3 = WIDE_Q8 ? q3 : ByteVector.fromMemorySegment(B16, w, bo + 3 * rb + 18, LE);
             float dw3 = Float.float16ToFloat(w.get(I16_LE, bo + 3 * rb));
             FloatVector x0f = FloatVector.fromArray(F, xq, x0 + xb);
             FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
@@ -279,13 +281,13 @@ final class Q8VectorMatrix extends Q8Matrix {
             FloatVector p30 = w3f.mul(x0f);
             for (int c = 1; c < CHUNKS; c++) {
                 FloatVector x0c = FloatVector.fromArray(F, xq, x0 + xb + c * L);
-                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w0c = (FloatVector) (WIDE_Q8 || c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p00 = w0c.fma(x0c, p00);
-                FloatVector w1c = (FloatVector) (c < PARTS ? q1 : r1).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w1c = (FloatVector) (WIDE_Q8 || c < PARTS ? q1 : r1).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p10 = w1c.fma(x0c, p10);
-                FloatVector w2c = (FloatVector) (c < PARTS ? q2 : r2).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w2c = (FloatVector) (WIDE_Q8 || c < PARTS ? q2 : r2).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p20 = w2c.fma(x0c, p20);
-                FloatVector w3c = (FloatVector) (c < PARTS ? q3 : r3).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w3c = (FloatVector) (WIDE_Q8 || c < PARTS ? q3 : r3).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p30 = w3c.fma(x0c, p30);
             }
             a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);
@@ -327,13 +329,13 @@ final class Q8VectorMatrix extends Q8Matrix {
         for (int b = 0; b < blocks; b++) {
             int xb = b * QK;
             long bo = base + (long) b * BB;
-            ByteVector q0 = ByteVector.fromMemorySegment(B16, w, bo + 2, LE);
-            ByteVector r0 = ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
+            ByteVector q0 = ByteVector.fromMemorySegment(BQ, w, bo + 2, LE);
+            ByteVector r0 = WIDE_Q8 ? q0 : ByteVector.fromMemorySegment(B16, w, bo + 18, LE);
             float dw0 = Float.float16ToFloat(w.get(I16_LE, bo));
             FloatVector w0f = (FloatVector) q0.convertShape(VectorOperators.B2F, F, 0);
             FloatVector p00 = w0f.mul(FloatVector.fromArray(F, xq, x0 + xb));
             for (int c = 1; c < CHUNKS; c++) {
-                FloatVector w0c = (FloatVector) (c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, c % PARTS);
+                FloatVector w0c = (FloatVector) (WIDE_Q8 || c < PARTS ? q0 : r0).convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);
                 p00 = w0c.fma(FloatVector.fromArray(F, xq, x0 + xb + c * L), p00);
             }
             a00 = p00.fma(FloatVector.broadcast(F, dw0 * xd[d0 + b]), a00);

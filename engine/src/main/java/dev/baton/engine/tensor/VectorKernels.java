@@ -46,6 +46,14 @@ final class VectorKernels {
     static final int CHUNKS = InputBatch.QK / L;
     /** Float vectors per 16 bytes. */
     static final int PARTS = 16 / L;
+    /**
+     * Whether a Q8_0 block's 32 integers are loaded at once ({@link #BQ} = {@link #B32}) and converted
+     * in {@link #CHUNKS} parts: with float vectors of 256 bits or more, where one load and its bounds
+     * check per row and block instead of two measured 8-13% faster single-stream decode.
+     */
+    static final boolean WIDE_Q8 = L >= 8;
+    /** The bytes of one Q8_0 load: 32 when {@link #WIDE_Q8}, else 16. */
+    static final VectorSpecies<Byte> BQ = WIDE_Q8 ? B32 : B16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** fp16 to float: the exponent rebias 2^(127-15) (see the F16 kernels). */
     static final FloatVector F16_REBIAS = FloatVector.broadcast(F, 0x1p112f);
