@@ -38,12 +38,7 @@ class BenchSweepIT {
                 NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed)) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (ConcurrentStreamsIT.readyNodes(http, base) < 2) {
-                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + DisaggregatedClusterIT.logs(
-                        List.of(router, p1, d1)));
-                Thread.sleep(300);
-            }
+            ConcurrentStreamsIT.awaitReady(http, base, 2, List.of(router, p1, d1), 120);
             Path out = dir.resolve("bench");
             ProcessBuilder pb = new ProcessBuilder(NodeProcess.root().resolve("bin/baton").toString(), "bench", "serve",
                     "--target", "disagg=" + base + "/v1", "--tokenizer", model.toString(), "--input-len", "uniform:20:60",

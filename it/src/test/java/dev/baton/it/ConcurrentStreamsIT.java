@@ -45,11 +45,7 @@ class ConcurrentStreamsIT {
                 NodeProcess d2 = DisaggregatedClusterIT.node(dir, "d2", "decode", seed)) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (readyNodes(http, base) < 3) {
-                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + router.log() + p1.log() + d1.log() + d2.log());
-                Thread.sleep(300);
-            }
+            awaitReady(http, base, 3, List.of(router, p1, d1, d2), 120);
             SplittableRandom rnd = new SplittableRandom(64);
             List<CompletableFuture<HttpResponse<Stream<String>>>> calls = new ArrayList<>();
             int[] maxTokens = new int[64];
@@ -104,6 +100,16 @@ class ConcurrentStreamsIT {
                 expected += m;
             }
             assertEquals(expected, total, "tokens generated over the prefill node (first tokens) and both decode nodes");
+        }
+    }
+
+    /** Waits up to {@code seconds} until {@code count} nodes have reported their load to the router at {@code base}. */
+    static void awaitReady(HttpClient http, String base, int count, List<NodeProcess> all, int seconds)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (readyNodes(http, base) < count) {
+            assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + DisaggregatedClusterIT.logs(all));
+            Thread.sleep(300);
         }
     }
 

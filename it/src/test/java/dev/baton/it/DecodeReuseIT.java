@@ -42,19 +42,13 @@ class DecodeReuseIT {
                     DisaggregatedClusterIT.MODEL.toString(), "--port", Integer.toString(httpPort), "--cluster-port",
                     Integer.toString(seedPort), "--seed", seed);
                 NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed);
-                NodeProcess d1 = NodeProcess.start(dir, "d1", "decode", "--model", DisaggregatedClusterIT.MODEL.toString(),
-                        "--threads", "1", "--cluster-port", Integer.toString(NodeProcess.freePort()), "--kv-port",
-                        Integer.toString(NodeProcess.freePort()), "--kv-reply-port", Integer.toString(NodeProcess.freePort()),
-                        "--seed", seed, "--node-id", "d1", "--metrics-port", Integer.toString(decodeMetrics))) {
+                NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed, "--metrics-port",
+                        Integer.toString(decodeMetrics))) {
             List<NodeProcess> all = List.of(router, p1, d1);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
             String decodeBase = "http://127.0.0.1:" + decodeMetrics;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (ConcurrentStreamsIT.readyNodes(http, base) < 2) {
-                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + DisaggregatedClusterIT.logs(all));
-                Thread.sleep(300);
-            }
+            ConcurrentStreamsIT.awaitReady(http, base, 2, all, 120);
             String system = "You are a helpful assistant for the tenant number seven. ".repeat(5); // ~ 185 tokens
 
             // 1. a cold prompt: every block is shipped to the decode node

@@ -57,11 +57,7 @@ class DisaggregatedClusterIT {
             List<NodeProcess> all = List.of(router, p1, p2, d1, d2);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
-            while (ConcurrentStreamsIT.readyNodes(http, base) < 4) {
-                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + logs(all));
-                Thread.sleep(300);
-            }
+            ConcurrentStreamsIT.awaitReady(http, base, 4, all, 150);
 
             // 1. the same greedy request: the disaggregated cluster, the engine alone, bin/baton generate
             String prompt = "Once upon a time there was a little";
@@ -187,10 +183,13 @@ class DisaggregatedClusterIT {
         throw new AssertionError("no stop string candidate in " + text);
     }
 
-    static NodeProcess node(Path dir, String id, String role, String seed) throws Exception {
-        return NodeProcess.start(dir, id, role, "--model", MODEL.toString(), "--threads", "1", "--cluster-port",
+    /** A node process of {@code role} joining the cluster at {@code seed}, with {@code extra} arguments. */
+    static NodeProcess node(Path dir, String id, String role, String seed, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of(role, "--model", MODEL.toString(), "--threads", "1", "--cluster-port",
                 Integer.toString(NodeProcess.freePort()), "--kv-port", Integer.toString(NodeProcess.freePort()),
-                "--kv-reply-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", id);
+                "--kv-reply-port", Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", id));
+        args.addAll(List.of(extra));
+        return NodeProcess.start(dir, id, args.toArray(String[]::new));
     }
 
     static HttpRequest streamRequest(String base, String prompt, int maxTokens) {

@@ -48,11 +48,7 @@ class PrefixRoutingIT {
             List<NodeProcess> all = List.of(router, p1, p2, d1);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (ConcurrentStreamsIT.readyNodes(http, base) < 3) {
-                assertTrue(System.nanoTime() < deadline, () -> "not ready:\n" + DisaggregatedClusterIT.logs(all));
-                Thread.sleep(300);
-            }
+            ConcurrentStreamsIT.awaitReady(http, base, 3, all, 120);
             String system = "You are a helpful assistant for the tenant number seven. ".repeat(5); // ~ 185 tokens
             String first = request(system + "First question?", 8);
             JsonNode r1 = HttpClusterIT.post(http, base + "/v1/completions", first);
