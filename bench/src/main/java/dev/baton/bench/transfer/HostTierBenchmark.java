@@ -29,8 +29,12 @@ import java.util.SplittableRandom;
  * producer {@link HostTier#put puts} the {@code n} blocks from its buffers (copy in, CRC32C, index),
  * then the consumer {@link HostTier#get gets} them into its own buffers (index, copy out, CRC check).
  * Both run here, one after the other on one thread, so the figure is the sum of both sides. The
- * {@code put} and {@code get} columns give each side alone: with producer and consumer on cores of
- * their own, a stream of transfers runs at about the slower of the two.
+ * {@code put} and {@code get} columns give each side alone. The {@code streamed} column is a stream of
+ * transfers the way two processes use the tier as a transport: a producer thread with a tier handle of
+ * its own puts transfer after transfer (at most a few ahead, so none is evicted unread) while the
+ * consumer gets each as soon as it is complete, both at once; it is the bytes of the whole stream over
+ * its wall time, to be read next to the same memory copy (and next to {@code bin/baton bench transfer}'s
+ * IPC figure, which also has its sender and receiver on two threads).
  *
  * <p>Every transfer uses new block hashes, and the tier holds eight transfers and at least 256 MiB
  * (out of cache, as a real tier is), so in the steady state every put evicts a block. The memory
@@ -69,14 +73,22 @@ public final class HostTierBenchmark {
      * @param memcpyP50Micros    median memory copy latency per transfer, µs
      * @param allocBytesPerBlock heap bytes allocated per block by put + get
      * @param transfers          measured transfers
+     * @param streamedGbPerSecond a stream of transfers with the producer and the consumer on threads (and
+     *                           tier handles) of their own, as two processes use the tier: bytes over the
+     *                           wall time of the whole stream, GB/s
      */
     public record Row(long blockBytes, int blocksPerTransfer, double gbPerSecond, double p50Micros, double p99Micros,
             double putGbPerSecond, double getGbPerSecond, double memcpyGbPerSecond, double memcpyP50Micros,
-            double allocBytesPerBlock, int transfers) {
+            double allocBytesPerBlock, int transfers, double streamedGbPerSecond) {
 
         /** Host tier throughput (put then get) as a fraction of the memory copy's. */
         public double ratioToMemcpy() {
             return gbPerSecond / memcpyGbPerSecond;
+        }
+
+        /** Streamed host tier throughput as a fraction of the memory copy's. */
+        public double streamedRatioToMemcpy() {
+            return streamedGbPerSecond / memcpyGbPerSecond;
         }
     }
 
@@ -180,14 +192,81 @@ public final class HostTierBenchmark {
                 }
             }
             double bytes = (double) blockBytes * blocks;
+            double streamed;
+            try (HostTier reader = HostTier.open(settings)) {
+                streamed = streamed(tier, reader, hashes(3, transfers * blocks), transfers, Math.max(1,
+                        Math.min(4, slots / blocks / 2)), src, dst);
+            }
+            for (int i = 0; i < blocks; i++) {
+                if (dst[i].mismatch(src[i]) != -1) {
+                    throw new IllegalStateException("a streamed transfer delivered other bytes than were sent");
+                }
+            }
             double p50 = percentile(hostNs, 0.50);
             return new Row(blockBytes, blocks, bytes / p50, p50 / 1e3, percentile(hostNs, 0.99) / 1e3,
                     bytes / percentile(putNs, 0.50), bytes / percentile(getNs, 0.50),
                     bytes / percentile(copyNs, 0.50), percentile(copyNs, 0.50) / 1e3,
-                    (double) alloc / (transfers * (long) blocks), transfers);
+                    (double) alloc / (transfers * (long) blocks), transfers, streamed * bytes * transfers);
         } finally {
             HostTier.deleteFiles(directory, name);
         }
+    }
+
+    /**
+     * A stream of {@code transfers} transfers: a producer thread puts each transfer's blocks through
+     * {@code writer}, at most {@code window} transfers ahead of the consumer (so none is evicted
+     * unread), while this thread gets them through {@code reader}. Returns the reciprocal of the
+     * stream's wall time in ns (multiply by the bytes moved for bytes per ns = GB/s).
+     */
+    private static double streamed(HostTier writer, HostTier reader, BlockHash[] hashes, int transfers, int window,
+            MemorySegment[] src, MemorySegment[] dst) {
+        java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<String> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        int blocks = src.length;
+        Thread producer = Thread.ofPlatform().name("host-tier-producer").start(() -> {
+            for (int t = 0; t < transfers && failure.get() == null; t++) {
+                while (t - read.get() >= window && failure.get() == null) {
+                    Thread.onSpinWait();
+                }
+                for (int i = 0; i < blocks; i++) {
+                    PutResult r = writer.put(hashes[t * blocks + i], src[i]);
+                    if (r != PutResult.STORED) {
+                        failure.set("put: " + r);
+                        return;
+                    }
+                }
+                written.set(t + 1);
+            }
+        });
+        long t0 = System.nanoTime();
+        try {
+            for (int t = 0; t < transfers; t++) {
+                while (written.get() <= t) {
+                    if (failure.get() != null) {
+                        throw new IllegalStateException(failure.get());
+                    }
+                    Thread.onSpinWait();
+                }
+                for (int i = 0; i < blocks; i++) {
+                    GetResult r = reader.get(hashes[t * blocks + i], dst[i]);
+                    if (r != GetResult.HIT) {
+                        throw new IllegalStateException("streamed get of transfer " + t + ": " + r);
+                    }
+                }
+                read.set(t + 1);
+            }
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, e.getMessage());
+            throw e;
+        } finally {
+            try {
+                producer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return 1.0 / (System.nanoTime() - t0);
     }
 
     private static MemorySegment[] blocks(Arena arena, int n, long bytes) {
@@ -249,13 +328,14 @@ public final class HostTierBenchmark {
     public static String table(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
         sb.append("| block | blocks/transfer | host tier GB/s | p50 µs | p99 µs | put GB/s | get GB/s "
-                + "| memcpy GB/s | memcpy p50 µs | host tier / memcpy | alloc B/block |\n");
-        sb.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "| memcpy GB/s | memcpy p50 µs | host tier / memcpy | streamed GB/s | streamed / memcpy | alloc B/block |\n");
+        sb.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            sb.append(String.format("| %s | %d | %.2f | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %.0f%% | %.0f |%n",
+            sb.append(String.format("| %s | %d | %.2f | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %.0f%% | %.2f | %.0f%% | %.0f |%n",
                     size(r.blockBytes()), r.blocksPerTransfer(), r.gbPerSecond(), r.p50Micros(), r.p99Micros(),
                     r.putGbPerSecond(), r.getGbPerSecond(), r.memcpyGbPerSecond(), r.memcpyP50Micros(),
-                    100 * r.ratioToMemcpy(), r.allocBytesPerBlock()));
+                    100 * r.ratioToMemcpy(), r.streamedGbPerSecond(), 100 * r.streamedRatioToMemcpy(),
+                    r.allocBytesPerBlock()));
         }
         return sb.toString();
     }
