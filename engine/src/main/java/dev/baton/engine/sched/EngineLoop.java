@@ -197,7 +197,7 @@ public final class EngineLoop implements AutoCloseable {
      * could never fit the KV pool) throws here, on the caller's thread, with a clear message.
      */
     public SubmitResult submit(GenerationRequest request, GenerationListener listener) {
-        return submit(request, listener, Mode.FULL);
+        return submit(request, listener, Mode.FULL, false);
     }
 
     /**
@@ -206,7 +206,7 @@ public final class EngineLoop implements AutoCloseable {
      * receives the prompt's KV through {@link PrefillListener#onPrefillDone}.
      */
     public SubmitResult submitPrefill(GenerationRequest request, PrefillListener listener) {
-        return submit(request, listener, Mode.PREFILL);
+        return submit(request, listener, Mode.PREFILL, false);
     }
 
     /**
@@ -239,10 +239,6 @@ public final class EngineLoop implements AutoCloseable {
     public void startImport(RequestId id) {
         inbox.add(new Start(id));
         LockSupport.unpark(thread);
-    }
-
-    private SubmitResult submit(GenerationRequest request, GenerationListener listener, Mode mode) {
-        return submit(request, listener, mode, false);
     }
 
     private SubmitResult submit(GenerationRequest request, GenerationListener listener, Mode mode, boolean deferred) {

@@ -97,8 +97,10 @@ final class AnswerWriter {
             return null;
         }
         JsonNode node = OpenAiJson.logprobs(kind, tokens, logprobs, textOffset[0]);
-        for (GenerationEvent.Logprob lp : tokens) {
-            textOffset[0] += logprobs.decode(new int[] {lp.tokenId()}).length();
+        if (kind == Kind.COMPLETION) {
+            for (JsonNode token : node.get("tokens")) {
+                textOffset[0] += token.asText().length(); // the texts just decoded; chat has no offsets
+            }
         }
         return node;
     }
