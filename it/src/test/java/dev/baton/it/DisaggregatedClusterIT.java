@@ -202,14 +202,19 @@ class DisaggregatedClusterIT {
         return JSON.readTree(HttpClusterIT.raw(http, base + "/v1/cluster", null).body()).get("nodes");
     }
 
-    /** Waits until {@code count} reachable nodes report no running request and no used block. */
+    /**
+     * Waits until {@code count} reachable nodes report no running request and no used block, and the
+     * router has no request in flight on them (its own count: the nodes' reports may be older than the
+     * last request).
+     */
     static void awaitIdle(HttpClient http, String base, int count, List<NodeProcess> all) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (true) {
             JsonNode nodes = nodes(http, base);
             int idle = 0;
             for (JsonNode n : nodes) {
-                if (n.get("reachable").asBoolean() && n.at("/kv/blocks_used").asInt() == 0 && n.get("running").asInt() == 0) {
+                if (n.get("reachable").asBoolean() && n.at("/kv/blocks_used").asInt() == 0 && n.get("running").asInt() == 0
+                        && n.get("in_flight").asInt() == 0) {
                     idle++;
                 }
             }
@@ -222,24 +227,32 @@ class DisaggregatedClusterIT {
         }
     }
 
-    /** The id of a node of {@code role} that is running at least one request. */
+    /**
+     * Once the router has requests in flight on two nodes of {@code role}, the id of one of them that
+     * reports running a request. The router's in-flight counts change as it dispatches; the nodes'
+     * running counts come with load reports (every 500 ms), so short streams may run between two.
+     */
     static String awaitBusy(HttpClient http, String base, String role) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        JsonNode last = null;
         while (System.nanoTime() < deadline) {
-            int busy = 0;
-            String any = null;
-            for (JsonNode n : nodes(http, base)) {
-                if (n.get("role").asText().equals(role) && n.get("running").asInt() > 0) {
-                    busy++;
-                    any = n.get("node").asText();
+            last = nodes(http, base);
+            int holding = 0;
+            String running = null;
+            for (JsonNode n : last) {
+                if (n.get("role").asText().equals(role) && n.get("in_flight").asInt() > 0) {
+                    holding++;
+                    if (n.get("running").asInt() > 0) {
+                        running = n.get("node").asText();
+                    }
                 }
             }
-            if (busy >= 2) {
-                return any;
+            if (holding >= 2 && running != null) {
+                return running;
             }
-            Thread.sleep(100);
+            Thread.sleep(50);
         }
-        throw new AssertionError("the streams did not spread over two " + role + " nodes: " + nodes(http, base));
+        throw new AssertionError("the streams did not spread over two " + role + " nodes: " + last);
     }
 
     static void awaitMarkedDown(HttpClient http, String base, String id, List<NodeProcess> all) throws Exception {
