@@ -278,8 +278,13 @@ final class BenchCommand implements Callable<Integer> {
         int window;
 
         @Option(names = "--term-length", paramLabel = "BYTES", defaultValue = "67108864",
-                description = "Aeron term length of the benchmark streams (default: ${DEFAULT-VALUE})")
+                description = "Aeron term length of the benchmark's UDP streams (default: ${DEFAULT-VALUE})")
         int termLength;
+
+        @Option(names = "--ipc-term-length", paramLabel = "BYTES", defaultValue = "2097152",
+                description = "Aeron term length of its IPC streams (default: ${DEFAULT-VALUE}, as the nodes' "
+                        + "baton.kv-transfer.aeron.ipc-term-length-bytes)")
+        int ipcTermLength;
 
         @Option(names = "--output", defaultValue = "table", paramLabel = "table|json", description = "(default: ${DEFAULT-VALUE})")
         String output;
@@ -304,7 +309,7 @@ final class BenchCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("--transports: unknown transport \"" + t + "\" (expected ipc or udp)");
                 }
             }
-            TransferBenchmark bench = new TransferBenchmark(bytesPerPhase, secondsPerPhase, window, termLength);
+            TransferBenchmark bench = new TransferBenchmark(bytesPerPhase, secondsPerPhase, window, termLength, ipcTermLength);
             List<TransferBenchmark.Row> rows = bench.run(kinds, blockBytes, blocks, System.err);
             if (output.equals("json")) {
                 System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));

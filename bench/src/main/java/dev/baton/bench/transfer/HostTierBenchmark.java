@@ -215,7 +215,8 @@ public final class HostTierBenchmark {
     /**
      * A stream of {@code transfers} transfers: a producer thread puts each transfer's blocks through
      * {@code writer}, at most {@code window} transfers ahead of the consumer (so none is evicted
-     * unread), while this thread gets them through {@code reader}. Returns the reciprocal of the
+     * unread), while this thread gets each block through {@code reader} as soon as it is written, the
+     * way a consumer following the producer's block announcements does. Returns the reciprocal of the
      * stream's wall time in ns (multiply by the bytes moved for bytes per ns = GB/s).
      */
     private static double streamed(HostTier writer, HostTier reader, BlockHash[] hashes, int transfers, int window,
@@ -235,23 +236,24 @@ public final class HostTierBenchmark {
                         failure.set("put: " + r);
                         return;
                     }
+                    written.set(t * blocks + i + 1);
                 }
-                written.set(t + 1);
             }
         });
         long t0 = System.nanoTime();
         try {
             for (int t = 0; t < transfers; t++) {
-                while (written.get() <= t) {
-                    if (failure.get() != null) {
-                        throw new IllegalStateException(failure.get());
-                    }
-                    Thread.onSpinWait();
-                }
                 for (int i = 0; i < blocks; i++) {
-                    GetResult r = reader.get(hashes[t * blocks + i], dst[i]);
+                    int block = t * blocks + i;
+                    while (written.get() <= block) {
+                        if (failure.get() != null) {
+                            throw new IllegalStateException(failure.get());
+                        }
+                        Thread.onSpinWait();
+                    }
+                    GetResult r = reader.get(hashes[block], dst[i]);
                     if (r != GetResult.HIT) {
-                        throw new IllegalStateException("streamed get of transfer " + t + ": " + r);
+                        throw new IllegalStateException("streamed get of transfer " + t + " block " + i + ": " + r);
                     }
                 }
                 read.set(t + 1);

@@ -83,14 +83,17 @@ public final class TransferBenchmark {
     private final long secondsPerPhase;
     private final int window;
     private final int termLengthBytes;
+    private final int ipcTermLengthBytes;
 
     /**
      * @param bytesPerPhase   payload bytes moved per throughput phase (the latency phase moves at most half)
      * @param secondsPerPhase time limit of each phase
      * @param window          transfers in flight in the throughput phase (fewer when their blocks exceed 256 MiB)
-     * @param termLengthBytes Aeron term length of the benchmark's streams
+     * @param termLengthBytes    Aeron term length of the benchmark's UDP streams
+     * @param ipcTermLengthBytes Aeron term length of its IPC streams
      */
-    public TransferBenchmark(long bytesPerPhase, long secondsPerPhase, int window, int termLengthBytes) {
+    public TransferBenchmark(long bytesPerPhase, long secondsPerPhase, int window, int termLengthBytes,
+            int ipcTermLengthBytes) {
         if (bytesPerPhase < 1 || secondsPerPhase < 1 || window < 1) {
             throw new IllegalArgumentException("bytesPerPhase, secondsPerPhase and window must be positive");
         }
@@ -98,6 +101,7 @@ public final class TransferBenchmark {
         this.secondsPerPhase = secondsPerPhase;
         this.window = window;
         this.termLengthBytes = termLengthBytes;
+        this.ipcTermLengthBytes = ipcTermLengthBytes;
     }
 
     /** Measures every transport at every block size and block count; progress lines go to {@code progress}. */
@@ -156,7 +160,7 @@ public final class TransferBenchmark {
         Session(Transport kind, String dir) {
             AeronTransportSettings s = AeronTransportSettings.defaults()
                     .withDriver(AeronTransportSettings.DriverMode.EMBEDDED, dir)
-                    .withFrames(AeronTransportSettings.MAX_MTU_BYTES, termLengthBytes)
+                    .withFrames(AeronTransportSettings.MAX_MTU_BYTES, termLengthBytes, ipcTermLengthBytes)
                     .withIdleStrategy(AeronTransportSettings.IdleKind.YIELD);
             if (kind == Transport.UDP) {
                 s = s.withChannels(udp(freePort()), 1001, udp(freePort()), 1002);

@@ -77,9 +77,9 @@ public final class AeronKvTransport implements KvTransport {
         this.sendMetrics = new KvTransferMetrics(registry, settings.name(), "send");
         this.receiveMetrics = new KvTransferMetrics(registry, settings.name(), "receive");
         LOG.info("kv-transfer {} started: driver {} in {}, receiving on {} stream {}, replies on {} stream {}, "
-                + "mtu {} B, term {} B, CRC32C {}", settings.name(), settings.driver(), settings.aeronDirectory(),
+                + "mtu {} B, term {} B (IPC {} B), CRC32C {}", settings.name(), settings.driver(), settings.aeronDirectory(),
                 settings.channel(), settings.streamId(), settings.replyChannel(), settings.replyStreamId(),
-                settings.mtuBytes(), settings.termLengthBytes(), RunningCrc32c.isDirect() ? "direct" : "through ByteBuffer views "
+                settings.mtuBytes(), settings.termLengthBytes(), settings.ipcTermLengthBytes(), RunningCrc32c.isDirect() ? "direct" : "through ByteBuffer views "
                         + "(add --add-opens java.base/java.util.zip=ALL-UNNAMED to avoid allocation)");
     }
 
@@ -104,7 +104,7 @@ public final class AeronKvTransport implements KvTransport {
                 .mtuLength(s.mtuBytes())
                 .ipcMtuLength(s.mtuBytes())
                 .publicationTermBufferLength(s.termLengthBytes())
-                .ipcTermBufferLength(s.termLengthBytes())
+                .ipcTermBufferLength(s.ipcTermLengthBytes())
                 .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(s.driverTimeoutNs()))
                 .errorHandler(errorHandler);
         if (s.socketBufferBytes() > 0) {

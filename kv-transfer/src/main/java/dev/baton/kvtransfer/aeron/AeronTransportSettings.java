@@ -28,6 +28,7 @@ public record AeronTransportSettings(
         int replyStreamId,
         int mtuBytes,
         int termLengthBytes,
+        int ipcTermLengthBytes,
         int socketBufferBytes,
         long maxTransferTimeoutNs,
         int fragmentLimit,
@@ -66,15 +67,8 @@ public record AeronTransportSettings(
         if (mtuBytes < MIN_MTU_BYTES || mtuBytes > MAX_MTU_BYTES || mtuBytes % 32 != 0) {
             throw invalid("mtu-bytes", mtuBytes, "a multiple of 32 from " + MIN_MTU_BYTES + " to " + MAX_MTU_BYTES);
         }
-        if (termLengthBytes < MIN_TERM_LENGTH_BYTES || termLengthBytes > MAX_TERM_LENGTH_BYTES
-                || !BitUtil.isPowerOfTwo(termLengthBytes)) {
-            throw invalid("term-length-bytes", termLengthBytes,
-                    "a power of two from " + MIN_TERM_LENGTH_BYTES + " to " + MAX_TERM_LENGTH_BYTES);
-        }
-        if (termLengthBytes < 8L * mtuBytes) {
-            throw invalid("term-length-bytes", termLengthBytes,
-                    "at least 8 * mtu-bytes = " + 8L * mtuBytes + " (the largest Aeron message is a term / 8)");
-        }
+        checkTermLength("term-length-bytes", termLengthBytes, mtuBytes);
+        checkTermLength("ipc-term-length-bytes", ipcTermLengthBytes, mtuBytes);
         if (socketBufferBytes < 0) {
             throw invalid("socket-buffer-bytes", socketBufferBytes, "0 (driver default) or more");
         }
@@ -111,6 +105,7 @@ public record AeronTransportSettings(
                     c.getInt("reply-stream-id"),
                     intBytes(c, "mtu-bytes"),
                     intBytes(c, "term-length-bytes"),
+                    intBytes(c, "ipc-term-length-bytes"),
                     intBytes(c, "socket-buffer-bytes"),
                     c.getDuration("max-transfer-timeout", TimeUnit.NANOSECONDS),
                     c.getInt("fragment-limit"),
@@ -131,42 +126,42 @@ public record AeronTransportSettings(
     /** A copy with another driver mode and directory. */
     public AeronTransportSettings withDriver(DriverMode mode, String directory) {
         return new AeronTransportSettings(name, mode, directory, threadingMode, channel, streamId, replyChannel,
-                replyStreamId, mtuBytes, termLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
                 idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
     }
 
     /** A copy with other receive and reply channels (and the name derived from them again). */
     public AeronTransportSettings withChannels(String channel, int streamId, String replyChannel, int replyStreamId) {
         return new AeronTransportSettings("", driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
-                replyStreamId, mtuBytes, termLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
                 idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
     }
 
-    /** A copy with another MTU and term length. */
-    public AeronTransportSettings withFrames(int mtuBytes, int termLengthBytes) {
+    /** A copy with another MTU and term lengths (UDP publications', IPC publications'). */
+    public AeronTransportSettings withFrames(int mtuBytes, int termLengthBytes, int ipcTermLengthBytes) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
-                replyStreamId, mtuBytes, termLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs,
+                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
     }
 
     /** A copy whose embedded driver drops {@code rate} of received UDP data frames (tests only). */
     public AeronTransportSettings withDebugReceiveLoss(double rate, long seed) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
-                replyStreamId, mtuBytes, termLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
                 idleStrategy, rate, seed, driverTimeoutNs);
     }
 
     /** A copy with another idle strategy. */
     public AeronTransportSettings withIdleStrategy(IdleKind idle) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
-                replyStreamId, mtuBytes, termLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
                 idle, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
     }
 
     /** A copy with another receiver deadline cap. */
     public AeronTransportSettings withMaxTransferTimeoutNs(long timeoutNs) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
-                replyStreamId, mtuBytes, termLengthBytes, socketBufferBytes, timeoutNs, fragmentLimit,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, timeoutNs, fragmentLimit,
                 idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
     }
 
@@ -175,11 +170,16 @@ public record AeronTransportSettings(
         return channel.startsWith("aeron:udp");
     }
 
+    /** The term length of a publication on {@code channel}: {@link #ipcTermLengthBytes} for IPC. */
+    int termLengthFor(String channel) {
+        return isUdp(channel) ? termLengthBytes : ipcTermLengthBytes;
+    }
+
     /** {@code channel} with this transport's MTU, term length and socket buffers for a publication. */
     String publicationChannel(String channel) {
         ChannelUri uri = ChannelUri.parse(channel);
         uri.put(CommonContext.MTU_LENGTH_PARAM_NAME, Integer.toString(mtuBytes));
-        uri.put(CommonContext.TERM_LENGTH_PARAM_NAME, Integer.toString(termLengthBytes));
+        uri.put(CommonContext.TERM_LENGTH_PARAM_NAME, Integer.toString(termLengthFor(channel)));
         if (isUdp(channel) && socketBufferBytes > 0) {
             uri.put(CommonContext.SOCKET_SNDBUF_PARAM_NAME, Integer.toString(socketBufferBytes));
         }
@@ -195,6 +195,16 @@ public record AeronTransportSettings(
                     Integer.toString(Math.min(socketBufferBytes, termLengthBytes / 2)));
         }
         return uri.toString();
+    }
+
+    private static void checkTermLength(String key, int bytes, int mtuBytes) {
+        if (bytes < MIN_TERM_LENGTH_BYTES || bytes > MAX_TERM_LENGTH_BYTES || !BitUtil.isPowerOfTwo(bytes)) {
+            throw invalid(key, bytes, "a power of two from " + MIN_TERM_LENGTH_BYTES + " to " + MAX_TERM_LENGTH_BYTES);
+        }
+        if (bytes < 8L * mtuBytes) {
+            throw invalid(key, bytes, "at least 8 * mtu-bytes = " + 8L * mtuBytes
+                    + " (the largest Aeron message is a term / 8)");
+        }
     }
 
     private static void checkChannel(String key, String channel) {

@@ -26,6 +26,7 @@ class AeronTransportSettingsTest {
         assertEquals("aeron-ipc", s.name());
         assertEquals(65504, s.mtuBytes());
         assertEquals(16 << 20, s.termLengthBytes());
+        assertEquals(2 << 20, s.ipcTermLengthBytes());
         assertEquals(AeronTransportSettings.DriverMode.EMBEDDED, s.driver());
     }
 
@@ -52,6 +53,20 @@ class AeronTransportSettingsTest {
     void shouldRejectATermTooShortForTheMtu() {
         String m = failure("baton.kv-transfer.aeron { term-length-bytes = 262144, mtu-bytes = 65504 }");
         assertTrue(m.contains("at least 8 * mtu-bytes = 524032"), m);
+    }
+
+    @Test
+    void shouldRejectAnIpcTermTooShortForTheMtuNamingItsOwnKey() {
+        String m = failure("baton.kv-transfer.aeron.ipc-term-length-bytes = 262144");
+        assertTrue(m.contains("ipc-term-length-bytes = 262144") && m.contains("at least 8 * mtu-bytes = 524032"), m);
+    }
+
+    @Test
+    void shouldGiveIpcAndUdpPublicationsTheirOwnTermLength() {
+        AeronTransportSettings s = parse("baton.kv-transfer.aeron { term-length-bytes = 8388608, ipc-term-length-bytes = 1048576 }");
+        assertEquals("1048576", io.aeron.ChannelUri.parse(s.publicationChannel("aeron:ipc")).get("term-length"));
+        assertEquals("8388608", io.aeron.ChannelUri.parse(s.publicationChannel("aeron:udp?endpoint=127.0.0.1:40100"))
+                .get("term-length"));
     }
 
     @Test

@@ -76,7 +76,7 @@ final class Fixtures {
         return AeronTransportSettings.defaults()
                 .withDriver(AeronTransportSettings.DriverMode.EMBEDDED, dir)
                 .withChannels(channel, stream, replyChannel, replyStream)
-                .withFrames(65504, 4 << 20)
+                .withFrames(65504, 4 << 20, 2 << 20)
                 .withIdleStrategy(AeronTransportSettings.IdleKind.BACKOFF);
     }
 
