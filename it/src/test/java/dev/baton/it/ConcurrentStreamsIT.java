@@ -85,19 +85,30 @@ class ConcurrentStreamsIT {
                 assertEquals("length", finish, "request " + i);
                 assertEquals(maxTokens[i], completion, "request " + i);
             }
-            Thread.sleep(1200); // two load polls
-            JsonNode nodes = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/cluster")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body()).get("nodes");
-            assertEquals(3, nodes.size());
-            long total = 0;
-            for (JsonNode n : nodes) {
-                assertTrue(n.get("generated_tokens").asLong() > 0, "a node took no request: " + nodes);
-                assertEquals(0, n.at("/kv/blocks_used").asInt(), "blocks left in use: " + nodes);
-                total += n.get("generated_tokens").asLong();
-            }
             int expected = 0;
             for (int m : maxTokens) {
                 expected += m;
+            }
+            // the nodes' counts come with their load reports (every 500 ms): wait for the last ones
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            JsonNode nodes;
+            long total;
+            int used;
+            do {
+                Thread.sleep(200);
+                nodes = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/cluster")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body()).get("nodes");
+                total = 0;
+                used = 0;
+                for (JsonNode n : nodes) {
+                    total += n.get("generated_tokens").asLong();
+                    used += n.at("/kv/blocks_used").asInt();
+                }
+            } while ((total != expected || used != 0) && System.nanoTime() < deadline);
+            assertEquals(3, nodes.size());
+            for (JsonNode n : nodes) {
+                assertTrue(n.get("generated_tokens").asLong() > 0, "a node took no request: " + nodes);
+                assertEquals(0, n.at("/kv/blocks_used").asInt(), "blocks left in use: " + nodes);
             }
             assertEquals(expected, total, "tokens generated over the prefill node (first tokens) and both decode nodes");
         }

@@ -36,18 +36,21 @@ class DecodeReuseIT {
         int httpPort = NodeProcess.freePort();
         int seedPort = NodeProcess.freePort();
         int decodeMetrics = NodeProcess.freePort();
+        int prefillMetrics = NodeProcess.freePort();
         String seed = "127.0.0.1:" + seedPort;
         try (NodeProcess router = NodeProcess.start(dir, "router", List.of(
                     "-Dbaton.router.routing.decode-prefill-threshold=64"), "router", "--model",
                     DisaggregatedClusterIT.MODEL.toString(), "--port", Integer.toString(httpPort), "--cluster-port",
                     Integer.toString(seedPort), "--seed", seed);
-                NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed);
+                NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed, "--metrics-port",
+                        Integer.toString(prefillMetrics));
                 NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed, "--metrics-port",
                         Integer.toString(decodeMetrics))) {
             List<NodeProcess> all = List.of(router, p1, d1);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
             String decodeBase = "http://127.0.0.1:" + decodeMetrics;
+            String prefillBase = "http://127.0.0.1:" + prefillMetrics;
             ConcurrentStreamsIT.awaitReady(http, base, 2, all, 120);
             String system = "You are a helpful assistant for the tenant number seven. ".repeat(5); // ~ 185 tokens
 
@@ -58,7 +61,7 @@ class DecodeReuseIT {
             assertEquals(blocks1, imported(http, decodeBase, "transfer"), "every block of the first prompt shipped");
             assertEquals(0, imported(http, decodeBase, "held"));
             awaitDecodeIndexed(http, base, all);
-            long prefillTokens = prefillGenerated(http, base);
+            long prefillTokens = prefillGenerated(http, prefillBase);
 
             // 2. the same prefix and a long question: the decode node receives only the blocks it lacks
             String second = system + "Now a much longer question that goes on and on, about the many tenants, their"
@@ -70,14 +73,14 @@ class DecodeReuseIT {
             long shipped = imported(http, decodeBase, "transfer") - blocks1;
             assertTrue(held >= 8, "the decode node held only " + held + " blocks of the shared ~185-token prefix");
             assertEquals((tokens2 + 15) / 16, held + shipped, "held plus shipped blocks make the prompt");
-            assertEquals(prefillTokens + 1, prefillGenerated(http, base), "the prefill node computed the second prompt");
+            assertEquals(prefillTokens + 1, prefillGenerated(http, prefillBase), "the prefill node computed the second prompt");
 
             // 3. the same prefix and a short question: the decode node computes the remainder itself
             String third = system + "Short?";
             JsonNode r3 = complete(http, base, third, all);
             assertTrue(r3.at("/usage/prompt_tokens_details/cached_tokens").asInt() >= 8 * 16,
                     "the decode node reused its blocks: " + r3);
-            assertEquals(prefillTokens + 1, prefillGenerated(http, base), "the prefill node saw no third request");
+            assertEquals(prefillTokens + 1, prefillGenerated(http, prefillBase), "the prefill node saw no third request");
             assertEquals(held, imported(http, decodeBase, "held"), "nothing imported for the third request");
             String metrics = HttpClusterIT.raw(http, base + "/metrics", null).body();
             assertEquals(1.0, sample(metrics, "baton_routing_decisions_total", Map.of("role", "decode", "reason", "local")),
@@ -124,15 +127,10 @@ class DecodeReuseIT {
         return sum;
     }
 
-    /** Tokens generated on the prefill node: its first tokens, one per request it computed. */
-    private static long prefillGenerated(HttpClient http, String base) throws Exception {
-        Thread.sleep(1200); // two load polls
-        for (JsonNode n : DisaggregatedClusterIT.nodes(http, base)) {
-            if (n.get("role").asText().equals("prefill")) {
-                return n.get("generated_tokens").asLong();
-            }
-        }
-        throw new AssertionError("no prefill node listed");
+    /** Tokens generated on the prefill node (its first tokens, one per request it computed), from its own metrics. */
+    private static long prefillGenerated(HttpClient http, String prefillBase) throws Exception {
+        String body = HttpClusterIT.raw(http, prefillBase + "/metrics", null).body();
+        return (long) sample(body, "baton_tokens_total", Map.of("phase", "decode"));
     }
 
     /** Waits until the router's index lists blocks of the decode node (its KV events arrived). */

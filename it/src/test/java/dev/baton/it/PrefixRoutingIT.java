@@ -58,7 +58,7 @@ class PrefixRoutingIT {
 
             // the router's index learns where the prefix is
             String holder = awaitIndexed(http, base, all);
-            Map<String, Long> before = firstTokens(http, base);
+            Map<String, Long> before = firstTokens(http, base, 1);
 
             // requests with the same prefix go to the holder, reuse its blocks, and answer as before
             for (int i = 0; i < 4; i++) {
@@ -69,7 +69,7 @@ class PrefixRoutingIT {
             JsonNode again = HttpClusterIT.post(http, base + "/v1/completions", first);
             assertEquals(r1.at("/choices/0/text").asText(), again.at("/choices/0/text").asText(),
                     "a reused prefix gives the same answer");
-            Map<String, Long> after = firstTokens(http, base);
+            Map<String, Long> after = firstTokens(http, base, 6);
             assertEquals(before.get(holder) + 5, after.get(holder), "every request went to " + holder + ": " + after);
 
             // a burst of requests sharing the prefix spreads over both prefill nodes (the herding guard)
@@ -84,7 +84,7 @@ class PrefixRoutingIT {
                 HttpResponse<String> r = f.get(120, TimeUnit.SECONDS);
                 assertEquals(200, r.statusCode(), r.body());
             }
-            Map<String, Long> burstDone = firstTokens(http, base);
+            Map<String, Long> burstDone = firstTokens(http, base, 22);
             for (String node : List.of("p1", "p2")) {
                 assertTrue(burstDone.get(node) > after.get(node), "the burst never reached " + node + ": " + burstDone);
             }
@@ -113,15 +113,25 @@ class PrefixRoutingIT {
         }
     }
 
-    /** First tokens generated per prefill node: one per request it computed. */
-    static Map<String, Long> firstTokens(HttpClient http, String base) throws Exception {
-        Thread.sleep(1200); // two load polls
-        Map<String, Long> m = new HashMap<>();
-        for (JsonNode n : DisaggregatedClusterIT.nodes(http, base)) {
-            if (n.get("role").asText().equals("prefill")) {
-                m.put(n.get("node").asText(), n.get("generated_tokens").asLong());
+    /**
+     * First tokens generated per prefill node (one per request it computed), once the load reports
+     * (every 500 ms) account for {@code requests} requests in all, or after 20 s.
+     */
+    static Map<String, Long> firstTokens(HttpClient http, String base, long requests) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            Map<String, Long> m = new HashMap<>();
+            long total = 0;
+            for (JsonNode n : DisaggregatedClusterIT.nodes(http, base)) {
+                if (n.get("role").asText().equals("prefill")) {
+                    m.put(n.get("node").asText(), n.get("generated_tokens").asLong());
+                    total += n.get("generated_tokens").asLong();
+                }
             }
+            if (total == requests || System.nanoTime() > deadline) {
+                return m;
+            }
+            Thread.sleep(200);
         }
-        return m;
     }
 }

@@ -112,7 +112,12 @@ class WorkerClusterIT {
                 }
                 assertArrayEquals(expected, c.ids());
             }
-            Thread.sleep(600); // a load poll
+            // the nodes' free blocks come with their load reports (every 500 ms)
+            long freed = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!dispatcher.nodes().stream().allMatch(n -> n.totalBlocks() > 0 && n.freeBlocks() == n.totalBlocks())
+                    && System.nanoTime() < freed) {
+                Thread.sleep(100);
+            }
             for (NodeView n : dispatcher.nodes()) {
                 assertTrue(n.totalBlocks() > 0 && n.freeBlocks() == n.totalBlocks(), "blocks back on " + n);
             }
