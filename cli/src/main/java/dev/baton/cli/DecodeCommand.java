@@ -28,8 +28,9 @@ final class DecodeCommand extends NodeCommand {
 
     @Override
     LoopSettings loopSettings(Config config) {
-        return LoopSettings.defaults().withImportTimeoutNanos(
-                config.getDuration("baton.decode.import-timeout", TimeUnit.NANOSECONDS));
+        return LoopSettings.defaults()
+                .withImportTimeoutNanos(config.getDuration("baton.decode.import-timeout", TimeUnit.NANOSECONDS))
+                .withStartTimeoutNanos(config.getDuration("baton.decode.start-timeout", TimeUnit.NANOSECONDS));
     }
 
     @Override

@@ -635,9 +635,9 @@ public final class EngineLoop implements AutoCloseable {
         }
         if (!deferred.isEmpty()) {
             for (Running r : List.copyOf(deferred)) {
-                if (now - r.deferredNanos > settings.importTimeoutNanos()) {
+                if (now - r.deferredNanos > settings.startTimeoutNanos()) {
                     cancel(r, "the prefill node did not start the prompt within "
-                            + java.time.Duration.ofNanos(settings.importTimeoutNanos()).toMillis() + " ms");
+                            + java.time.Duration.ofNanos(settings.startTimeoutNanos()).toMillis() + " ms");
                     n++;
                 }
             }

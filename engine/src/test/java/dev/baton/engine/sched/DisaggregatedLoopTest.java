@@ -246,7 +246,8 @@ class DisaggregatedLoopTest {
 
     @Test
     void shouldReserveADeferredImportOnlyOnceItsPrefillStarted() throws Exception {
-        LoopSettings quick = LoopSettings.defaults().withImportTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(400));
+        // the start timeout alone: an import that started has the whole (default) import timeout
+        LoopSettings quick = LoopSettings.defaults().withStartTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(400));
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(20).build();
         try (Engine de = Engine.open(EngineLoopTest.settings(8L << 20)); EngineLoop decode = new EngineLoop(de, quick, "d")) {
             ImportCollector c = new ImportCollector();

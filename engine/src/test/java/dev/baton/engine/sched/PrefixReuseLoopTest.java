@@ -50,7 +50,8 @@ class PrefixReuseLoopTest {
     /** Prefill chunks of {@code chunk} tokens, so that a long prompt takes many steps. */
     static LoopSettings chunked(int chunk) {
         LoopSettings d = LoopSettings.defaults();
-        return new LoopSettings(d.maxRunning(), d.maxWaiting(), chunk, d.idleParkNanos(), d.importTimeoutNanos());
+        return new LoopSettings(d.maxRunning(), d.maxWaiting(), chunk, d.idleParkNanos(), d.importTimeoutNanos(),
+                d.startTimeoutNanos());
     }
 
     static int[] concat(int[] a, int[] b) {
