@@ -253,8 +253,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "next to a plain memory copy of the same bytes.")
     static final class Transfer implements Callable<Integer> {
 
-        @Option(names = "--transports", split = ",", paramLabel = "ipc|udp", defaultValue = "ipc,udp",
-                description = "transports (default: ${DEFAULT-VALUE})")
+        @Option(names = "--transports", split = ",", paramLabel = "ipc|ipc-bytes|udp", defaultValue = "ipc,ipc-bytes,udp",
+                description = "transports: ipc (the receiver copies blocks out of the sender's shared memory), "
+                        + "ipc-bytes (blocks in the IPC stream), udp (loopback) (default: ${DEFAULT-VALUE})")
         List<String> transports;
 
         @Option(names = "--block-bytes", split = ",", paramLabel = "N", defaultValue = "16384,262144,2097152",
@@ -306,7 +307,7 @@ final class BenchCommand implements Callable<Integer> {
                 try {
                     kinds.add(TransferBenchmark.Transport.parse(t));
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("--transports: unknown transport \"" + t + "\" (expected ipc or udp)");
+                    throw new IllegalArgumentException("--transports: unknown transport \"" + t + "\" (expected ipc, ipc-bytes or udp)");
                 }
             }
             TransferBenchmark bench = new TransferBenchmark(bytesPerPhase, secondsPerPhase, window, termLength, ipcTermLength);

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *   baton.kv.transfer.bytes            counter  payload bytes sent / received
+ *   baton.kv.transfer.pulled.bytes     counter  of those, bytes the receiver copied from the sender's shared region
  *   baton.kv.transfer.frames           counter  frames sent / received (every kind)
  *   baton.kv.transfer.started          counter  transfers begun / accepted
  *   baton.kv.transfer.completed        counter
@@ -45,6 +46,7 @@ public final class KvTransferMetrics {
     }
 
     private final Counter bytes;
+    private final Counter pulled;
     private final Counter frames;
     private final Counter started;
     private final Counter completed;
@@ -58,6 +60,8 @@ public final class KvTransferMetrics {
         Tags tags = Tags.of("transport", transport, "direction", direction);
         bytes = Counter.builder("baton.kv.transfer.bytes").baseUnit("bytes").tags(tags)
                 .description("KV payload bytes moved").register(registry);
+        pulled = Counter.builder("baton.kv.transfer.pulled.bytes").baseUnit("bytes").tags(tags)
+                .description("KV payload bytes copied from the sender's shared region").register(registry);
         frames = Counter.builder("baton.kv.transfer.frames").tags(tags).description("transfer frames").register(registry);
         started = Counter.builder("baton.kv.transfer.started").tags(tags).register(registry);
         completed = Counter.builder("baton.kv.transfer.completed").tags(tags).register(registry);
@@ -76,6 +80,17 @@ public final class KvTransferMetrics {
 
     public void bytes(long n) {
         bytes.increment(n);
+    }
+
+    /** Counts {@code n} payload bytes moved through a shared region (also counted by {@link #bytes}). */
+    public void pulled(long n) {
+        bytes.increment(n);
+        pulled.increment(n);
+    }
+
+    /** Bytes moved through a shared region so far. */
+    public long pulledBytes() {
+        return (long) pulled.count();
     }
 
     public void frames(long n) {

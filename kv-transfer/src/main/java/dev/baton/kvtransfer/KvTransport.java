@@ -16,6 +16,16 @@ public interface KvTransport extends AutoCloseable {
     KvSender newSender(KvSendListener listener);
 
     /**
+     * A new sender that may hand receivers on this host the parts lying in {@code region} to copy
+     * themselves, instead of their bytes. The caller then keeps those blocks unchanged until each
+     * transfer's verdict (a block changed earlier fails its transfer's CRC32C check at the receiver).
+     * A transport without same-host pull ignores the region.
+     */
+    default KvSender newSender(KvSendListener listener, SharedRegion region) {
+        return newSender(listener);
+    }
+
+    /**
      * A new receiver on this transport's configured channel and stream, accepting only transfers whose
      * tuple equals {@code local}.
      */

@@ -12,6 +12,7 @@ import dev.baton.kvtransfer.KvSender;
 import dev.baton.kvtransfer.KvTransferListener;
 import dev.baton.kvtransfer.ReceivedTransfer;
 import dev.baton.kvtransfer.SendResult;
+import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import dev.baton.kvtransfer.aeron.AeronTransportSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -49,9 +50,13 @@ import org.agrona.concurrent.AgentRunner;
  */
 public final class TransferBenchmark {
 
-    /** The transports measured; the host tier joins here when it exists. */
+    /**
+     * The transports measured: Aeron IPC with the sender's blocks in a {@link SharedRegion} (the
+     * receiver copies them out of it, once it maps it), Aeron IPC carrying the bytes in its frames,
+     * and Aeron UDP on loopback carrying the bytes.
+     */
     public enum Transport {
-        IPC("aeron-ipc"), UDP("aeron-udp");
+        IPC("aeron-ipc"), IPC_BYTES("aeron-ipc-bytes"), UDP("aeron-udp");
 
         private final String label;
 
@@ -63,9 +68,9 @@ public final class TransferBenchmark {
             return label;
         }
 
-        /** Parses {@code ipc} or {@code udp} (any case). */
+        /** Parses {@code ipc}, {@code ipc-bytes} or {@code udp} (any case). */
         public static Transport parse(String s) {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
         }
     }
 
@@ -110,7 +115,8 @@ public final class TransferBenchmark {
         for (Transport t : transports) {
             String dir = Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir"))
                     .resolve("baton-bench-" + UUID.randomUUID()).toString();
-            try (Session s = new Session(t, dir)) {
+            long sourceBytes = (long) java.util.Collections.max(blockSizes) * java.util.Collections.max(blockCounts);
+            try (Session s = new Session(t, dir, sourceBytes)) {
                 for (int blockBytes : blockSizes) {
                     for (int blocks : blockCounts) {
                         progress.printf("baton bench transfer: %s, %d blocks of %d bytes...%n", t.label(), blocks, blockBytes);
@@ -148,6 +154,8 @@ public final class TransferBenchmark {
         private final KvSender sender;
         private final AgentRunner receiverRunner;
         private final KvDestination destination;
+        private final SharedRegion region;
+        private final Transport kind;
 
         private MemorySegment[] sources;
         private MemorySegment[][] destinations;
@@ -157,7 +165,8 @@ public final class TransferBenchmark {
         private int completed;
         private volatile String failure;
 
-        Session(Transport kind, String dir) {
+        Session(Transport kind, String dir, long sourceBytes) {
+            this.kind = kind;
             AeronTransportSettings s = AeronTransportSettings.defaults()
                     .withDriver(AeronTransportSettings.DriverMode.EMBEDDED, dir)
                     .withFrames(AeronTransportSettings.MAX_MTU_BYTES, termLengthBytes, ipcTermLengthBytes)
@@ -169,7 +178,8 @@ public final class TransferBenchmark {
             destination = transport.destination();
             KvReceiver receiver = transport.newReceiver(COMPAT, this);
             receiverRunner = transport.startOnThread(receiver);
-            sender = transport.newSender(this);
+            region = kind == Transport.IPC ? SharedRegion.create("bench-sources", sourceBytes) : null;
+            sender = transport.newSender(this, region);
         }
 
         Row measure(int blockBytes, int blocks) {
@@ -185,7 +195,8 @@ public final class TransferBenchmark {
             sources = new MemorySegment[blocks];
             SplittableRandom random = new SplittableRandom(blockBytes * 31L + blocks);
             for (int i = 0; i < blocks; i++) {
-                sources[i] = arena.allocate(blockBytes, 4096);
+                sources[i] = region != null ? region.segment().asSlice((long) i * blockBytes, blockBytes)
+                        : arena.allocate(blockBytes, 4096);
                 for (long j = 0; j < blockBytes / 8; j++) {
                     sources[i].setAtIndex(ValueLayout.JAVA_LONG, j, random.nextLong());
                 }
@@ -210,7 +221,7 @@ public final class TransferBenchmark {
 
             double[] copy = memcpy(Math.max(throughputDone, 4), blocks, blockBytes, w);
             Arrays.sort(lat, 0, latencyDone);
-            return new Row(transport.name(), blockBytes, blocks, throughputDone, gbps, percentile(lat, latencyDone, 0.50) / 1e3,
+            return new Row(kind.label(), blockBytes, blocks, throughputDone, gbps, percentile(lat, latencyDone, 0.50) / 1e3,
                     percentile(lat, latencyDone, 0.99) / 1e3, copy[0], copy[1] / 1e3, 100 * gbps / copy[0]);
         }
 
@@ -342,6 +353,9 @@ public final class TransferBenchmark {
             sender.close();
             receiverRunner.close();
             transport.close();
+            if (region != null) {
+                region.close();
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import dev.baton.common.sbe.AckEncoder;
 import dev.baton.common.sbe.AckStatus;
 import dev.baton.common.sbe.BeginDecoder;
 import dev.baton.common.sbe.BlockDecoder;
+import dev.baton.common.sbe.BlockRefDecoder;
 import dev.baton.common.sbe.CancelDecoder;
 import dev.baton.common.sbe.CancelEncoder;
 import dev.baton.common.sbe.EndDecoder;
@@ -21,6 +22,7 @@ import dev.baton.kvtransfer.KvTransferListener;
 import dev.baton.kvtransfer.KvTransferMetrics;
 import dev.baton.kvtransfer.KvTransferMetrics.DropReason;
 import dev.baton.kvtransfer.ReceivedTransfer;
+import dev.baton.kvtransfer.SharedRegion;
 import io.aeron.Aeron;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
@@ -49,6 +51,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * CRC32C of the part is checked against every chunk's. Verdicts go back on a publication to each
  * sender's reply channel; one that cannot be sent at once (back-pressure, or a new reply stream still
  * connecting) is retried by the duty cycle until the transfer's deadline.
+ *
+ * <p>A Begin that names the sender's {@link SharedRegion} has it mapped read-only here (once per
+ * region; the Ack says whether that worked); a {@code BlockRef} part of such a transfer is copied
+ * from the region into the destination block in chunks, each checksummed while in cache, and
+ * checked against the part's CRC32C. A region whose owner process is gone is unmapped once no
+ * transfer uses it.
  */
 final class AeronKvReceiver implements KvReceiver {
 
@@ -87,6 +95,7 @@ final class AeronKvReceiver implements KvReceiver {
         int partOffset;
         final RunningCrc32c crc = new RunningCrc32c();
         LongTaskTimer.Sample sample;
+        Region region;
 
         void size(int blocks, int layers) {
             if (address.length < blocks) {
@@ -175,6 +184,27 @@ final class AeronKvReceiver implements KvReceiver {
         }
     }
 
+    /** A sender's region mapped here, and the transfers in flight that name it. */
+    private static final class Region {
+        final SharedRegion.Mapping mapping;
+        final long address;
+        final long bytes;
+        int users;
+
+        Region(SharedRegion.Mapping mapping) {
+            this.mapping = mapping;
+            this.address = mapping.segment().address();
+            this.bytes = mapping.segment().byteSize();
+        }
+    }
+
+    /** Bytes copied and checksummed at a time out of a sender's region (stays in L1/L2 for the CRC). */
+    private static final int PULL_CHUNK_BYTES = 64 * 1024;
+    /** How often regions of vanished senders are looked for. */
+    private static final long REGION_SWEEP_NS = 5_000_000_000L;
+    /** Regions that could not be mapped, remembered so a Begin does not retry each time. */
+    private static final int REGION_FAILURES_KEPT = 256;
+
     /** A verdict frame waiting for its reply stream; pooled. */
     private static final class PendingReply {
         final UnsafeBuffer bytes = new UnsafeBuffer(ByteBuffer.allocateDirect(Frames.CONTROL_BUFFER_BYTES));
@@ -207,6 +237,11 @@ final class AeronKvReceiver implements KvReceiver {
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
     private final BeginDecoder beginDecoder = new BeginDecoder();
     private final BlockDecoder blockDecoder = new BlockDecoder();
+    private final BlockRefDecoder blockRefDecoder = new BlockRefDecoder();
+    private final Long2ObjectHashMap<Region> regions = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<String> regionFailures = new Long2ObjectHashMap<>();
+    private final UnsafeBuffer pullSource = new UnsafeBuffer(0, 0);
+    private long nextRegionSweepNs;
     private final EndDecoder endDecoder = new EndDecoder();
     private final CancelDecoder cancelDecoder = new CancelDecoder();
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
@@ -252,6 +287,10 @@ final class AeronKvReceiver implements KvReceiver {
             nextCheckNs = nowNs + Frames.CHECK_INTERVAL_NS;
             work += checkDeadlines();
         }
+        if (!regions.isEmpty() && nowNs - nextRegionSweepNs >= 0) {
+            nextRegionSweepNs = nowNs + REGION_SWEEP_NS;
+            work += sweepRegions();
+        }
         return work;
     }
 
@@ -289,6 +328,46 @@ final class AeronKvReceiver implements KvReceiver {
         replyPublications.clear();
         pendingReplies.clear();
         CloseHelper.quietClose(data);
+        for (Region r : regions.values()) {
+            r.mapping.close();
+        }
+        regions.clear();
+    }
+
+    /** The mapped region a Begin names, mapping it the first time; null (and the reason remembered) if it cannot be. */
+    private Region region(long pid, int fd, long token, long bytes) {
+        Region r = regions.get(token);
+        if (r != null) {
+            return r.bytes == bytes ? r : null;
+        }
+        if (regionFailures.containsKey(token)) {
+            return null;
+        }
+        try {
+            r = new Region(SharedRegion.open(pid, fd, token, bytes));
+            regions.put(token, r);
+            return r;
+        } catch (RuntimeException e) {
+            if (regionFailures.size() >= REGION_FAILURES_KEPT) {
+                regionFailures.clear();
+            }
+            regionFailures.put(token, String.valueOf(e.getMessage()));
+            return null;
+        }
+    }
+
+    /** Unmaps regions no transfer uses whose owner process is gone. */
+    private int sweepRegions() {
+        int n = 0;
+        for (Iterator<Region> it = regions.values().iterator(); it.hasNext(); ) {
+            Region r = it.next();
+            if (r.users == 0 && !r.mapping.ownerAlive()) {
+                it.remove();
+                r.mapping.close();
+                n++;
+            }
+        }
+        return n;
     }
 
     private void onFrame(DirectBuffer buffer, int offset, int length, Header header) {
@@ -306,6 +385,7 @@ final class AeronKvReceiver implements KvReceiver {
         int version = headerDecoder.version();
         switch (headerDecoder.templateId()) {
             case BlockDecoder.TEMPLATE_ID -> onBlock(buffer, body, blockLength, version, header.sessionId());
+            case BlockRefDecoder.TEMPLATE_ID -> onBlockRef(buffer, body, blockLength, version, header.sessionId());
             case BeginDecoder.TEMPLATE_ID -> onBegin(buffer, body, blockLength, version, header.sessionId());
             case EndDecoder.TEMPLATE_ID -> onEnd(buffer, body, blockLength, version, header.sessionId());
             case CancelDecoder.TEMPLATE_ID -> onCancel(buffer, body, blockLength, version, header.sessionId());
@@ -326,6 +406,9 @@ final class AeronKvReceiver implements KvReceiver {
         int blockCount = d.blockCount();
         int blockBytes = d.blockBytes();
         int replyStreamId = d.replyStreamId();
+        long regionToken = version >= 2 ? d.regionToken() : 0;
+        boolean pull = version >= 2 && d.pull() == 1;
+        Region region = regionToken == 0 ? null : region(d.regionPid(), d.regionFd(), regionToken, d.regionBytes());
         // Variable-length fields are read in schema order, after every fixed field.
         KvCompatibility remote = new KvCompatibility(new ModelFingerprint(d.modelFingerprintHi(), d.modelFingerprintLo()),
                 d.dtype(), d.blockSize(), d.layout(), d.layerCount(), d.kvHeadCount(), d.headDim(), d.kvProtocolVersion());
@@ -338,6 +421,10 @@ final class AeronKvReceiver implements KvReceiver {
         if (refusal == null) {
             refusal = checkSizes(blockCount, blockBytes, remote.layerCount());
         }
+        if (refusal == null && pull && region == null) {
+            String why = regionFailures.get(regionToken);
+            refusal = "cannot copy from the sender's shared region: " + (why != null ? why : "its size changed");
+        }
         MemorySegment[] blocks = null;
         if (refusal == null) {
             blocks = listener.onBegin(id, destinationTag, blockCount, blockBytes);
@@ -346,7 +433,7 @@ final class AeronKvReceiver implements KvReceiver {
         if (refusal != null) {
             metrics.refused();
             remember(idValue, REFUSED);
-            reply(reply, idValue, AckStatus.REFUSED, FailureCode.REFUSED, refusal, expiryNs);
+            reply(reply, idValue, AckStatus.REFUSED, FailureCode.REFUSED, refusal, expiryNs, region != null);
             return;
         }
         Transfer t = pool.isEmpty() ? new Transfer() : pool.poll();
@@ -368,6 +455,10 @@ final class AeronKvReceiver implements KvReceiver {
         t.layersTotal = 0;
         t.bytesReceived = 0;
         t.partActive = false;
+        t.region = region;
+        if (region != null) {
+            region.users++;
+        }
         t.sample = metrics.startTransfer();
         transfers.put(idValue, t);
     }
@@ -417,21 +508,7 @@ final class AeronKvReceiver implements KvReceiver {
         int crc = d.crc32c();
         int length = d.payloadLength();
         if (chunkOffset == 0 && !t.partActive) {
-            if (block < 0 || block >= t.blockCount || layerStart < 0 || layerCount < 1
-                    || layerStart + layerCount > t.layerCount || (long) layerCount * t.bytesPerLayer != partBytes) {
-                failAndTell(t, KvFailure.PROTOCOL, "block " + block + " layers [" + layerStart + ", "
-                        + (layerStart + layerCount) + ") of " + partBytes + " bytes is out of range for " + t.blockCount
-                        + " blocks of " + t.layerCount + " layers of " + t.bytesPerLayer + " bytes");
-                return;
-            }
-            if (t.anyReceived(block, layerStart, layerCount)) {
-                failAndTell(t, KvFailure.PROTOCOL, "block " + block + " layers [" + layerStart + ", "
-                        + (layerStart + layerCount) + ") arrived twice");
-                return;
-            }
-            if (t.layersReceived[block] > 0
-                    && (t.hashHi[block] != d.blockHashHi() || t.hashLo[block] != d.blockHashLo())) {
-                failAndTell(t, KvFailure.PROTOCOL, "block " + block + " parts carry different block hashes");
+            if (!startPart(t, block, layerStart, layerCount, partBytes, d.blockHashHi(), d.blockHashLo())) {
                 return;
             }
             t.partActive = true;
@@ -440,8 +517,6 @@ final class AeronKvReceiver implements KvReceiver {
             t.partLayerCount = layerCount;
             t.partBytes = partBytes;
             t.partOffset = 0;
-            t.hashHi[block] = d.blockHashHi();
-            t.hashLo[block] = d.blockHashLo();
             t.firstPosition[block] = d.firstPosition();
             t.crc.reset();
         } else if (!t.partActive || block != t.partBlock || layerStart != t.partLayerStart || chunkOffset != t.partOffset
@@ -474,6 +549,88 @@ final class AeronKvReceiver implements KvReceiver {
         }
     }
 
+    /**
+     * Checks a new part's block and layer range against the transfer (in range, not yet received,
+     * the same block hash as the block's other parts) and records its hash; fails the transfer and
+     * returns false if it does not fit.
+     */
+    private boolean startPart(Transfer t, int block, int layerStart, int layerCount, int partBytes, long hashHi,
+            long hashLo) {
+        if (block < 0 || block >= t.blockCount || layerStart < 0 || layerCount < 1
+                || layerStart + layerCount > t.layerCount || (long) layerCount * t.bytesPerLayer != partBytes) {
+            failAndTell(t, KvFailure.PROTOCOL, "block " + block + " layers [" + layerStart + ", "
+                    + (layerStart + layerCount) + ") of " + partBytes + " bytes is out of range for " + t.blockCount
+                    + " blocks of " + t.layerCount + " layers of " + t.bytesPerLayer + " bytes");
+            return false;
+        }
+        if (t.anyReceived(block, layerStart, layerCount)) {
+            failAndTell(t, KvFailure.PROTOCOL, "block " + block + " layers [" + layerStart + ", "
+                    + (layerStart + layerCount) + ") arrived twice");
+            return false;
+        }
+        if (t.layersReceived[block] > 0 && (t.hashHi[block] != hashHi || t.hashLo[block] != hashLo)) {
+            failAndTell(t, KvFailure.PROTOCOL, "block " + block + " parts carry different block hashes");
+            return false;
+        }
+        t.hashHi[block] = hashHi;
+        t.hashLo[block] = hashLo;
+        return true;
+    }
+
+    private void onBlockRef(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
+        BlockRefDecoder d = blockRefDecoder.wrap(buffer, offset, blockLength, version);
+        Transfer t = transfers.get(d.transferId());
+        if (t == null || t.sessionId != sessionId) {
+            drop(d.transferId());
+            return;
+        }
+        metrics.frames(1);
+        int block = d.blockIndex();
+        int layerStart = d.layerStart();
+        int layerCount = d.layerCount();
+        int partBytes = d.partBytes();
+        long regionOffset = d.regionOffset();
+        Region region = t.region;
+        if (region == null) {
+            failAndTell(t, KvFailure.PROTOCOL, "a block reference in a transfer that named no shared region");
+            return;
+        }
+        if (t.partActive) {
+            failAndTell(t, KvFailure.PROTOCOL, "a block reference while block " + t.partBlock + " is half received");
+            return;
+        }
+        if (!startPart(t, block, layerStart, layerCount, partBytes, d.blockHashHi(), d.blockHashLo())) {
+            return;
+        }
+        if (regionOffset < 0 || regionOffset > region.bytes - partBytes) {
+            failAndTell(t, KvFailure.PROTOCOL, "block " + block + " at offset " + regionOffset + " (" + partBytes
+                    + " bytes) lies outside the sender's region of " + region.bytes + " bytes");
+            return;
+        }
+        t.firstPosition[block] = d.firstPosition();
+        long target = t.address[block] + (long) layerStart * t.bytesPerLayer;
+        long from = region.address + regionOffset;
+        t.crc.reset();
+        for (int done = 0; done < partBytes; ) {
+            int n = Math.min(PULL_CHUNK_BYTES, partBytes - done);
+            pullSource.wrap(from + done, n);
+            destination.wrap(target + done, n);
+            destination.putBytes(0, pullSource, 0, n);
+            t.crc.update(target + done, n);
+            done += n;
+        }
+        if (t.crc.value() != d.crc32c()) {
+            failAndTell(t, KvFailure.CRC_MISMATCH, "block " + block + " layers [" + layerStart + ", "
+                    + (layerStart + layerCount) + "): CRC32C " + Integer.toHexString(t.crc.value())
+                    + " of the bytes copied from the sender's region does not match the reference's "
+                    + Integer.toHexString(d.crc32c()) + " (the sender changed the block before the verdict)");
+            return;
+        }
+        t.bytesReceived += partBytes;
+        metrics.pulled(partBytes);
+        t.markReceived(block, layerStart, layerCount);
+    }
+
     private void onEnd(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
         EndDecoder d = endDecoder.wrap(buffer, offset, blockLength, version);
         Transfer t = transfers.get(d.transferId());
@@ -490,7 +647,7 @@ final class AeronKvReceiver implements KvReceiver {
         }
         transfers.remove(t.idValue);
         remember(t.idValue, ENDED);
-        reply(t.reply, t.idValue, AckStatus.COMPLETED, FailureCode.NONE, "", t.deadlineNs);
+        reply(t.reply, t.idValue, AckStatus.COMPLETED, FailureCode.NONE, "", t.deadlineNs, t.region != null);
         metrics.ended(t.sample, null, nowNs - t.startNs);
         try {
             listener.onComplete(t);
@@ -588,7 +745,7 @@ final class AeronKvReceiver implements KvReceiver {
         transfers.remove(t.idValue);
         remember(t.idValue, ENDED);
         if (tell) {
-            reply(t.reply, t.idValue, AckStatus.FAILED, failure.code(), reason, t.deadlineNs);
+            reply(t.reply, t.idValue, AckStatus.FAILED, failure.code(), reason, t.deadlineNs, t.region != null);
         }
         metrics.ended(t.sample, failure, nowNs - t.startNs);
         try {
@@ -599,6 +756,10 @@ final class AeronKvReceiver implements KvReceiver {
     }
 
     private void release(Transfer t) {
+        if (t.region != null) {
+            t.region.users--;
+            t.region = null;
+        }
         t.id = null;
         t.blocks = null;
         t.reply = null;
@@ -636,11 +797,12 @@ final class AeronKvReceiver implements KvReceiver {
     }
 
     private void reply(ExclusivePublication pub, long idValue, AckStatus status, FailureCode failure, String reason,
-            long expiryNs) {
+            long expiryNs, boolean regionMapped) {
         ackEncoder.wrapAndApplyHeader(controlBuffer, 0, headerEncoder)
                 .transferId(idValue)
                 .status(status)
                 .failure(failure)
+                .regionMapped((short) (regionMapped ? 1 : 0))
                 .reason(Frames.clip(reason));
         send(pub, MessageHeaderEncoder.ENCODED_LENGTH + ackEncoder.encodedLength(), expiryNs);
     }

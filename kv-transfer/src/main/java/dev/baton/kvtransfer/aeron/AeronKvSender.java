@@ -4,6 +4,7 @@ import dev.baton.common.BlockHash;
 import dev.baton.common.KvCompatibility;
 import dev.baton.common.TransferId;
 import dev.baton.common.sbe.AckDecoder;
+import dev.baton.common.sbe.BlockRefEncoder;
 import dev.baton.common.sbe.BeginEncoder;
 import dev.baton.common.sbe.BlockEncoder;
 import dev.baton.common.sbe.CancelDecoder;
@@ -13,6 +14,7 @@ import dev.baton.common.sbe.FailureCode;
 import dev.baton.common.sbe.MessageHeaderDecoder;
 import dev.baton.common.sbe.MessageHeaderEncoder;
 import dev.baton.kvtransfer.KvDestination;
+import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.KvFailure;
 import dev.baton.kvtransfer.KvSendListener;
 import dev.baton.kvtransfer.KvSender;
@@ -43,6 +45,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  * it), one subscription on this transport's reply channel. Block parts are written with
  * {@link ExclusivePublication#tryClaim}: the payload is copied once, from the caller's segment into
  * the term buffer, and its CRC32C computed on the way. Threading and contracts as {@link KvSender}.
+ *
+ * <p>Given a {@link SharedRegion}, the sender names it in the Begin of every transfer to a receiver on
+ * this host (an IPC channel, or UDP to a loopback address). Once a receiver's Ack says it maps the
+ * region, later transfers to it send each part that lies in the region as a {@code BlockRef} (its
+ * offset and CRC32C) and the receiver copies it: one copy instead of two, and a block changed before
+ * the verdict fails the CRC check instead of arriving changed. Parts outside the region, and
+ * receivers that cannot map it, get bytes as before.
  */
 final class AeronKvSender implements KvSender {
 
@@ -65,7 +74,26 @@ final class AeronKvSender implements KvSender {
         int partOffset;
         final RunningCrc32c crc = new RunningCrc32c();
         LongTaskTimer.Sample sample;
+        Peer peer;
+        boolean offeredRegion;
+        boolean pull;
     }
+
+    /** A destination: its publication, and whether its receiver maps this sender's region. */
+    private static final class Peer {
+        final ExclusivePublication publication;
+        final boolean sameHost;
+        int region; // REGION_*
+
+        Peer(ExclusivePublication publication, boolean sameHost) {
+            this.publication = publication;
+            this.sameHost = sameHost;
+        }
+    }
+
+    private static final int REGION_UNKNOWN = 0;
+    private static final int REGION_MAPPED = 1;
+    private static final int REGION_UNMAPPABLE = 2;
 
     private final Aeron aeron;
     private final AeronTransportSettings settings;
@@ -75,7 +103,8 @@ final class AeronKvSender implements KvSender {
     private final Subscription replies;
     private final FragmentAssembler replyAssembler;
 
-    private final Map<KvDestination, ExclusivePublication> publications = new HashMap<>();
+    private final SharedRegion region;
+    private final Map<KvDestination, Peer> peers = new HashMap<>();
     private final Long2ObjectHashMap<Transfer> transfers = new Long2ObjectHashMap<>();
     private final ArrayDeque<Transfer> pool = new ArrayDeque<>();
     private Transfer[] expired = new Transfer[16];
@@ -83,6 +112,7 @@ final class AeronKvSender implements KvSender {
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
     private final BeginEncoder beginEncoder = new BeginEncoder();
     private final BlockEncoder blockEncoder = new BlockEncoder();
+    private final BlockRefEncoder blockRefEncoder = new BlockRefEncoder();
     private final EndEncoder endEncoder = new EndEncoder();
     private final CancelEncoder cancelEncoder = new CancelEncoder();
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
@@ -97,8 +127,9 @@ final class AeronKvSender implements KvSender {
     private boolean closed;
 
     AeronKvSender(Aeron aeron, AeronTransportSettings settings, KvTransferMetrics metrics, KvSendListener listener,
-            NanoClock clock) {
+            NanoClock clock, SharedRegion region) {
         this.aeron = aeron;
+        this.region = region;
         this.settings = settings;
         this.metrics = metrics;
         this.listener = listener;
@@ -153,11 +184,13 @@ final class AeronKvSender implements KvSender {
         if (timeoutNs <= 0) {
             throw new IllegalArgumentException("deadlineNs is " + (-timeoutNs) + " ns in the past for " + id);
         }
-        ExclusivePublication pub = publications.get(destination);
-        if (pub == null) {
-            pub = aeron.addExclusivePublication(settings.publicationChannel(destination.channel()), destination.streamId());
-            publications.put(destination, pub);
+        Peer peer = peers.get(destination);
+        if (peer == null) {
+            peer = new Peer(aeron.addExclusivePublication(settings.publicationChannel(destination.channel()),
+                    destination.streamId()), AeronTransportSettings.isSameHost(destination.channel()));
+            peers.put(destination, peer);
         }
+        ExclusivePublication pub = peer.publication;
         if (!pub.isConnected()) {
             metrics.backPressured();
             return SendResult.NOT_CONNECTED;
@@ -175,7 +208,14 @@ final class AeronKvSender implements KvSender {
                 .kvHeadCount(compatibility.kvHeadCount())
                 .headDim(compatibility.headDim())
                 .kvProtocolVersion(compatibility.protocolVersion())
-                .replyStreamId(settings.replyStreamId())
+                .replyStreamId(settings.replyStreamId());
+        boolean offerRegion = region != null && peer.sameHost && peer.region != REGION_UNMAPPABLE;
+        boolean pull = offerRegion && peer.region == REGION_MAPPED;
+        beginEncoder.regionPid(offerRegion ? region.pid() : 0)
+                .regionFd(offerRegion ? region.fd() : 0)
+                .regionToken(offerRegion ? region.token() : 0)
+                .regionBytes(offerRegion ? region.byteSize() : 0)
+                .pull((short) (pull ? 1 : 0))
                 .dtype(compatibility.dtype())
                 .layout(compatibility.layout())
                 .replyChannel(settings.replyChannel());
@@ -196,6 +236,9 @@ final class AeronKvSender implements KvSender {
         t.ended = false;
         t.partActive = false;
         t.sample = metrics.startTransfer();
+        t.peer = peer;
+        t.offeredRegion = offerRegion;
+        t.pull = pull;
         transfers.put(t.idValue, t);
         return SendResult.OK;
     }
@@ -225,6 +268,11 @@ final class AeronKvSender implements KvSender {
             t.crc.reset();
         }
         int partBytes = layerCount * t.bytesPerLayer;
+        long regionOffset = t.pull ? region.offsetOf(bytes.address(), partBytes) : -1;
+        if (regionOffset >= 0) {
+            return offerRef(t, blockIndex, hash, firstPosition, layerStart, layerCount, partBytes, bytes.address(),
+                    regionOffset);
+        }
         source.wrap(bytes.address(), partBytes);
         ExclusivePublication pub = t.publication;
         while (t.partOffset < partBytes) {
@@ -253,6 +301,34 @@ final class AeronKvSender implements KvSender {
             metrics.frames(1);
         }
         t.partActive = false;
+        return SendResult.OK;
+    }
+
+    /** One whole part as a BlockRef frame: its CRC32C and where it lies in the region. */
+    private SendResult offerRef(Transfer t, int blockIndex, BlockHash hash, int firstPosition, int layerStart,
+            int layerCount, int partBytes, long address, long regionOffset) {
+        ExclusivePublication pub = t.publication;
+        long position = pub.tryClaim(MessageHeaderEncoder.ENCODED_LENGTH + BlockRefEncoder.BLOCK_LENGTH, claim);
+        if (position < 0) {
+            return failedOffer(position); // the part stays active: the next call starts it again
+        }
+        t.crc.reset();
+        t.crc.update(address, partBytes);
+        blockRefEncoder.wrapAndApplyHeader(claim.buffer(), claim.offset(), headerEncoder)
+                .transferId(t.idValue)
+                .blockHashHi(hash.hi())
+                .blockHashLo(hash.lo())
+                .blockIndex(blockIndex)
+                .firstPosition(firstPosition)
+                .layerStart(layerStart)
+                .layerCount(layerCount)
+                .partBytes(partBytes)
+                .crc32c(t.crc.value())
+                .regionOffset(regionOffset);
+        claim.commit();
+        t.partActive = false;
+        metrics.pulled(partBytes);
+        metrics.frames(1);
         return SendResult.OK;
     }
 
@@ -336,10 +412,10 @@ final class AeronKvSender implements KvSender {
             sendCancel(t, FailureCode.CLOSED, "sender closed");
             finish(t, KvFailure.CLOSED, "sender closed with the transfer in flight");
         }
-        for (ExclusivePublication p : publications.values()) {
-            CloseHelper.quietClose(p);
+        for (Peer p : peers.values()) {
+            CloseHelper.quietClose(p.publication);
         }
-        publications.clear();
+        peers.clear();
         CloseHelper.quietClose(replies);
     }
 
@@ -396,6 +472,11 @@ final class AeronKvSender implements KvSender {
                     return;
                 }
                 metrics.frames(1);
+                if (t.offeredRegion && version >= 2 && t.peer.region != REGION_MAPPED) {
+                    t.peer.region = ackDecoder.regionMapped() == 1 ? REGION_MAPPED : REGION_UNMAPPABLE;
+                } else if (t.pull && ackDecoder.regionMapped() != 1) {
+                    t.peer.region = REGION_UNMAPPABLE; // the receiver lost the mapping: bytes from now on
+                }
                 switch (ackDecoder.status()) {
                     case COMPLETED -> finish(t, null, null);
                     case REFUSED -> finish(t, KvFailure.REFUSED, ackDecoder.reason());
@@ -450,6 +531,7 @@ final class AeronKvSender implements KvSender {
         t.id = null;
         t.publication = null;
         t.sample = null;
+        t.peer = null;
         pool.add(t);
     }
 

@@ -9,6 +9,7 @@ import dev.baton.kvtransfer.KvTransferException;
 import dev.baton.kvtransfer.KvTransferListener;
 import dev.baton.kvtransfer.KvTransferMetrics;
 import dev.baton.kvtransfer.KvTransport;
+import dev.baton.kvtransfer.SharedRegion;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ext.DebugReceiveChannelEndpoint;
@@ -136,7 +137,12 @@ public final class AeronKvTransport implements KvTransport {
 
     @Override
     public KvSender newSender(KvSendListener listener) {
-        return new AeronKvSender(aeron, settings, sendMetrics, listener, clock);
+        return new AeronKvSender(aeron, settings, sendMetrics, listener, clock, null);
+    }
+
+    @Override
+    public KvSender newSender(KvSendListener listener, SharedRegion region) {
+        return new AeronKvSender(aeron, settings, sendMetrics, listener, clock, region);
     }
 
     @Override

@@ -170,6 +170,27 @@ public record AeronTransportSettings(
         return channel.startsWith("aeron:udp");
     }
 
+    /**
+     * Whether a receiver on {@code channel} runs on this host: an IPC channel, or UDP to a loopback
+     * address ({@code 127.0.0.0/8}, {@code ::1}, {@code localhost}). Other addresses may be local too,
+     * but telling that would need name and interface lookups; those receivers get bytes.
+     */
+    static boolean isSameHost(String channel) {
+        if (!isUdp(channel)) {
+            return true;
+        }
+        String endpoint = ChannelUri.parse(channel).get(CommonContext.ENDPOINT_PARAM_NAME);
+        if (endpoint == null) {
+            return false;
+        }
+        int colon = endpoint.lastIndexOf(':');
+        String host = colon < 0 ? endpoint : endpoint.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+    }
+
     /** The term length of a publication on {@code channel}: {@link #ipcTermLengthBytes} for IPC. */
     int termLengthFor(String channel) {
         return isUdp(channel) ? termLengthBytes : ipcTermLengthBytes;

@@ -25,6 +25,7 @@ import dev.baton.kvtransfer.KvReceiver;
 import dev.baton.kvtransfer.KvSender;
 import dev.baton.kvtransfer.KvTransferMetrics.DropReason;
 import dev.baton.kvtransfer.SendResult;
+import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.aeron.Fixtures.Received;
 import dev.baton.kvtransfer.aeron.Fixtures.RecordingReceiver;
 import dev.baton.kvtransfer.aeron.Fixtures.RecordingSender;
@@ -110,6 +111,82 @@ class AeronKvTransferTest {
             assertEquals(Fixtures.hash(r.id(), i), new BlockHash(r.hashHi()[i], r.hashLo()[i]));
             assertEquals(i * 16, r.positions()[i]);
         }
+    }
+
+    @Test
+    void shouldLetTheReceiverCopyBlocksFromTheSendersRegionOnceItMapsIt() throws Exception {
+        AeronKvTransport transport = ipcTransport();
+        RecordingReceiver rl = new RecordingReceiver();
+        run(transport, transport.newReceiver(compat(LAYERS), rl));
+        int blockBytes = LAYERS * 50_000;
+        int blocks = 20;
+        SharedRegion region = closeLater(SharedRegion.create("test-region", 2L * blocks * blockBytes));
+        RecordingSender sl = new RecordingSender();
+        KvSender sender = closeLater(transport.newSender(sl, region));
+        long bytes = (long) blocks * blockBytes;
+        for (int t = 0; t < 2; t++) {
+            MemorySegment source = region.segment().asSlice(t * bytes, bytes);
+            assertEquals(SendResult.OK, Fixtures.sendTransfer(sender, compat(LAYERS), transport.destination(), SEED, 30 + t,
+                    blocks, blockBytes, deadline(10_000), source, Integer.MAX_VALUE));
+            Sent sent = awaitSent(sender, sl, 10_000);
+            assertNotNull(sent);
+            assertEquals("complete", sent.kind(), sent.reason());
+            Received got = rl.next(10, TimeUnit.SECONDS);
+            assertEquals("complete", got.kind(), got.reason());
+            assertVerified(got, blockBytes);
+            got.arena().close();
+            // the first transfer names the region and carries its bytes; the second is copied from the region
+            assertEquals(t == 0 ? 0 : bytes, transport.receiveMetrics().pulledBytes(), "after transfer " + t);
+        }
+        assertEquals(2 * bytes, (long) registry.get("baton.kv.transfer.bytes").tag("direction", "receive").counter().count());
+    }
+
+    @Test
+    void shouldFailAPartTheSenderChangedBeforeTheReceiverCopiedIt() throws Exception {
+        AeronKvTransport transport = ipcTransport();
+        RecordingReceiver rl = new RecordingReceiver();
+        KvReceiver receiver = closeLater(transport.newReceiver(compat(LAYERS), rl));
+        int blockBytes = LAYERS * 1024;
+        int blocks = 4;
+        long bytes = (long) blocks * blockBytes;
+        SharedRegion region = closeLater(SharedRegion.create("test-region", bytes));
+        RecordingSender sl = new RecordingSender();
+        KvSender sender = closeLater(transport.newSender(sl, region));
+        // the receiver's duty cycle runs here, after the sender's calls, so the order is fixed
+        Thread pump = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                receiver.doWork();
+            }
+        });
+        pump.start();
+        try {
+            assertEquals(SendResult.OK, Fixtures.sendTransfer(sender, compat(LAYERS), transport.destination(), SEED, 40,
+                    blocks, blockBytes, deadline(10_000), region.segment(), Integer.MAX_VALUE));
+            assertEquals("complete", awaitSent(sender, sl, 10_000).kind());
+            rl.next(10, TimeUnit.SECONDS).arena().close();
+        } finally {
+            pump.interrupt();
+            pump.join();
+        }
+        assertEquals(SendResult.OK, Fixtures.sendTransfer(sender, compat(LAYERS), transport.destination(), SEED, 41,
+                blocks, blockBytes, deadline(10_000), region.segment(), Integer.MAX_VALUE));
+        region.segment().set(java.lang.foreign.ValueLayout.JAVA_BYTE, blockBytes + 5, (byte) 0x5a); // block 1, too early
+        long end = deadline(10_000);
+        Sent sent = null;
+        while (sent == null && System.nanoTime() - end < 0) {
+            receiver.doWork();
+            sender.doWork();
+            sent = sl.endings.poll();
+        }
+        assertNotNull(sent);
+        assertEquals(KvFailure.CRC_MISMATCH, sent.failure(), sent.reason());
+        Received got = rl.next(10, TimeUnit.SECONDS);
+        assertEquals(KvFailure.CRC_MISMATCH, got.failure());
+        assertTrue(got.reason().contains("block 1") && got.reason().contains("changed the block"), got.reason());
+        assertTrue(got.complete()[0], "the block before it arrived");
+        assertTrue(!got.complete()[1], "the changed block is not complete");
+        assertEquals(blockBytes, transport.receiveMetrics().pulledBytes(), "the first transfer carried bytes; block 0 only was pulled");
+        got.arena().close();
     }
 
     @Test

@@ -212,7 +212,10 @@ final class Fixtures {
         int layers = compat.layerCount();
         int perLayer = blockBytes / layers;
         for (int i = 0; i < Math.min(blockCount, stopAfterBlocks); i++) {
-            MemorySegment block = source.asSlice(0, blockBytes);
+            // a source with room for every block gives each its own bytes (kept until the verdict, as a
+            // sender with a shared region must); a smaller one is reused block after block
+            MemorySegment block = source.byteSize() >= (long) blockCount * blockBytes
+                    ? source.asSlice((long) i * blockBytes, blockBytes) : source.asSlice(0, blockBytes);
             fill(block, seed, transfer, i);
             int index = i;
             BlockHash h = hash(transfer, i);

@@ -8,6 +8,7 @@ import dev.baton.kvtransfer.KvTransferListener;
 import dev.baton.kvtransfer.ReceivedTransfer;
 import dev.baton.kvtransfer.KvFailure;
 import dev.baton.kvtransfer.SendResult;
+import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.aeron.AeronTransportSettings.DriverMode;
 import dev.baton.kvtransfer.aeron.Fixtures.RecordingSender;
 import dev.baton.kvtransfer.aeron.Fixtures.Sent;
@@ -51,18 +52,29 @@ public final class TransferPeer {
         long seed = Long.parseLong(a[11]);
         int stopAfter = Integer.parseInt(a[12]);
         long deadlineNs = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(a[13]));
+        boolean shared = a.length > 14 && a[14].equals("shared");
         RecordingSender listener = new RecordingSender();
-        try (AeronKvTransport transport = AeronKvTransport.launch(s, new SimpleMeterRegistry());
-                KvSender sender = transport.newSender(listener);
+        long transferBytes = (long) blocks * blockBytes;
+        try (SharedRegion region = shared ? SharedRegion.create("transfer-peer", transfers * transferBytes) : null;
+                AeronKvTransport transport = AeronKvTransport.launch(s, new SimpleMeterRegistry());
+                KvSender sender = transport.newSender(listener, region);
                 Arena arena = Arena.ofConfined()) {
-            MemorySegment source = arena.allocate(blockBytes, 64);
+            MemorySegment source = shared ? null : arena.allocate(blockBytes, 64);
             KvDestination dest = new KvDestination(s.channel(), s.streamId());
             for (int t = 0; t < transfers; t++) {
+                // shared: every transfer's blocks in a region slice of their own, kept to the end
                 SendResult r = Fixtures.sendTransfer(sender, Fixtures.compat(LAYERS), dest, seed, firstId + t, blocks, blockBytes,
-                        System.nanoTime() + deadlineNs, source, stopAfter);
+                        System.nanoTime() + deadlineNs, shared ? region.segment().asSlice(t * transferBytes, transferBytes)
+                                : source, stopAfter);
                 if (r != SendResult.OK) {
                     System.out.println("ERROR " + r);
                     return;
+                }
+                if (shared && t == 0) { // the first verdict tells the sender whether the receiver maps the region
+                    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (listener.endings.isEmpty() && System.nanoTime() - end < 0) {
+                        sender.doWork(); // the verdict stays queued for the count below
+                    }
                 }
                 if (stopAfter < blocks) {
                     System.out.println("HALF");

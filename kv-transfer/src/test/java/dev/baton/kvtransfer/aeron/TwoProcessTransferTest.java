@@ -70,7 +70,9 @@ class TwoProcessTransferTest {
     @Test
     void shouldMoveAThousandRandomBlocksBetweenTwoProcessesOverIpc() throws Exception {
         String d = dir("ipc2p");
-        moveThousandBlocks(Fixtures.settings(d, "aeron:ipc", 11, "aeron:ipc", 12), d, "EXTERNAL", "aeron:ipc", "aeron:ipc", d);
+        AeronKvTransport transport = moveThousandBlocks(Fixtures.settings(d, "aeron:ipc", 11, "aeron:ipc", 12), d,
+                "EXTERNAL", "aeron:ipc", "aeron:ipc", d);
+        assertEquals(0, transport.receiveMetrics().pulledBytes(), "a sender without a region sends bytes");
     }
 
     @Test
@@ -82,8 +84,17 @@ class TwoProcessTransferTest {
         moveThousandBlocks(Fixtures.settings(mine, data, 11, reply, 12), mine, "EMBEDDED", data, reply, child);
     }
 
-    private void moveThousandBlocks(AeronTransportSettings mine, String myDir, String childDriver, String data, String reply,
-            String childDir) throws Exception {
+    @Test
+    void shouldLetTheReceiverCopyAThousandBlocksFromTheSendersSharedRegionOverIpc() throws Exception {
+        String d = dir("pull2p");
+        AeronKvTransport transport = moveThousandBlocks(Fixtures.settings(d, "aeron:ipc", 11, "aeron:ipc", 12), d,
+                "EXTERNAL", "aeron:ipc", "aeron:ipc", d, "shared");
+        // the first transfer names the region and carries bytes; the nine after it are copied from the region
+        assertEquals(900L * BLOCK_BYTES, transport.receiveMetrics().pulledBytes());
+    }
+
+    private AeronKvTransport moveThousandBlocks(AeronTransportSettings mine, String myDir, String childDriver, String data,
+            String reply, String childDir, String... mode) throws Exception {
         AeronKvTransport transport = closeLater(AeronKvTransport.launch(mine, new SimpleMeterRegistry()));
         RecordingReceiver rl = new RecordingReceiver();
         closeLater(transport.startOnThread(transport.newReceiver(compat(LAYERS), rl)));
@@ -91,7 +102,7 @@ class TwoProcessTransferTest {
         int blocks = 100;
         ChildJvm child = closeLater(new ChildJvm(work, TransferPeer.class, "send", childDir, childDriver, data, "11", reply, "12",
                 "1000", Integer.toString(transfers), Integer.toString(blocks), Integer.toString(BLOCK_BYTES),
-                Long.toString(SEED), Integer.toString(Integer.MAX_VALUE), "30000"));
+                Long.toString(SEED), Integer.toString(Integer.MAX_VALUE), "30000", mode.length > 0 ? mode[0] : "bytes"));
 
         int verified = 0;
         try (Arena arena = Arena.ofConfined()) {
@@ -115,6 +126,7 @@ class TwoProcessTransferTest {
         assertEquals(1000, verified);
         assertEquals("DONE " + transfers + " 0", child.await("DONE", 30, TimeUnit.SECONDS), child::log);
         assertEquals(0, transport.receiveMetrics().failedCount(KvFailure.CRC_MISMATCH));
+        return transport;
     }
 
     @Test
