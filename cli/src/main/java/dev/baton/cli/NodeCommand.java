@@ -12,6 +12,7 @@ import dev.baton.engine.sched.LoopSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -54,6 +55,18 @@ abstract class NodeCommand implements Callable<Integer> {
         return LoopSettings.defaults();
     }
 
+    /**
+     * Where the engine's KV pool lives: null (the default) allocates it off-heap in the engine; a role
+     * may give memory it shares (closed by {@link #closeAfterEngine()}).
+     */
+    java.util.function.LongFunction<java.lang.foreign.MemorySegment> poolMemory(Config config) {
+        return null;
+    }
+
+    /** Releases what {@link #poolMemory} handed out, once the engine is closed. */
+    void closeAfterEngine() {
+    }
+
     /** Builds the role around a started engine loop. */
     abstract Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config,
             MeterRegistry registry) throws Exception;
@@ -63,7 +76,13 @@ abstract class NodeCommand implements Callable<Integer> {
         EngineSettings settings = engineOptions.settings();
         Config config = cluster.apply(BatonConfig.load(engineOptions.config), role());
         NodeId id = new NodeId(cluster.nodeId(config, role()));
-        Engine engine = Engine.open(settings);
+        Engine engine;
+        try {
+            engine = Engine.open(settings, poolMemory(config));
+        } catch (IOException | RuntimeException e) {
+            closeAfterEngine();
+            throw e;
+        }
         NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer("127.0.0.1", metricsPort) : null;
         MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
         Tags tags = Tags.of("role", role(), "node", id.value(), "model", engine.config().name());
@@ -85,6 +104,7 @@ abstract class NodeCommand implements Callable<Integer> {
                 tier.close();
             }
             engine.close();
+            closeAfterEngine();
             if (metrics != null) {
                 metrics.close();
             }
@@ -119,6 +139,7 @@ abstract class NodeCommand implements Callable<Integer> {
                 LOG.warn("closing the {} resources failed: {}", role(), e.toString());
             }
             engine.close();
+            closeAfterEngine();
             if (metrics != null) {
                 metrics.close();
             }

@@ -5,9 +5,14 @@ import dev.baton.common.NodeId;
 import dev.baton.engine.Engine;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.KvEventFeed;
+import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import dev.baton.prefill.PrefillNode;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.lang.foreign.MemorySegment;
+import java.util.function.LongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -16,8 +21,35 @@ import picocli.CommandLine.Mixin;
         description = "Run a prefill node (batched, chunked prefill; ships KV blocks to decode nodes) that joins the cluster.")
 final class PrefillCommand extends NodeCommand {
 
+    private static final Logger LOG = LoggerFactory.getLogger(PrefillCommand.class);
+
     @Mixin
     KvOptions kv = new KvOptions();
+
+    /** The shared memory of the engine's KV pool, when {@code baton.prefill.shared-pool} is on and the platform has it. */
+    private SharedRegion region;
+
+    @Override
+    LongFunction<MemorySegment> poolMemory(Config config) {
+        if (!config.getBoolean("baton.prefill.shared-pool")) {
+            return null;
+        }
+        if (!SharedRegion.isSupported()) {
+            LOG.info("prefill: no shared KV pool on this platform (no memfd_create): decode nodes get bytes");
+            return null;
+        }
+        return bytes -> {
+            region = SharedRegion.create("baton-kv-pool", bytes);
+            return region.segment();
+        };
+    }
+
+    @Override
+    void closeAfterEngine() {
+        if (region != null) {
+            region.close();
+        }
+    }
 
     @Override
     String role() {
@@ -27,11 +59,12 @@ final class PrefillCommand extends NodeCommand {
     @Override
     Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config, MeterRegistry registry) {
         AeronKvTransport transport = AeronKvTransport.launch(kv.settings(config, id), registry);
-        PrefillNode.Shipping shipping = new PrefillNode.Shipping(transport, engine, loop,
+        PrefillNode.Shipping shipping = new PrefillNode.Shipping(transport, region, engine, loop,
                 config.getDuration("baton.prefill.kv-lease"), config.getDuration("baton.prefill.transfer-timeout"));
         return new Role(PrefillNode.create(id, engine, loop, shipping, kvEvents), () -> {
             shipping.close();
             transport.close();
-        }, ", KV acknowledgements on " + transport.settings().replyChannel());
+        }, ", KV acknowledgements on " + transport.settings().replyChannel()
+                + (region != null ? ", KV pool shared with decode nodes on this host" : ""));
     }
 }

@@ -15,6 +15,8 @@ import dev.baton.engine.step.ForwardPass;
 import dev.baton.engine.step.StepBatch;
 import dev.baton.engine.tokenizer.Tokenizer;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.function.LongFunction;
 
 /**
  * One loaded model with its tokenizer, chat template, KV block pool and forward pass.
@@ -40,7 +42,7 @@ public final class Engine implements AutoCloseable {
     private final KvCompatibility compatibility;
     private final int[] endOfGeneration;
 
-    private Engine(EngineSettings s, GgufFile file) {
+    private Engine(EngineSettings s, GgufFile file, LongFunction<MemorySegment> poolMemory) {
         this.settings = s;
         this.file = file;
         this.config = ModelConfig.from(file);
@@ -57,7 +59,7 @@ public final class Engine implements AutoCloseable {
             throw new EngineException("kvCacheBytes = " + s.kvCacheBytes() + " holds no KV block of " + spec.blockBytes()
                     + " bytes");
         }
-        this.pool = new KvBlockPool(spec, blocks);
+        this.pool = new KvBlockPool(spec, blocks, poolMemory);
         this.workers = new WorkerPool(s.threads(), "baton-forward");
         this.forward = new ForwardPass(config, weights, spec, s.maxBatchTokens(), s.maxBatchSequences(), workers);
         this.compatibility = new KvCompatibility(fingerprint, s.kvDtype().name(), s.blockSize(), KvCacheSpec.LAYOUT,
@@ -66,10 +68,18 @@ public final class Engine implements AutoCloseable {
 
     /** Loads the model of {@code settings}; a bad file gives an exception naming the problem. */
     public static Engine open(EngineSettings settings) throws IOException {
+        return open(settings, null);
+    }
+
+    /**
+     * As {@link #open(EngineSettings)}, with the KV pool's memory from {@code poolMemory} (see
+     * {@link KvBlockPool#KvBlockPool(KvCacheSpec, int, LongFunction)}); null allocates it here.
+     */
+    public static Engine open(EngineSettings settings, LongFunction<MemorySegment> poolMemory) throws IOException {
         settings.validate();
         GgufFile file = GgufFile.open(settings.model());
         try {
-            return new Engine(settings, file);
+            return new Engine(settings, file, poolMemory);
         } catch (RuntimeException e) {
             file.close();
             throw e;

@@ -74,6 +74,13 @@ class DecodeReuseIT {
             assertTrue(held >= 8, "the decode node held only " + held + " blocks of the shared ~185-token prefix");
             assertEquals((tokens2 + 15) / 16, held + shipped, "held plus shipped blocks make the prompt");
             assertEquals(prefillTokens + 1, prefillGenerated(http, prefillBase), "the prefill node computed the second prompt");
+            // same host: once the first transfer showed the decode node maps the prefill node's KV pool,
+            // the blocks of the second are copied out of it rather than sent
+            String decodeMetricsText = HttpClusterIT.raw(http, decodeBase + "/metrics", null).body();
+            double pulled = sample(decodeMetricsText, "baton_kv_transfer_pulled_bytes_total", Map.of("direction", "receive"));
+            double received = sample(decodeMetricsText, "baton_kv_transfer_bytes_total", Map.of("direction", "receive"));
+            assertTrue(pulled > 0 && received > pulled, "pulled " + pulled + " of " + received + " bytes received");
+            assertEquals(0, (received - pulled) % blocks1, "the first transfer's blocks came as bytes");
 
             // 3. the same prefix and a short question: the decode node computes the remainder itself
             String third = system + "Short?";

@@ -15,6 +15,7 @@ import dev.baton.kvtransfer.KvFailure;
 import dev.baton.kvtransfer.KvSendListener;
 import dev.baton.kvtransfer.KvSender;
 import dev.baton.kvtransfer.KvTransport;
+import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.SendResult;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -84,7 +85,16 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
      */
     KvShipper(KvTransport transport, KvBlockPool pool, KvCompatibility compatibility, BlockHasher hasher,
             long leaseNanos, long transferTimeoutNanos, Consumer<RequestId> ended) {
-        this.sender = transport.newSender(this);
+        this(transport, null, pool, compatibility, hasher, leaseNanos, transferTimeoutNanos, ended);
+    }
+
+    /**
+     * As above, with the pool's memory in {@code region} (null: none): decode nodes on this host then
+     * copy blocks out of the pool themselves (the shipper holds them until the verdict anyway).
+     */
+    KvShipper(KvTransport transport, SharedRegion region, KvBlockPool pool, KvCompatibility compatibility,
+            BlockHasher hasher, long leaseNanos, long transferTimeoutNanos, Consumer<RequestId> ended) {
+        this.sender = region == null ? transport.newSender(this) : transport.newSender(this, region);
         this.pool = pool;
         this.compatibility = compatibility;
         this.hasher = hasher;

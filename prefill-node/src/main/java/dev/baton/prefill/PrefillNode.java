@@ -15,6 +15,7 @@ import dev.baton.engine.sched.KvEventFeed;
 import dev.baton.engine.sched.PrefillListener;
 import dev.baton.engine.sched.PrefilledSequence;
 import dev.baton.kvtransfer.KvTransport;
+import dev.baton.kvtransfer.SharedRegion;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -43,7 +44,16 @@ public final class PrefillNode extends NodeActor {
          * @param transferTimeout deadline of one transfer
          */
         public Shipping(KvTransport transport, Engine engine, EngineLoop loop, Duration lease, Duration transferTimeout) {
-            this.shipper = new KvShipper(transport, engine.pool(), engine.compatibility(),
+            this(transport, null, engine, loop, lease, transferTimeout);
+        }
+
+        /**
+         * @param region the shared memory holding the engine's KV pool (decode nodes on this host copy
+         *               blocks out of it), or null
+         */
+        public Shipping(KvTransport transport, SharedRegion region, Engine engine, EngineLoop loop, Duration lease,
+                Duration transferTimeout) {
+            this.shipper = new KvShipper(transport, region, engine.pool(), engine.compatibility(),
                     new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize()), lease.toNanos(),
                     transferTimeout.toNanos(), id -> {
                         ActorRef<NodeProtocol.Command> n = node;

@@ -3,6 +3,7 @@ package dev.baton.engine.kv;
 import dev.baton.common.BlockHash;
 import dev.baton.engine.EngineException;
 import java.lang.foreign.Arena;
+import java.util.function.LongFunction;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -64,19 +65,39 @@ public final class KvBlockPool implements AutoCloseable {
     private KvEventListener eventListener;
 
     public KvBlockPool(KvCacheSpec spec, int blockCount) {
+        this(spec, blockCount, null);
+    }
+
+    /**
+     * A pool whose memory comes from {@code memory} (given the bytes needed; at least that many,
+     * 64-byte aligned, zeroed, and kept mapped by its owner until after {@link #close()}), or is
+     * allocated off-heap here when {@code memory} is null. A prefill node passes shared memory, so
+     * decode nodes on its host can copy its blocks straight out of the pool.
+     */
+    public KvBlockPool(KvCacheSpec spec, int blockCount, LongFunction<MemorySegment> memory) {
         if (blockCount < 1) {
             throw new EngineException("KV pool needs at least 1 block, got " + blockCount);
         }
         this.spec = spec;
         this.blockCount = blockCount;
-        this.arena = Arena.ofShared();
         long bytes = Math.multiplyExact(spec.blockBytes(), (long) blockCount);
-        try {
-            this.memory = arena.allocate(bytes, 64);
-        } catch (OutOfMemoryError e) {
-            arena.close();
-            throw new EngineException("cannot allocate a KV pool of " + blockCount + " blocks (" + bytes
-                    + " bytes off-heap): lower kv.blocks or use an F16 cache", e);
+        if (memory != null) {
+            MemorySegment given = memory.apply(bytes);
+            if (given == null || given.byteSize() < bytes || given.address() % 64 != 0 || given.isReadOnly()) {
+                throw new EngineException("the KV pool memory supplied for " + blockCount + " blocks is not " + bytes
+                        + " writable, 64-byte aligned bytes: " + given);
+            }
+            this.arena = null;
+            this.memory = given.asSlice(0, bytes);
+        } else {
+            this.arena = Arena.ofShared();
+            try {
+                this.memory = arena.allocate(bytes, 64);
+            } catch (OutOfMemoryError e) {
+                arena.close();
+                throw new EngineException("cannot allocate a KV pool of " + blockCount + " blocks (" + bytes
+                        + " bytes off-heap): lower kv.blocks or use an F16 cache", e);
+            }
         }
         this.refCounts = new int[blockCount];
         this.freeQueue = new int[blockCount];
@@ -371,6 +392,8 @@ public final class KvBlockPool implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) {
+            arena.close();
+        }
     }
 }
