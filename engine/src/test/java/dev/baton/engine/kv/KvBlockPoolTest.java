@@ -20,6 +20,27 @@ class KvBlockPoolTest {
     }
 
     @Test
+    void shouldUseMemoryTheCallerGivesAndLeaveItToTheCaller() {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment given = arena.allocate(4 * SPEC.blockBytes() + 64, 4096);
+            long[] asked = new long[1];
+            try (KvBlockPool pool = new KvBlockPool(SPEC, 4, bytes -> {
+                asked[0] = bytes;
+                return given;
+            })) {
+                assertEquals(4 * SPEC.blockBytes(), asked[0]);
+                int b = pool.allocate();
+                assertEquals(given.address() + b * SPEC.blockBytes(), pool.block(b).address(), "blocks lie in the given memory");
+            }
+            given.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 1); // still mapped: closing the pool left it alone
+            EngineException shortMemory = assertThrows(EngineException.class,
+                    () -> new KvBlockPool(SPEC, 4, bytes -> given.asSlice(0, bytes - 64)));
+            assertTrue(shortMemory.getMessage().contains("64-byte aligned"), shortMemory.getMessage());
+            assertThrows(EngineException.class, () -> new KvBlockPool(SPEC, 4, bytes -> given.asSlice(8)));
+        }
+    }
+
+    @Test
     void shouldRefcountAndReturnBlocksToTheFreeQueue() {
         try (KvBlockPool pool = new KvBlockPool(SPEC, 3)) {
             int a = pool.allocate();
