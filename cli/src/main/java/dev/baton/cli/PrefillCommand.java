@@ -5,6 +5,7 @@ import dev.baton.common.NodeId;
 import dev.baton.engine.Engine;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.KvEventFeed;
+import dev.baton.kvtransfer.KvTransferException;
 import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import dev.baton.prefill.PrefillNode;
@@ -39,8 +40,13 @@ final class PrefillCommand extends NodeCommand {
             return null;
         }
         return bytes -> {
-            region = SharedRegion.create("baton-kv-pool", bytes);
-            return region.segment();
+            try {
+                region = SharedRegion.create("baton-kv-pool", bytes);
+                return region.segment();
+            } catch (KvTransferException e) {
+                LOG.warn("prefill: KV pool not shared ({}): decode nodes on this host get bytes", e.getMessage());
+                return null;
+            }
         };
     }
 

@@ -71,7 +71,7 @@ public final class KvBlockPool implements AutoCloseable {
     /**
      * A pool whose memory comes from {@code memory} (given the bytes needed; at least that many,
      * 64-byte aligned, zeroed, and kept mapped by its owner until after {@link #close()}), or is
-     * allocated off-heap here when {@code memory} is null. A prefill node passes shared memory, so
+     * allocated off-heap here when {@code memory} is null or returns null. A prefill node passes shared memory, so
      * decode nodes on its host can copy its blocks straight out of the pool.
      */
     public KvBlockPool(KvCacheSpec spec, int blockCount, LongFunction<MemorySegment> memory) {
@@ -81,9 +81,9 @@ public final class KvBlockPool implements AutoCloseable {
         this.spec = spec;
         this.blockCount = blockCount;
         long bytes = Math.multiplyExact(spec.blockBytes(), (long) blockCount);
-        if (memory != null) {
-            MemorySegment given = memory.apply(bytes);
-            if (given == null || given.byteSize() < bytes || given.address() % 64 != 0 || given.isReadOnly()) {
+        MemorySegment given = memory == null ? null : memory.apply(bytes);
+        if (given != null) {
+            if (given.byteSize() < bytes || given.address() % 64 != 0 || given.isReadOnly()) {
                 throw new EngineException("the KV pool memory supplied for " + blockCount + " blocks is not " + bytes
                         + " writable, 64-byte aligned bytes: " + given);
             }

@@ -37,6 +37,11 @@ class KvBlockPoolTest {
                     () -> new KvBlockPool(SPEC, 4, bytes -> given.asSlice(0, bytes - 64)));
             assertTrue(shortMemory.getMessage().contains("64-byte aligned"), shortMemory.getMessage());
             assertThrows(EngineException.class, () -> new KvBlockPool(SPEC, 4, bytes -> given.asSlice(8)));
+            try (KvBlockPool own = new KvBlockPool(SPEC, 4, bytes -> null)) {
+                long at = own.block(own.allocate()).address();
+                assertTrue(at < given.address() || at >= given.address() + given.byteSize(),
+                        "no memory given: the pool allocates its own");
+            }
         }
     }
 

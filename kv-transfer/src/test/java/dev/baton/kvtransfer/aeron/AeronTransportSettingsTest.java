@@ -1,6 +1,7 @@
 package dev.baton.kvtransfer.aeron;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,16 @@ class AeronTransportSettingsTest {
         assertEquals("1048576", io.aeron.ChannelUri.parse(s.publicationChannel("aeron:ipc")).get("term-length"));
         assertEquals("8388608", io.aeron.ChannelUri.parse(s.publicationChannel("aeron:udp?endpoint=127.0.0.1:40100"))
                 .get("term-length"));
+    }
+
+    @Test
+    void shouldTellReceiversOnThisHostByTheirChannel() {
+        assertTrue(AeronTransportSettings.isSameHost("aeron:ipc"));
+        assertTrue(AeronTransportSettings.isSameHost("aeron:udp?endpoint=127.0.0.1:40100"));
+        assertTrue(AeronTransportSettings.isSameHost("aeron:udp?endpoint=localhost:40100"));
+        assertTrue(AeronTransportSettings.isSameHost("aeron:udp?endpoint=[::1]:40100"));
+        assertFalse(AeronTransportSettings.isSameHost("aeron:udp?endpoint=10.0.0.7:40100"));
+        assertFalse(AeronTransportSettings.isSameHost("aeron:udp?endpoint=gpu-node-3:40100"));
     }
 
     @Test
