@@ -15,6 +15,7 @@ import dev.baton.common.sbe.AckDecoder;
 import dev.baton.common.sbe.AckStatus;
 import dev.baton.common.sbe.BeginEncoder;
 import dev.baton.common.sbe.BlockEncoder;
+import dev.baton.common.sbe.BlockRefEncoder;
 import dev.baton.common.sbe.EndEncoder;
 import dev.baton.common.sbe.FailureCode;
 import dev.baton.common.sbe.MessageHeaderDecoder;
@@ -437,6 +438,49 @@ class AeronKvTransferTest {
     }
 
     @Test
+    void shouldRefuseAPullFromARegionItCannotMapAndNameIt() throws Exception {
+        AeronKvTransport transport = ipcTransport();
+        RecordingReceiver rl = new RecordingReceiver();
+        run(transport, transport.newReceiver(compat(LAYERS), rl));
+        try (RawPeer raw = new RawPeer(transport)) {
+            long pid = ProcessHandle.current().pid();
+            raw.begin(51, 1, LAYERS * 1000, pid, 1, 12345, 1 << 20, true); // fd 1 is no region of ours
+            AckDecoder ack = raw.awaitAck(10_000);
+            assertEquals(AckStatus.REFUSED, ack.status());
+            assertEquals(0, ack.regionMapped());
+            String reason = ack.reason();
+            assertTrue(reason.contains("cannot copy from the sender's shared region") && reason.contains("/proc/" + pid + "/fd/1"),
+                    reason);
+            assertEquals(0, rl.begins, "nothing was handed out for a refused transfer");
+        }
+    }
+
+    @Test
+    void shouldFailABlockReferenceOutsideTheSendersRegion() throws Exception {
+        AeronKvTransport transport = ipcTransport();
+        RecordingReceiver rl = new RecordingReceiver();
+        run(transport, transport.newReceiver(compat(LAYERS), rl));
+        int blockBytes = LAYERS * 1024;
+        try (RawPeer raw = new RawPeer(transport); SharedRegion region = SharedRegion.create("raw-region", 4L * blockBytes)) {
+            raw.begin(52, 2, blockBytes, region.pid(), region.fd(), region.token(), region.byteSize(), true);
+            MemorySegment b0 = region.segment().asSlice(0, blockBytes);
+            Fixtures.fill(b0, SEED, 52, 0);
+            raw.blockRef(52, 0, blockBytes, 0, crc(b0));
+            raw.blockRef(52, 1, blockBytes, 3L * blockBytes + 8, 0); // runs 8 bytes past the region's end
+            AckDecoder ack = raw.awaitAck(10_000);
+            assertEquals(AckStatus.FAILED, ack.status());
+            assertEquals(FailureCode.PROTOCOL, ack.failure());
+            assertEquals(1, ack.regionMapped());
+            String reason = ack.reason(); // variable-length: read once
+            assertTrue(reason.contains("lies outside the sender's region"), reason);
+            Received got = rl.next(10, TimeUnit.SECONDS);
+            assertEquals(KvFailure.PROTOCOL, got.failure());
+            assertTrue(got.complete()[0] && !got.complete()[1], "block 0 was copied, block 1 never");
+            got.arena().close();
+        }
+    }
+
+    @Test
     void shouldDropAndCountLateDuplicateAndUnknownFrames() throws Exception {
         AeronKvTransport transport = ipcTransport();
         RecordingReceiver rl = new RecordingReceiver();
@@ -541,12 +585,25 @@ class AeronKvTransferTest {
         }
 
         void begin(long id, int blocks, int blockBytes) {
+            begin(id, blocks, blockBytes, 0, 0, 0, 0, false);
+        }
+
+        /** A Begin naming a shared region ({@code pid}, {@code fd}, {@code token}, {@code bytes}), asking to pull when {@code pull}. */
+        void begin(long id, int blocks, int blockBytes, long pid, int fd, long token, long bytes, boolean pull) {
             KvCompatibility c = compat(LAYERS);
             BeginEncoder e = new BeginEncoder().wrapAndApplyHeader(buf, 0, header).transferId(id).destinationTag(id)
                     .timeoutNs(TimeUnit.SECONDS.toNanos(20)).modelFingerprintHi(c.model().hi()).modelFingerprintLo(c.model().lo())
                     .blockCount(blocks).blockBytes(blockBytes).blockSize(c.blockSize()).layerCount(c.layerCount())
                     .kvHeadCount(c.kvHeadCount()).headDim(c.headDim()).kvProtocolVersion(c.protocolVersion())
-                    .replyStreamId(77).dtype(c.dtype()).layout(c.layout()).replyChannel("aeron:ipc");
+                    .replyStreamId(77).regionPid(pid).regionFd(fd).regionToken(token).regionBytes(bytes)
+                    .pull((short) (pull ? 1 : 0)).dtype(c.dtype()).layout(c.layout()).replyChannel("aeron:ipc");
+            send(MessageHeaderEncoder.ENCODED_LENGTH + e.encodedLength());
+        }
+
+        void blockRef(long id, int index, int partBytes, long regionOffset, int crc) {
+            BlockRefEncoder e = new BlockRefEncoder().wrapAndApplyHeader(buf, 0, header).transferId(id).blockHashHi(id)
+                    .blockHashLo(index).blockIndex(index).firstPosition(index * 16).layerStart(0).layerCount(LAYERS)
+                    .partBytes(partBytes).crc32c(crc).regionOffset(regionOffset);
             send(MessageHeaderEncoder.ENCODED_LENGTH + e.encodedLength());
         }
 
