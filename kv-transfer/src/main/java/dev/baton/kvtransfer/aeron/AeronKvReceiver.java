@@ -492,14 +492,23 @@ final class AeronKvReceiver implements KvReceiver {
         return null;
     }
 
-    private void onBlock(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
-        BlockDecoder d = blockDecoder.wrap(buffer, offset, blockLength, version);
-        Transfer t = transfers.get(d.transferId());
+    /** The transfer a frame of {@code sessionId} belongs to, the frame counted; null (the frame dropped) if none. */
+    private Transfer frameOf(long idValue, int sessionId) {
+        Transfer t = transfers.get(idValue);
         if (t == null || t.sessionId != sessionId) {
-            drop(d.transferId());
-            return;
+            drop(idValue);
+            return null;
         }
         metrics.frames(1);
+        return t;
+    }
+
+    private void onBlock(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
+        BlockDecoder d = blockDecoder.wrap(buffer, offset, blockLength, version);
+        Transfer t = frameOf(d.transferId(), sessionId);
+        if (t == null) {
+            return;
+        }
         int block = d.blockIndex();
         int layerStart = d.layerStart();
         int layerCount = d.layerCount();
@@ -579,12 +588,10 @@ final class AeronKvReceiver implements KvReceiver {
 
     private void onBlockRef(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
         BlockRefDecoder d = blockRefDecoder.wrap(buffer, offset, blockLength, version);
-        Transfer t = transfers.get(d.transferId());
-        if (t == null || t.sessionId != sessionId) {
-            drop(d.transferId());
+        Transfer t = frameOf(d.transferId(), sessionId);
+        if (t == null) {
             return;
         }
-        metrics.frames(1);
         int block = d.blockIndex();
         int layerStart = d.layerStart();
         int layerCount = d.layerCount();
@@ -633,12 +640,10 @@ final class AeronKvReceiver implements KvReceiver {
 
     private void onEnd(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
         EndDecoder d = endDecoder.wrap(buffer, offset, blockLength, version);
-        Transfer t = transfers.get(d.transferId());
-        if (t == null || t.sessionId != sessionId) {
-            drop(d.transferId());
+        Transfer t = frameOf(d.transferId(), sessionId);
+        if (t == null) {
             return;
         }
-        metrics.frames(1);
         long expected = (long) t.blockCount * t.layerCount;
         if (t.partActive || t.layersTotal != expected || d.blockCount() != t.blockCount) {
             failAndTell(t, KvFailure.PROTOCOL, "end after " + t.layersTotal + " of " + expected
@@ -658,12 +663,10 @@ final class AeronKvReceiver implements KvReceiver {
 
     private void onCancel(DirectBuffer buffer, int offset, int blockLength, int version, int sessionId) {
         CancelDecoder d = cancelDecoder.wrap(buffer, offset, blockLength, version);
-        Transfer t = transfers.get(d.transferId());
-        if (t == null || t.sessionId != sessionId) {
-            drop(d.transferId());
+        Transfer t = frameOf(d.transferId(), sessionId);
+        if (t == null) {
             return;
         }
-        metrics.frames(1);
         FailureCode code = d.failure();
         String reason = "sender: " + d.reason();
         if (code == FailureCode.CANCELLED) {
