@@ -43,6 +43,8 @@ import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Aeron {@link KvReceiver}: one subscription on the transport's channel, whose images (one per
@@ -59,6 +61,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * transfer uses it.
  */
 final class AeronKvReceiver implements KvReceiver {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AeronKvReceiver.class);
 
     /** How many ended transfer ids are remembered to tell late frames from unknown ones. */
     static final int FINISHED_MEMORY = 4096;
@@ -346,12 +350,16 @@ final class AeronKvReceiver implements KvReceiver {
         try {
             r = new Region(SharedRegion.open(pid, fd, token, bytes));
             regions.put(token, r);
+            LOG.info("kv-transfer {}: mapped the shared KV region of process {} ({}): its blocks are copied from it",
+                    settings.name(), pid, bytes >= 1 << 20 ? (bytes >> 20) + " MiB" : bytes + " bytes");
             return r;
         } catch (RuntimeException e) {
             if (regionFailures.size() >= REGION_FAILURES_KEPT) {
                 regionFailures.clear();
             }
             regionFailures.put(token, String.valueOf(e.getMessage()));
+            LOG.warn("kv-transfer {}: cannot map the shared KV region of process {}, its blocks come as bytes: {}",
+                    settings.name(), pid, e.getMessage());
             return null;
         }
     }
@@ -364,6 +372,8 @@ final class AeronKvReceiver implements KvReceiver {
             if (r.users == 0 && !r.mapping.ownerAlive()) {
                 it.remove();
                 r.mapping.close();
+                LOG.info("kv-transfer {}: unmapped the shared KV region {} of a process that is gone", settings.name(),
+                        Long.toHexString(r.mapping.token()));
                 n++;
             }
         }
