@@ -19,7 +19,7 @@ public interface KvTransport extends AutoCloseable {
      * A new sender that may hand receivers on this host the parts lying in {@code region} to copy
      * themselves, instead of their bytes. The caller then keeps those blocks unchanged until each
      * transfer's verdict (a block changed earlier fails its transfer's CRC32C check at the receiver).
-     * A transport without same-host pull ignores the region.
+     * A transport without same-host pull ignores the region; a null region is a plain sender.
      */
     default KvSender newSender(KvSendListener listener, SharedRegion region) {
         return newSender(listener);

@@ -82,19 +82,13 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
      *                             the transfer to begin, before they are freed and the request fails
      * @param transferTimeoutNanos deadline of one transfer from its begin frame
      * @param ended                told (on the loop thread) when a shipment ends, however it ends
-     */
-    KvShipper(KvTransport transport, KvBlockPool pool, KvCompatibility compatibility, BlockHasher hasher,
-            long leaseNanos, long transferTimeoutNanos, Consumer<RequestId> ended) {
-        this(transport, null, pool, compatibility, hasher, leaseNanos, transferTimeoutNanos, ended);
-    }
-
-    /**
-     * As above, with the pool's memory in {@code region} (null: none): decode nodes on this host then
-     * copy blocks out of the pool themselves (the shipper holds them until the verdict anyway).
+     * @param region               the pool's memory when it is shared (null: not): decode nodes on this
+     *                             host then copy blocks out of the pool themselves (the shipper holds
+     *                             them until the verdict anyway)
      */
     KvShipper(KvTransport transport, SharedRegion region, KvBlockPool pool, KvCompatibility compatibility,
             BlockHasher hasher, long leaseNanos, long transferTimeoutNanos, Consumer<RequestId> ended) {
-        this.sender = region == null ? transport.newSender(this) : transport.newSender(this, region);
+        this.sender = transport.newSender(this, region);
         this.pool = pool;
         this.compatibility = compatibility;
         this.hasher = hasher;

@@ -40,16 +40,10 @@ public final class PrefillNode extends NodeActor {
         private volatile ActorRef<NodeProtocol.Command> node;
 
         /**
+         * @param region          the shared memory holding the engine's KV pool (decode nodes on this host
+         *                        copy blocks out of it), or null
          * @param lease           how long prefilled blocks wait for the decode node before they are freed
          * @param transferTimeout deadline of one transfer
-         */
-        public Shipping(KvTransport transport, Engine engine, EngineLoop loop, Duration lease, Duration transferTimeout) {
-            this(transport, null, engine, loop, lease, transferTimeout);
-        }
-
-        /**
-         * @param region the shared memory holding the engine's KV pool (decode nodes on this host copy
-         *               blocks out of it), or null
          */
         public Shipping(KvTransport transport, SharedRegion region, Engine engine, EngineLoop loop, Duration lease,
                 Duration transferTimeout) {

@@ -527,7 +527,8 @@ final class AeronKvReceiver implements KvReceiver {
         int crc = d.crc32c();
         int length = d.payloadLength();
         if (chunkOffset == 0 && !t.partActive) {
-            if (!startPart(t, block, layerStart, layerCount, partBytes, d.blockHashHi(), d.blockHashLo())) {
+            if (!startPart(t, block, layerStart, layerCount, partBytes, d.blockHashHi(), d.blockHashLo(),
+                    d.firstPosition())) {
                 return;
             }
             t.partActive = true;
@@ -536,7 +537,6 @@ final class AeronKvReceiver implements KvReceiver {
             t.partLayerCount = layerCount;
             t.partBytes = partBytes;
             t.partOffset = 0;
-            t.firstPosition[block] = d.firstPosition();
             t.crc.reset();
         } else if (!t.partActive || block != t.partBlock || layerStart != t.partLayerStart || chunkOffset != t.partOffset
                 || partBytes != t.partBytes) {
@@ -570,11 +570,11 @@ final class AeronKvReceiver implements KvReceiver {
 
     /**
      * Checks a new part's block and layer range against the transfer (in range, not yet received,
-     * the same block hash as the block's other parts) and records its hash; fails the transfer and
-     * returns false if it does not fit.
+     * the same block hash as the block's other parts) and records its hash and first position; fails
+     * the transfer and returns false if it does not fit.
      */
     private boolean startPart(Transfer t, int block, int layerStart, int layerCount, int partBytes, long hashHi,
-            long hashLo) {
+            long hashLo, int firstPosition) {
         if (block < 0 || block >= t.blockCount || layerStart < 0 || layerCount < 1
                 || layerStart + layerCount > t.layerCount || (long) layerCount * t.bytesPerLayer != partBytes) {
             failAndTell(t, KvFailure.PROTOCOL, "block " + block + " layers [" + layerStart + ", "
@@ -593,6 +593,7 @@ final class AeronKvReceiver implements KvReceiver {
         }
         t.hashHi[block] = hashHi;
         t.hashLo[block] = hashLo;
+        t.firstPosition[block] = firstPosition;
         return true;
     }
 
@@ -616,7 +617,8 @@ final class AeronKvReceiver implements KvReceiver {
             failAndTell(t, KvFailure.PROTOCOL, "a block reference while block " + t.partBlock + " is half received");
             return;
         }
-        if (!startPart(t, block, layerStart, layerCount, partBytes, d.blockHashHi(), d.blockHashLo())) {
+        if (!startPart(t, block, layerStart, layerCount, partBytes, d.blockHashHi(), d.blockHashLo(),
+                d.firstPosition())) {
             return;
         }
         if (regionOffset < 0 || regionOffset > region.bytes - partBytes) {
@@ -624,7 +626,6 @@ final class AeronKvReceiver implements KvReceiver {
                     + " bytes) lies outside the sender's region of " + region.bytes + " bytes");
             return;
         }
-        t.firstPosition[block] = d.firstPosition();
         long target = t.address[block] + (long) layerStart * t.bytesPerLayer;
         long from = region.address + regionOffset;
         t.crc.reset();

@@ -472,10 +472,8 @@ final class AeronKvSender implements KvSender {
                     return;
                 }
                 metrics.frames(1);
-                if (t.offeredRegion && version >= 2 && t.peer.region != REGION_MAPPED) {
-                    t.peer.region = ackDecoder.regionMapped() == 1 ? REGION_MAPPED : REGION_UNMAPPABLE;
-                } else if (t.pull && ackDecoder.regionMapped() != 1) {
-                    t.peer.region = REGION_UNMAPPABLE; // the receiver lost the mapping: bytes from now on
+                if (t.offeredRegion) { // the receiver maps the region, or bytes from now on
+                    t.peer.region = version >= 2 && ackDecoder.regionMapped() == 1 ? REGION_MAPPED : REGION_UNMAPPABLE;
                 }
                 switch (ackDecoder.status()) {
                     case COMPLETED -> finish(t, null, null);
