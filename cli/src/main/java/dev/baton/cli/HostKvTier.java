@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The tier is opened with the engine's block bytes and compatibility tuple: a block is only ever read
  * back by an engine of the same model, KV dtype, block size and layout. {@link HostTier#get} verifies
- * each block's CRC32C; a block that fails is a miss.
+ * each block's checksum; a block that fails is a miss.
  *
  * <p>Thread-safe, like {@link HostTier}. Owns its handle: {@link #close()} it after the engine loop.
  */

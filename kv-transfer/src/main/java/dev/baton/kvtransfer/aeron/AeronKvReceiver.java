@@ -202,8 +202,12 @@ final class AeronKvReceiver implements KvReceiver {
         }
     }
 
-    /** Bytes copied and checksummed at a time out of a sender's region (stays in L1/L2 for the CRC). */
-    private static final int PULL_CHUNK_BYTES = 64 * 1024;
+    /**
+     * Bytes copied and checksummed at a time out of a sender's region: they are in L1 for the CRC, and
+     * the CRC is short enough that the prefetcher's lead keeps the copy's memory stream going (as the
+     * host tier's {@code HostTier.CHUNK_BYTES}).
+     */
+    private static final int PULL_CHUNK_BYTES = 4096;
     /** How often regions of vanished senders are looked for. */
     private static final long REGION_SWEEP_NS = 5_000_000_000L;
     /** Regions that could not be mapped, remembered so a Begin does not retry each time. */

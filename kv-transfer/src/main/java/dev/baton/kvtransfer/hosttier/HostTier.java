@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32C;
 
 /**
  * The host tier: KV blocks in shared memory that every node process on a host can read, keyed by
@@ -32,12 +31,13 @@ import java.util.zip.CRC32C;
  * <ul>
  *   <li><b>put</b>: claim a slot (a FREE one, else evict: the least recently used READY slot of a
  *       window of {@value #EVICTION_SAMPLE} after a shared clock hand), mark it WRITING with a new
- *       generation and this process's pid, copy the bytes and their CRC32C in, mark it READY, then
+ *       generation and this process's pid, copy the bytes in and their XXH3-64 checksum (computed in
+ *       the same pass, {@link Xxh3Copy}), mark it READY, then
  *       publish it in the index. A writer that dies leaves a WRITING slot that no reader can see and
  *       that any process takes back once the writer's pid is gone or the stale-write timeout passed.</li>
  *   <li><b>get</b>: look up the index, check the slot is READY at the indexed generation, copy the bytes
- *       out while computing their CRC32C, check the state word again (a seqlock: an eviction during
- *       the copy turns the read into a {@link GetResult#MISS}), then compare the CRC. Readers take no
+ *       out while computing their checksum, check the state word again (a seqlock: an eviction during
+ *       the copy turns the read into a {@link GetResult#MISS}), then compare the checksum. Readers take no
  *       pin, so a reader that dies holds nothing and never blocks eviction.</li>
  *   <li>Eviction only ever takes READY slots; a WRITING slot is taken back only once stale. A writer
  *       that overruns the stale-write timeout and keeps writing can damage the bytes of the slot's
@@ -67,12 +67,8 @@ public final class HostTier implements AutoCloseable {
 
     /** READY slots an eviction compares by last access before taking the oldest. */
     static final int EVICTION_SAMPLE = 8;
-    /** Bytes copied before the CRC catches up with them: they are still in L1/L2 when it does. */
-    static final int CHUNK_BYTES = 64 * 1024;
     /** Stores between two checks of the index size for stale entries (a power of two). */
     static final int PURGE_CHECK_INTERVAL = 4096;
-    /** Bytes of slab data one CRC view covers ({@code ByteBuffer}s stop at 2 GiB). */
-    static final long CRC_VIEW_BYTES = 1L << 30;
 
     /** Serializes open within this JVM; the file lock serializes it between processes. */
     private static final Object OPEN_LOCK = new Object();
@@ -88,10 +84,6 @@ public final class HostTier implements AutoCloseable {
     private final long staleWriteNs;
     private final Liveness liveness;
     private final HostPrefixIndex prefixIndex;
-    private final ByteBuffer[] crcViews;
-    private final int slotsPerCrcView;
-    private final long slotStride;
-    private final ThreadLocal<Checksummer> checksummers;
 
     private final AtomicLong stored = new AtomicLong();
     private final AtomicLong hits = new AtomicLong();
@@ -117,32 +109,6 @@ public final class HostTier implements AutoCloseable {
         this.liveness = ref -> slab.state(HostTierIndex.slotOf(ref))
                 == Slab.word(HostTierIndex.generationOf(ref), 0, Slab.READY);
         this.prefixIndex = new HostPrefixIndex(this);
-        this.slotStride = settings.slotStride();
-        this.slotsPerCrcView = (int) Math.max(1, CRC_VIEW_BYTES / slotStride);
-        int views = (slotCount + slotsPerCrcView - 1) / slotsPerCrcView;
-        this.crcViews = new ByteBuffer[views];
-        for (int v = 0; v < views; v++) {
-            long first = (long) v * slotsPerCrcView;
-            long bytes = Math.min(slotsPerCrcView, slotCount - first) * slotStride;
-            crcViews[v] = slab.segment().asSlice(slab.dataAt((int) first), bytes).asByteBuffer();
-        }
-        this.checksummers = ThreadLocal.withInitial(() -> new Checksummer(crcViews));
-    }
-
-    /**
-     * Per-thread CRC32C state: {@code ByteBuffer} views of the slab data (the CRC32C intrinsic takes
-     * buffers, and a view's position and limit are per thread), made once so no block allocates.
-     */
-    private static final class Checksummer {
-        final CRC32C crc = new CRC32C();
-        final ByteBuffer[] views;
-
-        Checksummer(ByteBuffer[] templates) {
-            views = new ByteBuffer[templates.length];
-            for (int i = 0; i < templates.length; i++) {
-                views[i] = templates[i].duplicate();
-            }
-        }
     }
 
     /**
@@ -270,8 +236,8 @@ public final class HostTier implements AutoCloseable {
         if (ref == HostTierIndex.NONE) {
             return PutResult.NO_SPACE;
         }
-        int crc = copyAndCrc(HostTierIndex.slotOf(ref), src, true);
-        return seal(ref, hi, lo, crc);
+        long checksum = Xxh3Copy.copyAndHash(src, 0, slab.segment(), slab.dataAt(HostTierIndex.slotOf(ref)), blockBytes);
+        return seal(ref, hi, lo, checksum);
     }
 
     /**
@@ -301,7 +267,8 @@ public final class HostTier implements AutoCloseable {
     }
 
     PutResult commitClaim(long ref, long hi, long lo) {
-        return seal(ref, hi, lo, copyAndCrc(HostTierIndex.slotOf(ref), null, true));
+        long checksum = Xxh3Copy.copyAndHash(slab.segment(), slab.dataAt(HostTierIndex.slotOf(ref)), null, 0, blockBytes);
+        return seal(ref, hi, lo, checksum);
     }
 
     boolean abortClaim(long ref) {
@@ -324,11 +291,11 @@ public final class HostTier implements AutoCloseable {
     }
 
     /** WRITING → READY, then publish in the index unless another writer published the same key first. */
-    private PutResult seal(long ref, long hi, long lo, int crc) {
+    private PutResult seal(long ref, long hi, long lo, long checksum) {
         int slot = HostTierIndex.slotOf(ref);
         long generation = HostTierIndex.generationOf(ref);
         long ready = Slab.word(generation, 0, Slab.READY);
-        slab.setSealed(slot, (int) blockBytes, crc);
+        slab.setSealed(slot, (int) blockBytes, checksum);
         slab.setLastAccess(slot, System.nanoTime());
         if (!slab.casState(slot, Slab.word(generation, pid, Slab.WRITING), ready)) {
             return PutResult.EXPIRED;
@@ -463,7 +430,7 @@ public final class HostTier implements AutoCloseable {
 
     /**
      * Copies the block stored under {@code hash} for this handle's compatibility into the first
-     * {@link #blockBytes()} bytes of {@code dst} and verifies its CRC32C; refreshes its last access.
+     * {@link #blockBytes()} bytes of {@code dst} and verifies its checksum; refreshes its last access.
      *
      * @return {@link GetResult#HIT}, {@link GetResult#MISS}, {@link GetResult#CORRUPT} (the entry is
      *         removed) or {@link GetResult#WRONG_SIZE}; after anything but HIT the contents of
@@ -488,17 +455,18 @@ public final class HostTier implements AutoCloseable {
             return GetResult.MISS;
         }
         int length = slab.length(slot);
-        int expectedCrc = slab.crc(slot);
+        long expected = slab.checksum(slot);
         boolean sameBlock = slab.hashHi(slot) == hi && slab.hashLo(slot) == lo && slab.compat(slot) == compat
                 && length == blockBytes;
         slab.setLastAccess(slot, System.nanoTime());
-        int crc = copyAndCrc(slot, dst, false);
+        // The checksum is of the values loaded from the slot, which are exactly the ones stored to dst.
+        long checksum = Xxh3Copy.copyAndHash(slab.segment(), slab.dataAt(slot), dst, 0, blockBytes);
         VarHandle.acquireFence();
         if (slab.state(slot) != before || !sameBlock) {
             misses.incrementAndGet();
             return GetResult.MISS;
         }
-        if (crc != expectedCrc) {
+        if (checksum != expected) {
             if (slab.casState(slot, before, Slab.word(Slab.nextGeneration(before), 0, Slab.FREE))) {
                 slab.addUsed(-1);
             }
@@ -508,38 +476,6 @@ public final class HostTier implements AutoCloseable {
         }
         hits.incrementAndGet();
         return GetResult.HIT;
-    }
-
-    /**
-     * Copies {@link #blockBytes()} bytes between {@code other} and {@code slot} (into the slot when
-     * {@code intoSlot}; no copy when {@code other} is null) in chunks, and returns the CRC32C of the
-     * slot's bytes, each chunk checksummed right after it is copied, while it is still in cache.
-     * Reading the CRC from the slot on the get side is as strong as from the destination: the
-     * seqlock check after the copy catches every legitimate writer, and a runaway one changes bytes
-     * that the CRC then sees.
-     */
-    private int copyAndCrc(int slot, MemorySegment other, boolean intoSlot) {
-        Checksummer c = checksummers.get();
-        CRC32C crc = c.crc;
-        ByteBuffer view = c.views[slot / slotsPerCrcView];
-        int base = (int) ((slot % slotsPerCrcView) * slotStride);
-        MemorySegment file = slab.segment();
-        long at = slab.dataAt(slot);
-        int length = (int) blockBytes;
-        crc.reset();
-        for (int off = 0; off < length; off += CHUNK_BYTES) {
-            int n = Math.min(CHUNK_BYTES, length - off);
-            if (other != null) {
-                if (intoSlot) {
-                    MemorySegment.copy(other, off, file, at + off, n);
-                } else {
-                    MemorySegment.copy(file, at + off, other, off, n);
-                }
-            }
-            view.limit(base + off + n).position(base + off);
-            crc.update(view);
-        }
-        return (int) crc.getValue();
     }
 
     // ---- lookups -----------------------------------------------------------------------------

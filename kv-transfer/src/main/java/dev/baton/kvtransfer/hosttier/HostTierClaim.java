@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A slot of the host tier held for writing in place, filled by {@link HostTier#tryClaim}: write the
- * block into {@link #buffer()}, then {@link #commit()} (computes the CRC32C and makes it readable) or
+ * block into {@link #buffer()}, then {@link #commit()} (computes the checksum and makes it readable) or
  * {@link #abort()}. Reusable: after commit or abort it holds nothing and can be passed to
  * {@code tryClaim} again, so a writer allocates one per thread, not one per block.
  *
@@ -39,7 +39,7 @@ public final class HostTierClaim {
     }
 
     /**
-     * Seals the block: CRC32C over the buffer, WRITING → READY, publish in the index.
+     * Seals the block: XXH3-64 checksum of the buffer, WRITING → READY, publish in the index.
      *
      * @return {@link PutResult#STORED}, {@link PutResult#ALREADY_PRESENT} (another writer published the
      *         same block first; this slot is freed) or {@link PutResult#EXPIRED} (held past the

@@ -25,8 +25,8 @@ import java.lang.invoke.VarHandle;
  *   |    0 state word (8):  generation (bits 63..32) | writer pid (31..8) | state (7..0)|
  *   |    8 block hash hi (8)   16 block hash lo (8)   24 compatibility digest (8)      |
  *   |   32 last access, System.nanoTime (8)                                            |
- *   |   40 length (4)   44 CRC32C of the bytes (4)                                     |
- *   |   48 write start, System.nanoTime (8)   56 unused (8)                            |
+ *   |   40 length (4)   44 unused (4)   48 write start, System.nanoTime (8)              |
+ *   |   56 XXH3-64 of the bytes (8)                                                    |
  *   +--------------------------------------------------------------------------------+ data offset
  *   | slot 0: block bytes, padded to the slot stride                                 |   (4096-aligned)
  *   | slot 1                                                                         |
@@ -47,7 +47,8 @@ import java.lang.invoke.VarHandle;
 final class Slab {
 
     static final long MAGIC = 0x3154_484E_4F54_4142L; // "BATONHT1" read as a little-endian long
-    static final int LAYOUT_VERSION = 1;
+    /** 2: the slot checksum is an XXH3-64 at 56 (version 1: a CRC32C at 44). */
+    static final int LAYOUT_VERSION = 2;
     static final long HEADER_BYTES = 4096;
     static final long SLOT_HEADER_BYTES = 64;
 
@@ -75,8 +76,8 @@ final class Slab {
     private static final long COMPAT_AT = 24;
     private static final long LAST_ACCESS_AT = 32;
     private static final long LENGTH_AT = 40;
-    private static final long CRC_AT = 44;
     private static final long WRITE_START_AT = 48;
+    private static final long CHECKSUM_AT = 56;
 
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final ValueLayout.OfLong J = ValueLayout.JAVA_LONG;
@@ -202,18 +203,18 @@ final class Slab {
         return file.get(J, slotHeader(slot) + COMPAT_AT);
     }
 
-    void setSealed(int slot, int length, int crc) {
+    void setSealed(int slot, int length, long checksum) {
         long h = slotHeader(slot);
         file.set(I, h + LENGTH_AT, length);
-        file.set(I, h + CRC_AT, crc);
+        file.set(J, h + CHECKSUM_AT, checksum);
     }
 
     int length(int slot) {
         return file.get(I, slotHeader(slot) + LENGTH_AT);
     }
 
-    int crc(int slot) {
-        return file.get(I, slotHeader(slot) + CRC_AT);
+    long checksum(int slot) {
+        return file.get(J, slotHeader(slot) + CHECKSUM_AT);
     }
 
     /** Races between processes are harmless: last access only steers eviction. */
