@@ -3,6 +3,7 @@ package dev.baton.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.baton.bench.engine.EngineBenchmark;
+import dev.baton.bench.transfer.HostTierBenchmark;
 import dev.baton.bench.transfer.TransferBenchmark;
 import dev.baton.bench.serve.client.ClientOptions;
 import dev.baton.bench.serve.client.Target;
@@ -18,7 +19,9 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -249,14 +252,21 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     @Command(name = "transfer", mixinStandardHelpOptions = true,
-            description = "KV transfer throughput (GB/s) and per-transfer latency over Aeron IPC and UDP loopback, "
-                    + "next to a plain memory copy of the same bytes.")
+            description = "KV transfer throughput (GB/s) and per-transfer latency over Aeron IPC, UDP loopback and "
+                    + "the host tier, next to a plain memory copy of the same bytes.")
     static final class Transfer implements Callable<Integer> {
 
-        @Option(names = "--transports", split = ",", paramLabel = "ipc|ipc-bytes|udp", defaultValue = "ipc,ipc-bytes,udp",
+        @Option(names = "--transports", split = ",", paramLabel = "ipc|ipc-bytes|udp|host-tier",
+                defaultValue = "ipc,ipc-bytes,udp,host-tier",
                 description = "transports: ipc (the receiver copies blocks out of the sender's shared memory), "
-                        + "ipc-bytes (blocks in the IPC stream), udp (loopback) (default: ${DEFAULT-VALUE})")
+                        + "ipc-bytes (blocks in the IPC stream), udp (loopback), host-tier (put into and get out "
+                        + "of the shared-memory host tier) (default: ${DEFAULT-VALUE})")
         List<String> transports;
+
+        @Option(names = "--host-tier-dir", paramLabel = "DIR", defaultValue = "/dev/shm",
+                description = "where the host tier rows' tier files go, in a directory of their own deleted "
+                        + "afterwards; a tmpfs, as the nodes' tier (default: ${DEFAULT-VALUE})")
+        Path hostTierDir;
 
         @Option(names = "--block-bytes", split = ",", paramLabel = "N", defaultValue = "16384,262144,2097152",
                 description = "block sizes in bytes (default: ${DEFAULT-VALUE})")
@@ -303,19 +313,44 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             List<TransferBenchmark.Transport> kinds = new ArrayList<>();
+            boolean hostTier = false;
             for (String t : transports) {
+                if (t.trim().equalsIgnoreCase("host-tier")) {
+                    hostTier = true;
+                    continue;
+                }
                 try {
                     kinds.add(TransferBenchmark.Transport.parse(t));
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("--transports: unknown transport \"" + t + "\" (expected ipc, ipc-bytes or udp)");
+                    throw new IllegalArgumentException("--transports: unknown transport \"" + t
+                            + "\" (expected ipc, ipc-bytes, udp or host-tier)");
                 }
             }
-            TransferBenchmark bench = new TransferBenchmark(bytesPerPhase, secondsPerPhase, window, termLength, ipcTermLength);
-            List<TransferBenchmark.Row> rows = bench.run(kinds, blockBytes, blocks, System.err);
+            if (!output.equals("json") && !output.equals("table")) {
+                throw new IllegalArgumentException("--output " + output + ": expected table or json");
+            }
+            List<TransferBenchmark.Row> rows = List.of();
+            if (!kinds.isEmpty()) {
+                TransferBenchmark bench = new TransferBenchmark(bytesPerPhase, secondsPerPhase, window, termLength, ipcTermLength);
+                rows = bench.run(kinds, blockBytes, blocks, System.err);
+            }
+            List<HostTierBenchmark.Row> tierRows = List.of();
+            if (hostTier) {
+                tierRows = HostTierBenchmark.runIn(hostTierDir, bytesPerPhase,
+                        blockBytes.stream().map(Integer::longValue).toList(), blocks, System.err);
+            }
             if (output.equals("json")) {
-                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+                Map<String, Object> json = new LinkedHashMap<>();
+                json.put("transports", rows);
+                json.put("hostTier", tierRows);
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(json));
             } else {
-                System.out.print(TransferBenchmark.table(rows));
+                if (!rows.isEmpty()) {
+                    System.out.print(TransferBenchmark.table(rows));
+                }
+                if (!tierRows.isEmpty()) {
+                    System.out.print((rows.isEmpty() ? "" : "\n") + HostTierBenchmark.table(tierRows));
+                }
             }
             return 0;
         }
