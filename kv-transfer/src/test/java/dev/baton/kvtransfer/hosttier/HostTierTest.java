@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -47,7 +49,9 @@ class HostTierTest {
 
     @AfterEach
     void close() {
-        tier.close();
+        if (tier != null) {
+            tier.close();
+        }
         arena.close();
     }
 
@@ -169,6 +173,20 @@ class HostTierTest {
         HostTierException e = assertThrows(HostTierException.class,
                 () -> HostTier.open(Blocks.settings(dir, SLOTS * 2, BLOCK)));
         assertTrue(e.getMessage().contains("every process must use the same capacity"), e.getMessage());
+    }
+
+    @Test
+    void shouldRefuseTheFilesOfAnotherLayoutVersionNamingThem() throws IOException {
+        HostTierSettings settings = Blocks.settings(dir, SLOTS, BLOCK);
+        tier.close();
+        tier = null;
+        try (FileChannel ch = FileChannel.open(settings.slabFile(), StandardOpenOption.WRITE)) {
+            ByteBuffer version = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(0, 1);
+            ch.write(version, 8); // the header's layout version: 1, the CRC32C layout
+        }
+        HostTierException e = assertThrows(HostTierException.class, () -> HostTier.open(settings));
+        assertTrue(e.getMessage().contains("layout version 1") && e.getMessage().contains(settings.slabFile().toString())
+                && e.getMessage().contains("delete its files"), e.getMessage());
     }
 
     @Test
