@@ -164,6 +164,13 @@ public final class HostTierBenchmark {
         int warmup = Math.max(Math.max(20, 2 * slots / blocks), (WARMUP_CALLS + blocks - 1) / blocks);
         String name = "bench-" + ProcessHandle.current().pid() + "-" + blockBytes + "x" + blocks;
         HostTierSettings settings = HostTierSettings.of(directory, name, slots * blockBytes, blockBytes, COMPAT);
+        long free = Files.getFileStore(directory).getUsableSpace();
+        if (free < slots * blockBytes + (64L << 20)) {
+            // A tmpfs that runs out of pages under a mapping kills the process (SIGBUS): refuse first.
+            throw new IOException(directory + " has " + (free >> 20) + " MiB free; the host tier rows of "
+                    + size(blockBytes) + " blocks need " + ((slots * blockBytes) >> 20) + " MiB and 64 MiB to spare "
+                    + "(choose another --host-tier-dir, or leave host-tier out of --transports)");
+        }
         try (Arena arena = Arena.ofShared(); HostTier tier = HostTier.open(settings);
                 HostTier reader = HostTier.open(settings)) {
             MemorySegment[] src = blocks(arena, blocks, blockBytes);
