@@ -159,27 +159,36 @@ final class Xxh3Copy {
                 data = data.add(d);
                 products = products.add(dk.and(0xFFFF_FFFFL).mul(dk.lanewise(LSHR, 32)));
             }
-            acc = acc.add(data.rearrange(SWAP512)).add(products);
-            acc = acc.lanewise(XOR, acc.lanewise(LSHR, 47)).lanewise(XOR, LongVector.fromArray(S512, KEYS, SCRAMBLE))
-                    .mul(P32_1);
+            acc = scramble(S512, acc.add(data.rearrange(SWAP512)).add(products), SCRAMBLE);
         }
         long at = blocks * BLOCK;
         int stripes = (int) ((length - 1 - at) / STRIPE);
         for (int s = 0; s < stripes; s++) {
-            acc = stripe512(acc, from, f + at + s * STRIPE, to, t + at + s * STRIPE, 8 * s);
+            acc = stripe(S512, SWAP512, acc, from, f + at + s * STRIPE, to, t + at + s * STRIPE, 8 * s);
         }
-        acc = stripe512(acc, from, f + length - STRIPE, to, t + length - STRIPE, LAST);
+        acc = stripe(S512, SWAP512, acc, from, f + length - STRIPE, to, t + length - STRIPE, LAST);
         return merge(length, acc.lane(0), acc.lane(1), acc.lane(2), acc.lane(3), acc.lane(4), acc.lane(5),
                 acc.lane(6), acc.lane(7));
     }
 
-    private static LongVector stripe512(LongVector acc, MemorySegment from, long f, MemorySegment to, long t, int key) {
-        LongVector data = LongVector.fromMemorySegment(S512, from, f, LE);
+    /**
+     * One stripe (or, with 256-bit vectors, half of one) into {@code acc} the way XXH3 accumulates it:
+     * the lane-swapped data plus the product of the halves of data XOR key. Inlined with a constant
+     * species, as every caller passes one.
+     */
+    private static LongVector stripe(VectorSpecies<Long> species, VectorShuffle<Long> swap, LongVector acc,
+            MemorySegment from, long f, MemorySegment to, long t, int key) {
+        LongVector data = LongVector.fromMemorySegment(species, from, f, LE);
         if (to != null) {
             data.intoMemorySegment(to, t, LE);
         }
-        LongVector dk = data.lanewise(XOR, LongVector.fromArray(S512, KEYS, key));
-        return acc.add(data.rearrange(SWAP512)).add(dk.and(0xFFFF_FFFFL).mul(dk.lanewise(LSHR, 32)));
+        LongVector dk = data.lanewise(XOR, LongVector.fromArray(species, KEYS, key));
+        return acc.add(data.rearrange(swap)).add(dk.and(0xFFFF_FFFFL).mul(dk.lanewise(LSHR, 32)));
+    }
+
+    /** XXH3's scramble of the accumulators after each block. */
+    private static LongVector scramble(VectorSpecies<Long> species, LongVector acc, int key) {
+        return acc.lanewise(XOR, acc.lanewise(LSHR, 47)).lanewise(XOR, LongVector.fromArray(species, KEYS, key)).mul(P32_1);
     }
 
     // ---- 256-bit vectors: two per stripe (lanes 0-3 and 4-7), block loop as above ----------------
@@ -209,34 +218,21 @@ final class Xxh3Copy {
                 productsLo = productsLo.add(kl.and(0xFFFF_FFFFL).mul(kl.lanewise(LSHR, 32)));
                 productsHi = productsHi.add(kh.and(0xFFFF_FFFFL).mul(kh.lanewise(LSHR, 32)));
             }
-            lo = scramble256(lo.add(dataLo.rearrange(SWAP256)).add(productsLo), SCRAMBLE);
-            hi = scramble256(hi.add(dataHi.rearrange(SWAP256)).add(productsHi), SCRAMBLE + 4);
+            lo = scramble(S256, lo.add(dataLo.rearrange(SWAP256)).add(productsLo), SCRAMBLE);
+            hi = scramble(S256, hi.add(dataHi.rearrange(SWAP256)).add(productsHi), SCRAMBLE + 4);
         }
         long at = blocks * BLOCK;
         int stripes = (int) ((length - 1 - at) / STRIPE);
         for (int s = 0; s < stripes; s++) {
             long o = at + s * STRIPE;
-            lo = stripe256(lo, from, f + o, to, t + o, 8 * s);
-            hi = stripe256(hi, from, f + o + 32, to, t + o + 32, 8 * s + 4);
+            lo = stripe(S256, SWAP256, lo, from, f + o, to, t + o, 8 * s);
+            hi = stripe(S256, SWAP256, hi, from, f + o + 32, to, t + o + 32, 8 * s + 4);
         }
         long o = length - STRIPE;
-        lo = stripe256(lo, from, f + o, to, t + o, LAST);
-        hi = stripe256(hi, from, f + o + 32, to, t + o + 32, LAST + 4);
+        lo = stripe(S256, SWAP256, lo, from, f + o, to, t + o, LAST);
+        hi = stripe(S256, SWAP256, hi, from, f + o + 32, to, t + o + 32, LAST + 4);
         return merge(length, lo.lane(0), lo.lane(1), lo.lane(2), lo.lane(3), hi.lane(0), hi.lane(1), hi.lane(2),
                 hi.lane(3));
-    }
-
-    private static LongVector stripe256(LongVector acc, MemorySegment from, long f, MemorySegment to, long t, int key) {
-        LongVector data = LongVector.fromMemorySegment(S256, from, f, LE);
-        if (to != null) {
-            data.intoMemorySegment(to, t, LE);
-        }
-        LongVector dk = data.lanewise(XOR, LongVector.fromArray(S256, KEYS, key));
-        return acc.add(data.rearrange(SWAP256)).add(dk.and(0xFFFF_FFFFL).mul(dk.lanewise(LSHR, 32)));
-    }
-
-    private static LongVector scramble256(LongVector acc, int key) {
-        return acc.lanewise(XOR, acc.lanewise(LSHR, 47)).lanewise(XOR, LongVector.fromArray(S256, KEYS, key)).mul(P32_1);
     }
 
     // ---- plain longs -----------------------------------------------------------------------------
