@@ -27,8 +27,9 @@ import net.openhft.hashing.LongHashFunction;
  * <p>Inputs of more than 240 bytes (every real KV block) take the fused long-input path with 512-bit
  * or 256-bit vectors (the widest this CPU runs natively) or plain longs; up to 240 bytes the bytes are
  * copied and then hashed by the library (allocating a buffer view). Stateless and thread-safe.
+ * {@code BlockChecksumBenchmark} (JMH, in {@code bench}) compares it with a copy and with CRC32C.
  */
-final class Xxh3Copy {
+public final class Xxh3Copy {
 
     /** Fused path widths: 512-bit vectors, 256-bit vectors, plain longs. */
     static final int W512 = 512;
@@ -112,7 +113,7 @@ final class Xxh3Copy {
      * {@code toOffset} (when {@code to} is not null; the ranges must not overlap) and returns their
      * XXH3-64. With {@code to} null it only hashes.
      */
-    static long copyAndHash(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
+    public static long copyAndHash(MemorySegment from, long fromOffset, MemorySegment to, long toOffset, long length) {
         return copyAndHash(WIDTH, from, fromOffset, to, toOffset, length);
     }
 
