@@ -26,6 +26,7 @@ public final class BlockHasher {
 
     private final ModelFingerprint fingerprint;
     private final String tenantSalt;
+    private final int schemeVersion;
     private final int blockSize;
     private final BlockHash root;
     private final byte[] buffer;
@@ -49,6 +50,11 @@ public final class BlockHasher {
         }
         this.blockSize = blockSize;
         this.buffer = new byte[16 + 4 * blockSize];
+        this.schemeVersion = schemeVersion;
+        this.root = rootOf(tenantSalt);
+    }
+
+    private BlockHash rootOf(String tenantSalt) {
         byte[] salt = tenantSalt.getBytes(StandardCharsets.UTF_8);
         byte[] rootInput = new byte[4 + 16 + salt.length];
         LittleEndian.putInt(rootInput, 0, schemeVersion);
@@ -57,12 +63,21 @@ public final class BlockHasher {
         System.arraycopy(salt, 0, rootInput, 20, salt.length);
         long[] r = new long[2];
         Xxh3.hash(rootInput, 0, rootInput.length, r);
-        this.root = new BlockHash(r[1], r[0]);
+        return new BlockHash(r[1], r[0]);
     }
 
-    /** {@code h_{-1}}: the parent of the first block. */
+    /** {@code h_{-1}}: the parent of the first block, with this hasher's tenant salt. */
     public BlockHash root() {
         return root;
+    }
+
+    /**
+     * {@code h_{-1}} with another tenant's cache salt: a request's own salt (its API field
+     * {@code cache_salt}) on a hasher made with the empty one. The hasher's own salt answers from
+     * memory; another is hashed on each call (tens of nanoseconds, a few small allocations).
+     */
+    public BlockHash root(String tenantSalt) {
+        return this.tenantSalt.equals(tenantSalt) ? root : rootOf(tenantSalt);
     }
 
     /**
@@ -88,6 +103,14 @@ public final class BlockHasher {
      * a trailing partial block is not hashed. Not thread-safe (see the class comment).
      */
     public BlockHash[] hashFullBlocks(int[] tokens, int length) {
+        return hashFullBlocks(root, tokens, length);
+    }
+
+    /**
+     * {@link #hashFullBlocks(int[], int)} from the root {@code root} (see {@link #root(String)}).
+     * Not thread-safe (see the class comment).
+     */
+    public BlockHash[] hashFullBlocks(BlockHash root, int[] tokens, int length) {
         Objects.checkFromIndexSize(0, length, tokens.length);
         BlockHash[] out = new BlockHash[length / blockSize];
         BlockHash parent = root;

@@ -94,6 +94,17 @@ class BlockHasherTest {
     }
 
     @Test
+    void shouldGiveARequestsSaltTheRootAHasherWithThatSaltHas() {
+        BlockHasher shared = new BlockHasher(FP, "", 4);
+        BlockHasher tenant = new BlockHasher(FP, "tenant-a", 4);
+        assertEquals(tenant.root(), shared.root("tenant-a"));
+        assertEquals(shared.root(), shared.root(""));
+        assertEquals(shared.root(), tenant.root(""));
+        assertArrayEquals(tenant.hashFullBlocks(TOKENS, 8), shared.hashFullBlocks(shared.root("tenant-a"), TOKENS, 8));
+        assertNotEquals(shared.hashFullBlocks(TOKENS, 8)[1], shared.hashFullBlocks(shared.root("tenant-a"), TOKENS, 8)[1]);
+    }
+
+    @Test
     void shouldChangeWithTheFingerprint() {
         ModelFingerprint other = new ModelFingerprint(FP.hi(), FP.lo() ^ 1);
         assertNotEquals(new BlockHasher(FP, "", 4).hashFullBlocks(TOKENS, 4)[0],

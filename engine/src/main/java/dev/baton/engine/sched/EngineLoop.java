@@ -98,6 +98,7 @@ public final class EngineLoop implements AutoCloseable {
         final RequestId id;
         final Mode mode;
         final int[] prompt;
+        final String cacheSalt;
         final SequenceOutput out;
         final GenerationListener listener;
         final KvSequence kv;
@@ -116,10 +117,12 @@ public final class EngineLoop implements AutoCloseable {
         long deferredNanos;
         String cancelReason; // set while a cancelled import waits for its transport to give the blocks back
 
-        Running(RequestId id, Mode mode, int[] prompt, SequenceOutput out, GenerationListener listener, KvSequence kv) {
+        Running(RequestId id, Mode mode, int[] prompt, String cacheSalt, SequenceOutput out, GenerationListener listener,
+                KvSequence kv) {
             this.id = id;
             this.mode = mode;
             this.prompt = prompt;
+            this.cacheSalt = cacheSalt;
             this.out = out;
             this.listener = listener;
             this.kv = kv;
@@ -258,7 +261,8 @@ public final class EngineLoop implements AutoCloseable {
             pending.decrementAndGet();
             return SubmitResult.QUEUE_FULL;
         }
-        Running r = new Running(request.id(), mode, request.promptTokens(), out, listener, engine.newSequence());
+        Running r = new Running(request.id(), mode, request.promptTokens(), request.cacheSalt(), out, listener,
+                engine.newSequence());
         r.deferred = deferred;
         inbox.add(new Submit(r));
         LockSupport.unpark(thread);
@@ -661,7 +665,7 @@ public final class EngineLoop implements AutoCloseable {
             if (reuse != null) {
                 boolean imported = r.mode == Mode.IMPORT;
                 if (r.prefix == null) {
-                    r.prefix = reuse.forPrompt(r.prompt, r.reservedPositions(), true);
+                    r.prefix = reuse.forPrompt(r.prompt, r.cacheSalt, r.reservedPositions(), true);
                 }
                 if (!reuse.fits(r.prefix, r.kv, r.reservedPositions(), imported)) {
                     break; // first come, first served: the head waits for room

@@ -85,8 +85,11 @@ final class PrefixReuse {
         private final boolean[] fromTier;
         /** Blocks {@code [0, published)} are published, or adopted. */
         private int published;
+        /** The parent of block 0: the chain root for the request's cache salt. */
+        private final BlockHash root;
 
-        private Blocks(BlockHash[] hashes, int promptBlocks, int matchLimit) {
+        private Blocks(BlockHash root, BlockHash[] hashes, int promptBlocks, int matchLimit) {
+            this.root = root;
             this.hashes = hashes;
             this.hashCount = promptBlocks;
             this.promptBlocks = promptBlocks;
@@ -124,18 +127,20 @@ final class PrefixReuse {
     /**
      * Hashes a request's prompt.
      *
+     * @param cacheSalt         the request's tenant cache salt ({@code ""}: shared)
      * @param reservedPositions the positions its blocks will hold (bounds the blocks it can publish)
      * @param adopt             whether it may start from cached blocks (false for an imported prompt)
      */
-    Blocks forPrompt(int[] prompt, int reservedPositions, boolean adopt) {
+    Blocks forPrompt(int[] prompt, String cacheSalt, int reservedPositions, boolean adopt) {
         int promptBlocks = prompt.length / blockSize;
         BlockHash[] hashes = new BlockHash[Math.max(promptBlocks, reservedPositions / blockSize)];
-        BlockHash parent = hasher.root();
+        BlockHash root = hasher.root(cacheSalt);
+        BlockHash parent = root;
         for (int j = 0; j < promptBlocks; j++) {
             parent = hasher.next(parent, prompt, j * blockSize);
             hashes[j] = parent;
         }
-        return new Blocks(hashes, promptBlocks, adopt ? (prompt.length - 1) / blockSize : 0);
+        return new Blocks(root, hashes, promptBlocks, adopt ? (prompt.length - 1) / blockSize : 0);
     }
 
     /**
@@ -351,7 +356,7 @@ final class PrefixReuse {
                 continue;
             }
             if (j >= b.hashCount) {
-                b.hashes[j] = hasher.next(j == 0 ? hasher.root() : b.hashes[j - 1], tokens, j * blockSize);
+                b.hashes[j] = hasher.next(j == 0 ? b.root : b.hashes[j - 1], tokens, j * blockSize);
                 b.hashCount = j + 1;
             }
             pool.publish(table[j], b.hashes[j], j); // false: another block holds the hash; this one stays private

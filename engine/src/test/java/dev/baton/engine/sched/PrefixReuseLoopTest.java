@@ -165,6 +165,28 @@ class PrefixReuseLoopTest {
         }
     }
 
+    @Test
+    void shouldReuseBlocksOnlyUnderTheSameCacheSalt() throws Exception {
+        int[] prompt = new SplittableRandom(14).ints(5 * BS + 3, 0, 508).toArray();
+        try (Engine e = Engine.open(tiny(8L << 20)); EngineLoop loop = new EngineLoop(e, LoopSettings.defaults(), "t")) {
+            Collector[] got = new Collector[4];
+            String[] salts = {"tenant-a", "tenant-b", "tenant-a", ""};
+            for (int i = 0; i < got.length; i++) {
+                got[i] = new Collector();
+                assertEquals(EngineLoop.SubmitResult.ACCEPTED,
+                        loop.submit(new GenerationRequest(new RequestId(i), prompt, greedy(8), salts[i]), got[i]));
+                got[i].done.get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(0, got[0].cachedPrompt, "first under tenant-a");
+            assertEquals(0, got[1].cachedPrompt, "tenant-b sees nothing of tenant-a's blocks");
+            assertEquals(5 * BS, got[2].cachedPrompt, "tenant-a again: every full prompt block");
+            assertEquals(0, got[3].cachedPrompt, "the shared cache (no salt) sees neither tenant's blocks");
+            for (int i = 1; i < got.length; i++) {
+                assertArrayEquals(got[0].ids(), got[i].ids(), "the same tokens whatever the salt");
+            }
+        }
+    }
+
     // ---- a shared prefix computed once ----
 
     @Test
