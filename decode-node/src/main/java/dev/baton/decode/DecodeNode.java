@@ -114,11 +114,13 @@ public final class DecodeNode extends LoopNode {
         ActorRef<NodeProtocol.Command> self = getContext().getSelf();
         submit(id, r.replyTo(), () -> {
             SamplingParams params = SamplingParams.fromSpec(r.sampling());
-            BlockHash[] hashes = hasher.hashFullBlocks(r.promptTokens(), r.promptTokens().length);
-            return loop.submitImportWhenStarted(new GenerationRequest(id, r.promptTokens(), params), new Importer(id, r, hashes, () -> {
-                intake.listener.forget(r.transferId());
-                self.tell(new RequestEnded(id));
-            })).refusal(nodeId.value());
+            BlockHash[] hashes = hasher.hashFullBlocks(hasher.root(r.cacheSalt()), r.promptTokens(),
+                    r.promptTokens().length);
+            return loop.submitImportWhenStarted(new GenerationRequest(id, r.promptTokens(), params, r.cacheSalt()),
+                    new Importer(id, r, hashes, () -> {
+                        intake.listener.forget(r.transferId());
+                        self.tell(new RequestEnded(id));
+                    })).refusal(nodeId.value());
         });
         return this;
     }

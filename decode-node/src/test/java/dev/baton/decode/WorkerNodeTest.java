@@ -69,7 +69,7 @@ class WorkerNodeTest {
             expected = new Generator(alone).generate(prompt, params, t -> { }).tokens();
         }
         TestProbe<GenerationEvent> probe = kit.createTestProbe();
-        worker.tell(new NodeProtocol.Generate(new RequestId(1), prompt, params.toSpec(), probe.getRef()));
+        worker.tell(new NodeProtocol.Generate(new RequestId(1), prompt, params.toSpec(), "", probe.getRef()));
         GenerationEvent.Prefilled pre = probe.expectMessageClass(GenerationEvent.Prefilled.class, Duration.ofSeconds(30));
         assertEquals(prompt.length, pre.promptTokens());
         List<Integer> got = new ArrayList<>();
@@ -95,7 +95,7 @@ class WorkerNodeTest {
         SamplingParams bad = SamplingParams.builder().temperature(0).maxTokens(4).build();
         var spec = new dev.baton.common.protocol.SamplingSpec(9f, -1, 1f, 0f, null, 1f, 0f, 0f, 4, List.of(), List.of(),
                 null, false);
-        worker.tell(new NodeProtocol.Generate(new RequestId(2), new int[] {1, 2}, spec, probe.getRef()));
+        worker.tell(new NodeProtocol.Generate(new RequestId(2), new int[] {1, 2}, spec, "", probe.getRef()));
         GenerationEvent.Failed f = probe.expectMessageClass(GenerationEvent.Failed.class, Duration.ofSeconds(10));
         assertTrue(f.reason().contains("temperature"), f.reason());
         assertFalse(f.retryable());
@@ -106,7 +106,7 @@ class WorkerNodeTest {
     void shouldCancelWhenTheRequesterStopsAndFreeItsBlocks() throws Exception {
         TestProbe<GenerationEvent> probe = kit.createTestProbe();
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(400).ignoreEos(true).build();
-        worker.tell(new NodeProtocol.Generate(new RequestId(3), new int[] {508, 1, 2, 3}, params.toSpec(),
+        worker.tell(new NodeProtocol.Generate(new RequestId(3), new int[] {508, 1, 2, 3}, params.toSpec(), "",
                 probe.getRef()));
         probe.expectMessageClass(GenerationEvent.Prefilled.class, Duration.ofSeconds(30));
         probe.stop();

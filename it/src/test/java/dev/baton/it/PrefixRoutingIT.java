@@ -92,7 +92,34 @@ class PrefixRoutingIT {
             assertTrue(metrics.contains("baton_routing_decisions_total{reason=\"prefix\",role=\"prefill\"}"),
                     "routing decisions metered");
             assertTrue(metrics.contains("baton_kv_events_applied_total"), "KV events metered");
+
+            // the same prompt under a tenant's cache salt: none of the shared blocks, the same answer; then
+            // its own blocks, once the router has indexed them
+            String salted = first.substring(0, first.length() - 1) + ",\"cache_salt\":\"tenant-a\"}";
+            long indexed = indexedBlocks(http, base);
+            JsonNode s1 = HttpClusterIT.post(http, base + "/v1/completions", salted);
+            assertEquals(0, s1.at("/usage/prompt_tokens_details/cached_tokens").asInt(), "salted: " + s1);
+            assertEquals(r1.at("/choices/0/text").asText(), s1.at("/choices/0/text").asText());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (indexedBlocks(http, base) < indexed + (promptTokens - 1) / 16) {
+                assertTrue(System.nanoTime() < deadline, "the salted blocks never reached the router's index");
+                Thread.sleep(200);
+            }
+            JsonNode s2 = HttpClusterIT.post(http, base + "/v1/completions", salted);
+            assertTrue(s2.at("/usage/prompt_tokens_details/cached_tokens").asInt() >= 16 * ((promptTokens - 1) / 16),
+                    "the salted prompt again reuses its own blocks: " + s2);
         }
+    }
+
+    /** Blocks the router's index holds for the prefill nodes, in all. */
+    static long indexedBlocks(HttpClient http, String base) throws Exception {
+        long n = 0;
+        for (JsonNode node : DisaggregatedClusterIT.nodes(http, base)) {
+            if (node.get("role").asText().equals("prefill")) {
+                n += node.at("/kv/blocks_indexed").asLong();
+            }
+        }
+        return n;
     }
 
     static String request(String prompt, int maxTokens) {

@@ -102,7 +102,7 @@ class WorkerClusterIT {
             for (int i = 0; i < 8; i++) {
                 Collect c = new Collect();
                 all.add(c);
-                dispatcher.submit(new RequestId(i), prompt, greedy.toSpec(), c);
+                dispatcher.submit(new RequestId(i), prompt, greedy.toSpec(), "", c);
             }
             for (Collect c : all) {
                 try {
@@ -125,7 +125,7 @@ class WorkerClusterIT {
             // SIGKILL the node serving a long request: the request fails within seconds, retryable
             Collect longRun = new Collect();
             dispatcher.submit(new RequestId(100), prompt, SamplingParams.builder().temperature(0).maxTokens(2000)
-                    .ignoreEos(true).build().toSpec(), longRun);
+                    .ignoreEos(true).build().toSpec(), "", longRun);
             assertTrue(longRun.firstToken.await(30, TimeUnit.SECONDS));
             NodeView serving = dispatcher.nodes().stream().filter(n -> n.inFlight() > 0).findFirst().orElseThrow();
             NodeProcess victim = serving.nodeId().equals("a") ? a : b;
@@ -144,7 +144,7 @@ class WorkerClusterIT {
                 assertTrue(System.nanoTime() < deadline, "killed node still reachable");
                 Thread.sleep(100);
             }
-            dispatcher.submit(new RequestId(200), prompt, greedy.toSpec(), after);
+            dispatcher.submit(new RequestId(200), prompt, greedy.toSpec(), "", after);
             assertEquals("length", after.done.get(30, TimeUnit.SECONDS));
             assertArrayEquals(expected, after.ids());
         } finally {

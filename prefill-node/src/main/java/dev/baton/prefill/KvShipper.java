@@ -115,7 +115,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         byTransfer.put(p.transferId(), s);
         s.decode = p.decode();
         s.replyTo = p.replyTo();
-        s.hashes = hasher.hashFullBlocks(seq.prompt(), seq.prompt().length);
+        s.hashes = hasher.hashFullBlocks(hasher.root(seq.cacheSalt()), seq.prompt(), seq.prompt().length);
         track(s);
     }
 

@@ -132,7 +132,7 @@ public final class PrefillNode extends NodeActor {
         RequestId id = p.requestId();
         ActorRef<NodeProtocol.Command> self = getContext().getSelf();
         String refused = submit(id, p.replyTo(), () -> loop.submitPrefill(new GenerationRequest(id, p.promptTokens(),
-                SamplingParams.fromSpec(p.sampling())), new Relay(p, () -> {
+                SamplingParams.fromSpec(p.sampling()), p.cacheSalt()), new Relay(p, () -> {
                     shipping.shipper.forget(id);
                     self.tell(new RequestEnded(id));
                 })).refusal(nodeId.value()));

@@ -34,8 +34,12 @@ public final class NodeProtocol {
     public static final ServiceKey<Command> PREFILL_KEY = ServiceKey.create(Command.class, "baton-prefill");
     public static final ServiceKey<Command> DECODE_KEY = ServiceKey.create(Command.class, "baton-decode");
 
-    /** Worker: runs a whole request; events go to {@code replyTo}. Refusals arrive as {@link GenerationEvent.Failed}. */
-    public record Generate(RequestId requestId, int[] promptTokens, SamplingSpec sampling,
+    /**
+     * Worker: runs a whole request; events go to {@code replyTo}. Refusals arrive as {@link GenerationEvent.Failed}.
+     * {@code cacheSalt}, here and in {@link Reserve} and {@link Prefill}: the tenant cache salt the
+     * prompt's blocks are hashed with ({@code ""}: the shared cache).
+     */
+    public record Generate(RequestId requestId, int[] promptTokens, SamplingSpec sampling, String cacheSalt,
             ActorRef<GenerationEvent> replyTo) implements Command {}
 
     /**
@@ -45,14 +49,14 @@ public final class NodeProtocol {
      * sampling spec carries a seed, so both nodes draw the same random numbers.
      */
     public record Reserve(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
-            ActorRef<Command> prefill, ActorRef<GenerationEvent> replyTo) implements Command {}
+            String cacheSalt, ActorRef<Command> prefill, ActorRef<GenerationEvent> replyTo) implements Command {}
 
     /**
      * Prefill node: compute the prompt and the first token (to {@code replyTo}), then ship the
      * prompt's KV under {@code transferId} to {@code decode} once it says {@link DecodeReady}.
      */
     public record Prefill(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
-            ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo) implements Command {}
+            String cacheSalt, ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo) implements Command {}
 
     /**
      * Decode to prefill node: blocks are reserved; send the KV to this kv-transfer endpoint. The decode

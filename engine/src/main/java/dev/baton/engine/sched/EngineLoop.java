@@ -479,7 +479,7 @@ public final class EngineLoop implements AutoCloseable {
                 byId.remove(r.id);
                 pending.decrementAndGet();
                 ((PrefillListener) r.listener).onPrefillDone(new PrefilledSequence(r.id, r.kv, r.prompt, token,
-                        r.out.text(), r.out.seed()));
+                        r.out.text(), r.out.seed(), r.cacheSalt));
             }
         }
         publishCounts();

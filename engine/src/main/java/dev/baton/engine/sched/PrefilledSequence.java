@@ -12,6 +12,7 @@ import dev.baton.engine.kv.KvSequence;
  * @param firstToken  the token sampled from the last prompt position's logits
  * @param firstText   the text that token completed (what the client has been sent)
  * @param seed        the sampler's seed, which the decode node must use to continue the same draws
+ * @param cacheSalt   the request's tenant cache salt (its blocks' hashes start from its root)
  */
 public record PrefilledSequence(RequestId id, KvSequence kv, int[] prompt, int firstToken, String firstText,
-        long seed) {}
+        long seed, String cacheSalt) {}

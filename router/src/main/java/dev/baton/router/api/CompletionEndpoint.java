@@ -31,7 +31,7 @@ import scala.concurrent.ExecutionContextExecutor;
  * backend, answer.
  *
  * <pre>
- * body -> RequestParser -> RequestPreparer -> backend.submit(id, tokens, params, run)
+ * body -> RequestParser -> RequestPreparer -> backend.submit(id, tokens, params, cacheSalt, run)
  *                                                  |  ACCEPTED            | other: 429 / 503 / 400
  *   backend thread -> run (BackendListener) -> bounded queue -> SSE frames or collected answer
  * </pre>
@@ -97,7 +97,7 @@ final class CompletionEndpoint {
 
         SubmitResult result;
         try {
-            result = backend.submit(id, prepared.promptTokens(), prepared.params(), run);
+            result = backend.submit(id, prepared.promptTokens(), prepared.params(), request.cacheSalt(), run);
         } catch (RuntimeException e) {
             LOG.warn("the backend threw on submit of {}", id, e);
             notAccepted(run, stream.second());

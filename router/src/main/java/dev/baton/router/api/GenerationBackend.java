@@ -31,10 +31,13 @@ public interface GenerationBackend {
      * Starts a request. {@code promptTokens} are final token ids (BOS included where wanted); the
      * array is not copied and must not be changed. {@code params} have been validated against the
      * model's vocabulary and context, and prompt plus {@code maxTokens} fits the context.
+     * {@code cacheSalt} is the tenant cache salt the prompt's blocks are hashed with (the API's
+     * {@code cache_salt}; {@code ""} for the cache every request shares).
      *
      * @return {@link SubmitResult.Accepted}, or why the request was not taken
      */
-    SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener);
+    SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
+            BackendListener listener);
 
     /**
      * Cancels a request wherever it is (client gone, timeout). Unknown or finished ids are ignored;

@@ -47,7 +47,8 @@ public final class ClusterBackend implements GenerationBackend {
     }
 
     @Override
-    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener) {
+    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
+            BackendListener listener) {
         List<NodeView> nodes = dispatcher.nodes();
         boolean disaggregated = has(nodes, "prefill") && has(nodes, "decode");
         int positions = promptTokens.length + params.maxTokens();
@@ -68,7 +69,7 @@ public final class ClusterBackend implements GenerationBackend {
                 return new SubmitResult.Overloaded(fit.reason());
             }
             case NOW -> {
-                dispatcher.submit(id, promptTokens, params.toSpec(), new Relay(listener));
+                dispatcher.submit(id, promptTokens, params.toSpec(), cacheSalt, new Relay(listener));
                 return SubmitResult.ACCEPTED;
             }
         }

@@ -62,7 +62,8 @@ public final class ClusterDispatcher {
 
     private sealed interface Msg {}
 
-    private record Submit(RequestId id, int[] prompt, SamplingSpec sampling, DispatchListener listener) implements Msg {}
+    private record Submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener)
+            implements Msg {}
 
     private record CancelReq(RequestId id, String reason) implements Msg {}
 
@@ -184,9 +185,13 @@ public final class ClusterDispatcher {
                 "cluster-dispatcher", org.apache.pekko.actor.typed.Props.empty());
     }
 
-    /** Sends a request to the best node(s); the outcome arrives through {@code listener}. */
-    public void submit(RequestId id, int[] prompt, SamplingSpec sampling, DispatchListener listener) {
-        actor.tell(new Submit(id, prompt, sampling, listener));
+    /**
+     * Sends a request to the best node(s); the outcome arrives through {@code listener}. Its prompt's
+     * blocks are hashed with {@code cacheSalt} (the tenant cache salt, {@code ""} for none), for
+     * routing by prefix as on the nodes.
+     */
+    public void submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener) {
+        actor.tell(new Submit(id, prompt, sampling, cacheSalt, listener));
     }
 
     /** Cancels a request on its node(s) (client gone, timeout); the listener hears {@code onFailed}. */
@@ -387,7 +392,7 @@ public final class ClusterDispatcher {
             return;
         }
         int positions = s.prompt().length + s.sampling().maxTokens();
-        BlockHash[] prefix = hashing.prefix(s.prompt());
+        BlockHash[] prefix = hashing.prefix(s.prompt(), s.cacheSalt());
         if (any(nodes, "prefill") && any(nodes, "decode")) {
             Choice chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
             if (chosen != null && chosen.cachedTokens() > 0
@@ -415,8 +420,10 @@ public final class ClusterDispatcher {
             admit(f, prefill.node, f.prefillBlocks);
             queue(f, prefill, s.prompt().length);
             requests.put(s.id(), f);
-            decode.ref.tell(new NodeProtocol.Reserve(s.id(), transfer, s.prompt(), spec, prefill.node.ref, events));
-            prefill.node.ref.tell(new NodeProtocol.Prefill(s.id(), transfer, s.prompt(), spec, decode.ref, events));
+            decode.ref.tell(new NodeProtocol.Reserve(s.id(), transfer, s.prompt(), spec, s.cacheSalt(), prefill.node.ref,
+                    events));
+            prefill.node.ref.tell(new NodeProtocol.Prefill(s.id(), transfer, s.prompt(), spec, s.cacheSalt(), decode.ref,
+                    events));
             return;
         }
         Choice worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
@@ -436,7 +443,7 @@ public final class ClusterDispatcher {
         admit(f, c.node(), f.blocks);
         queue(f, c, s.prompt().length);
         requests.put(s.id(), f);
-        c.node().ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), events));
+        c.node().ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), s.cacheSalt(), events));
     }
 
     /**
@@ -501,12 +508,12 @@ public final class ClusterDispatcher {
         }
 
         /** The hashes of the prompt's full blocks that a node could reuse (the last prompt position is always computed). */
-        BlockHash[] prefix(int[] prompt) {
+        BlockHash[] prefix(int[] prompt, String cacheSalt) {
             if (hasher == null || prompt.length < 2) {
                 return new BlockHash[0];
             }
             int blocks = (prompt.length - 1) / hasher.blockSize();
-            return hasher.hashFullBlocks(prompt, blocks * hasher.blockSize());
+            return hasher.hashFullBlocks(hasher.root(cacheSalt), prompt, blocks * hasher.blockSize());
         }
     }
 

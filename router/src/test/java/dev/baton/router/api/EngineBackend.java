@@ -46,10 +46,11 @@ final class EngineBackend implements GenerationBackend {
     }
 
     @Override
-    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener) {
+    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
+            BackendListener listener) {
         EngineLoop.SubmitResult r;
         try {
-            r = loop.submit(new GenerationRequest(id, promptTokens, params), new GenerationListener() {
+            r = loop.submit(new GenerationRequest(id, promptTokens, params, cacheSalt), new GenerationListener() {
                 @Override
                 public void onPrefilled(int promptTokens, int cachedTokens) {
                     listener.onPrefilled(promptTokens, cachedTokens);

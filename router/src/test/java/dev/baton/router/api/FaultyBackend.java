@@ -41,9 +41,10 @@ final class FaultyBackend implements GenerationBackend {
     }
 
     @Override
-    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, BackendListener listener) {
+    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
+            BackendListener listener) {
         return switch (fault) {
-            case NONE -> real.submit(id, promptTokens, params, listener);
+            case NONE -> real.submit(id, promptTokens, params, cacheSalt, listener);
             case NOT_READY -> new SubmitResult.Unavailable("no decode node has joined");
             case QUEUE_FULL -> new SubmitResult.Overloaded("every decode queue is full");
             case REJECT -> new SubmitResult.Rejected("the request needs 40 KV blocks but a node has 32");
@@ -53,7 +54,7 @@ final class FaultyBackend implements GenerationBackend {
                 listener.onFailed("no decode node has KV room for this request now", true);
                 yield SubmitResult.ACCEPTED;
             }
-            case FAIL_AFTER_TWO_TOKENS -> real.submit(id, promptTokens, params, new BackendListener() {
+            case FAIL_AFTER_TWO_TOKENS -> real.submit(id, promptTokens, params, cacheSalt, new BackendListener() {
                 private int tokens;
                 private boolean failed;
 

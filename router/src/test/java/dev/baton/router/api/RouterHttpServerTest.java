@@ -105,6 +105,27 @@ class RouterHttpServerTest {
     }
 
     @Test
+    void shouldShareCachedPromptBlocksOnlyBetweenRequestsWithTheSameCacheSalt() throws Exception {
+        String prompt = "A prompt long enough to fill several KV blocks of sixteen tokens each, salted per tenant.";
+        int[] cached = new int[4];
+        String[] salts = {"tenant-a", "tenant-a", "tenant-b", null};
+        for (int i = 0; i < cached.length; i++) {
+            HttpResponse<String> r = api.post("/v1/completions", salts[i] == null
+                    ? body("prompt", prompt, "max_tokens", 2, "temperature", 0)
+                    : body("prompt", prompt, "max_tokens", 2, "temperature", 0, "cache_salt", salts[i]));
+            assertEquals(200, r.statusCode(), r.body());
+            cached[i] = json(r).at("/usage/prompt_tokens_details/cached_tokens").asInt();
+        }
+        assertEquals(0, cached[0], "the first request of tenant-a");
+        assertTrue(cached[1] >= 16, "tenant-a again reuses its blocks: " + cached[1]);
+        assertEquals(0, cached[2], "tenant-b does not see tenant-a's blocks");
+        assertEquals(0, cached[3], "nor does a request without a salt");
+        HttpResponse<String> bad = api.post("/v1/completions", body("prompt", prompt, "cache_salt", 7));
+        assertEquals(400, bad.statusCode());
+        assertEquals("cache_salt", json(bad).at("/error/param").asText());
+    }
+
+    @Test
     void shouldAnswerACompletionWithOpenAisShape() throws Exception {
         HttpResponse<String> r = api.post("/v1/completions", body("model", MODEL, "prompt", "Once upon a time",
                 "max_tokens", 8, "temperature", 0, "ignore_eos", true, "user", "someone"));

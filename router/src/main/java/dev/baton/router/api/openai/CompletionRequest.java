@@ -18,6 +18,8 @@ import java.util.OptionalInt;
  * @param sampling     every sampling field except {@code max_tokens}, which is left at its default
  * @param stream       {@code stream}
  * @param includeUsage {@code stream_options.include_usage}
+ * @param cacheSalt    {@code cache_salt}: the tenant cache salt ({@code ""} when absent); requests reuse
+ *                     each other's KV blocks only under the same salt
  */
 public record CompletionRequest(
         Kind kind,
@@ -27,7 +29,8 @@ public record CompletionRequest(
         String maxTokensParam,
         SamplingParams sampling,
         boolean stream,
-        boolean includeUsage) {
+        boolean includeUsage,
+        String cacheSalt) {
 
     /** The two generation endpoints. */
     public enum Kind {
@@ -67,5 +70,6 @@ public record CompletionRequest(
         Objects.requireNonNull(maxTokens, "maxTokens");
         Objects.requireNonNull(maxTokensParam, "maxTokensParam");
         Objects.requireNonNull(sampling, "sampling");
+        Objects.requireNonNull(cacheSalt, "cacheSalt");
     }
 }

@@ -31,7 +31,9 @@ import java.util.OptionalLong;
  * {@code temperature}, {@code top_p}, {@code top_k}, {@code min_p}, {@code seed}, {@code stop},
  * {@code stop_token_ids}, {@code presence_penalty}, {@code frequency_penalty},
  * {@code repetition_penalty}, {@code logprobs}, {@code top_logprobs}, {@code n} (1 only),
- * {@code ignore_eos}, {@code stream}, {@code stream_options.include_usage}. Other fields (e.g.
+ * {@code ignore_eos}, {@code stream}, {@code stream_options.include_usage}, {@code cache_salt}
+ * (a tenant's cache salt, as vLLM's: prefix-cached KV is shared only between requests with the
+ * same salt, so one tenant cannot learn another's prompts from cache timing). Other fields (e.g.
  * {@code user}) are ignored, except {@code echo: true} and {@code best_of &gt; 1}, which are refused
  * because they would change the answer's meaning.
  *
@@ -50,6 +52,9 @@ public final class RequestParser {
             JsonNodeType.ARRAY, "an array",
             JsonNodeType.OBJECT, "an object",
             JsonNodeType.NULL, "null");
+
+    /** Longest {@code cache_salt} accepted (a 256-bit random salt is 43 characters in base64). */
+    public static final int MAX_CACHE_SALT_CHARS = 1024;
 
     private RequestParser() {}
 
@@ -135,7 +140,13 @@ public final class RequestParser {
             }
             includeUsage = optBoolean(options, "include_usage", "stream_options.include_usage", false);
         }
-        return new CompletionRequest(kind, model, prompt, maxTokens, maxParam, b.build(), stream, includeUsage);
+        String cacheSalt = optString(root, "cache_salt");
+        if (cacheSalt != null && cacheSalt.length() > MAX_CACHE_SALT_CHARS) {
+            throw ApiException.invalid("cache_salt", "cache_salt must be at most " + MAX_CACHE_SALT_CHARS
+                    + " characters, got " + cacheSalt.length());
+        }
+        return new CompletionRequest(kind, model, prompt, maxTokens, maxParam, b.build(), stream, includeUsage,
+                cacheSalt == null ? "" : cacheSalt);
     }
 
     private static Prompt prompt(JsonNode root) {

@@ -88,6 +88,17 @@ class RequestParserTest {
     }
 
     @Test
+    void shouldReadTheCacheSaltAndRefuseABadOne() {
+        assertEquals("", completion("{\"prompt\": \"x\"}").cacheSalt());
+        assertEquals("tenant-a", completion("{\"prompt\": \"x\", \"cache_salt\": \"tenant-a\"}").cacheSalt());
+        assertEquals("cache_salt", refusal("{\"prompt\": \"x\", \"cache_salt\": 1}", Kind.COMPLETION).param());
+        String tooLong = "s".repeat(RequestParser.MAX_CACHE_SALT_CHARS + 1);
+        ApiError e = refusal("{\"prompt\": \"x\", \"cache_salt\": \"" + tooLong + "\"}", Kind.COMPLETION);
+        assertEquals("cache_salt", e.param());
+        assertTrue(e.message().contains("at most " + RequestParser.MAX_CACHE_SALT_CHARS), e.message());
+    }
+
+    @Test
     void shouldRefuseOptionsThatChangeTheAnswersMeaning() {
         assertEquals("n", refusal("{\"prompt\": \"x\", \"n\": 2}", Kind.COMPLETION).param());
         assertEquals("best_of", refusal("{\"prompt\": \"x\", \"best_of\": 3}", Kind.COMPLETION).param());
