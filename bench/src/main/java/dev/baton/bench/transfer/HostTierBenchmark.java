@@ -234,14 +234,8 @@ public final class HostTierBenchmark {
             int window = Math.max(1, Math.min(4, slots / blocks / 2));
             int perRound = Math.max(2, (transfers + STREAM_ROUNDS - 1) / STREAM_ROUNDS);
             int ringSlots = (int) Math.max((window + 1L) * blocks, minTierBytes / blockBytes);
-            MemorySegment[] ring = blocks(arena, ringSlots, blockBytes);
-            double[] streamNs;
-            // Warm the ring as the warm-up did the tier: the first pass over fresh memory takes a page fault per page.
-            stream(Math.max(2, ring.length / blocks), window, blocks, block -> {
-                MemorySegment.copy(src[block % blocks], 0, ring[block % ring.length], 0, blockBytes);
-                return null;
-            }, block -> MemorySegment.copy(ring[block % ring.length], 0, dst[block % blocks], 0, blockBytes));
-            streamNs = streamedRounds(tier, reader, perRound, window, src, dst, copyDst, ring);
+            MemorySegment[] ring = blocks(arena, ringSlots, blockBytes); // pages touched; the rounds' warm-up does the rest
+            double[] streamNs = streamedRounds(tier, reader, perRound, window, src, dst, copyDst, ring);
             for (int i = 0; i < blocks; i++) {
                 if (dst[i].mismatch(src[i]) != -1) {
                     throw new IllegalStateException("a streamed transfer delivered other bytes than were sent");
