@@ -115,6 +115,12 @@ public final class PrefillNode extends NodeActor {
         loop.execute(() -> shipping.shipper.cancel(id, reason));
     }
 
+    /** Idle once no request runs and no shipment holds blocks for, or waits on, a decode node. */
+    @Override
+    protected boolean idle() {
+        return super.idle() && shipping.inFlight() == 0 && loop.runningCount() == 0 && loop.waitingCount() == 0;
+    }
+
     @Override
     protected void sendKvState(ActorRef<KvEvents.State> replyTo) {
         loop.execute(() -> replyTo.tell(kvEvents.state()));
