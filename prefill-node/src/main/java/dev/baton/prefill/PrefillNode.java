@@ -25,7 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * A prefill node (role {@code prefill}, DESIGN.md §3): runs {@link NodeProtocol.Prefill} requests
+ * A prefill node (role {@code prefill}, docs/design.md §3): runs {@link NodeProtocol.Prefill} requests
  * through a prefill-only {@link EngineLoop} (batched, chunked), streams the prompt's first token to
  * the requester, hands it to the decode node ({@link NodeProtocol.Handoff}) and ships the prompt's
  * KV there through kv-transfer once the decode node says where ({@link NodeProtocol.DecodeReady}).

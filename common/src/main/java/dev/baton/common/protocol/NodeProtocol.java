@@ -7,7 +7,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * The protocol of the engine nodes (DESIGN.md §3). Every role answers {@link GetLoad} and
+ * The protocol of the engine nodes (docs/design.md §3). Every role answers {@link GetLoad} and
  * {@link Cancel}; routers find each role through the Receptionist under its key.
  *
  * <pre>

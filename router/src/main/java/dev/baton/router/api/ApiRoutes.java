@@ -28,7 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The route tree of the API (DESIGN.md §7):
+ * The route tree of the API (docs/design.md §7):
  *
  * <pre>
  * POST /v1/completions        key   CompletionEndpoint

@@ -39,7 +39,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * they are (polled {@link NodeProtocol.LoadReport}s), where each request runs, and what to do when a
  * node goes away (its in-flight requests fail at once, retryable, when it becomes unreachable).
  *
- * <p>Routing (DESIGN.md §3): with at least one prefill and one decode node the request is
+ * <p>Routing (docs/design.md §3): with at least one prefill and one decode node the request is
  * disaggregated. Both choices are KV-aware: from the nodes' KV events ({@link KvIndex}) the router
  * knows how much of the prompt each node holds, and takes the lowest cost minus cache benefit within
  * a herding guard ({@link RoutingSettings}). The decode node is chosen first, among those whose free
