@@ -93,16 +93,17 @@ public record DeployNode(String id, Role role, Inventory.Host host, int clusterP
     /**
      * The arguments of {@code bin/baton} that start this node.
      *
-     * @param extraSeeds more seeds ({@code HOST:PORT}) after the router; a restarted router lists the running
-     *                   nodes so that it joins their cluster instead of forming a new one
+     * @param seeds the seeds to join ({@code HOST:PORT}); empty for the inventory's seed, the router. A router
+     *              restarted beside running nodes lists them (not itself): as the first of its own seeds it would
+     *              form a new cluster of its own when they do not answer within Pekko's seed-node-timeout
      */
-    public List<String> arguments(Inventory inventory, List<String> extraSeeds) {
+    public List<String> arguments(Inventory inventory, List<String> seeds) {
         List<String> a = new ArrayList<>(List.of(role.command(), "--host", host.address()));
         if (!host.bind().isEmpty()) {
             a.addAll(List.of("--bind", host.bind()));
         }
-        a.addAll(List.of("--cluster-port", Integer.toString(clusterPort), "--seed", inventory.seed()));
-        for (String seed : extraSeeds) {
+        a.addAll(List.of("--cluster-port", Integer.toString(clusterPort)));
+        for (String seed : seeds.isEmpty() ? List.of(inventory.seed()) : seeds) {
             a.addAll(List.of("--seed", seed));
         }
         a.addAll(List.of("--node-id", id, "--model", inventory.model()));

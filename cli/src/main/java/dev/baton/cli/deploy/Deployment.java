@@ -159,7 +159,8 @@ final class Deployment {
     /**
      * Rolling restart: one node at a time (the serving nodes in inventory order, the router last), stop it, start
      * it, wait for its /ready and the router's, then the next. A node that was not running is started. The
-     * restarted router lists the running nodes as seeds after itself, so that it joins their cluster.
+     * restarted router joins the cluster through the nodes that run (its seeds are their addresses), so that it
+     * does not form a cluster of its own.
      */
     void restart() {
         List<DeployNode> nodes = inventory.nodes();
@@ -171,8 +172,7 @@ final class Deployment {
             err.println("deploy: restarting " + n.id() + " on " + n.host().address());
             err.flush();
             stop(List.of(n));
-            List<String> seeds = n == router
-                    ? nodes.subList(1, nodes.size()).stream().map(DeployNode::clusterAddress).toList() : List.of();
+            List<String> seeds = n == router ? runningClusterAddresses(nodes.subList(1, nodes.size())) : List.of();
             start(n, seeds);
             waitReady(n == router ? List.of(n) : List.of(n, router));
         }
@@ -181,6 +181,11 @@ final class Deployment {
     }
 
     // ---- steps
+
+    /** The cluster addresses of those of {@code nodes} whose process runs. */
+    private List<String> runningClusterAddresses(List<DeployNode> nodes) {
+        return processStates(nodes).stream().filter(s -> !s.pid().isEmpty()).map(s -> s.node().clusterAddress()).toList();
+    }
 
     /** Checks every host (in parallel); throws one exception naming every host's problems. */
     private void preflight() {
@@ -204,9 +209,9 @@ final class Deployment {
         }
     }
 
-    /** Starts one node over ssh and reports its pid. */
-    private void start(DeployNode node, List<String> extraSeeds) {
-        Ssh.Result r = Ssh.run(node.host(), NodeScripts.start(inventory, node, extraSeeds), SCRIPT_TIMEOUT);
+    /** Starts one node over ssh and reports its pid; {@code seeds} as for {@link DeployNode#arguments}. */
+    private void start(DeployNode node, List<String> seeds) {
+        Ssh.Result r = Ssh.run(node.host(), NodeScripts.start(inventory, node, seeds), SCRIPT_TIMEOUT);
         if (r.exitCode() == NodeScripts.ALREADY_RUNNING) {
             throw new DeployException(node.id() + " on " + node.host().address() + " is already running (pid "
                     + r.stdout().strip() + ")");
@@ -270,8 +275,10 @@ final class Deployment {
 
     /** Waits until every one of {@code nodes} answers /ready 200. */
     private void waitReady(List<DeployNode> nodes) {
+        long t0 = System.nanoTime();
         waitFor(nodes, "200"::equals);
-        err.println("deploy: ready: " + String.join(", ", nodes.stream().map(DeployNode::id).toList()));
+        err.printf("deploy: ready after %.1f s: %s%n", (System.nanoTime() - t0) / 1e9,
+                String.join(", ", nodes.stream().map(DeployNode::id).toList()));
         err.flush();
     }
 

@@ -67,7 +67,7 @@ final class NodeScripts {
      * stdin from /dev/null, output appended to its log) and prints its pid. Exits {@link #ALREADY_RUNNING} (with
      * the pid) if the node runs already, {@link #MISSING} if the Baton home lacks {@code bin/baton}.
      */
-    static String start(Inventory inventory, DeployNode node, List<String> extraSeeds) {
+    static String start(Inventory inventory, DeployNode node, List<String> seeds) {
         String id = node.id();
         String home = quote(inventory.batonHome());
         StringBuilder s = new StringBuilder(prelude(inventory));
@@ -89,7 +89,7 @@ final class NodeScripts {
         env.add("BATON_JVM_OPTS=" + quote(jvm));
         s.append("env ").append(String.join(" ", env)).append(" $DETACH sh -c ")
                 .append(quote("echo $$ > \"$0\"; exec \"$@\"")).append(" \"$RUN/").append(id).append(".pid\" bin/baton");
-        for (String a : node.arguments(inventory, extraSeeds)) {
+        for (String a : node.arguments(inventory, seeds)) {
             s.append(' ').append(quote(a));
         }
         s.append(" >> \"$RUN/").append(id).append(".log\" 2>&1 < /dev/null &\n");

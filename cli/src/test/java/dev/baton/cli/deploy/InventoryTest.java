@@ -62,7 +62,7 @@ class InventoryTest {
         assertEquals(22, nodes.get(1).host().ssh().port());
         assertEquals("root@10.0.0.11", nodes.get(1).host().sshTarget());
         assertEquals("/opt/baton/run/deploy", inv.effectiveRunDir());
-        assertEquals(Duration.ofSeconds(30), inv.stopGrace());
+        assertEquals(Duration.ofSeconds(75), inv.stopGrace());
     }
 
     @Test
@@ -71,9 +71,10 @@ class InventoryTest {
         assertEquals(List.of("prefill", "--host", "10.0.0.11", "--cluster-port", "25520", "--seed", "10.0.0.10:25520",
                 "--node-id", "prefill-1", "--model", "/models/m.gguf", "--threads", "1", "--metrics-port", "9100",
                 "--kv-port", "21000", "--kv-reply-port", "21001"), inv.nodes().get(1).arguments(inv, List.of()));
-        assertEquals(List.of("router", "--host", "10.0.0.10", "--cluster-port", "25520", "--seed", "10.0.0.10:25520",
-                "--seed", "10.0.0.11:25520", "--node-id", "router", "--model", "/models/m.gguf", "--threads", "1",
-                "--http-host", "10.0.0.10", "--port", "8000"), inv.nodes().get(0).arguments(inv, List.of("10.0.0.11:25520")));
+        assertEquals(List.of("router", "--host", "10.0.0.10", "--cluster-port", "25520", "--seed", "10.0.0.11:25520",
+                "--seed", "10.0.0.12:25520", "--node-id", "router", "--model", "/models/m.gguf", "--threads", "1",
+                "--http-host", "10.0.0.10", "--port", "8000"), inv.nodes().get(0).arguments(inv, List.of("10.0.0.11:25520",
+                "10.0.0.12:25520")));
     }
 
     @Test
