@@ -11,6 +11,7 @@
  *   <li>{@link dev.baton.cli.BatonConfig}: loads cluster.conf (or --config) over reference.conf.</li>
  *   <li>{@link dev.baton.cli.HostKvTier}: the kv-transfer host tier as a node's second KV tier (spill and
  *       read-back), opened for node processes when it is enabled and usable.</li>
+ *   <li>{@code dev.baton.cli.deploy}: {@code deploy up|status|down|restart}, a cluster on several hosts over ssh.</li>
  * </ul>
  */
 package dev.baton.cli;

@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Predicate;
 
 /**
  * The operations of {@code bin/baton deploy} on the hosts of an {@link Inventory}: start (the router first, the seed),
@@ -288,7 +289,7 @@ final class Deployment {
      *
      * @throws DeployException when a node's process exits (with the tail of its log) or the ready timeout passes
      */
-    private void waitFor(List<DeployNode> nodes, java.util.function.Predicate<String> done) {
+    private void waitFor(List<DeployNode> nodes, Predicate<String> done) {
         List<DeployNode> waiting = new ArrayList<>(nodes);
         Map<DeployNode, String> last = new HashMap<>();
         long deadline = System.nanoTime() + inventory.readyTimeout().toNanos();
