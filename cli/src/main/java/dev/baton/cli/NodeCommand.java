@@ -40,6 +40,9 @@ abstract class NodeCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster = new ClusterOptions();
 
+    @Mixin
+    ManagementOptions management = new ManagementOptions();
+
     @Option(names = "--metrics-port", paramLabel = "P", defaultValue = "-1",
             description = "serve Prometheus metrics on this port (0: any free port; default: none)")
     int metricsPort;
@@ -74,7 +77,7 @@ abstract class NodeCommand implements Callable<Integer> {
     @Override
     public final Integer call() throws Exception {
         EngineSettings settings = engineOptions.settings();
-        Config config = cluster.apply(BatonConfig.load(engineOptions.config), role());
+        Config config = management.apply(cluster.apply(BatonConfig.load(engineOptions.config), role()));
         NodeId id = new NodeId(cluster.nodeId(config, role()));
         Engine engine;
         try {
@@ -117,12 +120,15 @@ abstract class NodeCommand implements Callable<Integer> {
             ctx.spawn(node.behavior(), role());
             return Behaviors.empty();
         }), "baton", config);
+        Management.start(system);
+        NodeReadiness.markServing();
         LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
                 engine.config().name(), settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 tier == null ? "none" : tier.describe(), node.summary());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            NodeReadiness.markDraining();
             system.terminate();
             try {
                 stopped.await();
