@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The kv-transfer {@link HostTier} as a node's second KV tier ({@link KvTier}, DESIGN.md §6): the node's
+ * The kv-transfer {@link HostTier} as a node's second KV tier ({@link KvTier}, docs/design.md §6): the node's
  * engine loop stores the blocks its pool evicts in it and reads prompt blocks back from it. Every node
  * process on the host shares the tier's files, and they outlive the processes, so a block one node
  * computed is read back by another, or by the same node after a restart.

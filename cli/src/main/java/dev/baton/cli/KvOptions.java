@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
  * {@code host:port} and acknowledgements in on {@code host:reply-port} (by default UDP ports
  * {@code 20000 + c % 20000} and {@code 40000 + c % 20000} for cluster port {@code c}, so nodes on
  * one host with cluster ports less than 20000 apart never collide), with the node's own
- * media driver in a directory named after the node. A configuration file that sets
+ * media driver in a directory named after the node. The endpoint's host is {@code --kv-host}, else the
+ * node's advertised address ({@code --host}); the subscriptions listen on {@code --bind} where it differs. A configuration file that sets
  * {@code baton.kv-transfer.aeron.channel} to something else than {@code aeron:ipc}, with no port
  * option given, is used as it is.
  */
@@ -27,8 +28,8 @@ final class KvOptions {
                     + "or KV port + 1 with --kv-port)")
     Integer kvReplyPort;
 
-    @Option(names = "--kv-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
-            description = "address other nodes reach this node's KV endpoint at (default: ${DEFAULT-VALUE})")
+    @Option(names = "--kv-host", paramLabel = "HOST",
+            description = "address other nodes reach this node's KV endpoint at (default: --host, the node's advertised address)")
     String kvHost;
 
     AeronTransportSettings settings(Config config, NodeId node) {
@@ -42,8 +43,13 @@ final class KvOptions {
                 throw new IllegalArgumentException("KV ports must be two different ports from 1 to 65535, got " + port
                         + " and " + reply + " (set --kv-port and --kv-reply-port)");
             }
-            s = s.withChannels("aeron:udp?endpoint=" + kvHost + ":" + port, s.streamId(),
-                    "aeron:udp?endpoint=" + kvHost + ":" + reply, s.replyStreamId());
+            String advertised = kvHost != null ? kvHost : ClusterOptions.advertised(config);
+            s = s.withChannels("aeron:udp?endpoint=" + advertised + ":" + port, s.streamId(),
+                    "aeron:udp?endpoint=" + advertised + ":" + reply, s.replyStreamId());
+            String bind = config.getString(ClusterOptions.BIND_HOST);
+            if (s.bindAddress().isEmpty() && !bind.isBlank() && !bind.equals(advertised)) {
+                s = s.withBindAddress(bind);
+            }
         }
         if (config.getString(AeronTransportSettings.PATH + ".aeron-dir").isBlank()) {
             Path shm = Path.of("/dev/shm");

@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -27,8 +28,8 @@ import picocli.CommandLine.Option;
  * What the node commands ({@code worker}, {@code prefill}, {@code decode}) share: open the engine,
  * start its loop and metrics, put the host tier under the loop's prefix cache ({@link HostKvTier}: when
  * it is enabled and usable, else the node runs without it), join the cluster with the node's actor, and
- * on shutdown (SIGTERM, {@code bin/baton down}) leave the cluster, stop the loop, close the host tier,
- * the role's resources and the engine.
+ * on shutdown (SIGTERM, {@code bin/baton down}, {@code bin/baton drain}) drain ({@link Drain}: finish the
+ * requests it has), leave the cluster, stop the loop, close the host tier, the role's resources and the engine.
  */
 abstract class NodeCommand implements Callable<Integer> {
 
@@ -77,7 +78,7 @@ abstract class NodeCommand implements Callable<Integer> {
     @Override
     public final Integer call() throws Exception {
         EngineSettings settings = engineOptions.settings();
-        Config config = management.apply(cluster.apply(BatonConfig.load(engineOptions.config), role()));
+        Config config = management.apply(Drain.configure(cluster.apply(BatonConfig.load(engineOptions.config), role())));
         NodeId id = new NodeId(cluster.nodeId(config, role()));
         Engine engine;
         try {
@@ -86,7 +87,9 @@ abstract class NodeCommand implements Callable<Integer> {
             closeAfterEngine();
             throw e;
         }
-        NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer("127.0.0.1", metricsPort) : null;
+        NodeHealth health = new NodeHealth();
+        String bindAddress = ClusterOptions.bindAddress(config);
+        NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer(bindAddress, metricsPort, health) : null;
         MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
         Tags tags = Tags.of("role", role(), "node", id.value(), "model", engine.config().name());
         EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry, tags);
@@ -114,27 +117,30 @@ abstract class NodeCommand implements Callable<Integer> {
             throw e;
         }
         if (metrics != null) {
-            LOG.info("{} {} metrics on http://127.0.0.1:{}/metrics", role(), id.value(), metrics.port());
+            LOG.info("{} {} metrics on http://{}:{}/metrics (health: /alive, /ready)", role(), id.value(), bindAddress,
+                    metrics.port());
         }
+        java.util.concurrent.CompletableFuture<ActorRef<NodeProtocol.Command>> nodeRef = new java.util.concurrent.CompletableFuture<>();
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
-            ctx.spawn(node.behavior(), role());
+            nodeRef.complete(ctx.spawn(node.behavior(), role()));
             return Behaviors.empty();
         }), "baton", config);
+        Drain.install(system, nodeRef, health, id);
+        NodeReadiness.markServingWhen(health::ready);
         Management.start(system);
-        NodeReadiness.markServing();
         LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
                 engine.config().name(), settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 tier == null ? "none" : tier.describe(), node.summary());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            NodeReadiness.markDraining();
-            system.terminate();
+            system.terminate(); // runs the coordinated shutdown (drain, leave) unless SIGTERM's hook already did
             try {
                 stopped.await();
             } catch (InterruptedException ignored) {
                 Thread.currentThread().interrupt();
             }
+            health.stopped();
             loop.close();
             if (tier != null) {
                 tier.close();

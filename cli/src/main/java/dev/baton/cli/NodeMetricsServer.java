@@ -13,15 +13,17 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A node's metrics port: {@code GET /metrics} in Prometheus text format. The JDK's HTTP server is
- * enough for one scrape every few seconds and keeps nodes free of the router's HTTP stack.
+ * A node's metrics and health port: {@code GET /metrics} in Prometheus text format, {@code GET /alive}
+ * (200 while the process runs) and {@code GET /ready} (200 while the node serves; 503 with the reason while
+ * it starts, drains or stops). The JDK's HTTP server is enough for one scrape every few seconds and keeps
+ * nodes free of the router's HTTP stack.
  */
 final class NodeMetricsServer implements AutoCloseable {
 
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final HttpServer server;
 
-    NodeMetricsServer(String host, int port) throws IOException {
+    NodeMetricsServer(String host, int port, NodeHealth health) throws IOException {
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -35,7 +37,20 @@ final class NodeMetricsServer implements AutoCloseable {
                 os.write(body);
             }
         });
+        server.createContext("/alive", exchange -> answer(exchange, 200, "{\"status\":\"alive\"}"));
+        server.createContext("/ready", exchange -> answer(exchange, health.ready() ? 200 : 503,
+                "{\"status\":\"" + health.state().name().toLowerCase(java.util.Locale.ROOT) + "\",\"reason\":\""
+                        + health.reason() + "\"}"));
         server.start();
+    }
+
+    private static void answer(com.sun.net.httpserver.HttpExchange exchange, int status, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length);
+        try (OutputStream os = exchange.getResponseBody()) {
+            os.write(body);
+        }
     }
 
     int port() {

@@ -44,8 +44,10 @@ final class RouterCommand implements Callable<Integer> {
     @Option(names = "--port", paramLabel = "P", description = "HTTP port (default: baton.router.port, 8000)")
     Integer port;
 
-    @Option(names = "--host", paramLabel = "HOST", description = "HTTP bind address (default: baton.router.host)")
-    String host;
+    @Option(names = "--http-host", paramLabel = "ADDR",
+            description = "address the HTTP API binds to, e.g. 0.0.0.0 (default: baton.router.host, 127.0.0.1); "
+                    + "--host is the address other cluster nodes reach the router at")
+    String httpHost;
 
     @Override
     public Integer call() throws Exception {
@@ -54,8 +56,8 @@ final class RouterCommand implements Callable<Integer> {
         if (port != null) {
             config = ConfigFactory.parseString("baton.router.port = " + port).withFallback(config);
         }
-        if (host != null) {
-            config = ConfigFactory.parseString("baton.router.host = \"" + host + "\"").withFallback(config);
+        if (httpHost != null) {
+            config = config.withValue("baton.router.host", com.typesafe.config.ConfigValueFactory.fromAnyRef(httpHost));
         }
         RouterSettings settings = RouterSettings.from(config.resolve());
         String modelId = engine.model().getFileName().toString().replaceFirst("\\.gguf$", "");

@@ -2,7 +2,7 @@ package dev.baton.common;
 
 /**
  * The 128-bit hash of one full KV block and, through the chain, of every token before it
- * (DESIGN.md §6); computed only by {@link BlockHasher}. Immutable.
+ * (docs/design.md §6); computed only by {@link BlockHasher}. Immutable.
  *
  * <p>{@code hi} and {@code lo} are the high and low 64 bits of the XXH3-128 digest. In the hash chain
  * and on the wire the digest is 16 bytes: {@code lo} little-endian, then {@code hi} little-endian.

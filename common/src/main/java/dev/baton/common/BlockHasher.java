@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
- * The one definition of the KV block hash (DESIGN.md §6). The router, prefill and decode nodes and
+ * The one definition of the KV block hash (docs/design.md §6). The router, prefill and decode nodes and
  * the host tier all hash through this class, so their block hashes agree bit for bit.
  *
  * <pre>

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The compatibility tuple of DESIGN.md §5: KV bytes move between two engines only when every field
+ * The compatibility tuple of docs/design.md §5: KV bytes move between two engines only when every field
  * is equal. A receiver checks it before it accepts a byte and refuses a mismatch with
  * {@link #mismatch(KvCompatibility)}'s reason.
  *

@@ -1,6 +1,6 @@
 /**
- * Types every module shares: id records, the one {@link dev.baton.common.BlockHasher} (DESIGN.md §6),
- * settings records, the SBE wire schemas and codecs, and (later) KV event types.
+ * Types every module shares: id records, the one {@link dev.baton.common.BlockHasher} (docs/design.md §6),
+ * the SBE wire schemas and codecs, and (in {@code protocol}) the messages that cross nodes.
  *
  * <ul>
  *   <li>{@link dev.baton.common.BlockHasher}: the only definition of the chained KV block hash.</li>
@@ -9,7 +9,7 @@
  *   <li>{@link dev.baton.common.RequestId}, {@link dev.baton.common.TransferId},
  *       {@link dev.baton.common.NodeId}: typed ids.</li>
  *   <li>{@code dev.baton.common.sbe} (generated at build time from {@code src/main/resources/sbe/kv-transfer.xml}):
- *       the SBE codecs of the KV transfer protocol (Begin, Block, End, Ack, Cancel; DESIGN.md §5).</li>
+ *       the SBE codecs of the KV transfer protocol (Begin, Block, End, Ack, Cancel; docs/design.md §5).</li>
  *   <li>{@link dev.baton.common.KvCompatibility}: the compatibility tuple a KV receiver checks.</li>
  *   <li>{@code Xxh3}, {@code Hex}, {@code LittleEndian} (package-private): XXH3-128 over arrays and
  *       segments; the hex form; little-endian stores.</li>

@@ -25,7 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * A decode node (role {@code decode}, DESIGN.md §3): accepts {@link NodeProtocol.Reserve} and, once the
+ * A decode node (role {@code decode}, docs/design.md §3): accepts {@link NodeProtocol.Reserve} and, once the
  * prefill node says it started the prompt ({@link NodeProtocol.PrefillStarted}: no blocks are held for a
  * prompt still queued there), reserves blocks for the prompt plus {@code max_tokens} in its {@link EngineLoop}, tells the prefill node
  * where to send the prompt's KV, receives it through kv-transfer straight into the reserved blocks,

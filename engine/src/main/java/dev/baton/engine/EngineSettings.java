@@ -13,12 +13,12 @@ import java.util.Locale;
  * @param model            the GGUF file
  * @param threads          compute threads of the forward pass (1..1024)
  * @param kvCacheBytes     off-heap bytes for the KV block pool (rounded down to whole blocks)
- * @param blockSize        positions per KV block (DESIGN.md §4; default 16)
+ * @param blockSize        positions per KV block (docs/design.md §4; default 16)
  * @param kvDtype          F32 or F16
  * @param maxBatchTokens   tokens one forward pass takes (prefill chunk budget)
  * @param maxBatchSequences sequences one forward pass takes
  * @param kernelMode       vectorized or scalar kernels
- * @param prefixCache      node-local prefix reuse (DESIGN.md §6): an engine loop publishes the KV blocks
+ * @param prefixCache      node-local prefix reuse (docs/design.md §6): an engine loop publishes the KV blocks
  *                         it writes under their block hashes and starts new requests from the cached
  *                         blocks of their prompt; off, every request computes its whole prompt
  */

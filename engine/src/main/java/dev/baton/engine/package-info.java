@@ -1,5 +1,5 @@
 /**
- * The inference engine: one model, its KV block pool and forward pass (DESIGN.md §4).
+ * The inference engine: one model, its KV block pool and forward pass (docs/design.md §4).
  *
  * <ul>
  *   <li>{@link dev.baton.engine.Engine}: a loaded model with tokenizer, chat template, pool and forward pass; KV export/import.</li>

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The module graph of DESIGN.md §2 at the package level. The poms already keep a module from
+ * The module graph of docs/design.md §2 at the package level. The poms already keep a module from
  * seeing modules it does not depend on; these rules cover what the poms cannot express (the
  * router uses only the tokenizer side of the engine) and guard against transitive leaks.
  */

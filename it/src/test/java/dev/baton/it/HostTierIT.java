@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The host tier across node processes (DESIGN.md §6): a worker with a small KV pool serves a long
+ * The host tier across node processes (docs/design.md §6): a worker with a small KV pool serves a long
  * prompt, then other prompts that evict its blocks, which spill into the host tier; the worker is
  * stopped, and a new worker process on the same tier answers the same prompt from blocks read back
  * (cached tokens on its very first request) with the same text.

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The Micrometer meters of one side ({@code direction} {@code send} or {@code receive}) of one
- * transport (DESIGN.md §8): dot-case names, base units, tags {@code transport}, {@code direction} and,
+ * transport (docs/design.md §8): dot-case names, base units, tags {@code transport}, {@code direction} and,
  * for failures and dropped frames, {@code reason}. Meters are created once here; recording allocates
  * nothing except {@link #startTransfer()} (one sample per transfer).
  *

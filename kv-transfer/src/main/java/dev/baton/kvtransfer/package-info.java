@@ -1,5 +1,5 @@
 /**
- * Moving KV blocks between processes (DESIGN.md §5), by role: a {@link dev.baton.kvtransfer.KvSender}
+ * Moving KV blocks between processes (docs/design.md §5), by role: a {@link dev.baton.kvtransfer.KvSender}
  * on the node that computed the blocks, a {@link dev.baton.kvtransfer.KvReceiver} on the node that
  * needs them, made by a {@link dev.baton.kvtransfer.KvTransport}. No Pekko and no engine here: the
  * caller hands in and receives plain {@link java.lang.foreign.MemorySegment}s. The Chronicle Map host

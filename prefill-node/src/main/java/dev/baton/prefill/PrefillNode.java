@@ -25,7 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * A prefill node (role {@code prefill}, DESIGN.md §3): runs {@link NodeProtocol.Prefill} requests
+ * A prefill node (role {@code prefill}, docs/design.md §3): runs {@link NodeProtocol.Prefill} requests
  * through a prefill-only {@link EngineLoop} (batched, chunked), streams the prompt's first token to
  * the requester, hands it to the decode node ({@link NodeProtocol.Handoff}) and ships the prompt's
  * KV there through kv-transfer once the decode node says where ({@link NodeProtocol.DecodeReady}).
@@ -113,6 +113,12 @@ public final class PrefillNode extends NodeActor {
     protected void cancel(RequestId id, String reason) {
         loop.cancel(id, reason);
         loop.execute(() -> shipping.shipper.cancel(id, reason));
+    }
+
+    /** Idle once no request runs and no shipment holds blocks for, or waits on, a decode node. */
+    @Override
+    protected boolean idle() {
+        return super.idle() && shipping.inFlight() == 0 && loop.runningCount() == 0 && loop.waitingCount() == 0;
     }
 
     @Override

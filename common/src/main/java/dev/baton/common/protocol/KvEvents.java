@@ -7,7 +7,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
- * KV events (DESIGN.md §6): how routers learn which block hashes each node's prefix cache holds.
+ * KV events (docs/design.md §6): how routers learn which block hashes each node's prefix cache holds.
  * A node numbers its events 1, 2, 3, ... within one incarnation (a process start) and publishes them
  * in {@link Batch}es on the cluster topic {@link #TOPIC}; a router that sees a gap in the numbers, or
  * a new incarnation, asks the node for its whole {@link State} ({@link NodeProtocol.GetKvState}) and

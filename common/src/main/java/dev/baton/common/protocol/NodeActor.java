@@ -2,13 +2,19 @@ package dev.baton.common.protocol;
 
 import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
@@ -27,8 +33,24 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
     /** Local: a request ended on this node (sent by the engine loop's listener or the role's own parts). */
     public record RequestEnded(RequestId requestId) implements NodeProtocol.Command {}
 
+    /**
+     * Local (the node's coordinated shutdown): start draining. The node announces it on
+     * {@link NodeProtocol#DRAINING_TOPIC} and in its load reports, so routers stop choosing it; requests
+     * that still reach it are served; {@code whenIdle} hears {@link Done} once none is left ({@link #idle()}).
+     */
+    public record BeginDrain(ActorRef<Done> whenIdle) implements NodeProtocol.Command {}
+
+    /** Local: look again whether a draining node is idle. */
+    private enum DrainCheck implements NodeProtocol.Command { INSTANCE }
+
+    /** How often a draining node looks whether it is idle. */
+    private static final Duration DRAIN_CHECK_INTERVAL = Duration.ofMillis(50);
+
     protected final NodeId nodeId;
     protected final Requesters<NodeProtocol.Command> requesters;
+    private final ActorRef<Topic.Command<NodeProtocol.Draining>> drainingTopic;
+    private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
+    private boolean draining;
 
     protected NodeActor(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, ServiceKey<NodeProtocol.Command> key,
             KvEvents.Log kvEvents) {
@@ -36,7 +58,46 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
         this.nodeId = nodeId;
         this.requesters = new Requesters<>(ctx, RequesterStopped::new);
         kvEvents.bind(ctx);
+        this.drainingTopic = ctx.spawn(Topic.create(NodeProtocol.Draining.class, NodeProtocol.DRAINING_TOPIC),
+                "draining-topic");
         ctx.getSystem().receptionist().tell(Receptionist.register(key, ctx.getSelf()));
+    }
+
+    /**
+     * Whether no request is left on this node (a draining node then leaves the cluster). Roles that hold
+     * work outside {@link #requesters} (a prefill node's shipments) override this and call it.
+     */
+    protected boolean idle() {
+        return requesters.size() == 0;
+    }
+
+    /** Whether this node drains (its load reports say so). */
+    protected final boolean draining() {
+        return draining;
+    }
+
+    private void onBeginDrain(BeginDrain b) {
+        drainWaiters.add(b.whenIdle());
+        if (!draining) {
+            draining = true;
+            getContext().getLog().info("{} drains: no new requests are routed to it; it leaves once its {} request(s) "
+                    + "are done", nodeId.value(), requesters.size());
+            drainingTopic.tell(Topic.publish(new NodeProtocol.Draining(nodeId, getContext().getSelf())));
+        }
+        checkDrained();
+    }
+
+    private void checkDrained() {
+        if (!draining || drainWaiters.isEmpty()) {
+            return;
+        }
+        if (idle()) {
+            getContext().getLog().info("{} drained: no request left", nodeId.value());
+            drainWaiters.forEach(w -> w.tell(Done.getInstance()));
+            drainWaiters.clear();
+        } else {
+            getContext().scheduleOnce(DRAIN_CHECK_INTERVAL, getContext().getSelf(), DrainCheck.INSTANCE);
+        }
     }
 
     /** Cancels a request wherever it is on this node; its requester hears a {@link GenerationEvent.Failed}. */
@@ -61,7 +122,21 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
                     return this;
                 })
                 .onMessage(NodeProtocol.GetLoad.class, g -> {
-                    g.replyTo().tell(load());
+                    NodeProtocol.LoadReport report = load();
+                    g.replyTo().tell(draining ? report.asDraining() : report);
+                    return this;
+                })
+                .onMessage(BeginDrain.class, b -> {
+                    onBeginDrain(b);
+                    return this;
+                })
+                .onMessage(DrainCheck.class, c -> {
+                    checkDrained();
+                    return this;
+                })
+                .onMessage(NodeProtocol.Drain.class, d -> {
+                    getContext().getLog().info("{}: drain asked ({})", nodeId.value(), d.reason());
+                    CoordinatedShutdown.get(getContext().getSystem()).run(DrainRequested.INSTANCE);
                     return this;
                 })
                 .onMessage(NodeProtocol.GetKvState.class, g -> {
@@ -109,4 +184,7 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
         }
         return refusal;
     }
+
+    /** The reason of a coordinated shutdown that a {@link NodeProtocol.Drain} started. */
+    public enum DrainRequested implements CoordinatedShutdown.Reason { INSTANCE }
 }

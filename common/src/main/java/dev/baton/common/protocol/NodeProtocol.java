@@ -7,7 +7,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * The protocol of the engine nodes (DESIGN.md §3). Every role answers {@link GetLoad} and
+ * The protocol of the engine nodes (docs/design.md §3). Every role answers {@link GetLoad} and
  * {@link Cancel}; routers find each role through the Receptionist under its key.
  *
  * <pre>
@@ -97,6 +97,33 @@ public final class NodeProtocol {
      *                    stays behind it (a lost batch with none after it) resyncs
      */
     public record LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
-            int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq)
-            implements CborSerializable {}
+            int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq,
+            boolean draining) implements CborSerializable {
+
+        /** A report of a node that is not draining. */
+        public LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
+                int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq) {
+            this(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens, kvEndpoint, model,
+                    kvIncarnation, kvSeq, false);
+        }
+
+        /** This report, marked as that of a draining node. */
+        public LoadReport asDraining() {
+            return new LoadReport(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens,
+                    kvEndpoint, model, kvIncarnation, kvSeq, true);
+        }
+    }
+
+    /**
+     * Drains the node gracefully, as SIGTERM does (sent by a router for {@code bin/baton drain NODE}): the
+     * node stops being a routing candidate at once ({@link Draining}), finishes the requests it has (a
+     * prefill node until its decode nodes hold their blocks), then leaves the cluster and exits.
+     */
+    public record Drain(String reason) implements Command {}
+
+    /** The topic on which a node announces that it drains: routers stop sending it requests at once. */
+    public static final String DRAINING_TOPIC = "baton-node-draining";
+
+    /** Published on {@link #DRAINING_TOPIC} when a node starts draining ({@code ref}: its node actor). */
+    public record Draining(NodeId node, ActorRef<Command> ref) implements CborSerializable {}
 }

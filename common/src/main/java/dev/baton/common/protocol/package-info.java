@@ -1,5 +1,5 @@
 /**
- * Messages that cross nodes (Pekko, Jackson CBOR): the control plane of DESIGN.md §3.
+ * Messages that cross nodes (Pekko, Jackson CBOR): the control plane of docs/design.md §3.
  *
  * <ul>
  *   <li>{@link dev.baton.common.protocol.CborSerializable}: marker bound to Jackson CBOR.</li>

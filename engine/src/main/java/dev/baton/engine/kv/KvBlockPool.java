@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A fixed pool of KV blocks allocated off-heap once, at start-up, with the node's prefix cache
- * ({@link PrefixCache}, DESIGN.md §4, §6).
+ * ({@link PrefixCache}, docs/design.md §4, §6).
  *
  * <p>Blocks are refcounted: {@link #allocate()} hands out a block with count 1, {@link #retain(int)}
  * and {@link #release(int)} move it. A block whose count drops to zero returns to the free queue,

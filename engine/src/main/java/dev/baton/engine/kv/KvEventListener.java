@@ -4,7 +4,7 @@ import dev.baton.common.BlockHash;
 
 /**
  * Sees what the node prefix cache of a {@link KvBlockPool} holds change, block by block: the events
- * the cluster's KV index is built from (DESIGN.md §6: {@code Stored}, {@code Removed}, {@code Cleared}).
+ * the cluster's KV index is built from (docs/design.md §6: {@code Stored}, {@code Removed}, {@code Cleared}).
  * Set with {@link KvBlockPool#setEventListener}.
  *
  * <p>Called on the pool's owning thread (the engine loop), in the order the changes happen, while

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A second store of KV blocks under a node's {@link KvBlockPool}, keyed by block hash: on a node
- * process, the host tier that every node on the host shares (DESIGN.md §6). The engine loop stores each
+ * process, the host tier that every node on the host shares (docs/design.md §6). The engine loop stores each
  * cached block the pool evicts, and reads a prompt's blocks back from it instead of computing them.
  * The engine sees only this interface; the node process adapts the real store to it.
  *

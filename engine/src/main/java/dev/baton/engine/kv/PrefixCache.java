@@ -5,7 +5,7 @@ import dev.baton.engine.EngineException;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The node prefix cache of one {@link KvBlockPool} (DESIGN.md §4, §6): which blocks hold the KV of a
+ * The node prefix cache of one {@link KvBlockPool} (docs/design.md §4, §6): which blocks hold the KV of a
  * full, hashed prompt block, which of those are still being computed, and in which order unreferenced
  * cached blocks are evicted. The pool owns the reference counts and the free queue and calls in here;
  * the operations that take references ({@link KvBlockPool#match}, {@link KvBlockPool#claim},

@@ -279,7 +279,7 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     /**
-     * Puts {@code tier} under the prefix cache as its second tier (DESIGN.md §6): from the next request
+     * Puts {@code tier} under the prefix cache as its second tier (docs/design.md §6): from the next request
      * submitted after this call on, every cached block the pool evicts is stored in it, and a request
      * reads the prompt blocks that follow its cached prefix back from it instead of computing them. A
      * tier that throws is dropped, and the loop goes on without it. Needs the prefix cache: when it is

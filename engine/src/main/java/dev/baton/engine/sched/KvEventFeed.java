@@ -8,7 +8,7 @@ import dev.baton.engine.kv.PrefixCache;
 import java.util.function.Consumer;
 
 /**
- * Feeds a node's prefix-cache changes to the cluster (DESIGN.md §6): hears the pool's
+ * Feeds a node's prefix-cache changes to the cluster (docs/design.md §6): hears the pool's
  * {@code Stored}/{@code Removed}/{@code Cleared} events on the loop thread, numbers them in a
  * {@link KvEvents.Log}, and publishes one {@link KvEvents.Batch} per loop iteration that had any.
  * Answers a router's resync with the pool's whole state, numbered consistently with the batches.

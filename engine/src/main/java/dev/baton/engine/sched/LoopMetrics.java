@@ -10,7 +10,7 @@ import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The engine loop's meters (DESIGN.md §8). Counters and gauges read the loop's, the pool's and the
+ * The engine loop's meters (docs/design.md §8). Counters and gauges read the loop's, the pool's and the
  * prefix cache's own fields when scraped, so the loop pays nothing for them; the two timers are recorded once per admission and
  * once per step, on the loop thread. The {@code baton.host.tier.*} counters stay 0 on a loop without a
  * host tier ({@link EngineLoop#useTier}); the host tier's own figures (entries, bytes, evictions, shared by

@@ -9,7 +9,7 @@ import dev.baton.engine.kv.KvTier;
 import dev.baton.engine.kv.PrefixCache;
 
 /**
- * Node-local prefix reuse for one {@link EngineLoop} (DESIGN.md §6): the one place where the
+ * Node-local prefix reuse for one {@link EngineLoop} (docs/design.md §6): the one place where the
  * scheduler talks to the pool's prefix cache. The loop keeps a {@link Blocks} per request and calls in
  * here at admission, before each step and after it.
  *

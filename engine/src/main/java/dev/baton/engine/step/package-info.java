@@ -1,5 +1,5 @@
 /**
- * The step API: the seam between a scheduler and the model (DESIGN.md §4).
+ * The step API: the seam between a scheduler and the model (docs/design.md §4).
  *
  * <ul>
  *   <li>{@link dev.baton.engine.step.StepBatch}: a flat batch of tokens from many sequences, prefill chunks and decode tokens mixed.</li>

@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A prompt whose leading blocks another request computed and published is finished from those
  * cached blocks, and the result is bit-identical to computing the whole prompt (the determinism
- * contract of DESIGN.md §4 is what makes reused KV exact).
+ * contract of docs/design.md §4 is what makes reused KV exact).
  */
 @Timeout(180)
 class PrefixReuseTest {

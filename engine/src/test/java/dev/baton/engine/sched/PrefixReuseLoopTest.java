@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Node-local prefix reuse in the {@link EngineLoop} (DESIGN.md §6): requests that share a prompt
+ * Node-local prefix reuse in the {@link EngineLoop} (docs/design.md §6): requests that share a prompt
  * prefix compute its blocks once, a request waits for blocks another is computing, recomputes them
  * when that one is cancelled, and every request still gets the tokens it gets alone.
  */

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The determinism contract of DESIGN.md §4: a sequence's KV bytes and logits do not depend on chunk
+ * The determinism contract of docs/design.md §4: a sequence's KV bytes and logits do not depend on chunk
  * sizes, on the other sequences in its batch, or on the thread count. Compared bit for bit.
  */
 @Timeout(180)

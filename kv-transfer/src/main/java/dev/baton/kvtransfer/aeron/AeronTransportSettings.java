@@ -35,7 +35,8 @@ public record AeronTransportSettings(
         IdleKind idleStrategy,
         double debugReceiveLossRate,
         long debugReceiveLossSeed,
-        long driverTimeoutNs) {
+        long driverTimeoutNs,
+        String bindAddress) {
 
     /** Configuration path of these settings. */
     public static final String PATH = "baton.kv-transfer.aeron";
@@ -57,6 +58,11 @@ public record AeronTransportSettings(
         Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(threadingMode, "threading-mode");
         Objects.requireNonNull(idleStrategy, "idle-strategy");
+        bindAddress = bindAddress == null ? "" : bindAddress.trim();
+        if (bindAddress.contains(":") && !bindAddress.startsWith("[") || bindAddress.contains("/")) {
+            throw new KvTransferException(PATH + ".bind-address: \"" + bindAddress
+                    + "\" must be a host name or an IP address (IPv6 in brackets), without a port");
+        }
         aeronDirectory = aeronDirectory == null || aeronDirectory.isBlank()
                 ? CommonContext.getAeronDirectoryName() : aeronDirectory;
         checkChannel("channel", channel);
@@ -112,7 +118,8 @@ public record AeronTransportSettings(
                     parseEnum(IdleKind.class, c, "idle-strategy"),
                     c.getDouble("debug-receive-loss-rate"),
                     c.getLong("debug-receive-loss-seed"),
-                    c.getDuration("driver-timeout", TimeUnit.NANOSECONDS));
+                    c.getDuration("driver-timeout", TimeUnit.NANOSECONDS),
+                    c.getString("bind-address"));
         } catch (ConfigException e) {
             throw new KvTransferException("invalid kv-transfer configuration: " + e.getMessage(), e);
         }
@@ -127,42 +134,52 @@ public record AeronTransportSettings(
     public AeronTransportSettings withDriver(DriverMode mode, String directory) {
         return new AeronTransportSettings(name, mode, directory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
+                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
     }
 
     /** A copy with other receive and reply channels (and the name derived from them again). */
     public AeronTransportSettings withChannels(String channel, int streamId, String replyChannel, int replyStreamId) {
         return new AeronTransportSettings("", driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
+                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
+    }
+
+    /**
+     * A copy whose UDP subscriptions listen on {@code address} (e.g. {@code 0.0.0.0}) while the channels keep
+     * the address senders use ({@code ""}: listen on the channels' own address).
+     */
+    public AeronTransportSettings withBindAddress(String address) {
+        return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs,
+                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, address);
     }
 
     /** A copy with another MTU and term lengths (UDP publications', IPC publications'). */
     public AeronTransportSettings withFrames(int mtuBytes, int termLengthBytes, int ipcTermLengthBytes) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs,
-                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
+                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
     }
 
     /** A copy whose embedded driver drops {@code rate} of received UDP data frames (tests only). */
     public AeronTransportSettings withDebugReceiveLoss(double rate, long seed) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, rate, seed, driverTimeoutNs);
+                idleStrategy, rate, seed, driverTimeoutNs, bindAddress);
     }
 
     /** A copy with another idle strategy. */
     public AeronTransportSettings withIdleStrategy(IdleKind idle) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idle, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
+                idle, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
     }
 
     /** A copy with another receiver deadline cap. */
     public AeronTransportSettings withMaxTransferTimeoutNs(long timeoutNs) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, timeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs);
+                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
     }
 
     /** Whether {@code channel} is a UDP channel (as opposed to IPC). */
@@ -207,9 +224,16 @@ public record AeronTransportSettings(
         return uri.toString();
     }
 
-    /** {@code channel} with this transport's socket buffers for a subscription. */
+    /**
+     * {@code channel} with this transport's socket buffers for a subscription, listening on
+     * {@link #bindAddress} instead of the endpoint's host when one is set.
+     */
     String subscriptionChannel(String channel) {
         ChannelUri uri = ChannelUri.parse(channel);
+        if (isUdp(channel) && !bindAddress.isEmpty()) {
+            String endpoint = uri.get(CommonContext.ENDPOINT_PARAM_NAME);
+            uri.put(CommonContext.ENDPOINT_PARAM_NAME, bindAddress + endpoint.substring(endpoint.lastIndexOf(':')));
+        }
         if (isUdp(channel) && socketBufferBytes > 0) {
             uri.put(CommonContext.SOCKET_RCVBUF_PARAM_NAME, Integer.toString(socketBufferBytes));
             uri.put(CommonContext.RECEIVER_WINDOW_LENGTH_PARAM_NAME,

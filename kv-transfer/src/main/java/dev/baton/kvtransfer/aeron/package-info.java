@@ -1,5 +1,5 @@
 /**
- * The Aeron transport of KV blocks (DESIGN.md §5): IPC between processes of one media driver, UDP
+ * The Aeron transport of KV blocks (docs/design.md §5): IPC between processes of one media driver, UDP
  * between hosts (or processes with their own drivers).
  *
  * <ul>

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Which block hashes the host tier holds for one compatibility: the host level of the prefix index
- * (DESIGN.md §6). A view over {@link HostTier}'s shared index, so it sees blocks stored by every process
+ * (docs/design.md §6). A view over {@link HostTier}'s shared index, so it sees blocks stored by every process
  * on the host the moment they are published; it copies nothing and refreshes no last access.
  *
  * <p>Thread-safe. Answers are a snapshot: a block reported present may be evicted before it is read,

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The host tier: KV blocks in shared memory that every node process on a host can read, keyed by
- * block hash, bounded in bytes, with eviction (DESIGN.md §5, §6). It is a same-host transport (one
+ * block hash, bounded in bytes, with eviction (docs/design.md §5, §6). It is a same-host transport (one
  * process puts a block, another gets it) and the store that prefix reuse reads from.
  *
  * <h2>Files</h2>

@@ -6,7 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 
 /**
- * Registers a host tier's figures with Micrometer (DESIGN.md §8): gauges read {@link HostTier#stats()}
+ * Registers a host tier's figures with Micrometer (docs/design.md §8): gauges read {@link HostTier#stats()}
  * when scraped (a scan of the slot table), counters read the handle's counters. Nothing is added to
  * the put/get path.
  *

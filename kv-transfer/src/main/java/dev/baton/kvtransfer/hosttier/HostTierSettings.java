@@ -19,7 +19,7 @@ import net.openhft.hashing.LongHashFunction;
  * @param name                file name stem: {@code <name>.slab} and {@code <name>.index}
  * @param capacityBytes       the bound on stored block bytes; rounded down to whole slots
  * @param blockBytes          bytes of one KV block; every put and get moves exactly this many
- * @param compatibility       the tuple this handle's blocks are valid under (DESIGN.md §5)
+ * @param compatibility       the tuple this handle's blocks are valid under (docs/design.md §5)
  * @param staleWriteTimeoutNs a slot held in WRITING longer than this may be taken back by any process
  */
 public record HostTierSettings(

@@ -1,7 +1,7 @@
 /**
  * The host tier: KV blocks in shared memory (a memory-mapped slab plus a Chronicle Map index) shared by
  * every node process on a host, bounded in bytes, with eviction; a same-host transport and the store
- * prefix reuse reads from (DESIGN.md §5, §6).
+ * prefix reuse reads from (docs/design.md §5, §6).
  *
  * <ul>
  *   <li>{@link dev.baton.kvtransfer.hosttier.HostTier}: open, put, get, claim, remove, stats; the protocol.</li>

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The HTTP API's meters (DESIGN.md §8). Names are dot-case with base units; tags are the endpoint,
+ * The HTTP API's meters (docs/design.md §8). Names are dot-case with base units; tags are the endpoint,
  * the status or error code and the model: small fixed sets, never a request id.
  *
  * <pre>

@@ -28,13 +28,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The route tree of the API (DESIGN.md §7):
+ * The route tree of the API (docs/design.md §7):
  *
  * <pre>
  * POST /v1/completions        key   CompletionEndpoint
  * POST /v1/chat/completions   key   CompletionEndpoint
  * GET  /v1/models             key   the served model
  * GET  /v1/cluster            key   the backend's cluster view
+ * POST /v1/cluster/nodes/{id}/drain  key   drain a serving node (202; 404 for an unknown id)
  * GET  /health                      200 while the process serves HTTP
  * GET  /ready                       200 when the backend can serve, else 503 with the reason
  * GET  /metrics                     Prometheus text of the shared registry
@@ -87,6 +88,8 @@ final class ApiRoutes extends AllDirectives {
                 path(segment("v1").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.COMPLETION)))),
                 path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.CHAT)))),
                 path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
+                path(segment("v1").slash("cluster").slash("nodes").slash(segment()).slash("drain"), nodeId -> post(
+                        () -> withKey(endpoint, () -> drain(nodeId)))),
                 path(segment("v1").slash("cluster"), () -> get(() -> withKey(endpoint,
                         () -> complete(HttpAnswers.json(200, OpenAiJson.bytes(backend.clusterView())))))),
                 path("health", () -> get(() -> complete(HttpAnswers.json(200, status("ok", null))))),
@@ -96,6 +99,17 @@ final class ApiRoutes extends AllDirectives {
 
     private Route generate(Kind kind) {
         return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body)));
+    }
+
+    private Route drain(String nodeId) {
+        if (!backend.drain(nodeId, "asked through the router's API")) {
+            return complete(HttpAnswers.json(404, status("unknown node", "no serving node \"" + nodeId
+                    + "\" is in the cluster (GET /v1/cluster lists them)")));
+        }
+        ObjectNode body = OpenAiJson.object();
+        body.put("node", nodeId);
+        body.put("status", "draining");
+        return complete(HttpAnswers.json(202, OpenAiJson.bytes(body)));
     }
 
     private Route ready() {

@@ -45,6 +45,17 @@ public interface GenerationBackend {
      */
     void cancel(RequestId id, String reason);
 
+    /**
+     * Drains the serving node {@code nodeId} (POST /v1/cluster/nodes/{id}/drain, {@code bin/baton drain}): no
+     * new request goes to it; it finishes what it has, leaves the cluster and exits. A backend without
+     * such nodes has nothing to drain.
+     *
+     * @return false when no node of that id is known
+     */
+    default boolean drain(String nodeId, String reason) {
+        return false;
+    }
+
     /** Members, roles, load and KV usage as JSON, served as-is on GET /v1/cluster. */
     JsonNode clusterView();
 }

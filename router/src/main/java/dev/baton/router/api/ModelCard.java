@@ -9,7 +9,7 @@ import java.util.Objects;
 /**
  * The model a {@link GenerationBackend} serves, as the HTTP API needs it: the id clients name in
  * {@code model}, the context length that bounds prompt plus {@code max_tokens}, and the tokenizer and
- * chat template the router turns requests into token ids with (DESIGN.md §3: the router tokenizes).
+ * chat template the router turns requests into token ids with (docs/design.md §3: the router tokenizes).
  *
  * <p>Immutable and thread-safe (the tokenizer and chat template are).
  *

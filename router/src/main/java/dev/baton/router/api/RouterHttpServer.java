@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 import scala.jdk.javaapi.DurationConverters;
 
 /**
- * Starts the router's OpenAI-compatible HTTP API (DESIGN.md §7) on a caller's typed actor system.
+ * Starts the router's OpenAI-compatible HTTP API (docs/design.md §7) on a caller's typed actor system.
  *
  * <p>How the cli starts it:
  * <pre>{@code

@@ -1,5 +1,5 @@
 /**
- * The router's OpenAI-compatible HTTP API (DESIGN.md §7) on Pekko HTTP, and the small backend
+ * The router's OpenAI-compatible HTTP API (docs/design.md §7) on Pekko HTTP, and the small backend
  * interface it calls. Public: the entry point, its settings and the backend SPI; the rest is
  * package-private.
  *

@@ -87,7 +87,7 @@ public final class ClusterBackend implements GenerationBackend {
 
     private static boolean has(List<NodeView> nodes, String role) {
         for (NodeView n : nodes) {
-            if (n.reachable() && n.totalBlocks() > 0 && n.role().equals(role)) {
+            if (n.reachable() && !n.draining() && n.totalBlocks() > 0 && n.role().equals(role)) {
                 return true;
             }
         }
@@ -98,7 +98,7 @@ public final class ClusterBackend implements GenerationBackend {
         boolean fitsSomewhere = false;
         long largest = 0;
         for (NodeView n : nodes) {
-            if (!n.reachable() || n.totalBlocks() == 0 || !n.role().equals(role)) {
+            if (!n.reachable() || n.draining() || n.totalBlocks() == 0 || !n.role().equals(role)) {
                 continue;
             }
             long capacity = (long) n.totalBlocks() * n.blockSize();
@@ -119,6 +119,11 @@ public final class ClusterBackend implements GenerationBackend {
     }
 
     @Override
+    public boolean drain(String nodeId, String reason) {
+        return dispatcher.drain(nodeId, reason);
+    }
+
+    @Override
     public JsonNode clusterView() {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         root.put("model", model.id());
@@ -130,6 +135,7 @@ public final class ClusterBackend implements GenerationBackend {
             o.put("address", n.address());
             o.put("role", n.role());
             o.put("reachable", n.reachable());
+            o.put("draining", n.draining());
             o.put("running", n.running());
             o.put("waiting", n.waiting());
             o.put("in_flight", n.inFlight());

@@ -39,7 +39,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * they are (polled {@link NodeProtocol.LoadReport}s), where each request runs, and what to do when a
  * node goes away (its in-flight requests fail at once, retryable, when it becomes unreachable).
  *
- * <p>Routing (DESIGN.md §3): with at least one prefill and one decode node the request is
+ * <p>Routing (docs/design.md §3): with at least one prefill and one decode node the request is
  * disaggregated. Both choices are KV-aware: from the nodes' KV events ({@link KvIndex}) the router
  * knows how much of the prompt each node holds, and takes the lowest cost minus cache benefit within
  * a herding guard ({@link RoutingSettings}). The decode node is chosen first, among those whose free
@@ -87,6 +87,12 @@ public final class ClusterDispatcher {
 
     private record ResyncFailed(NodeId nodeId) implements Msg {}
 
+    /** A node announced that it drains (topic {@link NodeProtocol#DRAINING_TOPIC}). */
+    private record NodeDraining(NodeProtocol.Draining draining) implements Msg {}
+
+    /** {@code bin/baton drain NODE}: tell the node to drain, and stop routing to it now. */
+    private record DrainNode(String nodeId, String reason) implements Msg {}
+
     /** The service keys of the roles, by role name. */
     private static final Map<String, ServiceKey<NodeProtocol.Command>> KEYS = Map.of(
             "worker", NodeProtocol.WORKER_KEY, "prefill", NodeProtocol.PREFILL_KEY, "decode", NodeProtocol.DECODE_KEY);
@@ -96,6 +102,7 @@ public final class ClusterDispatcher {
         final String role;
         NodeProtocol.LoadReport load;
         boolean reachable = true;
+        boolean draining; // announced or reported: finishes what it has, gets nothing new
         int inFlight;
         int reservedBlocks; // blocks this router sent since the node's last load report
         int loadEpoch; // load reports received
@@ -111,7 +118,7 @@ public final class ClusterDispatcher {
         }
 
         boolean usable(String wanted) {
-            return role.equals(wanted) && reachable && load != null;
+            return role.equals(wanted) && reachable && !draining && load != null;
         }
 
         int blocksFor(int positions) {
@@ -208,7 +215,7 @@ public final class ClusterDispatcher {
         boolean prefill = false;
         boolean decode = false;
         for (NodeView n : nodes) {
-            if (n.reachable() && n.totalBlocks() > 0) {
+            if (n.reachable() && !n.draining() && n.totalBlocks() > 0) {
                 switch (n.role()) {
                     case "worker" -> {
                         return true;
@@ -220,6 +227,22 @@ public final class ClusterDispatcher {
             }
         }
         return prefill && decode;
+    }
+
+    /**
+     * Drains the node {@code nodeId} ({@code bin/baton drain}): it is no longer chosen from now on, and is
+     * told to finish what it has, leave the cluster and exit.
+     *
+     * @return false when no node of that id is known
+     */
+    public boolean drain(String nodeId, String reason) {
+        for (NodeView n : view) {
+            if (n.nodeId().equals(nodeId)) {
+                actor.tell(new DrainNode(nodeId, reason));
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The nodes as last seen (refreshed with every load poll and membership change). */
@@ -236,6 +259,9 @@ public final class ClusterDispatcher {
         ActorRef<Topic.Command<KvEvents.Batch>> topic = ctx.spawn(Topic.create(KvEvents.Batch.class, KvEvents.TOPIC),
                 "kv-events");
         topic.tell(Topic.subscribe(ctx.messageAdapter(KvEvents.Batch.class, KvBatch::new)));
+        ActorRef<Topic.Command<NodeProtocol.Draining>> drainingTopic = ctx.spawn(
+                Topic.create(NodeProtocol.Draining.class, NodeProtocol.DRAINING_TOPIC), "draining-topic");
+        drainingTopic.tell(Topic.subscribe(ctx.messageAdapter(NodeProtocol.Draining.class, NodeDraining::new)));
         Hashing hashing = new Hashing();
         ActorRef<GenerationEvent> events = ctx.messageAdapter(GenerationEvent.class, Event::new);
         ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listing::new);
@@ -287,10 +313,31 @@ public final class ClusterDispatcher {
                         publish(nodes, index);
                         return Behaviors.same();
                     })
+                    .onMessage(NodeDraining.class, d -> {
+                        Node n = nodes.get(d.draining().ref());
+                        if (n != null && !n.draining) {
+                            n.draining = true;
+                            ctx.getLog().info("node {} drains: no new requests go to it", d.draining().node().value());
+                            publish(nodes, index);
+                        }
+                        return Behaviors.same();
+                    })
+                    .onMessage(DrainNode.class, d -> {
+                        for (Node n : nodes.values()) {
+                            if (n.load != null && n.load.node().value().equals(d.nodeId())) {
+                                n.draining = true;
+                                n.ref.tell(new NodeProtocol.Drain(d.reason()));
+                                ctx.getLog().info("draining node {} ({})", d.nodeId(), d.reason());
+                            }
+                        }
+                        publish(nodes, index);
+                        return Behaviors.same();
+                    })
                     .onMessage(Load.class, l -> {
                         Node n = nodes.get(l.from());
                         if (n != null) {
                             n.load = l.report();
+                            n.draining |= l.report().draining();
                             n.reservedBlocks = 0;
                             n.loadEpoch++;
                             hashing.learn(l.report());
@@ -657,7 +704,7 @@ public final class ClusterDispatcher {
         for (Node n : nodes.values()) {
             NodeProtocol.LoadReport l = n.load;
             v.add(new NodeView(l == null ? n.ref.path().name() : l.node().value(), n.address().toString(), n.role,
-                    n.reachable, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(), l == null ? 0 : l.freeBlocks(),
+                    n.reachable, n.draining, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(), l == null ? 0 : l.freeBlocks(),
                     l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(), n.inFlight,
                     l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint(),
                     l == null ? 0 : index.size(l.node())));

@@ -13,7 +13,7 @@ import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * The router's view of which block hashes each node holds (DESIGN.md §6), kept from the nodes'
+ * The router's view of which block hashes each node holds (docs/design.md §6), kept from the nodes'
  * {@link KvEvents.Batch}es. Events are applied in sequence order; a gap (a lost batch), a batch of a
  * new incarnation (the node restarted) that does not start at 1, or a first sight of a node mid-way
  * triggers a resync: the node is asked for its whole {@link KvEvents.State}, batches arriving

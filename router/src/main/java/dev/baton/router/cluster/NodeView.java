@@ -4,12 +4,13 @@ package dev.baton.router.cluster;
  * What the router knows of one serving node (for routing and {@code GET /v1/cluster}).
  *
  * @param role            worker, prefill or decode
+ * @param draining        the node drains: it finishes what it has and is sent nothing new
  * @param inFlight        requests this router has sent to the node and not seen end (for a prefill
  *                        node: not seen its first token)
  * @param generatedTokens tokens the node has generated since it started (its last report)
  * @param kvEndpoint      where the node receives KV blocks (channel#stream), empty if it does not
  * @param indexedBlocks   block hashes the router's KV index believes the node holds in its prefix cache
  */
-public record NodeView(String nodeId, String address, String role, boolean reachable, int running, int waiting,
+public record NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
         int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
         int indexedBlocks) {}

@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
- * The router's routing meters (DESIGN.md §8):
+ * The router's routing meters (docs/design.md §8):
  *
  * <pre>
  *   baton.routing.decisions{role=prefill|decode|worker, reason=prefix|load|guard|local}

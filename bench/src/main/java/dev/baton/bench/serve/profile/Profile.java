@@ -4,7 +4,7 @@ import dev.baton.bench.serve.metrics.Stats;
 import java.util.List;
 
 /**
- * A node's measured capacity, the input of the SLO planner (DESIGN.md §9): TTFT against prompt length
+ * A node's measured capacity, the input of the SLO planner (docs/design.md §9): TTFT against prompt length
  * (prefill) and ITL against concurrency and context length (decode). Saved as JSON.
  *
  * @param nodes the node count of the profiled target; throughputs {@code ...PerNode} are divided by it
