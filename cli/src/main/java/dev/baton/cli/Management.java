@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
@@ -64,12 +65,15 @@ final class Management {
     /**
      * Starts the management endpoint when {@code baton.management.port} is set, waiting until it is bound,
      * and Cluster Bootstrap when the formation is {@code bootstrap}. Reads the settings from the actor
-     * system's configuration, which {@link #configure(Config)} prepared.
+     * system's configuration, which {@link #configure(Config)} prepared. {@code /ready} reports {@code ready}
+     * (beside Pekko's cluster-membership check).
      *
+     * @param ready whether the node serves: asked on every readiness probe, so cheap and thread-safe
      * @throws IllegalStateException when the endpoint cannot be bound (the port is taken, the address is
      *         not this host's), naming the address
      */
-    static void start(ActorSystem<?> system) throws InterruptedException {
+    static void start(ActorSystem<?> system, BooleanSupplier ready) throws InterruptedException {
+        NodeReadiness.get(system.classicSystem()).readyWhen(ready);
         Config config = system.settings().config();
         ManagementSettings settings = ManagementSettings.from(config);
         if (!settings.enabled()) {

@@ -126,8 +126,7 @@ abstract class NodeCommand implements Callable<Integer> {
             return Behaviors.empty();
         }), "baton", config);
         Drain.install(system, nodeRef, health, id);
-        NodeReadiness.markServingWhen(health::ready);
-        Management.start(system);
+        Management.start(system, health::ready);
         LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
                 engine.config().name(), settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 tier == null ? "none" : tier.describe(), node.summary());

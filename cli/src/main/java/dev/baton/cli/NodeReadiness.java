@@ -1,67 +1,46 @@
 package dev.baton.cli;
 
+import java.util.Objects;
 import java.util.function.BooleanSupplier;
+import org.apache.pekko.actor.AbstractExtensionId;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.Extension;
 
 /**
- * Whether this node process serves requests, as its readiness probe reports it ({@link NodeReadinessCheck}
- * on Pekko Management's {@code /ready}). One per JVM: a node process is one node.
+ * Whether a node serves, as Pekko Management's {@code /ready} reports it ({@link NodeReadinessCheck}): one
+ * per actor system (a Pekko extension), so that several nodes in one JVM (tests) each report their own.
+ * Not ready until the node says where its readiness comes from ({@link #readyWhen}); an engine node gives
+ * its {@link NodeHealth} (ready while an Up member that does not drain), the router its dispatcher (ready
+ * while the cluster can serve). {@link Management#start} sets it.
  *
- * <pre>
- *   STARTING --markServing / markServingWhen--> SERVING --markDraining--> DRAINING (final)
- * </pre>
- *
- * A node command marks itself serving once its actor runs in the cluster, and draining when it is asked
- * to stop (SIGTERM, {@code bin/baton drain}), so that an orchestrator stops sending it traffic before it
- * leaves. The router serves only while its cluster can serve: it marks itself serving with the condition
- * {@code dispatcher::ready}.
- *
- * <p>Thread-safe: the state is one volatile reference, read by the health check's thread.
+ * <p>Thread-safe: the source is one volatile reference, read by the health check on Pekko's dispatcher.
  */
-final class NodeReadiness {
+final class NodeReadiness implements Extension {
 
-    private enum Phase { STARTING, SERVING, DRAINING }
+    private static final Id ID = new Id();
 
-    private record State(Phase phase, BooleanSupplier condition) {}
-
-    private static final BooleanSupplier ALWAYS = () -> true;
-
-    private static volatile State state = new State(Phase.STARTING, ALWAYS);
+    private volatile BooleanSupplier source = () -> false;
 
     private NodeReadiness() {}
 
-    /** The node serves from now on (unless it drains already: draining is final). */
-    static void markServing() {
-        markServingWhen(ALWAYS);
+    static NodeReadiness get(ActorSystem system) {
+        return ID.get(system);
     }
 
-    /**
-     * The node serves from now on whenever {@code condition} holds (asked on every readiness probe; it must
-     * be cheap and thread-safe), unless it drains already.
-     */
-    static synchronized void markServingWhen(BooleanSupplier condition) {
-        if (state.phase() != Phase.DRAINING) {
-            state = new State(Phase.SERVING, java.util.Objects.requireNonNull(condition, "condition"));
+    /** From now on the node is ready whenever {@code ready} holds (asked on every probe: cheap, thread-safe). */
+    void readyWhen(BooleanSupplier ready) {
+        source = Objects.requireNonNull(ready, "ready");
+    }
+
+    boolean isReady() {
+        return source.getAsBoolean();
+    }
+
+    private static final class Id extends AbstractExtensionId<NodeReadiness> {
+        @Override
+        public NodeReadiness createExtension(ExtendedActorSystem system) {
+            return new NodeReadiness();
         }
-    }
-
-    /** The node stops taking new work: it reports not ready from now on, for good. */
-    static synchronized void markDraining() {
-        state = new State(Phase.DRAINING, ALWAYS);
-    }
-
-    /** True while the node serves: marked serving, not draining, and its condition holds. */
-    static boolean isReady() {
-        State s = state;
-        return s.phase() == Phase.SERVING && s.condition().getAsBoolean();
-    }
-
-    /** True once the node drains. */
-    static boolean isDraining() {
-        return state.phase() == Phase.DRAINING;
-    }
-
-    /** Back to starting (tests run several nodes' lifecycles in one JVM). */
-    static synchronized void reset() {
-        state = new State(Phase.STARTING, ALWAYS);
     }
 }

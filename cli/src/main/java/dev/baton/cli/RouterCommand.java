@@ -66,18 +66,16 @@ final class RouterCommand implements Callable<Integer> {
             card = ModelCard.fromGguf(modelId, file.metadata(), System.currentTimeMillis() / 1000);
         }
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "baton", config);
-        Management.start(system);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ClusterDispatcher dispatcher = new ClusterDispatcher(system,
                 dev.baton.router.cluster.RoutingSettings.from(config), registry);
-        NodeReadiness.markServingWhen(dispatcher::ready);
+        Management.start(system, dispatcher::ready);
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
                 registry).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            NodeReadiness.markDraining();
             binding.close();
             system.terminate();
             try {

@@ -17,13 +17,12 @@ import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * Baton's management settings as Pekko Management reads them, and a real management endpoint whose
- * {@code /ready} follows the node's readiness.
+ * {@code /ready} follows the node's health.
  */
 @Timeout(60)
 class ManagementTest {
@@ -31,11 +30,6 @@ class ManagementTest {
     /** The repository's cluster.conf under {@code overrides}, as a node reads it. */
     static Config config(String overrides) {
         return ConfigFactory.parseString(overrides).withFallback(BatonConfig.load(java.nio.file.Path.of("../cluster.conf"))).resolve();
-    }
-
-    @AfterEach
-    void resetReadiness() {
-        NodeReadiness.reset();
     }
 
     @Test
@@ -123,21 +117,6 @@ class ManagementTest {
     }
 
     @Test
-    void shouldBeReadyOnlyWhileServingAndItsConditionHolds() {
-        assertFalse(NodeReadiness.isReady(), "starting");
-        boolean[] clusterCanServe = {false};
-        NodeReadiness.markServingWhen(() -> clusterCanServe[0]);
-        assertFalse(NodeReadiness.isReady(), "condition false");
-        clusterCanServe[0] = true;
-        assertTrue(NodeReadiness.isReady());
-        NodeReadiness.markDraining();
-        assertFalse(NodeReadiness.isReady(), "draining");
-        NodeReadiness.markServing();
-        assertFalse(NodeReadiness.isReady(), "draining is final");
-        assertTrue(NodeReadiness.isDraining());
-    }
-
-    @Test
     void shouldAnswerAliveAndReadyFromTheNodeState() throws Exception {
         int port;
         int clusterPort;
@@ -152,8 +131,9 @@ class ManagementTest {
                 pekko.cluster.seed-nodes = ["pekko://baton@127.0.0.1:%d"]
                 """.formatted(port, clusterPort, clusterPort)));
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "baton", c);
+        NodeHealth health = new NodeHealth();
         try {
-            Management.start(system);
+            Management.start(system, health::ready);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             String base = "http://127.0.0.1:" + port;
             assertEquals(200, status(http, base + "/alive"));
@@ -166,9 +146,9 @@ class ManagementTest {
             }
             HttpResponse<String> notServing = get(http, base + "/ready");
             assertEquals(500, notServing.statusCode(), notServing.body()); // Pekko Management's answer to a failed check
-            NodeReadiness.markServing();
+            health.serving();
             awaitStatus(http, base + "/ready", 200);
-            NodeReadiness.markDraining();
+            health.draining();
             assertEquals(500, status(http, base + "/ready"));
             assertEquals(200, status(http, base + "/alive"));
         } finally {
@@ -188,7 +168,7 @@ class ManagementTest {
                     """.formatted(taken.getLocalPort())));
             ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "baton", c);
             try {
-                IllegalStateException e = assertThrows(IllegalStateException.class, () -> Management.start(system));
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> Management.start(system, () -> true));
                 assertTrue(e.getMessage().contains("127.0.0.1:" + taken.getLocalPort()), e.getMessage());
             } finally {
                 system.terminate();
