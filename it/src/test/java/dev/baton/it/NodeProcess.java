@@ -57,8 +57,21 @@ final class NodeProcess implements AutoCloseable {
     static NodeProcess start(Path dir, String name, List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(root().resolve("bin/baton").toString()));
         cmd.addAll(List.of(args));
+        return start(new ProcessBuilder(cmd), dir, name, jvmOptions);
+    }
+
+    /** Like {@link #start(Path, String, String...)}, inside one of {@code hosts} (its network namespace). */
+    static NodeProcess start(TestHosts hosts, TestHosts.Host host, Path dir, String name, String... args)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(root().resolve("bin/baton").toString()));
+        cmd.addAll(List.of(args));
+        return start(hosts.builder(host, cmd), dir, name, List.of());
+    }
+
+    private static NodeProcess start(ProcessBuilder pb, Path dir, String name, List<String> jvmOptions)
+            throws IOException {
         Path log = dir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("BATON_SKIP_BUILD", "1");
         pb.environment().put("BATON_JVM_OPTS", "-Xmx384m -Dbaton.kv-transfer.host-tier.directory=" + dir.resolve("host-tier")
                 + " -Dbaton.kv-transfer.host-tier.capacity=64MiB " + String.join(" ", jvmOptions));
