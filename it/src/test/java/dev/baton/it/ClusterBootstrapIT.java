@@ -71,14 +71,14 @@ class ClusterBootstrapIT {
             TestHosts.Host routerHost = hosts.host(0);
             List<NodeProcess> nodes = new ArrayList<>();
             try {
-                nodes.add(NodeProcess.start(hosts, routerHost, dir, "router", "router", "--model", MODEL.toString(),
+                nodes.add(NodeProcess.startIn(hosts, routerHost, dir, "router", List.of(), "router", "--model", MODEL.toString(),
                         "--config", conf.toString(), "--host", routerHost.address(), "--cluster-port",
                         Integer.toString(CLUSTER_PORT), "--http-host", routerHost.address(), "--port",
                         Integer.toString(HTTP_PORT)));
                 String[] roles = {"prefill", "decode"};
                 for (int i = 1; i <= 2; i++) {
                     TestHosts.Host h = hosts.host(i);
-                    nodes.add(NodeProcess.start(hosts, h, dir, roles[i - 1], roles[i - 1], "--model", MODEL.toString(),
+                    nodes.add(NodeProcess.startIn(hosts, h, dir, roles[i - 1], List.of(), roles[i - 1], "--model", MODEL.toString(),
                             "--threads", "1", "--config", conf.toString(), "--host", h.address(), "--cluster-port",
                             Integer.toString(CLUSTER_PORT), "--node-id", roles[i - 1] + "-" + i));
                 }
