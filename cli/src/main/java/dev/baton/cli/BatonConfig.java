@@ -13,6 +13,13 @@ import java.nio.file.Path;
  */
 final class BatonConfig {
 
+    /**
+     * Pekko refuses to start when its modules' versions differ, and Maven Central has no pekko-discovery
+     * at the core version (1.7.0; its newest is 1.2.1, which Cluster Bootstrap needs, see the parent pom).
+     * With the check off Pekko logs one warning naming pekko-discovery instead. A cluster.conf may set it.
+     */
+    private static final Config PEKKO_VERSIONS = ConfigFactory.parseString("pekko.fail-mixed-versions = off");
+
     private BatonConfig() {}
 
     static Config load(Path explicit) {
@@ -24,7 +31,7 @@ final class BatonConfig {
         } else if (!Files.isRegularFile(file)) {
             throw new EngineException("config file not found: " + file);
         }
-        Config base = ConfigFactory.defaultReference();
+        Config base = PEKKO_VERSIONS.withFallback(ConfigFactory.defaultReference());
         if (file == null) {
             return base.resolve();
         }

@@ -63,9 +63,22 @@ final class ClusterOptions {
         return c;
     }
 
-    /** The address this node advertises (Pekko's canonical hostname). */
+    /**
+     * The address this node advertises: Pekko's canonical hostname, with Pekko's placeholders
+     * {@code <getHostAddress>} and {@code <getHostName>} (its reference default) resolved as Pekko does.
+     */
     static String advertised(Config c) {
-        return c.getString(CANONICAL_HOST);
+        String h = c.getString(CANONICAL_HOST);
+        try {
+            return switch (h) {
+                case "<getHostAddress>" -> java.net.InetAddress.getLocalHost().getHostAddress();
+                case "<getHostName>" -> java.net.InetAddress.getLocalHost().getHostName();
+                default -> h;
+            };
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(CANONICAL_HOST + " is " + h + ", but this host's address cannot be "
+                    + "found (" + e.getMessage() + "): set --host", e);
+        }
     }
 
     /** The local address this node listens on: Pekko's bind-hostname when set, else the advertised address. */
@@ -79,7 +92,7 @@ final class ClusterOptions {
      * hosts would try to reach it at their own loopback), naming the flag to set.
      */
     static void checkReachable(Config c) {
-        String self = advertised(c);
+        String self = c.getString(CANONICAL_HOST);
         if (!isLoopback(self)) {
             return;
         }

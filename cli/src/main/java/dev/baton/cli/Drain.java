@@ -48,8 +48,20 @@ final class Drain {
         return d;
     }
 
-    /** {@code config} with the coordinated-shutdown phase that waits for the drain long enough for it. */
+    /** {@code baton.node.drain-settle} of {@code config}, checked against the drain timeout. */
+    static Duration settle(Config config) {
+        Duration timeout = timeout(config);
+        Duration settle = config.getDuration("baton.node.drain-settle");
+        if (settle.isNegative() || settle.compareTo(timeout) >= 0) {
+            throw new IllegalArgumentException("baton.node.drain-settle must be from 0 to less than baton.node.drain-timeout ("
+                    + timeout + "), got " + settle);
+        }
+        return settle;
+    }
+
+    /** {@code config} checked, with the coordinated-shutdown phase that waits for the drain long enough for it. */
     static Config configure(Config config) {
+        settle(config);
         long ms = timeout(config).plus(PHASE_MARGIN).toMillis();
         return ConfigFactory.parseString("pekko.coordinated-shutdown.phases.service-requests-done.timeout = " + ms + "ms")
                 .withFallback(config);
@@ -59,6 +71,7 @@ final class Drain {
     static void install(ActorSystem<?> system, CompletionStage<ActorRef<NodeProtocol.Command>> node, NodeHealth health,
             NodeId id) {
         Duration timeout = timeout(system.settings().config());
+        Duration settle = settle(system.settings().config());
         Cluster.get(system).registerOnMemberUp(health::serving);
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "baton-not-ready", () -> {
@@ -67,7 +80,7 @@ final class Drain {
         });
         shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "baton-drain", () -> {
             long start = System.nanoTime();
-            return node.thenCompose(ref -> AskPattern.<NodeProtocol.Command, Done>ask(ref, NodeActor.BeginDrain::new,
+            return node.thenCompose(ref -> AskPattern.<NodeProtocol.Command, Done>ask(ref, replyTo -> new NodeActor.BeginDrain(replyTo, settle),
                             timeout, system.scheduler()))
                     .handle((done, failure) -> {
                         long ms = (System.nanoTime() - start) / 1_000_000;

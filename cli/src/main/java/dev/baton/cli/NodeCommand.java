@@ -41,6 +41,9 @@ abstract class NodeCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster = new ClusterOptions();
 
+    @Mixin
+    ManagementOptions management = new ManagementOptions();
+
     @Option(names = "--metrics-port", paramLabel = "P", defaultValue = "-1",
             description = "serve Prometheus metrics on this port (0: any free port; default: none)")
     int metricsPort;
@@ -75,7 +78,7 @@ abstract class NodeCommand implements Callable<Integer> {
     @Override
     public final Integer call() throws Exception {
         EngineSettings settings = engineOptions.settings();
-        Config config = Drain.configure(cluster.apply(BatonConfig.load(engineOptions.config), role()));
+        Config config = management.apply(Drain.configure(cluster.apply(BatonConfig.load(engineOptions.config), role())));
         NodeId id = new NodeId(cluster.nodeId(config, role()));
         Engine engine;
         try {
@@ -123,6 +126,7 @@ abstract class NodeCommand implements Callable<Integer> {
             return Behaviors.empty();
         }), "baton", config);
         Drain.install(system, nodeRef, health, id);
+        Management.start(system, health::ready);
         LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
                 engine.config().name(), settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 tier == null ? "none" : tier.describe(), node.summary());

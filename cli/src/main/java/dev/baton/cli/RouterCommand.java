@@ -38,6 +38,9 @@ final class RouterCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster = new ClusterOptions();
 
+    @Mixin
+    ManagementOptions management = new ManagementOptions();
+
     @Option(names = "--port", paramLabel = "P", description = "HTTP port (default: baton.router.port, 8000)")
     Integer port;
 
@@ -49,7 +52,7 @@ final class RouterCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EngineSettings engine = engineOptions.settings();
-        Config config = cluster.apply(BatonConfig.load(engineOptions.config), "router");
+        Config config = management.apply(cluster.apply(BatonConfig.load(engineOptions.config), "router"));
         if (port != null) {
             config = ConfigFactory.parseString("baton.router.port = " + port).withFallback(config);
         }
@@ -66,6 +69,7 @@ final class RouterCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ClusterDispatcher dispatcher = new ClusterDispatcher(system,
                 dev.baton.router.cluster.RoutingSettings.from(config), registry);
+        Management.start(system, dispatcher::ready);
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
                 registry).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());

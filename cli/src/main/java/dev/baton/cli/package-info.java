@@ -11,6 +11,12 @@
  *   <li>{@link dev.baton.cli.BatonConfig}: loads cluster.conf (or --config) over reference.conf.</li>
  *   <li>{@link dev.baton.cli.HostKvTier}: the kv-transfer host tier as a node's second KV tier (spill and
  *       read-back), opened for node processes when it is enabled and usable.</li>
+ *   <li>{@link dev.baton.cli.Management}: Pekko Management in a node process (health endpoints, Cluster Bootstrap);
+ *       {@link dev.baton.cli.ManagementSettings} its settings, {@link dev.baton.cli.ClusterFormation} seeds or
+ *       bootstrap, {@link dev.baton.cli.ManagementOptions} the {@code --management-port} flag.</li>
+ *   <li>{@link dev.baton.cli.NodeReadiness}: where an actor system's readiness comes from (the node's
+ *       {@code NodeHealth}, the router's dispatcher), which {@link dev.baton.cli.NodeReadinessCheck} reports on
+ *       the management endpoint's {@code /ready}.</li>
  *   <li>{@code dev.baton.cli.deploy}: {@code deploy up|status|down|restart}, a cluster on several hosts over ssh.</li>
  * </ul>
  */

@@ -13,10 +13,17 @@ final class NodeProcess implements AutoCloseable {
 
     final Process process;
     final Path log;
+    private final String name;
 
-    private NodeProcess(Process process, Path log) {
+    private NodeProcess(String name, Process process, Path log) {
+        this.name = name;
         this.process = process;
         this.log = log;
+    }
+
+    /** The name the test gave the process (its log is {@code name.log}). */
+    String name() {
+        return name;
     }
 
     static Path root() {
@@ -55,14 +62,29 @@ final class NodeProcess implements AutoCloseable {
 
     /** Like {@link #start(Path, String, String...)}, with more JVM options (e.g. {@code -Dbaton...} settings). */
     static NodeProcess start(Path dir, String name, List<String> jvmOptions, String... args) throws IOException {
+        return start(null, null, dir, name, jvmOptions, args);
+    }
+
+    /**
+     * Like {@link #start(Path, String, List, String...)}, inside the network namespace of {@code host} (a test
+     * host of {@code hosts}): the node sees only that host's address and loopback.
+     */
+    static NodeProcess startIn(TestHosts hosts, TestHosts.Host host, Path dir, String name, List<String> jvmOptions,
+            String... args) throws IOException {
+        return start(hosts, host, dir, name, jvmOptions, args);
+    }
+
+    private static NodeProcess start(TestHosts hosts, TestHosts.Host host, Path dir, String name, List<String> jvmOptions,
+            String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(root().resolve("bin/baton").toString()));
         cmd.addAll(List.of(args));
         Path log = dir.resolve(name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = (hosts == null ? new ProcessBuilder(cmd) : hosts.builder(host, cmd))
+                .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("BATON_SKIP_BUILD", "1");
         pb.environment().put("BATON_JVM_OPTS", "-Xmx384m -Dbaton.kv-transfer.host-tier.directory=" + dir.resolve("host-tier")
                 + " -Dbaton.kv-transfer.host-tier.capacity=64MiB " + String.join(" ", jvmOptions));
-        return new NodeProcess(pb.start(), log);
+        return new NodeProcess(name, pb.start(), log);
     }
 
     String log() {

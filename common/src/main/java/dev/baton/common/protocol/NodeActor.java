@@ -36,9 +36,11 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
     /**
      * Local (the node's coordinated shutdown): start draining. The node announces it on
      * {@link NodeProtocol#DRAINING_TOPIC} and in its load reports, so routers stop choosing it; requests
-     * that still reach it are served; {@code whenIdle} hears {@link Done} once none is left ({@link #idle()}).
+     * that still reach it are served; {@code whenIdle} hears {@link Done} once none is left ({@link #idle()}) and
+     * at least {@code settle} has passed since the drain began: requests that routers sent before they heard
+     * of the drain (a load poll later at most, when the announcement is slower) still find the node serving.
      */
-    public record BeginDrain(ActorRef<Done> whenIdle) implements NodeProtocol.Command {}
+    public record BeginDrain(ActorRef<Done> whenIdle, Duration settle) implements NodeProtocol.Command {}
 
     /** Local: look again whether a draining node is idle. */
     private enum DrainCheck implements NodeProtocol.Command { INSTANCE }
@@ -51,6 +53,7 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
     private final ActorRef<Topic.Command<NodeProtocol.Draining>> drainingTopic;
     private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
     private boolean draining;
+    private long drainSettledNs;
 
     protected NodeActor(ActorContext<NodeProtocol.Command> ctx, NodeId nodeId, ServiceKey<NodeProtocol.Command> key,
             KvEvents.Log kvEvents) {
@@ -80,6 +83,7 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
         drainWaiters.add(b.whenIdle());
         if (!draining) {
             draining = true;
+            drainSettledNs = System.nanoTime() + b.settle().toNanos();
             getContext().getLog().info("{} drains: no new requests are routed to it; it leaves once its {} request(s) "
                     + "are done", nodeId.value(), requesters.size());
             drainingTopic.tell(Topic.publish(new NodeProtocol.Draining(nodeId, getContext().getSelf())));
@@ -91,7 +95,7 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
         if (!draining || drainWaiters.isEmpty()) {
             return;
         }
-        if (idle()) {
+        if (idle() && System.nanoTime() - drainSettledNs >= 0) {
             getContext().getLog().info("{} drained: no request left", nodeId.value());
             drainWaiters.forEach(w -> w.tell(Done.getInstance()));
             drainWaiters.clear();

@@ -81,6 +81,23 @@ class AeronTransportSettingsTest {
     }
 
     @Test
+    void shouldListenOnTheBindAddressAndKeepTheAdvertisedOneInTheChannels() {
+        AeronTransportSettings s = parse("baton.kv-transfer.aeron { channel = \"aeron:udp?endpoint=203.0.113.5:40100\", "
+                + "reply-channel = \"aeron:udp?endpoint=203.0.113.5:40101\", bind-address = \"0.0.0.0\" }");
+        assertEquals("0.0.0.0", s.bindAddress());
+        assertEquals("aeron:udp?endpoint=203.0.113.5:40100", s.channel(), "what senders are told");
+        assertTrue(s.subscriptionChannel(s.channel()).contains("endpoint=0.0.0.0:40100"), s.subscriptionChannel(s.channel()));
+        assertTrue(s.subscriptionChannel(s.replyChannel()).contains("endpoint=0.0.0.0:40101"));
+        assertTrue(s.publicationChannel(s.channel()).contains("endpoint=203.0.113.5:40100"), "senders send to the channel");
+        AeronTransportSettings plain = s.withBindAddress("");
+        assertTrue(plain.subscriptionChannel(plain.channel()).contains("endpoint=203.0.113.5:40100"));
+        assertEquals("aeron:ipc", AeronTransportSettings.defaults().withBindAddress("0.0.0.0")
+                .subscriptionChannel("aeron:ipc"), "IPC has no address");
+        String m = failure("baton.kv-transfer.aeron.bind-address = \"10.0.0.1:4000\"");
+        assertTrue(m.contains("bind-address") && m.contains("without a port"), m);
+    }
+
+    @Test
     void shouldRejectAUdpChannelWithoutEndpoint() {
         String m = failure("baton.kv-transfer.aeron.channel = \"aeron:udp\"");
         assertTrue(m.contains("baton.kv-transfer.aeron.channel") && m.contains("no endpoint"), m);

@@ -452,6 +452,14 @@ class RouterHttpServerTest {
     }
 
     @Test
+    void shouldAnswerADrainOfAnUnknownNodeWith404() throws Exception {
+        HttpResponse<String> r = api.post("/v1/cluster/nodes/decode-9/drain", "");
+        assertEquals(404, r.statusCode(), r.body());
+        assertTrue(json(r).get("reason").asText().contains("decode-9"), r.body());
+        assertEquals(405, api.get("/v1/cluster/nodes/decode-9/drain").statusCode(), "drain is a POST");
+    }
+
+    @Test
     void shouldExportRequestCountsAndLatencyHistogramsAsPrometheusText() throws Exception {
         assertEquals(200, api.post("/v1/completions", body("prompt", "x", "max_tokens", 2)).statusCode());
         HttpResponse<String> r = api.get("/metrics");
