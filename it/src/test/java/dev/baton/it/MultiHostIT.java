@@ -67,7 +67,8 @@ class MultiHostIT {
                     assertEquals("aeron:udp?endpoint=" + h.address() + ":" + (20000 + CLUSTER_PORT % 20000) + "#1001",
                             n.get("kv_endpoint").asText(), "the KV endpoint is advertised on the host's address");
                 }
-                assertEquals(200, HttpClusterIT.status(http, "http://" + h.address() + ":" + METRICS_PORT + "/ready"), id);
+                // the router lists a node once it reports its load; the node says ready once it is Up in the cluster
+                awaitStatus(http, "http://" + h.address() + ":" + METRICS_PORT + "/ready", 200, id);
             }
 
             String prompt = "Once upon a time there was a little";
@@ -101,6 +102,15 @@ class MultiHostIT {
             for (NodeProcess p : all.reversed()) {
                 p.close();
             }
+        }
+    }
+
+    private static void awaitStatus(HttpClient http, String url, int status, String what) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        int last;
+        while ((last = HttpClusterIT.status(http, url)) != status) {
+            assertTrue(System.nanoTime() < deadline, what + ": " + url + " answered " + last + ", not " + status);
+            Thread.sleep(200);
         }
     }
 

@@ -54,7 +54,8 @@ final class NodeProcess implements AutoCloseable {
     /**
      * Starts {@code bin/baton args...} with its log in {@code dir}. The node processes of one test share a
      * host tier of their own in {@code dir/host-tier} (system properties, which a {@code --config} file
-     * overrides), so that tests neither see each other's blocks nor leave blocks in {@code /dev/shm}.
+     * overrides), so that tests neither see each other's blocks nor leave blocks in {@code /dev/shm}; each
+     * runs its Aeron media driver in {@code dir/aeron-NAME}.
      */
     static NodeProcess start(Path dir, String name, String... args) throws IOException {
         return start(dir, name, List.of(), args);
@@ -82,8 +83,11 @@ final class NodeProcess implements AutoCloseable {
         ProcessBuilder pb = (hosts == null ? new ProcessBuilder(cmd) : hosts.builder(host, cmd))
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("BATON_SKIP_BUILD", "1");
+        // the Aeron media driver's directory in the test's own directory: a node killed by a test (or not yet gone
+        // when the next test starts one of the same id) leaves no live-looking driver behind for others
         pb.environment().put("BATON_JVM_OPTS", "-Xmx384m -Dbaton.kv-transfer.host-tier.directory=" + dir.resolve("host-tier")
-                + " -Dbaton.kv-transfer.host-tier.capacity=64MiB " + String.join(" ", jvmOptions));
+                + " -Dbaton.kv-transfer.host-tier.capacity=64MiB -Dbaton.kv-transfer.aeron.aeron-dir=" + dir.resolve("aeron-" + name)
+                + " " + String.join(" ", jvmOptions));
         return new NodeProcess(name, pb.start(), log);
     }
 

@@ -67,7 +67,8 @@ public final class TestHosts implements AutoCloseable {
     private static final String SUBNET_PREFIX = "10.213.";
     private static final int MAX_HOSTS = 200;
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration TERM_GRACE = Duration.ofSeconds(3);
+    /** How long {@link #close()} waits after SIGTERM before SIGKILL: a Baton node drains first (at least 2 s). */
+    private static final Duration TERM_GRACE = Duration.ofSeconds(15);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
     private static final AtomicInteger HOSTS = new AtomicInteger();
     private static final Path LOCK_FILE = Path.of(System.getProperty("java.io.tmpdir"), "baton-test-hosts.lock");
@@ -224,7 +225,7 @@ public final class TestHosts implements AutoCloseable {
     }
 
     /**
-     * Kills every process in the namespaces (SIGTERM, then SIGKILL after 3 s), deletes the namespaces (which
+     * Kills every process in the namespaces (SIGTERM, then SIGKILL after 15 s), deletes the namespaces (which
      * deletes their ends of the veths), the veths and the bridge. Idempotent; errors are printed, not thrown,
      * so that a cleanup after a failed test does not hide the failure.
      */
