@@ -184,7 +184,8 @@ final class GenerationRun implements BackendListener {
         if (!end()) {
             return;
         }
-        LOG.debug("{} failed in the backend: {}", id, reason);
+        // answered 500 without the reason (it may name nodes and their state): the log keeps it for operators
+        LOG.warn("{} failed in the backend: {}", id, reason);
         fail(ApiError.backendFailure());
     }
 
