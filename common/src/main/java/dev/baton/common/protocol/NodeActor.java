@@ -15,6 +15,9 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
@@ -29,6 +32,9 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
 
     /** Local: a watched requester stopped. */
     private record RequesterStopped(ActorRef<GenerationEvent> requester) implements NodeProtocol.Command {}
+
+    /** Local: a member left the cluster (its requesters stopped). */
+    private record MemberGone(ClusterEvent.MemberRemoved removed) implements NodeProtocol.Command {}
 
     /** Local: a request ended on this node (sent by the engine loop's listener or the role's own parts). */
     public record RequestEnded(RequestId requestId) implements NodeProtocol.Command {}
@@ -60,6 +66,10 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
         super(ctx);
         this.nodeId = nodeId;
         this.requesters = new Requesters<>(ctx, RequesterStopped::new);
+        if (Requesters.clustered(ctx)) {
+            Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
+                    ctx.messageAdapter(ClusterEvent.MemberRemoved.class, MemberGone::new), ClusterEvent.MemberRemoved.class));
+        }
         kvEvents.bind(ctx);
         this.drainingTopic = ctx.spawn(Topic.create(NodeProtocol.Draining.class, NodeProtocol.DRAINING_TOPIC),
                 "draining-topic");
@@ -145,6 +155,14 @@ public abstract class NodeActor extends AbstractBehavior<NodeProtocol.Command> {
                 })
                 .onMessage(NodeProtocol.GetKvState.class, g -> {
                     sendKvState(g.replyTo());
+                    return this;
+                })
+                .onMessage(MemberGone.class, g -> {
+                    for (ActorRef<GenerationEvent> requester : requesters.memberRemoved(g.removed().member().uniqueAddress())) {
+                        for (RequestId id : requesters.stopped(requester)) {
+                            cancel(id, "requester stopped: its node " + g.removed().member().address() + " left the cluster");
+                        }
+                    }
                     return this;
                 })
                 .onMessage(RequesterStopped.class, r -> {
