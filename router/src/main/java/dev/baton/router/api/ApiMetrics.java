@@ -43,9 +43,15 @@ final class ApiMetrics {
     private final Map<Endpoint, Counter> cachedTokens = new EnumMap<>(Endpoint.class);
     private final Map<Endpoint, Counter> completionTokens = new EnumMap<>(Endpoint.class);
     private final Map<Endpoint, Counter> disconnected = new EnumMap<>(Endpoint.class);
+    private final RequestObserver observer;
 
     ApiMetrics(MeterRegistry registry, String modelId) {
+        this(registry, modelId, RequestObserver.NONE);
+    }
+
+    ApiMetrics(MeterRegistry registry, String modelId, RequestObserver observer) {
         this.registry = registry;
+        this.observer = observer;
         this.common = Tags.of("model", modelId);
         Gauge.builder("baton.router.requests.in.flight", inFlight, AtomicInteger::get)
                 .description("Requests accepted by the backend that have not ended")
@@ -95,6 +101,7 @@ final class ApiMetrics {
 
     void started() {
         inFlight.incrementAndGet();
+        observer.arrived();
     }
 
     /** A request counted by {@link #started()} that the backend did not take. */
@@ -109,15 +116,25 @@ final class ApiMetrics {
 
     void firstToken(Endpoint endpoint, long sinceArrivalNanos) {
         ttft.get(endpoint).record(sinceArrivalNanos, TimeUnit.NANOSECONDS);
+        observer.firstToken(sinceArrivalNanos);
     }
 
-    void finished(Endpoint endpoint, int prompt, int cached, int completion, long firstToLastTokenNanos) {
+    /**
+     * @param arrivalNanos          the request's arrival
+     * @param ttftNanos             arrival to first token, -1 for none
+     * @param firstToLastTokenNanos first to last token
+     */
+    void finished(Endpoint endpoint, long arrivalNanos, int prompt, int cached, int completion, long ttftNanos,
+            long firstToLastTokenNanos) {
         promptTokens.get(endpoint).increment(prompt);
         cachedTokens.get(endpoint).increment(cached);
         completionTokens.get(endpoint).increment(completion);
+        long tpotNanos = -1;
         if (completion > 1) {
-            tpot.get(endpoint).record(firstToLastTokenNanos / (completion - 1), TimeUnit.NANOSECONDS);
+            tpotNanos = firstToLastTokenNanos / (completion - 1);
+            tpot.get(endpoint).record(tpotNanos, TimeUnit.NANOSECONDS);
         }
+        observer.finished(arrivalNanos, prompt, cached, completion, ttftNanos, tpotNanos);
     }
 
     int inFlight() {

@@ -2,6 +2,7 @@ package dev.baton.router.api;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.baton.router.api.openai.ApiError;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
@@ -36,6 +37,7 @@ import org.slf4j.LoggerFactory;
  * GET  /v1/models             key   the served model
  * GET  /v1/cluster            key   the backend's cluster view
  * POST /v1/cluster/nodes/{id}/drain  key   drain a serving node (202; 404 for an unknown id)
+ * GET  /v1/planner            key   the SLO planner's last decision (404 when the planner is off)
  * GET  /health                      200 while the process serves HTTP
  * GET  /ready                       200 when the backend can serve, else 503 with the reason
  * GET  /metrics                     Prometheus text of the shared registry
@@ -60,8 +62,17 @@ final class ApiRoutes extends AllDirectives {
     private final List<byte[]> apiKeys;
     private final byte[] modelsBody;
 
+    private final java.util.function.Supplier<JsonNode> planner;
+
     ApiRoutes(RouterSettings settings, GenerationBackend backend, ModelCard model, ApiMetrics metrics,
             PrometheusMeterRegistry registry, CompletionEndpoint completions) {
+        this(settings, backend, model, metrics, registry, completions, null);
+    }
+
+    /** @param planner the body of GET /v1/planner; null when no planner runs */
+    ApiRoutes(RouterSettings settings, GenerationBackend backend, ModelCard model, ApiMetrics metrics,
+            PrometheusMeterRegistry registry, CompletionEndpoint completions, java.util.function.Supplier<JsonNode> planner) {
+        this.planner = planner;
         this.settings = settings;
         this.backend = backend;
         this.model = model;
@@ -90,6 +101,7 @@ final class ApiRoutes extends AllDirectives {
                 path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
                 path(segment("v1").slash("cluster").slash("nodes").slash(segment()).slash("drain"), nodeId -> post(
                         () -> withKey(endpoint, () -> drain(nodeId)))),
+                path(segment("v1").slash("planner"), () -> get(() -> withKey(endpoint, this::planner))),
                 path(segment("v1").slash("cluster"), () -> get(() -> withKey(endpoint,
                         () -> complete(HttpAnswers.json(200, OpenAiJson.bytes(backend.clusterView())))))),
                 path("health", () -> get(() -> complete(HttpAnswers.json(200, status("ok", null))))),
@@ -99,6 +111,13 @@ final class ApiRoutes extends AllDirectives {
 
     private Route generate(Kind kind) {
         return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body)));
+    }
+
+    private Route planner() {
+        if (planner == null) {
+            return complete(HttpAnswers.json(404, status("no planner", "the SLO planner is off (baton.planner.mode = off)")));
+        }
+        return complete(HttpAnswers.json(200, OpenAiJson.bytes(planner.get())));
     }
 
     private Route drain(String nodeId) {

@@ -174,7 +174,8 @@ final class GenerationRun implements BackendListener {
         }
         int cached = cachedTokens;
         long decodeNanos = firstTokenNanos < 0 ? 0 : lastTokenNanos - firstTokenNanos;
-        metrics.finished(endpoint, promptTokens, cached, completionTokens, decodeNanos);
+        metrics.finished(endpoint, arrivalNanos, promptTokens, cached, completionTokens,
+                firstTokenNanos < 0 ? -1 : firstTokenNanos - arrivalNanos, decodeNanos);
         offer(new Finished(reason, text, new Usage(promptTokens, completionTokens, cached), takeLogprobs()));
         queue.complete();
     }

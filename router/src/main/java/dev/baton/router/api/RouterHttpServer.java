@@ -59,13 +59,30 @@ public final class RouterHttpServer {
      */
     public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
             PrometheusMeterRegistry registry) {
+        return start(system, settings, backend, registry, Hooks.NONE);
+    }
+
+    /**
+     * What else the API serves and tells: an observer of every request (the SLO planner's meters) and the
+     * planner's last decision ({@code GET /v1/planner}).
+     *
+     * @param observer sees every request the backend takes
+     * @param planner  the body of {@code GET /v1/planner}; null when no planner runs (404)
+     */
+    public record Hooks(RequestObserver observer, java.util.function.Supplier<com.fasterxml.jackson.databind.JsonNode> planner) {
+        public static final Hooks NONE = new Hooks(RequestObserver.NONE, null);
+    }
+
+    /** {@link #start(ActorSystem, RouterSettings, GenerationBackend, PrometheusMeterRegistry)} with {@code hooks}. */
+    public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
+            PrometheusMeterRegistry registry, Hooks hooks) {
         settings.validate();
         ModelCard model = backend.model();
-        ApiMetrics metrics = new ApiMetrics(registry, model.id());
+        ApiMetrics metrics = new ApiMetrics(registry, model.id(), hooks.observer());
         Materializer materializer = Materializer.matFromSystem(system);
         CompletionEndpoint completions = new CompletionEndpoint(backend, model, settings, metrics, materializer,
                 system.scheduler(), system.executionContext());
-        ApiRoutes routes = new ApiRoutes(settings, backend, model, metrics, registry, completions);
+        ApiRoutes routes = new ApiRoutes(settings, backend, model, metrics, registry, completions, hooks.planner());
         return Http.get(system).newServerAt(settings.host(), settings.port())
                 .withSettings(serverSettings(system, settings))
                 .bind(routes.route())
