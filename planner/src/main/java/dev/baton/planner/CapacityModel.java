@@ -11,8 +11,9 @@ import java.util.TreeMap;
  * <p><b>Prefill.</b> A prefill node computes prompts one at a time; a prompt of {@code L} tokens takes
  * {@code s(L)}, the profiled TTFT at {@code L} (piecewise linear in {@code L}, extrapolated from the last
  * segment). Requests queue in front of it, so the TTFT of a request is {@code s + wait}. The wait at
- * utilization {@code rho} is taken from the M/M/1 queue: its {@code q}-quantile is
- * {@code max(0, ln(rho / (1 - q))) * s_mean / (1 - rho)}. A node's capacity is the highest utilization
+ * utilization {@code rho} is that of an M/G/1 queue (see {@link #waitMs}): its {@code q}-quantile is
+ * {@code (1 + cs2) / 2 * max(0, ln(rho / (1 - q))) * s_mean / (1 - rho)}, {@code cs2} the squared coefficient of
+ * variation of the prefill time (from the spread of prompt lengths and of the profile). A node's capacity is the highest utilization
  * (at most {@code max-utilization}) at which the slow request (effective prompt length at the objective's
  * percentile) still meets the TTFT objective, times its token rate {@code L_mean / s(L_mean)}.
  *
@@ -100,15 +101,41 @@ public final class CapacityModel {
         return prefillFactor * Math.max(1e-3, interpolate(prefillLen, prefillTtft, Math.max(1, tokens), q));
     }
 
-    /** The {@code q}-quantile of the M/M/1 wait at utilization {@code rho} with mean service {@code meanMs}. */
-    static double waitMs(double rho, double meanMs, double q) {
+    /**
+     * The {@code q}-quantile of the wait in an M/G/1 queue at utilization {@code rho} with mean service
+     * {@code meanMs} and squared coefficient of variation {@code cs2} of the service time: a request waits with
+     * probability {@code rho}, and then for an exponential time whose mean makes the overall mean wait the
+     * Pollaczek-Khinchine one, {@code (1 + cs2) / 2 * rho / (1 - rho) * meanMs}. With {@code cs2 = 1} it is the
+     * exact M/M/1 quantile.
+     */
+    static double waitMs(double rho, double meanMs, double q, double cs2) {
         if (rho <= 0) {
             return 0;
         }
         if (rho >= 1) {
             return Double.POSITIVE_INFINITY;
         }
-        return Math.max(0, Math.log(rho / (1 - q))) * meanMs / (1 - rho);
+        return (1 + cs2) / 2 * Math.max(0, Math.log(rho / (1 - q))) * meanMs / (1 - rho);
+    }
+
+    /**
+     * The squared coefficient of variation of prefill times under {@code load}: from the spread of effective
+     * prompt lengths (the percentile length against the mean, as if normal) and the profile's own spread of
+     * TTFT at one length, never below 0.1 (prefill times are never perfectly regular).
+     */
+    double prefillCs2(Load load, double q) {
+        double mean = prefillMs(load.effectivePromptTokens(), 0.5);
+        double z = Math.max(0.5, normalQuantile(q));
+        double byLength = (prefillMs(load.effectivePromptTokensHi(), 0.5) - mean) / z;
+        double byNoise = (prefillMs(load.effectivePromptTokens(), q) - mean) / z;
+        double sd2 = byLength * byLength + byNoise * byNoise;
+        return Math.max(0.1, Math.min(4, sd2 / (mean * mean)));
+    }
+
+    /** An approximation of the standard normal quantile, good to 1e-3 over (0.5, 0.999). */
+    private static double normalQuantile(double q) {
+        double t = Math.sqrt(-2 * Math.log(1 - q));
+        return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
     }
 
     /**
@@ -124,14 +151,15 @@ public final class CapacityModel {
         if (budget <= 0) {
             budget = slow;
         }
+        double cs2 = prefillCs2(load, q);
         double lo = 0;
         double hi = maxUtilization;
-        if (waitMs(hi, mean, q) <= budget) {
+        if (waitMs(hi, mean, q, cs2) <= budget) {
             return hi;
         }
         for (int i = 0; i < 50; i++) {
             double mid = (lo + hi) / 2;
-            if (waitMs(mid, mean, q) <= budget) {
+            if (waitMs(mid, mean, q, cs2) <= budget) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -165,7 +193,7 @@ public final class CapacityModel {
         double len = Math.max(1, load.effectivePromptTokens());
         double mean = prefillMs(len, 0.5);
         double rho = load.requestRate() / nodes * mean / 1000;
-        return prefillMs(load.effectivePromptTokensHi(), q) + waitMs(rho, mean, q);
+        return prefillMs(load.effectivePromptTokensHi(), q) + waitMs(rho, mean, q, prefillCs2(load, q));
     }
 
     // ---- decode

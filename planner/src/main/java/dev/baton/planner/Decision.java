@@ -35,6 +35,7 @@ public record Decision(long atMillis, Load observed, Load predicted, Capacity ca
     /**
      * One pool.
      *
+     * @param current    nodes serving or coming before this tick's actions (ready plus pending)
      * @param ready      nodes serving now
      * @param pending    nodes started and not ready yet (counted as coming)
      * @param draining   nodes leaving
@@ -48,7 +49,7 @@ public record Decision(long atMillis, Load observed, Load predicted, Capacity ca
      * @param estimatedItlMs  ITL expected with {@code target} nodes (decode, worker)
      * @param reason     why, in words
      */
-    public record PoolDecision(int ready, int pending, int draining, double required, int desired, int target, int start,
+    public record PoolDecision(int current, int ready, int pending, int draining, double required, int desired, int target, int start,
             int drain, int abandoned, double estimatedTtftMs, double estimatedItlMs, String reason) {
 
         /** Whether this tick changes the pool. */

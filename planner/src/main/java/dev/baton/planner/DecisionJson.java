@@ -55,6 +55,7 @@ public final class DecisionJson {
         for (Map.Entry<Pool, Decision.PoolDecision> e : d.pools().entrySet()) {
             Decision.PoolDecision p = e.getValue();
             ObjectNode n = pools.putObject(e.getKey().role());
+            n.put("current", p.current());
             n.put("ready", p.ready());
             n.put("pending", p.pending());
             n.put("draining", p.draining());

@@ -242,7 +242,7 @@ public final class Planner {
         }
         double ttft = p == Pool.DECODE ? Double.NaN : capacity.expectedTtftMs(prediction, target, s.objectives().quantile());
         double itl = p == Pool.PREFILL ? Double.NaN : capacity.expectedItlMs(prediction, target, s.objectives().quantile());
-        Decision.PoolDecision d = new Decision.PoolDecision(ready, pending.size(), seen.draining(), required, desired, target,
+        Decision.PoolDecision d = new Decision.PoolDecision(current, ready, pending.size(), seen.draining(), required, desired, target,
                 start, drain, abandoned, ttft, itl, why);
         return new Step(d, ps.with(pending, ready, lastUp, lastDown, wishes));
     }

@@ -21,9 +21,21 @@ public final class Replay {
      */
     public static List<Decision> run(List<RequestTrace.Entry> trace, CapacityModel profile, PlannerSettings s,
             Map<Pool, Integer> initial, long startupMs) {
+        return steps(trace, profile, s, initial, startupMs, 0).stream().map(Step::decision).toList();
+    }
+
+    /** One interval of a replay: what the planner saw and what it decided. */
+    public record Step(Observation observation, Decision decision) {}
+
+    /**
+     * As {@link #run}, with each interval's observation, going on {@code idleMs} past the last arrival with no
+     * traffic (to see the pools come down).
+     */
+    public static List<Step> steps(List<RequestTrace.Entry> trace, CapacityModel profile, PlannerSettings s,
+            Map<Pool, Integer> initial, long startupMs, long idleMs) {
         long interval = s.interval().toMillis();
         double end = trace.isEmpty() ? 0 : trace.get(trace.size() - 1).t();
-        int ticks = (int) Math.ceil(end * 1000 / interval) + 1;
+        int ticks = (int) Math.ceil((end * 1000 + Math.max(0, idleMs)) / interval) + 1;
         Map<Pool, Integer> ready = new EnumMap<>(Pool.class);
         Map<Pool, List<Long>> starting = new EnumMap<>(Pool.class);
         for (Pool p : Pool.values()) {
@@ -32,7 +44,7 @@ public final class Replay {
             starting.put(p, new ArrayList<>());
         }
         PlannerState state = PlannerState.initial(s);
-        List<Decision> out = new ArrayList<>();
+        List<Step> out = new ArrayList<>();
         int next = 0;
         for (int k = 1; k <= ticks; k++) {
             long now = k * interval;
@@ -65,7 +77,7 @@ public final class Replay {
                     starting.get(p).remove(starting.get(p).size() - 1);
                 }
             }
-            out.add(d);
+            out.add(new Step(obs, d));
         }
         return out;
     }
