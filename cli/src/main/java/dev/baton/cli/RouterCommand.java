@@ -4,11 +4,18 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.baton.engine.EngineSettings;
 import dev.baton.engine.gguf.GgufFile;
+import dev.baton.planner.CapacityModel;
+import dev.baton.planner.CapacityProfile;
+import dev.baton.planner.Mode;
+import dev.baton.planner.NodeConnector;
+import dev.baton.planner.PlannerConfigException;
+import dev.baton.planner.PlannerSettings;
 import dev.baton.router.api.ModelCard;
 import dev.baton.router.api.RouterHttpServer;
 import dev.baton.router.api.RouterSettings;
 import dev.baton.router.cluster.ClusterBackend;
 import dev.baton.router.cluster.ClusterDispatcher;
+import dev.baton.router.planner.PlannerService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -60,6 +67,10 @@ final class RouterCommand implements Callable<Integer> {
             config = config.withValue("baton.router.host", com.typesafe.config.ConfigValueFactory.fromAnyRef(httpHost));
         }
         RouterSettings settings = RouterSettings.from(config.resolve());
+        // Read before anything starts: a bad baton.planner key stops the router here, named.
+        PlannerSettings plannerSettings = PlannerSettings.from(config.resolve());
+        CapacityModel capacity = plannerSettings.mode() == Mode.OFF ? null
+                : new CapacityModel(CapacityProfile.read(plannerSettings.profile()));
         String modelId = engine.model().getFileName().toString().replaceFirst("\\.gguf$", "");
         ModelCard card;
         try (GgufFile file = GgufFile.open(engine.model())) {
@@ -70,8 +81,16 @@ final class RouterCommand implements Callable<Integer> {
         ClusterDispatcher dispatcher = new ClusterDispatcher(system,
                 dev.baton.router.cluster.RoutingSettings.from(config), registry);
         Management.start(system, dispatcher::ready);
+        PlannerService planner = null;
+        RouterHttpServer.Hooks hooks = RouterHttpServer.Hooks.NONE;
+        if (capacity != null) {
+            NodeConnector connector = plannerSettings.mode() == Mode.ACT ? connector(plannerSettings, config) : null;
+            planner = new PlannerService(plannerSettings, capacity, dispatcher::nodes, dispatcher::drain, connector, registry)
+                    .start(dispatcher::ready);
+            hooks = new RouterHttpServer.Hooks(planner.observer(), planner::view);
+        }
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
-                registry).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
@@ -85,6 +104,15 @@ final class RouterCommand implements Callable<Integer> {
             }
         }));
         stopped.await();
+        if (planner != null) {
+            planner.close();
+        }
         return 0;
+    }
+
+    /** The connector the planner acts through in {@code act} mode. */
+    private NodeConnector connector(PlannerSettings s, Config config) {
+        throw new PlannerConfigException(PlannerSettings.PATH + ".connector: the " + s.connector()
+                + " connector is not available in this build; use mode = advise");
     }
 }

@@ -106,7 +106,8 @@ public final class DecodeNode extends LoopNode {
         return new NodeProtocol.LoadReport(nodeId, "decode", loop.runningCount() + loop.importingCount(),
                 loop.waitingCount(), engine.pool().freeBlockCount(), engine.pool().blockCount(),
                 engine.pool().spec().blockSize(), loop.generatedTokens(), intake.destination.toString(),
-                engine.fingerprint().toString(), kvEvents.log().incarnation(), kvEvents.published());
+                engine.fingerprint().toString(), kvEvents.log().incarnation(), kvEvents.published())
+                .withTimes(loop.queueNanos(), loop.computeNanos());
     }
 
     private Behavior<NodeProtocol.Command> onReserve(NodeProtocol.Reserve r) {

@@ -58,8 +58,9 @@ public final class Planner {
      *       and the rest goes one node at a time to the pool with the most load left uncovered.
      *   <li>Hysteresis: grow to the smallest size wanted over the scale-up window, shrink to the largest size
      *       wanted over the scale-down window, cooldowns between changes, at most {@code max-step} a tick.
-     *   <li>Nodes started and not ready yet count as coming; one not ready within the pending timeout is given
-     *       up and no longer counted. A scale-down gives up pending nodes before it drains ready ones.
+     *   <li>Nodes not ready yet count as coming (the planner's pending ones or the nodes seen starting in the
+     *       cluster, whichever are more); a pending node not ready within the pending timeout is given up and no
+     *       longer counted. A scale-down gives up pending nodes before it drains ready ones.
      * </ul>
      */
     public static Decision decide(Observation obs, Load observed, Load prediction, CapacityModel capacity, PlannerSettings s,
@@ -166,7 +167,9 @@ public final class Planner {
                 abandoned++;
             }
         }
-        int current = ready + pending.size();
+        // Nodes the planner started show up as starting (in the cluster, not serving yet) before they are ready;
+        // nodes started by someone else (bin/baton up, a deployment) too. Either way they are coming.
+        int current = ready + Math.max(pending.size(), seen.starting());
         long upWindow = s.scaleUpWindow().toMillis();
         long downWindow = s.scaleDownWindow().toMillis();
         List<PlannerState.Wish> wishes = ps.wished(now, desired, Math.max(upWindow, downWindow) + 1);

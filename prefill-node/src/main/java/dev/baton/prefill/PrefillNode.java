@@ -131,7 +131,7 @@ public final class PrefillNode extends NodeActor {
         return new NodeProtocol.LoadReport(nodeId, "prefill", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 loop.generatedTokens(), "", engine.fingerprint().toString(),
-                kvEvents.log().incarnation(), kvEvents.published());
+                kvEvents.log().incarnation(), kvEvents.published()).withTimes(loop.queueNanos(), loop.computeNanos());
     }
 
     private Behavior<NodeProtocol.Command> onPrefill(NodeProtocol.Prefill p) {

@@ -98,7 +98,15 @@ public final class NodeProtocol {
      */
     public record LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
             int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq,
-            boolean draining) implements CborSerializable {
+            boolean draining, long queueNanos, long computeNanos) implements CborSerializable {
+
+        /** A report without queue and compute times. */
+        public LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
+                int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq,
+                boolean draining) {
+            this(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens, kvEndpoint, model,
+                    kvIncarnation, kvSeq, draining, 0, 0);
+        }
 
         /** A report of a node that is not draining. */
         public LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
@@ -110,7 +118,16 @@ public final class NodeProtocol {
         /** This report, marked as that of a draining node. */
         public LoadReport asDraining() {
             return new LoadReport(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens,
-                    kvEndpoint, model, kvIncarnation, kvSeq, true);
+                    kvEndpoint, model, kvIncarnation, kvSeq, true, queueNanos, computeNanos);
+        }
+
+        /**
+         * This report with the engine loop's time in queue and in compute since start, summed (nanoseconds): their
+         * changes between two reports give the node's queue-to-compute ratio (the SLO planner's per-pool signal).
+         */
+        public LoadReport withTimes(long queue, long compute) {
+            return new LoadReport(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens,
+                    kvEndpoint, model, kvIncarnation, kvSeq, draining, queue, compute);
         }
     }
 

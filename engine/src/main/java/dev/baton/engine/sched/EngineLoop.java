@@ -165,6 +165,8 @@ public final class EngineLoop implements AutoCloseable {
     private volatile int waitingCount;
     private volatile int importingCount;
     private volatile long stepCount;
+    private volatile long queueNanos; // admitted requests' time from submission to admission, summed
+    private volatile long computeNanos; // time in forward steps, summed
     private volatile long generatedTokens;
     private volatile long prefilledTokens;
     private volatile long cachedTokens;
@@ -345,6 +347,16 @@ public final class EngineLoop implements AutoCloseable {
         return generatedTokens;
     }
 
+    /** Time admitted requests waited from submission to admission, summed since start (nanoseconds). */
+    public long queueNanos() {
+        return queueNanos;
+    }
+
+    /** Time spent in forward steps since start (nanoseconds): with {@link #queueNanos} the queue-to-compute ratio. */
+    public long computeNanos() {
+        return computeNanos;
+    }
+
     /** Prompt positions computed by prefill steps. */
     public long prefilledTokens() {
         return prefilledTokens;
@@ -445,8 +457,10 @@ public final class EngineLoop implements AutoCloseable {
         }
         long stepStart = System.nanoTime();
         engine.forward().step(batch);
+        long stepNanos = System.nanoTime() - stepStart;
+        computeNanos += stepNanos;
         if (metrics != null) {
-            metrics.stepped(System.nanoTime() - stepStart);
+            metrics.stepped(stepNanos);
         }
         stepCount++;
         prefilledTokens += prefill;
@@ -679,8 +693,10 @@ public final class EngineLoop implements AutoCloseable {
                 waiting.poll();
                 r.kv.reserve(r.reservedPositions());
             }
+            long queued = System.nanoTime() - r.submittedNanos;
+            queueNanos += queued;
             if (metrics != null) {
-                metrics.queued(System.nanoTime() - r.submittedNanos);
+                metrics.queued(queued);
             }
             n++;
             r.listener.onAdmitted();

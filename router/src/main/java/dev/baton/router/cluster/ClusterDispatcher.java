@@ -707,7 +707,7 @@ public final class ClusterDispatcher {
                     n.reachable, n.draining, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(), l == null ? 0 : l.freeBlocks(),
                     l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(), n.inFlight,
                     l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint(),
-                    l == null ? 0 : index.size(l.node())));
+                    l == null ? 0 : index.size(l.node()), l == null ? 0 : l.queueNanos(), l == null ? 0 : l.computeNanos()));
         }
         view = List.copyOf(v);
     }

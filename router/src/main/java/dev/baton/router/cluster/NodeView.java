@@ -10,7 +10,18 @@ package dev.baton.router.cluster;
  * @param generatedTokens tokens the node has generated since it started (its last report)
  * @param kvEndpoint      where the node receives KV blocks (channel#stream), empty if it does not
  * @param indexedBlocks   block hashes the router's KV index believes the node holds in its prefix cache
+ * @param queueNanos      time the node's requests waited for admission since it started, summed (its last report)
+ * @param computeNanos    time the node spent computing since it started
  */
 public record NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
         int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
-        int indexedBlocks) {}
+        int indexedBlocks, long queueNanos, long computeNanos) {
+
+    /** A view without queue and compute times. */
+    public NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
+            int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
+            int indexedBlocks) {
+        this(nodeId, address, role, reachable, draining, running, waiting, freeBlocks, totalBlocks, blockSize, inFlight,
+                generatedTokens, kvEndpoint, indexedBlocks, 0, 0);
+    }
+}

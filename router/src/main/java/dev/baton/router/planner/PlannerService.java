@@ -55,6 +55,8 @@ public final class PlannerService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PlannerService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String NODES = "Nodes per pool: desired (by the load), target (after hysteresis), ready, pending, draining";
+    private static final String CORRECTION = "Observed over profiled latency, per phase";
 
     private final PlannerSettings settings;
     private final CapacityModel profile;
@@ -66,7 +68,9 @@ public final class PlannerService implements AutoCloseable {
     private final Counter actionsFailed;
     private final MeterRegistry registry;
     private PlannerState state;
-    private long lastTickNanos;
+    private volatile long lastTickNanos;
+    private boolean began; // the ticker thread's own
+    private final Map<String, long[]> nodeTimes = new java.util.HashMap<>(); // under this' lock (tick)
     private volatile Decision last;
     private volatile ObjectNode lastRecord;
     private volatile List<String> lastActions = List.of();
@@ -111,8 +115,28 @@ public final class PlannerService implements AutoCloseable {
 
     /** Starts ticking every interval. */
     public PlannerService start() {
+        return start(() -> true);
+    }
+
+    /**
+     * Starts ticking every interval once {@code clusterReady} first holds (until then the nodes {@code bin/baton up}
+     * or a deployment started are still joining, and a pool below its minimum would be started twice).
+     */
+    public PlannerService start(java.util.function.BooleanSupplier clusterReady) {
         long ms = settings.interval().toMillis();
-        ticker.scheduleAtFixedRate(this::safeTick, ms, ms, TimeUnit.MILLISECONDS);
+        ticker.scheduleAtFixedRate(() -> {
+            if (!began) {
+                if (!clusterReady.getAsBoolean()) {
+                    recorder.take(System.currentTimeMillis(), 1, Map.of());
+                    recorder.takeTrace();
+                    lastTickNanos = System.nanoTime();
+                    return;
+                }
+                began = true;
+                LOG.info("planner: the cluster is ready; deciding every {} s from now", ms / 1000.0);
+            }
+            safeTick();
+        }, ms, ms, TimeUnit.MILLISECONDS);
         LOG.info("planner: mode {}, every {} s, objectives TTFT p{} <= {} ms, ITL p{} <= {} ms, profile {}{}",
                 settings.mode().name().toLowerCase(Locale.ROOT), ms / 1000.0, fmt(settings.objectives().percentile()),
                 fmt(settings.objectives().ttftMs()), fmt(settings.objectives().percentile()), fmt(settings.objectives().itlMs()),
@@ -134,7 +158,7 @@ public final class PlannerService implements AutoCloseable {
         double seconds = Math.max(1e-3, (now - lastTickNanos) / 1e9);
         lastTickNanos = now;
         List<NodeView> view = nodes.get();
-        Observation obs = recorder.take(System.currentTimeMillis(), seconds, pools(view));
+        Observation obs = recorder.take(System.currentTimeMillis(), seconds, pools(view, nodeTimes));
         Decision d = Planner.tick(obs, profile, settings, state);
         state = d.state();
         ObjectNode record = DecisionJson.of(obs, d);
@@ -208,15 +232,32 @@ public final class PlannerService implements AutoCloseable {
         return n.reachable() && !n.draining() && n.totalBlocks() > 0;
     }
 
-    /** The pools as the router sees them. */
+    /** The pools as the router sees them, the queue-to-compute ratio over the whole of each node's life. */
     static Map<Pool, Observation.PoolObservation> pools(List<NodeView> view) {
+        return pools(view, new java.util.HashMap<>());
+    }
+
+    /**
+     * The pools as the router sees them. The queue-to-compute ratio of a pool is the time its nodes' requests
+     * waited for admission over the time the nodes computed, both since {@code times} (node id to the queue and
+     * compute nanoseconds of its previous report), which is then brought up to date.
+     */
+    static Map<Pool, Observation.PoolObservation> pools(List<NodeView> view, Map<String, long[]> times) {
         Map<Pool, int[]> counts = new EnumMap<>(Pool.class);
         Map<Pool, long[]> blocks = new EnumMap<>(Pool.class);
+        Map<Pool, long[]> queueCompute = new EnumMap<>(Pool.class);
+        Set<String> seen = new HashSet<>();
         for (NodeView n : view) {
             Pool p = Pool.ofRole(n.role());
             if (p == null) {
                 continue;
             }
+            seen.add(n.nodeId());
+            long[] before = times.getOrDefault(n.nodeId(), new long[2]);
+            long[] qc = queueCompute.computeIfAbsent(p, k -> new long[2]);
+            qc[0] += Math.max(0, n.queueNanos() - before[0]);
+            qc[1] += Math.max(0, n.computeNanos() - before[1]);
+            times.put(n.nodeId(), new long[] {n.queueNanos(), n.computeNanos()});
             int[] c = counts.computeIfAbsent(p, k -> new int[5]);
             if (n.draining()) {
                 c[2]++;
@@ -231,11 +272,13 @@ public final class PlannerService implements AutoCloseable {
             b[0] += Math.max(0, n.totalBlocks() - n.freeBlocks());
             b[1] += n.totalBlocks();
         }
+        times.keySet().retainAll(seen);
         Map<Pool, Observation.PoolObservation> out = new EnumMap<>(Pool.class);
         for (Map.Entry<Pool, int[]> e : counts.entrySet()) {
             int[] c = e.getValue();
             long[] b = blocks.get(e.getKey());
-            double ratio = c[3] > 0 ? (double) c[4] / c[3] : 0;
+            long[] qc = queueCompute.get(e.getKey());
+            double ratio = qc[1] > 0 ? (double) qc[0] / qc[1] : 0;
             out.put(e.getKey(), new Observation.PoolObservation(c[0], c[1], c[2], c[3], c[4], ratio,
                     b[1] > 0 ? (double) b[0] / b[1] : 0));
         }
@@ -294,12 +337,12 @@ public final class PlannerService implements AutoCloseable {
             if (!settings.bounds().get(p).planned()) {
                 continue;
             }
-            gauge(registry, "baton.planner.nodes", "Nodes per pool: desired (by the load), target (after hysteresis), ready, pending, draining",
+            gauge(registry, "baton.planner.nodes", NODES,
                     () -> pool(p, Decision.PoolDecision::desired), "pool", p.role(), "state", "desired");
-            gauge(registry, "baton.planner.nodes", null, () -> pool(p, Decision.PoolDecision::target), "pool", p.role(), "state", "target");
-            gauge(registry, "baton.planner.nodes", null, () -> pool(p, Decision.PoolDecision::ready), "pool", p.role(), "state", "ready");
-            gauge(registry, "baton.planner.nodes", null, () -> pool(p, Decision.PoolDecision::pending), "pool", p.role(), "state", "pending");
-            gauge(registry, "baton.planner.nodes", null, () -> pool(p, Decision.PoolDecision::draining), "pool", p.role(), "state", "draining");
+            gauge(registry, "baton.planner.nodes", NODES, () -> pool(p, Decision.PoolDecision::target), "pool", p.role(), "state", "target");
+            gauge(registry, "baton.planner.nodes", NODES, () -> pool(p, Decision.PoolDecision::ready), "pool", p.role(), "state", "ready");
+            gauge(registry, "baton.planner.nodes", NODES, () -> pool(p, Decision.PoolDecision::pending), "pool", p.role(), "state", "pending");
+            gauge(registry, "baton.planner.nodes", NODES, () -> pool(p, Decision.PoolDecision::draining), "pool", p.role(), "state", "draining");
             gauge(registry, "baton.planner.required.nodes", "Nodes the predicted load needs, fractional",
                     () -> poolD(p, Decision.PoolDecision::required), "pool", p.role());
             if (p != Pool.DECODE) {
@@ -317,9 +360,9 @@ public final class PlannerService implements AutoCloseable {
                 () -> last == null ? 0 : last.predicted().effectivePromptTokensPerSecond());
         gauge(registry, "baton.planner.predicted.output.tokens", "Output tokens per second predicted",
                 () -> last == null ? 0 : last.predicted().outputTokensPerSecond());
-        gauge(registry, "baton.planner.correction", "Observed over profiled latency", () -> last == null ? 1
+        gauge(registry, "baton.planner.correction", CORRECTION, () -> last == null ? 1
                 : last.capacity().prefillFactor(), "phase", "prefill");
-        gauge(registry, "baton.planner.correction", null, () -> last == null ? 1 : last.capacity().decodeFactor(), "phase", "decode");
+        gauge(registry, "baton.planner.correction", CORRECTION, () -> last == null ? 1 : last.capacity().decodeFactor(), "phase", "decode");
     }
 
     private double pool(Pool p, java.util.function.ToIntFunction<Decision.PoolDecision> f) {

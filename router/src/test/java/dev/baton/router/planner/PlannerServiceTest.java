@@ -109,6 +109,21 @@ class PlannerServiceTest {
     }
 
     @Test
+    void shouldTakeThePoolsQueueToComputeRatioOverTheInterval() {
+        java.util.Map<String, long[]> times = new java.util.HashMap<>();
+        NodeView a0 = new NodeView("p1", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 1_000, 1_000);
+        NodeView b0 = new NodeView("p2", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 0, 0);
+        PlannerService.pools(List.of(a0, b0), times);
+        // Since then p1 waited 3 s and computed 1 s, p2 waited 1 s and computed 3 s: the pool waited as long as it computed.
+        NodeView a1 = new NodeView("p1", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 3_000_001_000L, 1_000_001_000L);
+        NodeView b1 = new NodeView("p2", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 1_000_000_000L, 3_000_000_000L);
+        assertEquals(1.0, PlannerService.pools(List.of(a1, b1), times).get(Pool.PREFILL).queueComputeRatio(), 1e-9);
+        assertEquals(0.0, PlannerService.pools(List.of(a1), times).get(Pool.PREFILL).queueComputeRatio(), 1e-9,
+                "nothing new since the last look");
+        assertFalse(times.containsKey("p2"), "a node gone from the view is forgotten");
+    }
+
+    @Test
     void shouldStartUnderLoadThenDrainTheIdleNodeAndRecordEveryTick(@TempDir Path dir) throws Exception {
         Path trace = dir.resolve("trace.jsonl");
         RecordingConnector connector = new RecordingConnector();
