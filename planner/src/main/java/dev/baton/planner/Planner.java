@@ -55,7 +55,8 @@ public final class Planner {
      *       capacity at the TTFT objective; decode nodes from output tokens/s over one node's decode capacity at
      *       the ITL objective and the predicted context; a colocated worker pool from the sum of both shares.
      *   <li>Within each pool's bounds; when the pools want more than the node budget, each pool keeps its minimum
-     *       and the rest goes one node at a time to the pool with the most load left uncovered.
+     *       and the rest goes one node at a time to the pool with the most load left uncovered. A pool grows only
+     *       into what the other pools leave of the budget (one inside its scale-down window keeps its nodes).
      *   <li>Hysteresis: grow to the smallest size wanted over the scale-up window, shrink to the largest size
      *       wanted over the scale-down window, cooldowns between changes, at most {@code max-step} a tick.
      *   <li>Nodes not ready yet count as coming (the planner's pending ones or the nodes seen starting in the
@@ -93,11 +94,32 @@ public final class Planner {
 
         Map<Pool, Decision.PoolDecision> pools = new EnumMap<>(Pool.class);
         Map<Pool, PlannerState.PoolState> next = new EnumMap<>(state.pools());
+        Map<Pool, Step> steps = new EnumMap<>(Pool.class);
+        int total = 0;
         for (Map.Entry<Pool, Integer> e : desired.entrySet()) {
             Pool p = e.getKey();
-            Step step = step(p, obs.pool(p), state.pool(p), required.get(p), e.getValue(), now, s, prediction, capacity, cap);
-            pools.put(p, step.decision);
-            next.put(p, step.state);
+            Step step = step(p, obs.pool(p), state.pool(p), required.get(p), e.getValue(), now, s, prediction, capacity, cap,
+                    Integer.MAX_VALUE);
+            steps.put(p, step);
+            total += step.decision.target();
+        }
+        if (total > s.nodeBudget()) {
+            // A pool that shrinks only after its scale-down window still holds its nodes: a pool that grows gets
+            // what the others leave of the budget, not what budgeted() granted it.
+            Map<Pool, Step> capped = new EnumMap<>(steps);
+            for (Map.Entry<Pool, Step> e : steps.entrySet()) {
+                Pool p = e.getKey();
+                if (e.getValue().decision.start() > 0) {
+                    int others = total - e.getValue().decision.target();
+                    capped.put(p, step(p, obs.pool(p), state.pool(p), required.get(p), desired.get(p), now, s, prediction, capacity,
+                            cap, s.nodeBudget() - others));
+                }
+            }
+            steps = capped;
+        }
+        for (Map.Entry<Pool, Step> e : steps.entrySet()) {
+            pools.put(e.getKey(), e.getValue().decision);
+            next.put(e.getKey(), e.getValue().state);
         }
         PlannerState after = new PlannerState(state.predictor(), capacity.prefillFactor(), capacity.decodeFactor(), next,
                 state.ticks() + 1);
@@ -151,7 +173,7 @@ public final class Planner {
     private record Step(Decision.PoolDecision decision, PlannerState.PoolState state) {}
 
     private static Step step(Pool p, Observation.PoolObservation seen, PlannerState.PoolState ps, double required, int desired,
-            long now, PlannerSettings s, Load prediction, CapacityModel capacity, Decision.Capacity cap) {
+            long now, PlannerSettings s, Load prediction, CapacityModel capacity, Decision.Capacity cap, int ceiling) {
         PlannerSettings.Bounds bounds = s.bounds().get(p);
         int ready = seen.ready();
         List<Long> pending = new ArrayList<>(ps.pendingSince());
@@ -197,9 +219,15 @@ public final class Planner {
             target = Math.max(bounds.max(), current - s.maxStep());
             why = String.format(Locale.ROOT, "scale down %d -> %d: above the pool maximum %d", current, target, bounds.max());
         } else if (upTarget > current) {
-            if (since(now, lastUp) >= s.scaleUpCooldown().toMillis()) {
-                target = Math.min(upTarget, current + s.maxStep());
-                why = String.format(Locale.ROOT, "scale up %d -> %d: %s", current, target, need);
+            int wanted = Math.min(upTarget, current + s.maxStep());
+            if (since(now, lastUp) >= s.scaleUpCooldown().toMillis() && ceiling <= current) {
+                why = String.format(Locale.ROOT, "hold %d (wants %d, node budget %d held by the other pools until they shrink): %s",
+                        current, upTarget, s.nodeBudget(), need);
+            } else if (since(now, lastUp) >= s.scaleUpCooldown().toMillis()) {
+                target = Math.min(wanted, ceiling);
+                why = String.format(Locale.ROOT, "scale up %d -> %d%s: %s", current, target,
+                        target < wanted ? String.format(Locale.ROOT, " (node budget %d, the rest held by the other pools)", s.nodeBudget())
+                                : "", need);
             } else {
                 why = String.format(Locale.ROOT, "hold %d (wants %d, scale-up cooldown): %s", current, upTarget, need);
             }

@@ -1,0 +1,69 @@
+package dev.baton.planner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ReplayTest {
+
+    /** A ramp from 1 to 20 requests/s over 5 minutes, a minute at the top, then 10 minutes with one request a minute. */
+    private static List<RequestTrace.Entry> rampThenIdle() {
+        Random r = new Random(7);
+        List<RequestTrace.Entry> out = new ArrayList<>();
+        double t = 0;
+        while (t < 360) {
+            double rate = Math.min(20, 1 + 19 * t / 300);
+            t += -Math.log(1 - r.nextDouble()) / rate;
+            out.add(new RequestTrace.Entry(t, 800 + r.nextInt(400), r.nextInt(200), 150 + r.nextInt(100), Double.NaN, Double.NaN));
+        }
+        for (int i = 1; i <= 10; i++) {
+            out.add(new RequestTrace.Entry(t + 60 * i, 1000, 0, 200, Double.NaN, Double.NaN));
+        }
+        return out;
+    }
+
+    @Test
+    void aRampThenIdleTraceScalesUpThenBackDownToTheMinimum() {
+        PlannerSettings s = Synthetic.settings("pools.prefill { min = 1, max = 8 }\npools.decode { min = 1, max = 8 }\nnode-budget = 16");
+        List<RequestTrace.Entry> trace = rampThenIdle();
+        List<Decision> ds = Replay.run(trace, Synthetic.model(), s, Map.of(Pool.PREFILL, 1, Pool.DECODE, 1), 30_000);
+        assertEquals((int) Math.ceil(trace.get(trace.size() - 1).t() * 1000 / s.interval().toMillis()) + 1, ds.size());
+        for (Pool p : List.of(Pool.PREFILL, Pool.DECODE)) {
+            int peak = 0;
+            int peakAt = 0;
+            for (int i = 0; i < ds.size(); i++) {
+                Decision.PoolDecision pd = ds.get(i).pools().get(p);
+                assertTrue(pd.start() <= s.maxStep() && pd.target() <= 8, pd::toString);
+                if (pd.target() > peak) {
+                    peak = pd.target();
+                    peakAt = i;
+                }
+            }
+            assertTrue(peak >= 4, p + " peaked at " + peak);
+            assertTrue(ds.get(peakAt).atMillis() <= 400_000, p + " peaked after the ramp");
+            Decision.PoolDecision last = ds.get(ds.size() - 1).pools().get(p);
+            assertEquals(1, last.target(), last.reason());
+            assertEquals(1, last.ready() + last.pending(), last.reason());
+        }
+        // The same trace gives the same decisions.
+        List<Decision> again = Replay.run(trace, Synthetic.model(), s, Map.of(Pool.PREFILL, 1, Pool.DECODE, 1), 30_000);
+        for (int i = 0; i < ds.size(); i++) {
+            assertEquals(ds.get(i).pools(), again.get(i).pools());
+        }
+    }
+
+    @Test
+    void anEmptyTraceHoldsAtTheMinimum() {
+        PlannerSettings s = Synthetic.settings("");
+        List<Decision> ds = Replay.run(List.of(), Synthetic.model(), s, Map.of(), 30_000);
+        assertEquals(1, ds.size());
+        assertEquals(1, ds.get(0).pools().get(Pool.PREFILL).target());
+        assertEquals(1, ds.get(0).pools().get(Pool.PREFILL).ready(), "the initial sizes are clamped to the bounds");
+        assertEquals(0, ds.get(0).pools().get(Pool.PREFILL).start());
+    }
+}
