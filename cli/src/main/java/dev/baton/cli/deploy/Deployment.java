@@ -211,7 +211,7 @@ final class Deployment {
     }
 
     /** Starts one node over ssh and reports its pid; {@code seeds} as for {@link DeployNode#arguments}. */
-    private void start(DeployNode node, List<String> seeds) {
+    void start(DeployNode node, List<String> seeds) {
         Ssh.Result r = Ssh.run(node.host(), NodeScripts.start(inventory, node, seeds), SCRIPT_TIMEOUT);
         if (r.exitCode() == NodeScripts.ALREADY_RUNNING) {
             throw new DeployException(node.id() + " on " + node.host().address() + " is already running (pid "
@@ -230,7 +230,7 @@ final class Deployment {
      * Stops {@code nodes}: the serving nodes first (one ssh per host, hosts in parallel), the router last. Prints
      * each node's outcome; throws after trying every host if some host could not be reached.
      */
-    private void stop(List<DeployNode> nodes) {
+    void stop(List<DeployNode> nodes) {
         List<DeployNode> serving = nodes.stream().filter(n -> n.role() != DeployNode.Role.ROUTER).toList();
         List<DeployNode> routers = nodes.stream().filter(n -> n.role() == DeployNode.Role.ROUTER).toList();
         Map<Inventory.Host, String> failures = new LinkedHashMap<>();
@@ -249,7 +249,7 @@ final class Deployment {
     }
 
     /** Each node's process (pid or none) from its host's pid files; hosts asked in parallel. */
-    private List<NodeStatus> processStates(List<DeployNode> nodes) {
+    List<NodeStatus> processStates(List<DeployNode> nodes) {
         Map<Inventory.Host, List<DeployNode>> byHost = byHost(nodes);
         Map<Inventory.Host, Callable<String>> asks = new LinkedHashMap<>();
         byHost.forEach((h, hostNodes) -> asks.put(h, () -> Ssh.run(h, NodeScripts.states(inventory, hostNodes),
