@@ -149,9 +149,16 @@ final class Deployment {
 
     // ---- down
 
-    /** Stops every node (the serving nodes of all hosts at once, then the router); prints what each did. */
+    /**
+     * Stops every node (the serving nodes of all hosts at once, then the router), and the nodes the SLO planner started
+     * in the hosts' planner slots; prints what each did.
+     */
     void down() {
-        List<DeployNode> nodes = inventory.nodes();
+        List<DeployNode> nodes = new ArrayList<>(inventory.nodes());
+        List<DeployNode> slots = inventory.plannerSlots();
+        if (!slots.isEmpty()) {
+            nodes.addAll(processStates(slots).stream().filter(s -> !s.pid().isEmpty()).map(NodeStatus::node).toList());
+        }
         stop(nodes);
     }
 
