@@ -131,23 +131,7 @@ final class UpCommand implements Callable<Integer> {
     }
 
     private long spawn(Path dir, String name, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-            cmd.add("/usr/bin/setsid");
-        }
-        cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        cmd.add("-Xmx" + heap);
-        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (a.startsWith("--add-") || a.startsWith("--enable-native-access") || a.startsWith("--sun-misc")
-                    || a.startsWith("-Dbaton.") || a.startsWith("-Dchronicle.") || a.startsWith("-XX:+Use")) {
-                cmd.add(a);
-            }
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Baton.class.getName()));
-        cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        return p.pid();
+        return NodeLauncher.start(dir.resolve(name + ".log"), heap, args).pid();
     }
 
     private static boolean waitReady(String url, Duration timeout, List<Long> pids) throws InterruptedException {

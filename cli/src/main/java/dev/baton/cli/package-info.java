@@ -17,6 +17,9 @@
  *   <li>{@link dev.baton.cli.NodeReadiness}: where an actor system's readiness comes from (the node's
  *       {@code NodeHealth}, the router's dispatcher), which {@link dev.baton.cli.NodeReadinessCheck} reports on
  *       the management endpoint's {@code /ready}.</li>
+ *   <li>{@link dev.baton.cli.NodeLauncher}: starts a node process on this host as {@code bin/baton up} does (same JVM,
+ *       flags, class path; own session, log file); {@code up} and the planner's local connector use it.</li>
+ *   <li>{@code dev.baton.cli.planner}: the SLO planner's node connectors (local, ssh, kubernetes).</li>
  *   <li>{@code dev.baton.cli.deploy}: {@code deploy up|status|down|restart}, a cluster on several hosts over ssh.</li>
  * </ul>
  */

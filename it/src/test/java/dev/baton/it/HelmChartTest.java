@@ -3,6 +3,7 @@ package dev.baton.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -15,6 +16,9 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.baton.planner.Mode;
+import dev.baton.planner.PlannerSettings;
+import dev.baton.planner.Pool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -323,6 +327,69 @@ class HelmChartTest {
             List<String> args = strings(p3d5.get("Deployment", "baton-" + pool).at("/spec/template/spec/containers/0/args"));
             assertEquals("/etc/baton/" + pool + ".conf", after(args, "--config"), pool);
         }
+    }
+
+    // -------------------------------------------------------------------------------------------- planner
+
+    static Manifests planned() throws IOException {
+        return template(null, Map.of("planner.mode", "act", "planner.profile", "/models/profile.json",
+                "planner.objectives.ttft", "300ms", "planner.pools.decode.max", "6"));
+    }
+
+    @Test
+    void shouldGrantThePlannerScalingRightsOnlyWhenItActs() throws IOException {
+        assertFalse(defaults().has("Role", "baton-planner"), "no planner rights while the planner is off");
+        Manifests m = planned();
+        JsonNode role = m.get("Role", "baton-planner");
+        boolean deployments = false;
+        boolean pods = false;
+        for (JsonNode rule : role.path("rules")) {
+            List<String> resources = strings(rule.path("resources"));
+            if (strings(rule.path("apiGroups")).contains("apps") && resources.contains("deployments")
+                    && resources.contains("deployments/scale") && strings(rule.path("verbs")).containsAll(List.of("get", "patch"))) {
+                deployments = true;
+            }
+            if (strings(rule.path("apiGroups")).contains("") && resources.contains("pods")
+                    && strings(rule.path("verbs")).containsAll(List.of("patch", "delete"))) {
+                pods = true;
+            }
+        }
+        assertTrue(deployments, "get and patch on deployments and deployments/scale: " + role);
+        assertTrue(pods, "patch (the deletion cost) and delete on pods: " + role);
+        JsonNode binding = m.get("RoleBinding", "baton-planner");
+        assertEquals("baton-planner", binding.at("/roleRef/name").asText());
+        String account = m.get("Deployment", "baton-router").at("/spec/template/spec/serviceAccountName").asText();
+        assertEquals(account, binding.at("/subjects/0/name").asText(), "bound to the router's account");
+        assertEquals("llm", binding.at("/subjects/0/namespace").asText());
+    }
+
+    @Test
+    void shouldRenderThePlannerIntoTheRoutersConfiguration() throws IOException {
+        Manifests m = planned();
+        JsonNode router = m.get("Deployment", "baton-router").at("/spec/template/spec/containers/0");
+        assertEquals("/etc/baton/router.conf", after(strings(router.path("args")), "--config"));
+        String prefix = env(router, "BATON_K8S_FULLNAME").path("value").asText();
+        for (String pool : List.of("prefill", "decode")) {
+            assertTrue(m.has("Deployment", prefix + "-" + pool), "the connector's Deployment " + prefix + "-" + pool);
+        }
+        PlannerSettings s = PlannerSettings.from(clusterConf(m, "router.conf").withFallback(ConfigFactory.defaultReference()));
+        assertEquals(Mode.ACT, s.mode());
+        assertEquals("kubernetes", s.connector());
+        assertEquals(Path.of("/models/profile.json"), s.profile());
+        assertEquals(300.0, s.objectives().ttftMs());
+        assertEquals(new PlannerSettings.Bounds(1, 6), s.bounds().get(Pool.DECODE));
+        assertEquals(new PlannerSettings.Bounds(0, 0), s.bounds().get(Pool.WORKER), "the chart runs no worker pool");
+        // the router's file holds the shared one
+        assertEquals("bootstrap", clusterConf(m, "router.conf").getString("baton.cluster.formation"));
+        assertEquals(Mode.OFF, PlannerSettings.from(clusterConf(defaults(), "router.conf")
+                .withFallback(ConfigFactory.defaultReference())).mode());
+    }
+
+    @Test
+    void shouldRefuseAPlannerAndAnAutoscalerOnOnePool() {
+        Exception e = assertThrows(Exception.class, () -> template(null, Map.of("planner.mode", "act",
+                "planner.profile", "/models/profile.json", "prefill.autoscaling.enabled", "true")));
+        assertTrue(e.getMessage().contains("disable prefill.autoscaling"), e.getMessage());
     }
 
     @Test

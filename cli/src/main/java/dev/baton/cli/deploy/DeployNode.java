@@ -53,24 +53,56 @@ public record DeployNode(String id, Role role, Inventory.Host host, int clusterP
 
     /** The inventory's node processes: the router first, then each host's prefill, decode and worker nodes in order. */
     static List<DeployNode> plan(Inventory inventory) {
+        return plan(inventory, false);
+    }
+
+    /**
+     * The nodes the SLO planner may start (each host's {@code planner} counts), host by host: on a host they take
+     * the ports after its inventory nodes, and their ids continue each role's numbering after the inventory's.
+     */
+    static List<DeployNode> planSlots(Inventory inventory) {
+        return plan(inventory, true);
+    }
+
+    private static List<DeployNode> plan(Inventory inventory, boolean slots) {
         List<DeployNode> nodes = new ArrayList<>();
         Inventory.Host routerHost = inventory.routerHost();
-        nodes.add(new DeployNode(inventory.nodeIdPrefix() + "router", Role.ROUTER, routerHost, inventory.clusterPort(),
-                routerHost.ports().http(), 0));
+        if (!slots) {
+            nodes.add(new DeployNode(inventory.nodeIdPrefix() + "router", Role.ROUTER, routerHost, inventory.clusterPort(),
+                    routerHost.ports().http(), 0));
+        }
         Map<Role, Integer> numbers = new EnumMap<>(Role.class);
+        // where each host's counters stand after its inventory nodes: Pekko ordinal, metrics and KV index
+        Map<Inventory.Host, int[]> next = new LinkedHashMap<>();
         for (Inventory.Host host : inventory.hosts()) {
-            int ordinal = host == routerHost ? 1 : 0;
-            int metrics = 0;
-            int kv = 0;
+            int[] c = {host == routerHost ? 1 : 0, 0, 0};
             for (Role role : List.of(Role.PREFILL, Role.DECODE, Role.WORKER)) {
                 for (int i = 0; i < host.roles().getOrDefault(role, 0); i++) {
-                    String id = inventory.nodeIdPrefix() + role.command() + "-" + numbers.merge(role, 1, Integer::sum);
-                    nodes.add(new DeployNode(id, role, host, inventory.clusterPort() + ordinal++,
-                            host.ports().metrics() + metrics++, role.shipsKv() ? host.ports().kv() + 2 * kv++ : 0));
+                    DeployNode n = next(inventory, host, role, numbers, c);
+                    if (!slots) {
+                        nodes.add(n);
+                    }
                 }
             }
+            next.put(host, c);
+        }
+        if (slots) {
+            next.forEach((host, c) -> {
+                for (Role role : List.of(Role.PREFILL, Role.DECODE, Role.WORKER)) {
+                    for (int i = 0; i < host.planner().getOrDefault(role, 0); i++) {
+                        nodes.add(next(inventory, host, role, numbers, c));
+                    }
+                }
+            });
         }
         return List.copyOf(nodes);
+    }
+
+    /** The next node of {@code role} on {@code host}; advances the role's number and the host's counters {@code c}. */
+    private static DeployNode next(Inventory inventory, Inventory.Host host, Role role, Map<Role, Integer> numbers, int[] c) {
+        String id = inventory.nodeIdPrefix() + role.command() + "-" + numbers.merge(role, 1, Integer::sum);
+        return new DeployNode(id, role, host, inventory.clusterPort() + c[0]++, host.ports().metrics() + c[1]++,
+                role.shipsKv() ? host.ports().kv() + 2 * c[2]++ : 0);
     }
 
     /** Ports this process listens on, by name (for the inventory's collision check). */

@@ -149,9 +149,16 @@ final class Deployment {
 
     // ---- down
 
-    /** Stops every node (the serving nodes of all hosts at once, then the router); prints what each did. */
+    /**
+     * Stops every node (the serving nodes of all hosts at once, then the router), and the nodes the SLO planner started
+     * in the hosts' planner slots; prints what each did.
+     */
     void down() {
-        List<DeployNode> nodes = inventory.nodes();
+        List<DeployNode> nodes = new ArrayList<>(inventory.nodes());
+        List<DeployNode> slots = inventory.plannerSlots();
+        if (!slots.isEmpty()) {
+            nodes.addAll(processStates(slots).stream().filter(s -> !s.pid().isEmpty()).map(NodeStatus::node).toList());
+        }
         stop(nodes);
     }
 
@@ -211,7 +218,7 @@ final class Deployment {
     }
 
     /** Starts one node over ssh and reports its pid; {@code seeds} as for {@link DeployNode#arguments}. */
-    private void start(DeployNode node, List<String> seeds) {
+    void start(DeployNode node, List<String> seeds) {
         Ssh.Result r = Ssh.run(node.host(), NodeScripts.start(inventory, node, seeds), SCRIPT_TIMEOUT);
         if (r.exitCode() == NodeScripts.ALREADY_RUNNING) {
             throw new DeployException(node.id() + " on " + node.host().address() + " is already running (pid "
@@ -230,7 +237,7 @@ final class Deployment {
      * Stops {@code nodes}: the serving nodes first (one ssh per host, hosts in parallel), the router last. Prints
      * each node's outcome; throws after trying every host if some host could not be reached.
      */
-    private void stop(List<DeployNode> nodes) {
+    void stop(List<DeployNode> nodes) {
         List<DeployNode> serving = nodes.stream().filter(n -> n.role() != DeployNode.Role.ROUTER).toList();
         List<DeployNode> routers = nodes.stream().filter(n -> n.role() == DeployNode.Role.ROUTER).toList();
         Map<Inventory.Host, String> failures = new LinkedHashMap<>();
@@ -249,7 +256,7 @@ final class Deployment {
     }
 
     /** Each node's process (pid or none) from its host's pid files; hosts asked in parallel. */
-    private List<NodeStatus> processStates(List<DeployNode> nodes) {
+    List<NodeStatus> processStates(List<DeployNode> nodes) {
         Map<Inventory.Host, List<DeployNode>> byHost = byHost(nodes);
         Map<Inventory.Host, Callable<String>> asks = new LinkedHashMap<>();
         byHost.forEach((h, hostNodes) -> asks.put(h, () -> Ssh.run(h, NodeScripts.states(inventory, hostNodes),

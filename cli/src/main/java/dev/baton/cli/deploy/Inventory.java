@@ -65,9 +65,16 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
      * @param roles   node processes by role (only roles with a count above 0)
      * @param ports   its ports
      * @param ssh     how to reach it
+     * @param planner the most nodes by role the SLO planner ({@code connector = ssh}) may start here above
+     *                {@code roles} (only roles with a count above 0; never the router)
      */
     public record Host(int index, String address, String bind, Map<DeployNode.Role, Integer> roles, Ports ports,
-            SshSettings ssh) {
+            SshSettings ssh, Map<DeployNode.Role, Integer> planner) {
+
+        public Host {
+            roles = Collections.unmodifiableMap(roles);
+            planner = Collections.unmodifiableMap(planner);
+        }
 
         /** {@code user@address} or {@code address}: the ssh destination. */
         public String sshTarget() {
@@ -76,7 +83,7 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
     }
 
     private static final String DEFAULTS = "dev/baton/cli/deploy/inventory-defaults.conf";
-    private static final Set<String> HOST_KEYS = Set.of("address", "bind", "roles", "ports", "ssh");
+    private static final Set<String> HOST_KEYS = Set.of("address", "bind", "roles", "ports", "ssh", "planner");
     private static final Pattern HEAP = Pattern.compile("[1-9][0-9]*[kKmMgG]?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern NO_SPACE = Pattern.compile("\\S+");
@@ -121,6 +128,14 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
     /** The node processes of the inventory: the router first, then every host's nodes in order. */
     public List<DeployNode> nodes() {
         return DeployNode.plan(this);
+    }
+
+    /**
+     * The nodes the SLO planner may start (each host's {@code planner} block), host by host: ids and ports follow
+     * those of {@link #nodes()}. {@code bin/baton deploy} starts none of them.
+     */
+    public List<DeployNode> plannerSlots() {
+        return DeployNode.planSlots(this);
     }
 
     /** The host that runs the router. */
@@ -190,22 +205,10 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
         require(NO_SPACE.matcher(address).matches(), source, at + ".address", "must be one address, got '" + address + "'");
         String bind = h.hasPath("bind") ? h.getString("bind").strip() : "";
         require(bind.isEmpty() || NO_SPACE.matcher(bind).matches(), source, at + ".bind", "must be one address, got '" + bind + "'");
-        Map<DeployNode.Role, Integer> roles = new EnumMap<>(DeployNode.Role.class);
         require(h.hasPath("roles"), source, at + ".roles", "must be set, e.g. roles { prefill = 1 }");
-        for (Map.Entry<String, ConfigValue> e : h.getObject("roles").entrySet()) {
-            DeployNode.Role role = DeployNode.Role.named(e.getKey());
-            require(role != null, source, at + ".roles." + e.getKey(), "is not a role (router, prefill, decode, worker)");
-            require(e.getValue().valueType() == ConfigValueType.NUMBER, source, at + ".roles." + e.getKey(),
-                    "must be a count, got " + e.getValue().render());
-            int count = ((Number) e.getValue().unwrapped()).intValue();
-            int max = role == DeployNode.Role.ROUTER ? 1 : MAX_NODES_PER_ROLE;
-            require(count >= 0 && count <= max && count == ((Number) e.getValue().unwrapped()).doubleValue(), source,
-                    at + ".roles." + e.getKey(), "must be 0 to " + max + ", got " + e.getValue().render());
-            if (count > 0) {
-                roles.put(role, count);
-            }
-        }
+        Map<DeployNode.Role, Integer> roles = counts(h, "roles", true, at, source);
         require(!roles.isEmpty(), source, at + ".roles", "must give at least one node a count above 0");
+        Map<DeployNode.Role, Integer> planner = h.hasPath("planner") ? counts(h, "planner", false, at, source) : Map.of();
         // a host's ports and ssh blocks override only the keys they name
         Ports ports = portDefaults;
         if (h.hasPath("ports")) {
@@ -218,7 +221,28 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
             ssh = ssh(own.withFallback(ConfigFactory.parseMap(Map.of("user", sshDefaults.user(), "port", sshDefaults.port(),
                     "identity-file", sshDefaults.identityFile(), "options", sshDefaults.options()))), at + ".ssh", source);
         }
-        return new Host(i, address, bind, roles, ports, ssh);
+        return new Host(i, address, bind, roles, ports, ssh, planner);
+    }
+
+    /** The node counts by role of the host's block {@code key} (roles, planner); only counts above 0. */
+    private static Map<DeployNode.Role, Integer> counts(Config h, String key, boolean router, String at, Path source) {
+        Map<DeployNode.Role, Integer> counts = new EnumMap<>(DeployNode.Role.class);
+        for (Map.Entry<String, ConfigValue> e : h.getObject(key).entrySet()) {
+            String name = at + "." + key + "." + e.getKey();
+            DeployNode.Role role = DeployNode.Role.named(e.getKey());
+            require(role != null && (router || role != DeployNode.Role.ROUTER), source, name,
+                    router ? "is not a role (router, prefill, decode, worker)" : "is not a role the planner starts (prefill, decode, worker)");
+            require(e.getValue().valueType() == ConfigValueType.NUMBER, source, name,
+                    "must be a count, got " + e.getValue().render());
+            int count = ((Number) e.getValue().unwrapped()).intValue();
+            int max = role == DeployNode.Role.ROUTER ? 1 : MAX_NODES_PER_ROLE;
+            require(count >= 0 && count <= max && count == ((Number) e.getValue().unwrapped()).doubleValue(), source,
+                    name, "must be 0 to " + max + ", got " + e.getValue().render());
+            if (count > 0) {
+                counts.put(role, count);
+            }
+        }
+        return counts;
     }
 
     private static SshSettings ssh(Config s, String at, Path source) {
@@ -276,7 +300,9 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
     /** Two node processes on one address must not share a port (TCP or UDP; the check does not tell them apart). */
     private static void checkPorts(Inventory inventory) {
         Map<String, String> taken = new HashMap<>();
-        for (DeployNode n : inventory.nodes()) {
+        List<DeployNode> all = new ArrayList<>(inventory.nodes());
+        all.addAll(inventory.plannerSlots());
+        for (DeployNode n : all) {
             for (Map.Entry<String, Integer> p : n.ports().entrySet()) {
                 String key = n.host().address() + ":" + p.getValue();
                 String previous = taken.putIfAbsent(key, n.id() + "'s " + p.getKey() + " port");

@@ -12,6 +12,8 @@
  *       files, stop with a grace period, log tail).</li>
  *   <li>{@link dev.baton.cli.deploy.Ssh}: runs a script on a host with the OpenSSH client and names ssh's
  *       failures (unreachable, authentication, host key).</li>
+ *   <li>{@link dev.baton.cli.deploy.PlannerSlots}: the nodes an inventory's {@code planner} blocks let the SLO
+ *       planner start, with the deploy's own state, start and stop on them (the planner's ssh connector).</li>
  *   <li>{@link dev.baton.cli.deploy.InventoryException}, {@link dev.baton.cli.deploy.DeployException}: the
  *       errors, each one clear line (a node's log tail added where it exited).</li>
  * </ul>
