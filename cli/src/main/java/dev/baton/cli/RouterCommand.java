@@ -2,13 +2,14 @@ package dev.baton.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.baton.cli.planner.ConnectorContext;
+import dev.baton.cli.planner.Connectors;
 import dev.baton.engine.EngineSettings;
 import dev.baton.engine.gguf.GgufFile;
 import dev.baton.planner.CapacityModel;
 import dev.baton.planner.CapacityProfile;
 import dev.baton.planner.Mode;
 import dev.baton.planner.NodeConnector;
-import dev.baton.planner.PlannerConfigException;
 import dev.baton.planner.PlannerSettings;
 import dev.baton.router.api.ModelCard;
 import dev.baton.router.api.RouterHttpServer;
@@ -110,9 +111,11 @@ final class RouterCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The connector the planner acts through in {@code act} mode. */
+    /** The connector the planner acts through in {@code act} mode: nodes it starts join as this router did. */
     private NodeConnector connector(PlannerSettings s, Config config) {
-        throw new PlannerConfigException(PlannerSettings.PATH + ".connector: the " + s.connector()
-                + " connector is not available in this build; use mode = advise");
+        ConnectorContext ctx = new ConnectorContext(cluster.seeds == null ? java.util.List.of() : cluster.seeds, cluster.host,
+                engineOptions.model, engineOptions.config, engineOptions.threads,
+                java.nio.file.Path.of(System.getProperty("baton.home", ".")));
+        return Connectors.create(s, config, ctx);
     }
 }
