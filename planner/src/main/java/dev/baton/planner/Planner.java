@@ -190,8 +190,9 @@ public final class Planner {
             }
         }
         // Nodes the planner started show up as starting (in the cluster, not serving yet) before they are ready;
-        // nodes started by someone else (bin/baton up, a deployment) too. Either way they are coming.
-        int current = ready + Math.max(pending.size(), seen.starting());
+        // nodes started by someone else (bin/baton up, a deployment) too. Either way they are coming, except
+        // those just given up: they were still seen starting in this interval, but are stopped now.
+        int current = ready + Math.max(pending.size(), Math.max(0, seen.starting() - abandoned));
         long upWindow = s.scaleUpWindow().toMillis();
         long downWindow = s.scaleDownWindow().toMillis();
         List<PlannerState.Wish> wishes = ps.wished(now, desired, Math.max(upWindow, downWindow) + 1);

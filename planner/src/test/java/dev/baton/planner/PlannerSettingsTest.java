@@ -33,7 +33,8 @@ class PlannerSettingsTest {
         assertFalse(s.colocated());
         assertEquals(8, s.nodeBudget());
         assertEquals(2, s.maxStep());
-        assertEquals(Duration.ZERO, s.scaleUpWindow());
+        assertEquals(Duration.ofSeconds(20), s.scaleUpWindow());
+        assertEquals(Duration.ofSeconds(30), s.scaleUpCooldown());
         assertEquals(Duration.ofMinutes(2), s.scaleDownWindow());
         assertEquals(Duration.ofMinutes(1), s.scaleDownCooldown());
         assertEquals(Duration.ofMinutes(3), s.pendingTimeout());

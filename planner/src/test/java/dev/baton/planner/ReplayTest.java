@@ -11,13 +11,16 @@ import org.junit.jupiter.api.Test;
 
 class ReplayTest {
 
-    /** A ramp from 1 to 20 requests/s over 5 minutes, a minute at the top, then 10 minutes with one request a minute. */
+    /** The top of the ramp: about 4.4 prefill and 7.5 decode nodes' worth (1000-token prompts, 10% cached, 200 output tokens). */
+    private static final double TOP = 30;
+
+    /** A ramp from 1 to {@link #TOP} requests/s over 5 minutes, a minute at the top, then 10 minutes with one request a minute. */
     private static List<RequestTrace.Entry> rampThenIdle() {
         Random r = new Random(7);
         List<RequestTrace.Entry> out = new ArrayList<>();
         double t = 0;
         while (t < 360) {
-            double rate = Math.min(20, 1 + 19 * t / 300);
+            double rate = Math.min(TOP, 1 + (TOP - 1) * t / 300);
             t += -Math.log(1 - r.nextDouble()) / rate;
             out.add(new RequestTrace.Entry(t, 800 + r.nextInt(400), r.nextInt(200), 150 + r.nextInt(100), Double.NaN, Double.NaN));
         }
@@ -33,7 +36,17 @@ class ReplayTest {
         List<RequestTrace.Entry> trace = rampThenIdle();
         List<Decision> ds = Replay.run(trace, Synthetic.model(), s, Map.of(Pool.PREFILL, 1, Pool.DECODE, 1), 30_000);
         assertEquals((int) Math.ceil(trace.get(trace.size() - 1).t() * 1000 / s.interval().toMillis()) + 1, ds.size());
+        // What the top of the ramp needs at the mean lengths, from the capacity model, within the pool maximum.
+        Load top = Synthetic.load(TOP, 1000, 0.1, 200);
+        CapacityModel m = Synthetic.model();
+        double q = s.objectives().quantile();
+        Map<Pool, Integer> need = Map.of(
+                Pool.PREFILL, (int) Math.ceil(top.effectivePromptTokensPerSecond()
+                        / m.prefillTokensPerSecond(top, s.objectives().ttftMs(), q, s.maxUtilization())),
+                Pool.DECODE, (int) Math.ceil(top.outputTokensPerSecond() / m.decodeTokensPerSecond(top, s.objectives().itlMs(), q)));
         for (Pool p : List.of(Pool.PREFILL, Pool.DECODE)) {
+            int wanted = s.bounds().get(p).clamp(need.get(p));
+            assertTrue(wanted > 1 + s.maxStep(), p + " needs only " + wanted + " nodes at the top: not a ramp");
             int peak = 0;
             int peakAt = 0;
             for (int i = 0; i < ds.size(); i++) {
@@ -44,7 +57,7 @@ class ReplayTest {
                     peakAt = i;
                 }
             }
-            assertTrue(peak >= 4, p + " peaked at " + peak);
+            assertTrue(peak >= wanted, p + " peaked at " + peak + ", the top needs " + wanted);
             assertTrue(ds.get(peakAt).atMillis() <= 400_000, p + " peaked after the ramp");
             Decision.PoolDecision last = ds.get(ds.size() - 1).pools().get(p);
             assertEquals(1, last.target(), last.reason());

@@ -13,7 +13,7 @@ import java.util.Map;
  * <p>The profile: a prefill node takes {@code 10 ms + 0.1 ms per prompt token} (p90 10% above the median,
  * p99 20%); a decode node's inter-token latency is {@code 8 ms + c * (0.5 + context / 2048) ms} with
  * {@code c} streams (p90 +10%, p99 +20%). At the default objectives (TTFT 500 ms, ITL 50 ms at p90) a
- * node takes about 4.7 requests/s of 1000-token prompts, or about 4 requests/s of 200 output tokens.
+ * node takes about 5.8 requests/s of 1000-token prompts, or about 4 requests/s of 200 output tokens.
  */
 final class Synthetic {
 
@@ -72,13 +72,19 @@ final class Synthetic {
 
     /** The observation of one interval of {@code load} ending at {@code atMillis}; the slow prompts are the p90 and above. */
     static Observation observation(long atMillis, double seconds, Load load, Map<Pool, Integer> ready, Summary ttft, Summary itl) {
+        return observation(atMillis, seconds, load, ready, Map.of(), ttft, itl);
+    }
+
+    /** As above, with {@code starting} nodes per pool seen in the cluster but not ready yet. */
+    static Observation observation(long atMillis, double seconds, Load load, Map<Pool, Integer> ready, Map<Pool, Integer> starting,
+            Summary ttft, Summary itl) {
         long n = Math.round(load.requestRate() * seconds);
         double eff = load.effectivePromptTokens();
         Summary effective = n == 0 ? Summary.EMPTY : new Summary(n, eff, eff, load.effectivePromptTokensHi(),
                 load.effectivePromptTokensHi(), load.effectivePromptTokensHi());
         Map<Pool, Observation.PoolObservation> pools = new EnumMap<>(Pool.class);
         for (Map.Entry<Pool, Integer> e : ready.entrySet()) {
-            pools.put(e.getKey(), new Observation.PoolObservation(e.getValue(), 0, 0, 0, 0, 0, 0));
+            pools.put(e.getKey(), new Observation.PoolObservation(e.getValue(), starting.getOrDefault(e.getKey(), 0), 0, 0, 0, 0, 0));
         }
         return new Observation(atMillis, seconds, n, constant(n, load.promptTokens()), effective,
                 constant(n, load.outputTokens()), ttft, itl, pools);
@@ -93,7 +99,8 @@ final class Synthetic {
 
     /**
      * A cluster whose pools follow the planner: a started node is ready {@code startupMs} later (never, with
-     * {@link Long#MAX_VALUE}), a drained node leaves at once, an abandoned one is no longer starting.
+     * {@link Long#MAX_VALUE}) and is reported as starting until then, a drained node leaves at once, an
+     * abandoned one is stopped (as a connector does) and so no longer reported as starting.
      */
     static final class Cluster {
         final PlannerSettings settings;
@@ -131,7 +138,11 @@ final class Synthetic {
                 }
             }
             long n = Math.round(load.requestRate() * settings.interval().toMillis() / 1000.0);
-            Observation obs = observation(now, settings.interval().toMillis() / 1000.0, load, ready,
+            Map<Pool, Integer> seenStarting = new EnumMap<>(Pool.class);
+            for (Pool p : Pool.values()) {
+                seenStarting.put(p, starting.get(p).size());
+            }
+            Observation obs = observation(now, settings.interval().toMillis() / 1000.0, load, ready, seenStarting,
                     ttft == null ? Summary.EMPTY : ttft, itl == null ? Summary.EMPTY : itl);
             if (n == 0 && ttft != null) {
                 throw new IllegalStateException("latencies without requests");
