@@ -63,8 +63,8 @@ public final class Planner {
      * per pool, new state, reasons)}.
      *
      * <ul>
-     *   <li>Prefill nodes from effective prompt tokens/s (prompt minus prefix-cache hits) over one node's prefill
-     *       capacity at the TTFT objective; decode nodes from output tokens/s over one node's decode capacity at
+     *   <li>Prefill nodes from effective prompt tokens/s (prompt minus prefix-cache hits) against the pool's prefill
+     *       capacity at the TTFT objective (the smallest pool that covers it, queueing as one M/M/k queue); decode nodes from output tokens/s over one node's decode capacity at
      *       the ITL objective and the predicted context; a colocated worker pool from the sum of both shares.
      *   <li>Within each pool's bounds; when the pools want more than the node budget, each pool keeps its minimum
      *       and the rest goes one node at a time to the pool with the most load left uncovered.
@@ -79,15 +79,18 @@ public final class Planner {
         long now = obs.atMillis();
         Objectives o = s.objectives();
         double q = o.quantile();
-        double prefillCap = capacity.prefillTokensPerSecond(prediction, o.ttftMs(), q, s.maxUtilization());
+        // Prefill: the pool queues as one (M/M/k), so a node's capacity grows with the pool; reported for the pool wanted.
+        double prefillNodes = capacity.prefillNodes(prediction, o.ttftMs(), q, s.maxUtilization());
+        int poolSize = (int) Math.max(1, Math.min(1 << 20, Math.ceil(prefillNodes - 1e-9)));
+        double prefillCap = capacity.prefillTokensPerSecond(prediction, o.ttftMs(), q, s.maxUtilization(), poolSize);
         double decodeCap = capacity.decodeTokensPerSecond(prediction, o.itlMs(), q);
         Decision.Capacity cap = new Decision.Capacity(prefillCap,
-                capacity.prefillUtilization(prediction, o.ttftMs(), q, s.maxUtilization()), decodeCap,
+                capacity.prefillUtilization(prediction, o.ttftMs(), q, s.maxUtilization(), poolSize), decodeCap,
                 capacity.decodeStreams(Math.max(1, prediction.contextTokens()), o.itlMs(), q), capacity.prefillFactor(),
                 capacity.decodeFactor(), capacity.prefillReachable(prediction, o.ttftMs(), q),
                 capacity.decodeReachable(Math.max(1, prediction.contextTokens()), o.itlMs(), q));
 
-        double prefillShare = prediction.effectivePromptTokensPerSecond() / prefillCap;
+        double prefillShare = prefillNodes;
         double decodeShare = prediction.outputTokensPerSecond() / decodeCap;
         Map<Pool, Double> required = new EnumMap<>(Pool.class);
         if (s.colocated()) {
