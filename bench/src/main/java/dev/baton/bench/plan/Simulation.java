@@ -294,13 +294,14 @@ public final class Simulation {
         nodes.getStyler().setXAxisDecimalPattern("0");
 
         int per = Math.max(1, (int) Math.round(60_000.0 / s.interval().toMillis()));
-        XYChart att = new XYChartBuilder().width(width).height(300)
+        XYChart att = new XYChartBuilder().width(width).height(340)
                 .title(String.format(Locale.ROOT, "SLO attainment per minute (TTFT <= %.0f ms and ITL <= %.0f ms)",
                         s.objectives().ttftMs(), s.objectives().itlMs()))
                 .xAxisTitle("minutes").yAxisTitle("share of requests").build();
         style(att);
         att.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
         att.getStyler().setXAxisDecimalPattern("0");
+        att.getStyler().setLegendLayout(Styler.LegendLayout.Vertical);
         double[][] a = windowed(oc.planner(), per);
         line(att.addSeries(String.format(Locale.ROOT, "planner %.1f%%, %.0f node-s", 100 * oc.planner().attainment(),
                 oc.planner().nodeSeconds()), a[0], a[1]), new Color(0x2ca02c), false);
