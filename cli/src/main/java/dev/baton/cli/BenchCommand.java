@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks.", "With --target or --compare: the serving benchmark (see bench serve)."},
         subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Transfer.class,
-                BenchCommand.Cdf.class})
+                BenchCommand.Cdf.class, BenchCommand.Trace.class, BenchCommand.Simulate.class})
 final class BenchCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec
@@ -353,6 +353,193 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+    }
+
+    /** Objectives and planner options shared by {@code bench trace} and {@code bench simulate}. */
+    static final class PlanOptions {
+        @Option(names = "--profile", required = true, paramLabel = "FILE", description = "capacity profile JSON (bin/baton bench profile)")
+        Path profile;
+
+        @Option(names = "--ttft", paramLabel = "DURATION", defaultValue = "2s", description = "TTFT objective (default: ${DEFAULT-VALUE})")
+        String ttft;
+
+        @Option(names = "--itl", paramLabel = "DURATION", defaultValue = "35ms", description = "ITL objective (default: ${DEFAULT-VALUE})")
+        String itl;
+
+        @Option(names = "--percentile", paramLabel = "P", defaultValue = "90",
+                description = "percentile of requests the objectives hold for (default: ${DEFAULT-VALUE})")
+        double percentile;
+
+        @Option(names = "--interval", paramLabel = "DURATION", defaultValue = "10s", description = "planner interval (default: ${DEFAULT-VALUE})")
+        String interval;
+
+        @Option(names = "--planner", paramLabel = "HOCON",
+                description = "more baton.planner settings, e.g. \"max-step = 4, scale-down.window = 3m\"")
+        String overrides;
+
+        dev.baton.planner.PlannerSettings settings() {
+            return dev.baton.bench.plan.Simulation.plannerSettings(profile, ttft, itl, percentile, interval, overrides);
+        }
+
+        dev.baton.planner.CapacityModel model() {
+            return new dev.baton.planner.CapacityModel(dev.baton.planner.CapacityProfile.read(profile));
+        }
+    }
+
+    static Path runDir(String stem) {
+        return Path.of(System.getProperty("baton.home", "."), "run", "bench",
+                stem + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    }
+
+    @Command(name = "trace", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Writes the simulator's request traces (JSONL, seeded): diurnal with balanced, prompt-heavy, "
+                    + "decode-heavy and prefix-heavy mixes, bursts and steady. Each trace's peak rate is where the busier "
+                    + "pool needs --peak-nodes nodes of the profile at the objectives.",
+                    "Example: bin/baton bench trace --profile docs/planner/profile.json --out-dir run/traces"})
+    static final class Trace implements Callable<Integer> {
+        @Mixin
+        PlanOptions plan = new PlanOptions();
+
+        @Option(names = "--duration", paramLabel = "DURATION", defaultValue = "3600s", description = "length of each trace (default: ${DEFAULT-VALUE})")
+        String duration;
+
+        @Option(names = "--peak-nodes", paramLabel = "N", defaultValue = "6", description = "(default: ${DEFAULT-VALUE})")
+        int peakNodes;
+
+        @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "(default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--out-dir", paramLabel = "DIR", description = "(default: run/bench/traces-<time>)")
+        Path outDir;
+
+        @Override
+        public Integer call() throws Exception {
+            dev.baton.planner.PlannerSettings s = plan.settings();
+            double seconds = ServeOptions.duration(duration, "--duration").toMillis() / 1000.0;
+            if (peakNodes < 1) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--peak-nodes must be at least 1");
+            }
+            Path dir = outDir != null ? outDir : runDir("traces");
+            Files.createDirectories(dir);
+            PrintWriter err = new PrintWriter(System.err, true);
+            for (dev.baton.bench.plan.TraceGenerator.Spec spec : dev.baton.bench.plan.TraceGenerator.standard(plan.model(), s.objectives(),
+                    s.maxUtilization(), seconds, peakNodes, seed)) {
+                List<dev.baton.planner.RequestTrace.Entry> t = dev.baton.bench.plan.TraceGenerator.generate(spec);
+                Path f = dir.resolve(spec.name() + ".jsonl");
+                dev.baton.planner.RequestTrace.write(f, t);
+                err.printf(java.util.Locale.ROOT, "bench trace: %s (%d requests, peak %.2f req/s)%n", f, t.size(), spec.peakRate());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Simulates a disaggregated cluster (prefill and decode nodes modelled from a capacity profile, "
+                    + "node start-up, the router's policy) replaying request traces with the SLO planner in the loop, "
+                    + "against fixed allocations (sized for the peak, with the planner's node-seconds, the cheapest one "
+                    + "meeting --target). Reports SLO attainment, goodput and node-seconds (JSON, CSV, a chart per trace).",
+                    "Example: bin/baton bench simulate --profile docs/planner/profile.json --make-traces --out run/sim"})
+    static final class Simulate implements Callable<Integer> {
+        @Mixin
+        PlanOptions plan = new PlanOptions();
+
+        @Option(names = "--trace", paramLabel = "FILE", split = ",", description = "request traces (JSONL)")
+        List<Path> traces = new ArrayList<>();
+
+        @Option(names = "--make-traces", description = "generate the standard traces (as bench trace) and simulate them")
+        boolean makeTraces;
+
+        @Option(names = "--duration", paramLabel = "DURATION", defaultValue = "3600s",
+                description = "with --make-traces: length of each trace (default: ${DEFAULT-VALUE})")
+        String duration;
+
+        @Option(names = "--peak-nodes", paramLabel = "N", defaultValue = "6", description = "with --make-traces (default: ${DEFAULT-VALUE})")
+        int peakNodes;
+
+        @Option(names = "--startup", paramLabel = "DURATION", defaultValue = "30s", description = "node start-up delay (default: ${DEFAULT-VALUE})")
+        String startup;
+
+        @Option(names = "--transfer-ms", paramLabel = "MS", defaultValue = "5", description = "KV transfer time (default: ${DEFAULT-VALUE})")
+        double transferMs;
+
+        @Option(names = "--no-noise", description = "prefill times at the profile's median (default: drawn between its percentiles)")
+        boolean noNoise;
+
+        @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "(default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--target", paramLabel = "SHARE", defaultValue = "0.9",
+                description = "attainment the cheapest fixed allocation must reach (default: ${DEFAULT-VALUE})")
+        double target;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "(default: run/bench/simulate-<time>)")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            picocli.CommandLine cl = new picocli.CommandLine(this);
+            if (traces.isEmpty() && !makeTraces) {
+                throw new picocli.CommandLine.ParameterException(cl, "give --trace FILE or --make-traces");
+            }
+            dev.baton.planner.PlannerSettings s = plan.settings();
+            dev.baton.planner.CapacityModel model = plan.model();
+            dev.baton.bench.plan.ClusterSimulator.Settings cs = new dev.baton.bench.plan.ClusterSimulator.Settings(
+                    ServeOptions.duration(startup, "--startup").toMillis(), transferMs, !noNoise, seed);
+            Path dir = out != null ? out : runDir("simulate");
+            Files.createDirectories(dir);
+            Map<String, List<dev.baton.planner.RequestTrace.Entry>> byName = new LinkedHashMap<>();
+            for (Path p : traces) {
+                String n = p.getFileName().toString().replaceFirst("\\.jsonl?$", "");
+                byName.put(n, dev.baton.planner.RequestTrace.read(p));
+            }
+            if (makeTraces) {
+                double seconds = ServeOptions.duration(duration, "--duration").toMillis() / 1000.0;
+                Path td = dir.resolve("traces");
+                Files.createDirectories(td);
+                for (dev.baton.bench.plan.TraceGenerator.Spec spec : dev.baton.bench.plan.TraceGenerator.standard(model, s.objectives(),
+                        s.maxUtilization(), seconds, peakNodes, seed)) {
+                    List<dev.baton.planner.RequestTrace.Entry> t = dev.baton.bench.plan.TraceGenerator.generate(spec);
+                    dev.baton.planner.RequestTrace.write(td.resolve(spec.name() + ".jsonl"), t);
+                    byName.put(spec.name(), t);
+                }
+            }
+            List<dev.baton.bench.plan.Simulation.Outcome> outcomes = new ArrayList<>();
+            PrintWriter w = spec.commandLine().getOut();
+            w.printf(java.util.Locale.ROOT, "objectives: TTFT p%s <= %.0f ms, ITL p%s <= %.0f ms; start-up %s%n", fmt(plan.percentile),
+                    s.objectives().ttftMs(), fmt(plan.percentile), s.objectives().itlMs(), startup);
+            w.printf(java.util.Locale.ROOT, "%-22s %-26s %10s %10s %10s %9s%n", "trace", "run", "attainment", "goodput/s", "node-s",
+                    "vs peak");
+            for (Map.Entry<String, List<dev.baton.planner.RequestTrace.Entry>> e : byName.entrySet()) {
+                long t0 = System.nanoTime();
+                dev.baton.bench.plan.Simulation.Outcome oc = dev.baton.bench.plan.Simulation.compare(e.getKey(), e.getValue(), model, s,
+                        cs, target);
+                outcomes.add(oc);
+                for (dev.baton.bench.plan.ClusterSimulator.Result r : java.util.Arrays.asList(oc.planner(), oc.fixedPeak(),
+                        oc.fixedSame(), oc.fixedCheapest())) {
+                    if (r == null) {
+                        w.printf(java.util.Locale.ROOT, "%-22s %-26s (no fixed allocation up to the peak + 4 reaches %.2f)%n",
+                                e.getKey(), "fixed-cheapest", target);
+                        continue;
+                    }
+                    w.printf(java.util.Locale.ROOT, "%-22s %-26s %10.4f %10.2f %10.0f %8.0f%%%n", e.getKey(), r.name(), r.attainment(),
+                            r.goodputPerSecond(), r.nodeSeconds(), 100 * r.nodeSeconds() / oc.fixedPeak().nodeSeconds());
+                }
+                w.printf(java.util.Locale.ROOT, "%-22s (%d requests, simulated in %.1f s)%n", "", e.getValue().size(),
+                        (System.nanoTime() - t0) / 1e9);
+                w.flush();
+            }
+            for (Path f : dev.baton.bench.plan.Simulation.write(outcomes, s, cs, plan.profile.getFileName().toString(), dir)) {
+                System.err.println("bench simulate: " + f);
+            }
+            return 0;
+        }
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private static String fmt(double v) {
+            return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
         }
     }
 }

@@ -11,11 +11,15 @@ import java.util.TreeMap;
  * <p><b>Prefill.</b> A prefill node computes prompts one at a time; a prompt of {@code L} tokens takes
  * {@code s(L)}, the profiled TTFT at {@code L} (piecewise linear in {@code L}, extrapolated from the last
  * segment). Requests queue in front of it, so the TTFT of a request is {@code s + wait}. The wait at
- * utilization {@code rho} is that of an M/G/1 queue (see {@link #waitMs}): its {@code q}-quantile is
- * {@code (1 + cs2) / 2 * max(0, ln(rho / (1 - q))) * s_mean / (1 - rho)}, {@code cs2} the squared coefficient of
- * variation of the prefill time (from the spread of prompt lengths and of the profile). A node's capacity is the highest utilization
+ * utilization {@code rho} is that of an M/G/k queue of the pool's {@code k} nodes (the router sends each
+ * prompt to the node with the least queued work, which queues like one queue in front of {@code k} servers), by
+ * the Allen-Cunneen approximation: the M/M/k wait scaled by {@code (1 + cs2) / 2}, {@code cs2} the squared
+ * coefficient of variation of the prefill time (from the spread of prompt lengths and of the profile). Its
+ * {@code q}-quantile is {@code (1 + cs2) / 2 * max(0, ln(C(k, k rho) / (1 - q))) * s_mean / (k (1 - rho))} with
+ * Erlang's C ({@code rho} for one node). A node's capacity in a pool of {@code k} is the highest utilization
  * (at most {@code max-utilization}) at which the slow request (effective prompt length at the objective's
- * percentile) still meets the TTFT objective, times its token rate {@code L_mean / s(L_mean)}.
+ * percentile) still meets the TTFT objective, times its token rate {@code L_mean / s(L_mean)}; the pool's size
+ * is the smallest {@code k} whose capacity covers the load.
  *
  * <p><b>Decode.</b> A decode node batches its streams; the profiled ITL grows with the number of streams
  * and with their context. Its capacity is the most streams {@code c} whose ITL at the objective's percentile
@@ -101,21 +105,37 @@ public final class CapacityModel {
         return prefillFactor * Math.max(1e-3, interpolate(prefillLen, prefillTtft, Math.max(1, tokens), q));
     }
 
+    /** The {@code q}-quantile of the M/M/1 wait at utilization {@code rho} with mean service {@code meanMs}. */
+    static double waitMs(double rho, double meanMs, double q) {
+        return waitMs(1, rho, meanMs, q, 1);
+    }
+
     /**
-     * The {@code q}-quantile of the wait in an M/G/1 queue at utilization {@code rho} with mean service
-     * {@code meanMs} and squared coefficient of variation {@code cs2} of the service time: a request waits with
-     * probability {@code rho}, and then for an exponential time whose mean makes the overall mean wait the
-     * Pollaczek-Khinchine one, {@code (1 + cs2) / 2 * rho / (1 - rho) * meanMs}. With {@code cs2 = 1} it is the
-     * exact M/M/1 quantile.
+     * The {@code q}-quantile of the wait in an M/G/k queue of {@code servers} nodes at utilization {@code rho}
+     * each, mean service {@code meanMs}, squared coefficient of variation {@code cs2} of the service time: a
+     * request waits with probability Erlang's C, then for an exponential time whose mean makes the overall mean
+     * wait the M/M/k one times {@code (1 + cs2) / 2} (Allen-Cunneen; exact for M/M/k with {@code cs2 = 1}, and
+     * for one server it is the Pollaczek-Khinchine mean).
      */
-    static double waitMs(double rho, double meanMs, double q, double cs2) {
+    static double waitMs(int servers, double rho, double meanMs, double q, double cs2) {
         if (rho <= 0) {
             return 0;
         }
         if (rho >= 1) {
             return Double.POSITIVE_INFINITY;
         }
-        return (1 + cs2) / 2 * Math.max(0, Math.log(rho / (1 - q))) * meanMs / (1 - rho);
+        double c = erlangC(servers, rho);
+        return (1 + cs2) / 2 * Math.max(0, Math.log(c / (1 - q))) * meanMs / (servers * (1 - rho));
+    }
+
+    /** Erlang's C: the chance that a request waits in an M/M/k queue of {@code k} servers at utilization {@code rho}. */
+    static double erlangC(int k, double rho) {
+        double a = k * rho;
+        double b = 1; // Erlang's B, by its recursion (stable for any k)
+        for (int i = 1; i <= k; i++) {
+            b = a * b / (i + a * b);
+        }
+        return b / (1 - rho * (1 - b));
     }
 
     /**
@@ -142,9 +162,19 @@ public final class CapacityModel {
      * The highest utilization of one prefill node at which a request of the load's slow effective prompt
      * length meets {@code ttftMs} at percentile {@code q}, at most {@code maxUtilization}. When even an idle
      * node misses the objective it is the utilization at which the wait is no longer than the prompt's own
-     * prefill time (more nodes then only shorten the queue).
+     * prefill time (more nodes then only shorten the queue). One node; see {@link #prefillUtilization(Load,
+     * double, double, double, int)} for a pool.
      */
     public double prefillUtilization(Load load, double ttftMs, double q, double maxUtilization) {
+        return prefillUtilization(load, ttftMs, q, maxUtilization, 1);
+    }
+
+    /**
+     * As {@link #prefillUtilization(Load, double, double, double)}, for each node of a pool of {@code nodes}: the
+     * router sends a prompt to the node with the least queued work, so the pool queues like one M/G/k queue and a
+     * larger pool runs each node busier for the same wait.
+     */
+    public double prefillUtilization(Load load, double ttftMs, double q, double maxUtilization, int nodes) {
         double mean = prefillMs(load.effectivePromptTokens(), 0.5);
         double slow = prefillMs(load.effectivePromptTokensHi(), q);
         double budget = ttftMs - slow;
@@ -152,14 +182,15 @@ public final class CapacityModel {
             budget = slow;
         }
         double cs2 = prefillCs2(load, q);
+        int k = Math.max(1, nodes);
         double lo = 0;
         double hi = maxUtilization;
-        if (waitMs(hi, mean, q, cs2) <= budget) {
+        if (waitMs(k, hi, mean, q, cs2) <= budget) {
             return hi;
         }
         for (int i = 0; i < 50; i++) {
             double mid = (lo + hi) / 2;
-            if (waitMs(mid, mean, q, cs2) <= budget) {
+            if (waitMs(k, mid, mean, q, cs2) <= budget) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -173,15 +204,51 @@ public final class CapacityModel {
         return prefillMs(load.effectivePromptTokensHi(), q) <= ttftMs;
     }
 
-    /** Effective prompt tokens per second one prefill node computes while meeting the TTFT objective. */
+    /** Effective prompt tokens per second one prefill node computes while meeting the TTFT objective (alone). */
     public double prefillTokensPerSecond(Load load, double ttftMs, double q, double maxUtilization) {
+        return prefillTokensPerSecond(load, ttftMs, q, maxUtilization, 1);
+    }
+
+    /** Effective prompt tokens per second each node of a pool of {@code nodes} computes while meeting the TTFT objective. */
+    public double prefillTokensPerSecond(Load load, double ttftMs, double q, double maxUtilization, int nodes) {
         double len = Math.max(1, load.effectivePromptTokens());
-        return prefillUtilization(load, ttftMs, q, maxUtilization) * len * 1000 / prefillMs(len, 0.5);
+        return prefillUtilization(load, ttftMs, q, maxUtilization, nodes) * len * 1000 / prefillMs(len, 0.5);
     }
 
     /**
-     * The TTFT at percentile {@code q} expected for the load spread over {@code nodes} prefill nodes; infinite
-     * when they cannot keep up, 0 with no load.
+     * Prefill nodes the load needs at the TTFT objective, fractional: {@code k - 1 + f} where {@code k} is the
+     * smallest pool whose capacity ({@code k} times its per-node capacity) covers the load and {@code f} the
+     * share of the step from {@code k - 1} to {@code k} nodes' capacity the load uses; 0 with no load.
+     */
+    public double prefillNodes(Load load, double ttftMs, double q, double maxUtilization) {
+        double need = load.effectivePromptTokensPerSecond();
+        if (!(need > 0)) {
+            return 0;
+        }
+        int hi = 1;
+        while (hi * prefillTokensPerSecond(load, ttftMs, q, maxUtilization, hi) < need) {
+            if (hi >= 1 << 20) {
+                return need / prefillTokensPerSecond(load, ttftMs, q, maxUtilization, hi);
+            }
+            hi *= 2;
+        }
+        int lo = hi / 2; // lo nodes fall short (0 when hi is 1)
+        while (hi - lo > 1) {
+            int mid = (lo + hi) >>> 1;
+            if (mid * prefillTokensPerSecond(load, ttftMs, q, maxUtilization, mid) < need) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        double below = lo == 0 ? 0 : lo * prefillTokensPerSecond(load, ttftMs, q, maxUtilization, lo);
+        double at = hi * prefillTokensPerSecond(load, ttftMs, q, maxUtilization, hi);
+        return lo + Math.max(0, Math.min(1, (need - below) / (at - below)));
+    }
+
+    /**
+     * The TTFT at percentile {@code q} expected for the load spread over {@code nodes} prefill nodes (one M/G/k
+     * queue, as the router balances them); infinite when they cannot keep up, 0 with no load.
      */
     public double expectedTtftMs(Load load, int nodes, double q) {
         if (load.idle()) {
@@ -193,7 +260,7 @@ public final class CapacityModel {
         double len = Math.max(1, load.effectivePromptTokens());
         double mean = prefillMs(len, 0.5);
         double rho = load.requestRate() / nodes * mean / 1000;
-        return prefillMs(load.effectivePromptTokensHi(), q) + waitMs(rho, mean, q, prefillCs2(load, q));
+        return prefillMs(load.effectivePromptTokensHi(), q) + waitMs(nodes, rho, mean, q, prefillCs2(load, q));
     }
 
     // ---- decode

@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * The measured capacity of one node, as {@code bin/baton bench profile} writes it (its {@code Profile} JSON):
- * TTFT against prompt length on a prefill node, ITL against concurrency and context length on a decode node.
+ * TTFT against prompt length on a prefill node, ITL (each request's time per output token, the profile's TPOT)
+ * against concurrency and context length on a decode node.
  * Only what the planner needs is kept: latency percentiles per point. Points with failed requests or no
  * samples are dropped.
  *
@@ -86,7 +87,13 @@ public record CapacityProfile(String model, int nodes, List<PrefillPoint> prefil
         }
         List<DecodePoint> decode = new ArrayList<>();
         for (JsonNode d : root.path("decode")) {
-            Latency l = latency(d.path("itlMs"));
+            // The ITL objective is a request's time per output token (the router's ITL of a request): the profile's
+            // TPOT of each request. Its per-chunk gaps (itlMs) are not: tokens streamed in bursts make most gaps 0
+            // (a median of 0 ms on a loaded host), which would drop the point or size the decode pool from noise.
+            Latency l = latency(d.path("tpotMs"));
+            if (l == null) {
+                l = latency(d.path("itlMs")); // a profile without TPOT
+            }
             if (l != null && d.path("failed").asInt(0) == 0 && d.path("concurrency").asInt(0) > 0) {
                 decode.add(new DecodePoint(d.path("concurrency").asInt(), Math.max(1, d.path("contextTokens").asInt()), l));
             }

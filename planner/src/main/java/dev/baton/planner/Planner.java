@@ -33,8 +33,20 @@ public final class Planner {
         double df = state.decodeFactor();
         int minSamples = s.correction().minSamples();
         if (obs.ttftMs().count() >= minSamples && obs.pool(prefillPool).ready() > 0) {
-            double expected = before.expectedTtftMs(sized, obs.pool(prefillPool).ready(), q);
-            pf = s.correction().next(pf, obs.ttftMs().at(q) / expected);
+            double queueCompute = obs.pool(prefillPool).queueComputeRatio();
+            if (queueCompute > 0) {
+                // The factor corrects the profile's prefill time, so it is fitted to the compute part of TTFT only
+                // (mean TTFT over 1 + queue/compute against the profiled time of the mean prompt). Fitted to the
+                // whole TTFT it also absorbed the queueing model's error: a pool sized right waited less than the
+                // estimate, the factor fell, the pool was shrunk until requests queued, the factor rose, and the pool
+                // flapped (simulated: prefill 6 -> 2 -> 7 nodes on a steady load). Without the ratio (0, unknown)
+                // the whole TTFT is compared with the expected one.
+                double compute = obs.ttftMs().mean() / (1 + queueCompute);
+                pf = s.correction().next(pf, compute / before.prefillMs(Math.max(1, sized.effectivePromptTokens()), 0.5));
+            } else {
+                double expected = before.expectedTtftMs(sized, obs.pool(prefillPool).ready(), q);
+                pf = s.correction().next(pf, obs.ttftMs().at(q) / expected);
+            }
         }
         if (obs.itlMs().count() >= minSamples && obs.pool(decodePool).ready() > 0) {
             double expected = before.expectedItlMs(sized, obs.pool(decodePool).ready(), q);
@@ -51,8 +63,8 @@ public final class Planner {
      * per pool, new state, reasons)}.
      *
      * <ul>
-     *   <li>Prefill nodes from effective prompt tokens/s (prompt minus prefix-cache hits) over one node's prefill
-     *       capacity at the TTFT objective; decode nodes from output tokens/s over one node's decode capacity at
+     *   <li>Prefill nodes from effective prompt tokens/s (prompt minus prefix-cache hits) against the pool's prefill
+     *       capacity at the TTFT objective (the smallest pool that covers it, queueing as one M/M/k queue); decode nodes from output tokens/s over one node's decode capacity at
      *       the ITL objective and the predicted context; a colocated worker pool from the sum of both shares.
      *   <li>Within each pool's bounds; when the pools want more than the node budget, each pool keeps its minimum
      *       and the rest goes one node at a time to the pool with the most load left uncovered. A pool grows only
@@ -69,15 +81,18 @@ public final class Planner {
         long now = obs.atMillis();
         Objectives o = s.objectives();
         double q = o.quantile();
-        double prefillCap = capacity.prefillTokensPerSecond(prediction, o.ttftMs(), q, s.maxUtilization());
+        // Prefill: the pool queues as one (M/M/k), so a node's capacity grows with the pool; reported for the pool wanted.
+        double prefillNodes = capacity.prefillNodes(prediction, o.ttftMs(), q, s.maxUtilization());
+        int poolSize = (int) Math.max(1, Math.min(1 << 20, Math.ceil(prefillNodes - 1e-9)));
+        double prefillCap = capacity.prefillTokensPerSecond(prediction, o.ttftMs(), q, s.maxUtilization(), poolSize);
         double decodeCap = capacity.decodeTokensPerSecond(prediction, o.itlMs(), q);
         Decision.Capacity cap = new Decision.Capacity(prefillCap,
-                capacity.prefillUtilization(prediction, o.ttftMs(), q, s.maxUtilization()), decodeCap,
+                capacity.prefillUtilization(prediction, o.ttftMs(), q, s.maxUtilization(), poolSize), decodeCap,
                 capacity.decodeStreams(Math.max(1, prediction.contextTokens()), o.itlMs(), q), capacity.prefillFactor(),
                 capacity.decodeFactor(), capacity.prefillReachable(prediction, o.ttftMs(), q),
                 capacity.decodeReachable(Math.max(1, prediction.contextTokens()), o.itlMs(), q));
 
-        double prefillShare = prediction.effectivePromptTokensPerSecond() / prefillCap;
+        double prefillShare = prefillNodes;
         double decodeShare = prediction.outputTokensPerSecond() / decodeCap;
         Map<Pool, Double> required = new EnumMap<>(Pool.class);
         if (s.colocated()) {
