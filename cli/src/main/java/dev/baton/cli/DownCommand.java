@@ -26,8 +26,24 @@ final class DownCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Stops every live process listed in {@code pids}; returns how many were running. */
+    /**
+     * Stops every live process listed in {@code pids}; returns how many were running. The file is read again
+     * afterwards, a few times: the router's planner may have started a node (and listed it) while the first
+     * ones were stopping.
+     */
     static int stop(Path pids) throws IOException, InterruptedException {
+        int stopped = 0;
+        for (int round = 0; round < 3; round++) {
+            int n = stopOnce(pids);
+            stopped += n;
+            if (n == 0) {
+                break;
+            }
+        }
+        return stopped;
+    }
+
+    private static int stopOnce(Path pids) throws IOException, InterruptedException {
         List<ProcessHandle> live = new ArrayList<>();
         for (String line : Files.readAllLines(pids)) {
             if (!line.isBlank()) {

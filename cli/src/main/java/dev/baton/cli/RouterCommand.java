@@ -95,7 +95,11 @@ final class RouterCommand implements Callable<Integer> {
         LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
+        PlannerService plannerToStop = planner;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (plannerToStop != null) {
+                plannerToStop.close(); // first: a stopping cluster must not look like a pool to grow
+            }
             binding.close();
             system.terminate();
             try {

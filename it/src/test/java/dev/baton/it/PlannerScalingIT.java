@@ -57,6 +57,9 @@ class PlannerScalingIT {
                   correction { min = 1.0, max = 1.0 }
                   local { heap = 384m, threads = 1, cluster-port = %d, metrics-port = %d, kv-port = %d }
                 }
+                # Every request through a prefill node (a decode node that holds most of a prompt would otherwise
+                # compute the rest itself).
+                baton.router.routing.decode-prefill-threshold = 0
                 """.formatted(NodeProcess.root().resolve("cluster.conf"), profile, NodeProcess.freePort(), NodeProcess.freePort(),
                 NodeProcess.freePort()));
         int port = NodeProcess.freePort();
@@ -73,14 +76,18 @@ class PlannerScalingIT {
         try {
             assertEquals(0, up, Files.readString(dir.resolve("up.log")));
             long loadDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            AtomicInteger sent = new AtomicInteger();
             for (int c = 0; c < 2; c++) {
                 Thread t = Thread.ofPlatform().name("load-" + c).start(() -> {
                     while (loading.get() && System.nanoTime() < loadDeadline) {
                         try {
+                            // A number first: no two prompts share a block, so every prompt is computed in full.
+                            int n = sent.incrementAndGet();
                             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
                                     .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
-                                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"Once upon a time there was a little"
-                                            + " robot who wanted to learn how to paint the sea\",\"max_tokens\":4}"))
+                                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"" + n + " " + n * 7919
+                                            + ": once upon a time there was a little robot who wanted to learn how to paint"
+                                            + " the sea\",\"max_tokens\":4}"))
                                     .build(), HttpResponse.BodyHandlers.ofString());
                             if (r.statusCode() == 200) {
                                 ok.incrementAndGet();

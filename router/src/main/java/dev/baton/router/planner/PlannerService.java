@@ -69,6 +69,7 @@ public final class PlannerService implements AutoCloseable {
     private final MeterRegistry registry;
     private PlannerState state;
     private volatile long lastTickNanos;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private boolean began; // the ticker thread's own
     private final Map<String, long[]> nodeTimes = new java.util.HashMap<>(); // under this' lock (tick)
     private volatile Decision last;
@@ -395,8 +396,18 @@ public final class PlannerService implements AutoCloseable {
         return lastActions;
     }
 
+    /** Stops ticking (a tick under way finishes first) and closes the connector; may be called more than once. */
     @Override
     public void close() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
+        ticker.shutdown();
+        try {
+            ticker.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         ticker.shutdownNow();
         writeTrace();
         if (connector != null) {
