@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class ReplayTest {
 
-    /** The top of the ramp: about 4.4 prefill and 7.5 decode nodes' worth (1000-token prompts, 10% cached, 200 output tokens). */
+    /** The top of the ramp: about 3.4 prefill and 7.6 decode nodes' worth (1000-token prompts, 10% cached, 200 output tokens). */
     private static final double TOP = 30;
 
     /** A ramp from 1 to {@link #TOP} requests/s over 5 minutes, a minute at the top, then 10 minutes with one request a minute. */
@@ -36,14 +36,14 @@ class ReplayTest {
         List<RequestTrace.Entry> trace = rampThenIdle();
         List<Decision> ds = Replay.run(trace, Synthetic.model(), s, Map.of(Pool.PREFILL, 1, Pool.DECODE, 1), 30_000);
         assertEquals((int) Math.ceil(trace.get(trace.size() - 1).t() * 1000 / s.interval().toMillis()) + 1, ds.size());
-        // What the top of the ramp needs at the mean lengths, from the capacity model, within the pool maximum.
+        // What the top of the ramp needs at the mean lengths, from the capacity model as the decision computes it (the
+        // smallest prefill pool that covers the load; decode tokens/s over one node's capacity), within the pool maximum.
         Load top = Synthetic.load(TOP, 1000, 0.1, 200);
         CapacityModel m = Synthetic.model();
         double q = s.objectives().quantile();
         Map<Pool, Integer> need = Map.of(
-                Pool.PREFILL, (int) Math.ceil(top.effectivePromptTokensPerSecond()
-                        / m.prefillTokensPerSecond(top, s.objectives().ttftMs(), q, s.maxUtilization())),
-                Pool.DECODE, (int) Math.ceil(top.outputTokensPerSecond() / m.decodeTokensPerSecond(top, s.objectives().itlMs(), q)));
+                Pool.PREFILL, (int) Math.ceil(m.prefillNodes(top, s.objectives().ttftMs(), q, s.maxUtilization()) - 1e-9),
+                Pool.DECODE, (int) Math.ceil(top.outputTokensPerSecond() / m.decodeTokensPerSecond(top, s.objectives().itlMs(), q) - 1e-9));
         for (Pool p : List.of(Pool.PREFILL, Pool.DECODE)) {
             int wanted = s.bounds().get(p).clamp(need.get(p));
             assertTrue(wanted > 1 + s.maxStep(), p + " needs only " + wanted + " nodes at the top: not a ramp");
