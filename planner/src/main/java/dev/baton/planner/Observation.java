@@ -28,12 +28,13 @@ public record Observation(long atMillis, double seconds, long arrivals, Summary 
      * @param draining          nodes finishing their requests before they leave
      * @param running           requests running on the pool's nodes (last load reports)
      * @param waiting           requests queued on the pool's nodes
-     * @param queueComputeRatio time requests waited for time computed, over the pool ({@code baton.queue.compute.ratio}); 0 unknown
+     * @param queueComputeRatio time requests waited for time computed, over the pool ({@code baton.queue.compute.ratio}); NaN when
+     *                          unknown (no node computed in the interval, or a source that does not measure it)
      * @param kvUsage           used share of the pool's KV blocks, 0 to 1
      */
     public record PoolObservation(int ready, int starting, int draining, int running, int waiting, double queueComputeRatio,
             double kvUsage) {
-        public static final PoolObservation NONE = new PoolObservation(0, 0, 0, 0, 0, 0, 0);
+        public static final PoolObservation NONE = new PoolObservation(0, 0, 0, 0, 0, Double.NaN, 0);
     }
 
     public Observation {

@@ -34,12 +34,12 @@ public final class Planner {
         int minSamples = s.correction().minSamples();
         if (obs.ttftMs().count() >= minSamples && obs.pool(prefillPool).ready() > 0) {
             double queueCompute = obs.pool(prefillPool).queueComputeRatio();
-            if (queueCompute > 0) {
+            if (queueCompute >= 0) { // measured (NaN: unknown)
                 // The factor corrects the profile's prefill time, so it is fitted to the compute part of TTFT only
                 // (mean TTFT over 1 + queue/compute against the profiled time of the mean prompt). Fitted to the
                 // whole TTFT it also absorbed the queueing model's error: a pool sized right waited less than the
                 // estimate, the factor fell, the pool was shrunk until requests queued, the factor rose, and the pool
-                // flapped (simulated: prefill 6 -> 2 -> 7 nodes on a steady load). Without the ratio (0, unknown)
+                // flapped (simulated: prefill 6 -> 2 -> 7 nodes on a steady load). Without the ratio (NaN, unknown)
                 // the whole TTFT is compared with the expected one.
                 double compute = obs.ttftMs().mean() / (1 + queueCompute);
                 pf = s.correction().next(pf, compute / before.prefillMs(Math.max(1, sized.effectivePromptTokens()), 0.5));

@@ -61,7 +61,7 @@ public final class Replay {
             }
             Map<Pool, Observation.PoolObservation> pools = new EnumMap<>(Pool.class);
             for (Pool p : Pool.values()) {
-                pools.put(p, new Observation.PoolObservation(ready.get(p), starting.get(p).size(), 0, 0, 0, 0, 0));
+                pools.put(p, new Observation.PoolObservation(ready.get(p), starting.get(p).size(), 0, 0, 0, Double.NaN, 0));
             }
             Observation obs = observe(now, interval / 1000.0, in, pools);
             Decision d = Planner.tick(obs, profile, s, state);

@@ -84,7 +84,8 @@ final class Synthetic {
                 load.effectivePromptTokensHi(), load.effectivePromptTokensHi());
         Map<Pool, Observation.PoolObservation> pools = new EnumMap<>(Pool.class);
         for (Map.Entry<Pool, Integer> e : ready.entrySet()) {
-            pools.put(e.getKey(), new Observation.PoolObservation(e.getValue(), starting.getOrDefault(e.getKey(), 0), 0, 0, 0, 0, 0));
+            pools.put(e.getKey(), new Observation.PoolObservation(e.getValue(), starting.getOrDefault(e.getKey(), 0), 0, 0, 0,
+                    Double.NaN, 0));
         }
         return new Observation(atMillis, seconds, n, constant(n, load.promptTokens()), effective,
                 constant(n, load.outputTokens()), ttft, itl, pools);

@@ -545,8 +545,8 @@ public final class ClusterSimulator {
                     running += x.streams.size();
                 }
             }
-            // measured: a pool that queued nothing reports the least positive ratio (0 means unknown to the planner)
-            double queueCompute = p == Pool.PREFILL && computedMs > 0 ? Math.max(1e-6, waitedMs / computedMs) : 0;
+            // measured where the pool computed; NaN (unknown) otherwise, as the router reports it
+            double queueCompute = p == Pool.PREFILL && computedMs > 0 ? waitedMs / computedMs : Double.NaN;
             pools.put(p, new Observation.PoolObservation(ready, starting, draining, running, waiting, queueCompute, 0));
         }
         return new Observation(atMs, intervalMs / 1000, n, Summary.of(prompt), Summary.of(eff), Summary.of(out), summary(ttftIn),

@@ -279,7 +279,7 @@ public final class PlannerService implements AutoCloseable {
             int[] c = e.getValue();
             long[] b = blocks.get(e.getKey());
             long[] qc = queueCompute.get(e.getKey());
-            double ratio = qc[1] > 0 ? (double) qc[0] / qc[1] : 0;
+            double ratio = qc[1] > 0 ? (double) qc[0] / qc[1] : Double.NaN; // nothing computed: unknown
             out.put(e.getKey(), new Observation.PoolObservation(c[0], c[1], c[2], c[3], c[4], ratio,
                     b[1] > 0 ? (double) b[0] / b[1] : 0));
         }

@@ -118,8 +118,11 @@ class PlannerServiceTest {
         NodeView a1 = new NodeView("p1", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 3_000_001_000L, 1_000_001_000L);
         NodeView b1 = new NodeView("p2", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 1_000_000_000L, 3_000_000_000L);
         assertEquals(1.0, PlannerService.pools(List.of(a1, b1), times).get(Pool.PREFILL).queueComputeRatio(), 1e-9);
-        assertEquals(0.0, PlannerService.pools(List.of(a1), times).get(Pool.PREFILL).queueComputeRatio(), 1e-9,
-                "nothing new since the last look");
+        assertTrue(Double.isNaN(PlannerService.pools(List.of(a1), times).get(Pool.PREFILL).queueComputeRatio()),
+                "nothing computed since the last look: unknown, not zero");
+        NodeView a2 = new NodeView("p1", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 3_000_001_000L, 2_000_001_000L);
+        assertEquals(0.0, PlannerService.pools(List.of(a2), times).get(Pool.PREFILL).queueComputeRatio(), 1e-9,
+                "computed without waiting: a measured zero");
         assertFalse(times.containsKey("p2"), "a node gone from the view is forgotten");
     }
 
