@@ -516,7 +516,7 @@ final class BenchCommand implements Callable<Integer> {
                         cs, target);
                 outcomes.add(oc);
                 for (dev.baton.bench.plan.ClusterSimulator.Result r : java.util.Arrays.asList(oc.planner(), oc.fixedPeak(),
-                        oc.fixedSame(), oc.fixedCheapest())) {
+                        oc.fixedModelPeak(), oc.fixedSame(), oc.fixedCheapest())) {
                     if (r == null) {
                         w.printf(java.util.Locale.ROOT, "%-22s %-26s (no fixed allocation up to the peak + 4 reaches %.2f)%n",
                                 e.getKey(), "fixed-cheapest", target);

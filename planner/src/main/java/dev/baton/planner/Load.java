@@ -43,6 +43,11 @@ public record Load(double requestRate, double promptTokens, double effectiveProm
         return promptTokens + outputTokens / 2;
     }
 
+    /** This load at another request rate, the same lengths. */
+    public Load withRate(double rate) {
+        return new Load(rate, promptTokens, effectivePromptTokens, effectivePromptTokensHi, outputTokens);
+    }
+
     /** Whether any request arrives. */
     public boolean idle() {
         return requestRate == 0;

@@ -82,7 +82,14 @@ public final class Planner {
         Objectives o = s.objectives();
         double q = o.quantile();
         // Prefill: the pool queues as one (M/M/k), so a node's capacity grows with the pool; reported for the pool wanted.
-        double prefillNodes = capacity.prefillNodes(prediction, o.ttftMs(), q, s.maxUtilization());
+        // Backlog: requests waiting at a pool now are served on top of the predicted load, within backlog-horizon.
+        double horizon = s.backlogHorizon().toMillis() / 1000.0;
+        Pool prefillPool = s.colocated() ? Pool.WORKER : Pool.PREFILL;
+        Pool decodePool = s.colocated() ? Pool.WORKER : Pool.DECODE;
+        double prefillBacklog = horizon > 0 ? obs.pool(prefillPool).waiting() / horizon : 0; // requests/s
+        double decodeBacklog = horizon > 0 && !s.colocated() ? obs.pool(decodePool).waiting() / horizon : 0;
+        Load prefillLoad = prefillBacklog > 0 ? prediction.withRate(prediction.requestRate() + prefillBacklog) : prediction;
+        double prefillNodes = capacity.prefillNodes(prefillLoad, o.ttftMs(), q, s.maxUtilization());
         int poolSize = (int) Math.max(1, Math.min(1 << 20, Math.ceil(prefillNodes - 1e-9)));
         double prefillCap = capacity.prefillTokensPerSecond(prediction, o.ttftMs(), q, s.maxUtilization(), poolSize);
         double decodeCap = capacity.decodeTokensPerSecond(prediction, o.itlMs(), q);
@@ -93,7 +100,8 @@ public final class Planner {
                 capacity.decodeReachable(Math.max(1, prediction.contextTokens()), o.itlMs(), q));
 
         double prefillShare = prefillNodes;
-        double decodeShare = prediction.outputTokensPerSecond() / decodeCap;
+        double decodeShare = (prediction.outputTokensPerSecond()
+                + decodeBacklog * Math.max(1, prediction.outputTokens())) / decodeCap;
         Map<Pool, Double> required = new EnumMap<>(Pool.class);
         if (s.colocated()) {
             required.put(Pool.WORKER, prefillShare + decodeShare);
@@ -114,7 +122,7 @@ public final class Planner {
         for (Map.Entry<Pool, Integer> e : desired.entrySet()) {
             Pool p = e.getKey();
             Step step = step(p, obs.pool(p), state.pool(p), required.get(p), e.getValue(), now, s, prediction, capacity, cap,
-                    Integer.MAX_VALUE);
+                    Integer.MAX_VALUE, missed(p, obs, s));
             steps.put(p, step);
             total += step.decision.target();
         }
@@ -127,7 +135,7 @@ public final class Planner {
                 if (e.getValue().decision.start() > 0) {
                     int others = total - e.getValue().decision.target();
                     capped.put(p, step(p, obs.pool(p), state.pool(p), required.get(p), desired.get(p), now, s, prediction, capacity,
-                            cap, s.nodeBudget() - others));
+                            cap, s.nodeBudget() - others, missed(p, obs, s)));
                 }
             }
             steps = capped;
@@ -187,8 +195,28 @@ public final class Planner {
 
     private record Step(Decision.PoolDecision decision, PlannerState.PoolState state) {}
 
+    /**
+     * The objective the pool is sized for, missed in this interval (TTFT for prefill, ITL for decode, either for
+     * workers) with at least {@code correction.min-samples} requests: a description, or null when it was met or
+     * not measured.
+     */
+    static String missed(Pool p, Observation obs, PlannerSettings s) {
+        Objectives o = s.objectives();
+        double q = o.quantile();
+        int min = s.correction().minSamples();
+        String pct = "p" + fmt(o.percentile());
+        if (p != Pool.DECODE && obs.ttftMs().count() >= min && obs.ttftMs().at(q) > o.ttftMs()) {
+            return String.format(Locale.ROOT, "TTFT %s %.0f ms > %s ms", pct, obs.ttftMs().at(q), fmt(o.ttftMs()));
+        }
+        if (p != Pool.PREFILL && obs.itlMs().count() >= min && obs.itlMs().at(q) > o.itlMs()) {
+            return String.format(Locale.ROOT, "ITL %s %.1f ms > %s ms", pct, obs.itlMs().at(q), fmt(o.itlMs()));
+        }
+        return null;
+    }
+
     private static Step step(Pool p, Observation.PoolObservation seen, PlannerState.PoolState ps, double required, int desired,
-            long now, PlannerSettings s, Load prediction, CapacityModel capacity, Decision.Capacity cap, int ceiling) {
+            long now, PlannerSettings s, Load prediction, CapacityModel capacity, Decision.Capacity cap, int ceiling,
+            String missed) {
         PlannerSettings.Bounds bounds = s.bounds().get(p);
         int ready = seen.ready();
         List<Long> pending = new ArrayList<>(ps.pendingSince());
@@ -225,7 +253,17 @@ public final class Planner {
         long lastUp = ps.lastScaleUpMillis();
         long lastDown = ps.lastScaleDownMillis();
         long lastChange = Math.max(lastUp, lastDown);
+        // While the pool misses its objective the scale-up window and cooldown are not waited out: they keep noise
+        // from growing a pool, and this is not noise. Nodes already coming are counted, and max-step still holds.
+        boolean urgent = missed != null && desired > current;
+        if (urgent) {
+            upTarget = Math.max(upTarget, desired);
+        }
         String need = need(p, required, prediction, cap, s);
+        if (s.backlogHorizon().toMillis() > 0 && seen.waiting() > 0 && (p != Pool.DECODE || !s.colocated())) {
+            need += String.format(Locale.ROOT, ", and %d request(s) waiting to serve within %d s", seen.waiting(),
+                    s.backlogHorizon().toSeconds());
+        }
         int target = current;
         String why;
         if (current < bounds.min()) {
@@ -236,12 +274,14 @@ public final class Planner {
             why = String.format(Locale.ROOT, "scale down %d -> %d: above the pool maximum %d", current, target, bounds.max());
         } else if (upTarget > current) {
             int wanted = Math.min(upTarget, current + s.maxStep());
-            if (since(now, lastUp) >= s.scaleUpCooldown().toMillis() && ceiling <= current) {
+            boolean cooled = urgent || since(now, lastUp) >= s.scaleUpCooldown().toMillis();
+            if (cooled && ceiling <= current) {
                 why = String.format(Locale.ROOT, "hold %d (wants %d, node budget %d held by the other pools until they shrink): %s",
                         current, upTarget, s.nodeBudget(), need);
-            } else if (since(now, lastUp) >= s.scaleUpCooldown().toMillis()) {
+            } else if (cooled) {
                 target = Math.min(wanted, ceiling);
-                why = String.format(Locale.ROOT, "scale up %d -> %d%s: %s", current, target,
+                why = String.format(Locale.ROOT, "scale up %d -> %d%s%s: %s", current, target,
+                        urgent ? " (objective missed: " + missed + ")" : "",
                         target < wanted ? String.format(Locale.ROOT, " (node budget %d, the rest held by the other pools)", s.nodeBudget())
                                 : "", need);
             } else {

@@ -15,12 +15,14 @@ import java.util.Map;
  * @param profile   the capacity profile; null when {@code mode = off}
  * @param bounds    per pool; a pool with {@code max = 0} is not planned
  * @param predictor the {@code predictor} block (kind and its parameters)
+ * @param backlogHorizon the time within which requests already waiting at a pool should be served (zero: the
+ *                       backlog is not sized for)
  * @param traceFile where finished requests are appended (JSONL), or null
  */
 public record PlannerSettings(Mode mode, String connector, Path profile, Duration interval, Objectives objectives,
         Map<Pool, Bounds> bounds, int nodeBudget, int maxStep, Duration scaleUpWindow, Duration scaleUpCooldown,
         Duration scaleDownWindow, Duration scaleDownCooldown, Duration pendingTimeout, Config predictor,
-        Correction correction, double maxUtilization, Path traceFile) {
+        Correction correction, double maxUtilization, Duration backlogHorizon, Path traceFile) {
 
     /** The size range of one pool. */
     public record Bounds(int min, int max) {
@@ -135,9 +137,10 @@ public record PlannerSettings(Mode mode, String connector, Path profile, Duratio
             }
             return u;
         });
+        Duration backlog = key("backlog-horizon", () -> notNegative(c.getDuration("backlog-horizon")));
         Path trace = key("trace-file", () -> c.getString("trace-file").isBlank() ? null : Path.of(c.getString("trace-file").trim()));
         return new PlannerSettings(mode, connector, profile, interval, objectives, bounds, budget, maxStep, upWindow, upCooldown,
-                downWindow, downCooldown, pending, predictor, correction, maxUtil, trace);
+                downWindow, downCooldown, pending, predictor, correction, maxUtil, backlog, trace);
     }
 
     public PlannerSettings {
@@ -152,13 +155,15 @@ public record PlannerSettings(Mode mode, String connector, Path profile, Duratio
     /** These settings with other objectives (for experiments and tests). */
     public PlannerSettings withObjectives(Objectives o) {
         return new PlannerSettings(mode, connector, profile, interval, o, bounds, nodeBudget, maxStep, scaleUpWindow,
-                scaleUpCooldown, scaleDownWindow, scaleDownCooldown, pendingTimeout, predictor, correction, maxUtilization, traceFile);
+                scaleUpCooldown, scaleDownWindow, scaleDownCooldown, pendingTimeout, predictor, correction, maxUtilization,
+                backlogHorizon, traceFile);
     }
 
     /** These settings with other pool bounds and budget. */
     public PlannerSettings withBounds(Map<Pool, Bounds> b, int budget) {
         return new PlannerSettings(mode, connector, profile, interval, objectives, b, budget, maxStep, scaleUpWindow,
-                scaleUpCooldown, scaleDownWindow, scaleDownCooldown, pendingTimeout, predictor, correction, maxUtilization, traceFile);
+                scaleUpCooldown, scaleDownWindow, scaleDownCooldown, pendingTimeout, predictor, correction, maxUtilization,
+                backlogHorizon, traceFile);
     }
 
     private interface Read<T> {

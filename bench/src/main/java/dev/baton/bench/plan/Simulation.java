@@ -38,6 +38,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  *   <li><b>planner</b>: the SLO planner in the loop, the pools starting at their minimum;
  *   <li><b>fixed-peak</b>: the planner's own peak allocation (per pool, the most nodes it ran at once), all the
  *       time: a fixed allocation sized for the peak by the same capacity model and corrections;
+ *   <li><b>fixed-model-peak</b>: the allocation the capacity model (as profiled, uncorrected) sizes for the
+ *       trace's busiest minute, all the time ({@link #peakAllocation}): an operator's sizing without the planner;
  *   <li><b>fixed-same</b>: the best split of {@code ceil(planner node-seconds / trace length)} nodes, the fixed
  *       allocation with (at least) the planner's node-seconds;
  *   <li><b>fixed-cheapest</b>: the fewest fixed nodes (best split) with at least the target attainment, searched
@@ -52,7 +54,7 @@ public final class Simulation {
 
     /** The runs of one trace. */
     public record Outcome(String trace, ClusterSimulator.Result planner, ClusterSimulator.Result fixedPeak,
-            ClusterSimulator.Result fixedSame, ClusterSimulator.Result fixedCheapest) {
+            ClusterSimulator.Result fixedSame, ClusterSimulator.Result fixedCheapest, ClusterSimulator.Result fixedModelPeak) {
 
         /** Planner node-seconds over fixed-peak node-seconds. */
         public double nodeSecondsRatio() {
@@ -128,7 +130,10 @@ public final class Simulation {
                 cheapest = r;
             }
         }
-        return new Outcome(name, planner, fixedPeak, fixedSame, cheapest);
+        int[] sized = peakAllocation(trace, model, s);
+        ClusterSimulator.Result modelPeak = ClusterSimulator.fixed(label("fixed-model-peak", sized[0], sized[1]), trace, model, o,
+                cs, intervalS, sized[0], sized[1]);
+        return new Outcome(name, planner, fixedPeak, fixedSame, cheapest, modelPeak);
     }
 
     private static String label(String kind, int p, int d) {
@@ -213,6 +218,7 @@ public final class Simulation {
         List<ClusterSimulator.Result> out = new ArrayList<>();
         out.add(oc.planner());
         out.add(oc.fixedPeak());
+        out.add(oc.fixedModelPeak());
         out.add(oc.fixedSame());
         if (oc.fixedCheapest() != null) {
             out.add(oc.fixedCheapest());
