@@ -396,7 +396,7 @@ final class BenchCommand implements Callable<Integer> {
             description = {"Writes the simulator's request traces (JSONL, seeded): diurnal with balanced, prompt-heavy, "
                     + "decode-heavy and prefix-heavy mixes, bursts and steady. Each trace's peak rate is where the busier "
                     + "pool needs --peak-nodes nodes of the profile at the objectives.",
-                    "Example: bin/baton bench trace --profile docs/planner/profile.json --out-dir run/traces"})
+                    "Example: bin/baton bench trace --profile bench/src/test/resources/plan/profile.json --out-dir run/traces"})
     static final class Trace implements Callable<Integer> {
         @Mixin
         PlanOptions plan = new PlanOptions();
@@ -439,7 +439,7 @@ final class BenchCommand implements Callable<Integer> {
                     + "node start-up, the router's policy) replaying request traces with the SLO planner in the loop, "
                     + "against fixed allocations (sized for the peak, with the planner's node-seconds, the cheapest one "
                     + "meeting --target). Reports SLO attainment, goodput and node-seconds (JSON, CSV, a chart per trace).",
-                    "Example: bin/baton bench simulate --profile docs/planner/profile.json --make-traces --out run/sim"})
+                    "Example: bin/baton bench simulate --profile bench/src/test/resources/plan/profile.json --make-traces --out run/sim"})
     static final class Simulate implements Callable<Integer> {
         @Mixin
         PlanOptions plan = new PlanOptions();
