@@ -189,8 +189,15 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--output", defaultValue = "table", paramLabel = "table|json", description = "(default: ${DEFAULT-VALUE})")
         String output;
 
+        @Option(names = "--llama-bench", paramLabel = "PATH", description = "also run llama.cpp's llama-bench (and "
+                + "llama-batched-bench beside it) on the same files and threads, and print the ratios (build it with "
+                + "../shared/oracle/tools/build-llama-cpp.sh)")
+        Path llamaBench;
+
         @Override
         public Integer call() throws Exception {
+            dev.baton.bench.engine.LlamaBench llama = llamaBench == null ? null
+                    : new dev.baton.bench.engine.LlamaBench(llamaBench, promptTokens, decodeTokens, repetitions);
             List<Path> list = models;
             if (list.isEmpty()) {
                 Path oracle = Path.of(System.getProperty("baton.home", ".")).resolve("../shared/oracle/models").normalize();
@@ -206,11 +213,28 @@ final class BenchCommand implements Callable<Integer> {
                 list = List.of(f32, oracle.resolve("small-q8_0.gguf"), oracle.resolve("small-q4_0.gguf"));
             }
             EngineBenchmark bench = new EngineBenchmark(promptTokens, decodeTokens, repetitions);
-            List<EngineBenchmark.Row> rows = bench.runAll(list, threads, System.err);
+            List<EngineBenchmark.Row> rows = new ArrayList<>();
+            List<dev.baton.bench.engine.LlamaBench.Row> theirs = new ArrayList<>();
+            // One model and thread count at a time, Baton then llama.cpp, so both see the machine in the same state.
+            for (Path m : list) {
+                for (int t : threads) {
+                    rows.addAll(bench.runAll(List.of(m), List.of(t), System.err));
+                    if (llama != null) {
+                        System.err.printf("baton bench engine: llama.cpp on %s, %d thread(s)...%n", m.getFileName(), t);
+                        theirs.add(llama.run(m, t));
+                    }
+                }
+            }
             if (output.equals("json")) {
-                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+                java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+                out.put("baton", rows);
+                if (llama != null) {
+                    out.put("llamaCpp", theirs);
+                }
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(
+                        llama == null ? rows : out));
             } else {
-                System.out.print(EngineBenchmark.table(rows));
+                System.out.print(llama == null ? EngineBenchmark.table(rows) : dev.baton.bench.engine.LlamaBench.sideBySide(rows, theirs));
             }
             return 0;
         }
