@@ -3,10 +3,19 @@ package dev.baton.engine.tensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.baton.engine.gguf.GgmlType;
+import dev.baton.engine.gguf.GgufTensorInfo;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -65,6 +74,99 @@ class KQuantMatrixTest {
                 }
             }
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    void shouldGiveBitIdenticalResultsWithVectorAndScalarKernels(GgmlType type) {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        GgufTensorInfo t = TestTensors.randomKQuant("w", type, 37, 768, 41);
+        WeightMatrix vector = WeightMatrix.of(t, KernelMode.VECTOR);
+        assertEquals(KernelMode.VECTOR, vector.mode());
+        assertKernelsBitIdentical(vector, WeightMatrix.of(t, KernelMode.SCALAR), 9, 1f);
+        assertKernelsBitIdentical(vector, WeightMatrix.of(t, KernelMode.SCALAR), 6, 1e6f);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    void shouldStayExactAtTheLargestIntegerSums(GgmlType type) {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        // Every |scale * q| at its largest (Q4_K 63 * 15, Q5_K 63 * 31, Q6_K 128 * 32) and every input integer at +-127: Q6_K's lane sums reach
+        // 32 * 128 * 32 * 127 = 16,646,144, just below 2^24, where float sums are still exact.
+        GgufTensorInfo t = TestTensors.randomKQuant("w", type, 4, 512, 42);
+        MemorySegment w = t.data();
+        for (long bo = 0; bo < w.byteSize(); bo += type.blockBytes) {
+            if (type == GgmlType.Q4_K) {
+                w.asSlice(bo + 4, 140).fill((byte) 0xFF); // scales and mins 63, values 15
+            } else if (type == GgmlType.Q5_K) {
+                w.asSlice(bo + 4, 172).fill((byte) 0xFF); // scales and mins 63, values 31
+            } else {
+                w.asSlice(bo, 192).fill((byte) 0); // values -32
+                w.asSlice(bo + 192, 16).fill((byte) -128);
+            }
+        }
+        WeightMatrix vector = WeightMatrix.of(t, KernelMode.VECTOR);
+        WeightMatrix scalar = WeightMatrix.of(t, KernelMode.SCALAR);
+        float[] x = new float[5 * 512];
+        Arrays.fill(x, -0.75f);
+        InputBatch in = new InputBatch(5, 512);
+        in.load(x, 0, 512, 5, 512, GgmlType.Q8_K);
+        assertEquals(-127f, in.value(4, 511));
+        float[] a = new float[5 * 4];
+        float[] b = new float[5 * 4];
+        vector.matmul(in, a, 0, 4, 0, 4);
+        scalar.matmul(in, b, 0, 4, 0, 4);
+        assertArrayEquals(b, a, 0f, type.toString());
+        if (type == GgmlType.Q6_K) {
+            // each of ggml's eight lanes: 32 values of (-128) * (-32) * (-127), in each of two super-blocks
+            int lane = -32 * 128 * 32 * 127;
+            float[] sums = new float[8];
+            for (int blk = 0; blk < 2; blk++) {
+                float d = Float.float16ToFloat(w.get(TestTensors.I16_LE, blk * 210L + 208)) * in.q8Scale(0, blk);
+                for (int l = 0; l < 8; l++) {
+                    sums[l] += d * lane;
+                }
+            }
+            float expected = 0f;
+            for (int l = 0; l < 8; l++) {
+                expected += sums[l];
+            }
+            assertEquals(expected, b[0], 0f);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void shouldGiveTheSameBitsWithAvx2VectorsAsHere() throws IOException, InterruptedException {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        String here = KQuantWidthMain.digests(KernelMode.VECTOR);
+        assertEquals(KQuantWidthMain.digests(KernelMode.SCALAR), here, "vector and scalar kernels here");
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process p = new ProcessBuilder(java.toString(), "-Xmx256m", "-XX:+UseSerialGC", "-XX:UseAVX=2",
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                KQuantWidthMain.class.getName())
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(90, TimeUnit.SECONDS), "the AVX2 JVM did not finish");
+        assertEquals(0, p.exitValue(), output);
+        String[] lines = output.lines().filter(l -> !l.startsWith("WARNING")).toArray(String[]::new);
+        assumeTrue(lines.length == 2 && lines[0].equals("8") && VectorKernels.L != 8,
+                "needs a CPU with wider vectors than AVX2's (here " + VectorKernels.L + " lanes; forked: " + output + ")");
+        assertEquals(here, lines[1], "AVX2 (8 lanes) against " + VectorKernels.L + " lanes");
+    }
+
+    private static void assertKernelsBitIdentical(WeightMatrix vector, WeightMatrix scalar, int n, float inputScale) {
+        int rows = vector.rows();
+        int cols = vector.cols();
+        float[] x = TestTensors.randomFloats(n * cols, 43, inputScale);
+        InputBatch in = new InputBatch(n, cols);
+        in.load(x, 0, cols, n, cols, GgmlType.Q8_K);
+        float[] a = new float[n * rows];
+        float[] b = new float[n * rows];
+        vector.matmul(in, a, 0, rows, 0, rows);
+        scalar.matmul(in, b, 0, rows, 0, rows);
+        assertArrayEquals(b, a, 0f, vector.type() + " n=" + n);
     }
 
     @Test

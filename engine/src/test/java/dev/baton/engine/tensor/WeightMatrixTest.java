@@ -32,7 +32,8 @@ class WeightMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-f32.gguf", "tiny-q8_0.gguf", "small-q8_0.gguf", "small-q4_0.gguf"})
+    @ValueSource(strings = {"tiny-f32.gguf", "tiny-q8_0.gguf", "small-q8_0.gguf", "small-q4_0.gguf", "small-kq-q4_k-pure.gguf",
+        "small-kq-q6_k.gguf"})
     void shouldAgreeBetweenVectorAndScalarKernelsOnOracleTensors(String file) throws IOException {
         assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
         try (GgufFile gguf = GgufFile.open(TestTensors.oracleModel(file))) {
