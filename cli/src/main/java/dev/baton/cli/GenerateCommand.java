@@ -36,7 +36,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--system", paramLabel = "TEXT", description = "system message (with --chat)")
     String system;
 
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "128", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
+    @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "128", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
     int maxTokens;
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "0", description = "0 is greedy (default: ${DEFAULT-VALUE})")

@@ -5,7 +5,7 @@ package dev.baton.engine.gguf;
  *
  * <p>A tensor of a block type stores {@code elements / blockSize} blocks of {@code blockBytes}
  * bytes each; a row's element count must be a multiple of {@code blockSize}. {@link #supported}
- * says whether the engine can compute with the type; the others are known so that a file holding
+ * says whether the engine has matrix kernels for weights of the type (Q8_K is only an input format); the others are known so that a file holding
  * them is parsed and then refused with the tensor's name, not with a parse error.
  */
 public enum GgmlType {
@@ -17,11 +17,11 @@ public enum GgmlType {
     Q5_1(7, 32, 24, false),
     Q8_0(8, 32, 34, true),
     Q8_1(9, 32, 36, false),
-    Q2_K(10, 256, 84, false),
-    Q3_K(11, 256, 110, false),
-    Q4_K(12, 256, 144, false),
-    Q5_K(13, 256, 176, false),
-    Q6_K(14, 256, 210, false),
+    Q2_K(10, 256, 84, true),
+    Q3_K(11, 256, 110, true),
+    Q4_K(12, 256, 144, true),
+    Q5_K(13, 256, 176, true),
+    Q6_K(14, 256, 210, true),
     Q8_K(15, 256, 292, false),
     I8(24, 1, 1, false),
     I16(25, 1, 2, false),

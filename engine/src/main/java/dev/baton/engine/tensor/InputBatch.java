@@ -14,10 +14,13 @@ import dev.baton.engine.gguf.GgmlType;
  *                            F16   the input rounded to fp16 (then widened back, exactly)
  *                            BF16  the input rounded to bf16
  *                            Q8_0  the quantized integer q in [-127, 127]
- *   scales[v * cols/32 + b] Q8_0 only: block b's scale d, already rounded to fp16
+ *                            Q8_K  the quantized integer q in [-127, 127]
+ *   scales[v * cols/32 + b] Q8_0: block b's scale d, already rounded to fp16
+ *   scales[v * cols/256 + b] Q8_K: super-block b's scale d, fp32
+ *   bsums[v * cols/16 + g]  Q8_K only: the sum of the 16 integers of group g (ggml's bsums)
  * </pre>
- * The Q8_0 integers are kept as floats because the kernels multiply them as floats: a block's dot
- * product of 32 integer pairs stays below 2^24, so float arithmetic computes it exactly.
+ * The integers are kept as floats because the kernels multiply them as floats: a block's dot
+ * product of integer pairs stays below 2^24, so float arithmetic computes it exactly.
  *
  * <p>Threading: {@link #load} is not thread-safe; once loaded, the batch is read-only and may be
  * shared by the threads that each compute a row range of a matmul.
@@ -26,11 +29,14 @@ public final class InputBatch {
 
     /** Elements per Q8_0 block. */
     static final int QK = 32;
+    /** Elements per Q8_K super-block. */
+    static final int QK_K = 256;
 
     private final int maxVectors;
     private final int maxCols;
     final float[] values;
     final float[] scales;
+    final int[] bsums;
     private int vectorCount;
     private int cols;
     private GgmlType inputType = GgmlType.F32;
@@ -48,6 +54,7 @@ public final class InputBatch {
         this.maxCols = maxCols;
         this.values = new float[maxVectors * maxCols];
         this.scales = new float[maxVectors * (maxCols / QK)];
+        this.bsums = new int[maxVectors * (maxCols / 16)];
     }
 
     /**
@@ -105,8 +112,18 @@ public final class InputBatch {
                     quantizeQ8(x, xOffset + v * xStride, values, v * cols, scales, v * blocks, blocks);
                 }
             }
+            case Q8_K -> {
+                if (cols % QK_K != 0) {
+                    throw new IllegalArgumentException("Q8_K input needs cols (" + cols + ") to be a multiple of 256");
+                }
+                int blocks = cols / QK_K;
+                for (int v = 0; v < n; v++) {
+                    quantizeQ8K(x, xOffset + v * xStride, values, v * cols, scales, v * blocks, bsums, v * (cols / 16),
+                            blocks);
+                }
+            }
             default -> throw new IllegalArgumentException("input type " + inputType
-                    + " is not one of F32, F16, BF16, Q8_0");
+                    + " is not one of F32, F16, BF16, Q8_0, Q8_K");
         }
         this.vectorCount = n;
         this.cols = cols;
@@ -130,6 +147,45 @@ public final class InputBatch {
         }
     }
 
+    /**
+     * Quantizes {@code blocks} super-blocks of 256 from {@code x[xo..]}: integers to {@code q[qo..]}, scales
+     * to {@code d[dOff..]}, group sums to {@code bs[bOff..]} (ggml's quantize_row_q8_K_ref; an all-zero
+     * super-block gets scale 0).
+     */
+    static void quantizeQ8K(float[] x, int xo, float[] q, int qo, float[] d, int dOff, int[] bs, int bOff, int blocks) {
+        for (int b = 0; b < blocks; b++) {
+            int base = xo + b * QK_K;
+            int qb = qo + b * QK_K;
+            float max = 0f;
+            float amax = 0f;
+            for (int j = 0; j < QK_K; j++) {
+                float ax = Math.abs(x[base + j]);
+                if (ax > amax) {
+                    amax = ax;
+                    max = x[base + j];
+                }
+            }
+            if (amax == 0f) {
+                d[dOff + b] = 0f;
+                java.util.Arrays.fill(q, qb, qb + QK_K, 0f);
+                java.util.Arrays.fill(bs, bOff + b * 16, bOff + b * 16 + 16, 0);
+                continue;
+            }
+            float iscale = -127f / max;
+            for (int j = 0; j < QK_K; j++) {
+                q[qb + j] = Math.min(127, (int) Math.rint(iscale * x[base + j]));
+            }
+            for (int g = 0; g < 16; g++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++) {
+                    sum += (int) q[qb + g * 16 + j];
+                }
+                bs[bOff + b * 16 + g] = sum;
+            }
+            d[dOff + b] = 1f / iscale;
+        }
+    }
+
     public int vectorCount() {
         return vectorCount;
     }
@@ -150,9 +206,14 @@ public final class InputBatch {
         return maxCols;
     }
 
-    /** Q8_0 only: the scale of block {@code block} of vector {@code v}. */
+    /** Q8_0: the scale of block {@code block} of vector {@code v}; Q8_K: of super-block {@code block}. */
     public float q8Scale(int v, int block) {
-        return scales[v * (cols / QK) + block];
+        return scales[v * (cols / (inputType == GgmlType.Q8_K ? QK_K : QK)) + block];
+    }
+
+    /** Q8_K only: the sum of the integers of 16-value group {@code group} of vector {@code v}. */
+    public int q8kGroupSum(int v, int group) {
+        return bsums[v * (cols / 16) + group];
     }
 
     /** Element {@code i} of vector {@code v} as stored (see the class comment). */

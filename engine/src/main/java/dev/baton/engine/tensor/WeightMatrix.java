@@ -6,11 +6,11 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A 2-D weight tensor {@code [rows][cols]} left in the file mapping (never copied), with the matrix
- * product kernels for its type: F32, F16, BF16, Q8_0 and Q4_0.
+ * product kernels for its type: F32, F16, BF16, Q8_0, Q4_0 and the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
  *
  * <p>{@link #matmul} computes {@code out[v][r] = dot(row r, input vector v)} for a row range and
- * every vector of an {@link InputBatch}. Quantized weights are multiplied with a Q8_0-quantized
- * input, as llama.cpp does ({@link #inputType()}).
+ * every vector of an {@link InputBatch}. Quantized weights are multiplied with a quantized input,
+ * as llama.cpp does ({@link #inputType()}): Q8_0 for Q8_0 and Q4_0, Q8_K for the K-quants.
  *
  * <p><b>Determinism</b>: each output element is bit-identical whatever the number of vectors in the
  * batch, the row range, the output offset and stride, and the thread: its reduction order is fixed
@@ -48,17 +48,16 @@ public abstract class WeightMatrix {
     /**
      * The matrix for tensor {@code t} with the given kernels.
      *
-     * @throws UnsupportedTensorException for a type other than F32, F16, BF16, Q8_0 and Q4_0, a tensor
+     * @throws UnsupportedTensorException for a type other than F32, F16, BF16, Q8_0, Q4_0 and Q2_K .. Q6_K, a tensor
      *     that is not 2-D, or a row that is not a whole number of blocks
      * @throws IllegalArgumentException if the data is not {@code rows * rowBytes} long, or VECTOR is
      *     asked for where the Vector API is not usable
      */
     public static WeightMatrix of(GgufTensorInfo t, KernelMode mode) {
         GgmlType type = t.type();
-        if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.BF16
-                && type != GgmlType.Q8_0 && type != GgmlType.Q4_0) {
+        if (!type.supported) {
             throw new UnsupportedTensorException(t.name(), type,
-                    "no matrix kernels for this type (supported: F32, F16, BF16, Q8_0, Q4_0)");
+                    "no matrix kernels for this type (supported: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
         }
         long[] dims = t.dims();
         if (dims.length != 2) {
@@ -91,6 +90,11 @@ public abstract class WeightMatrix {
             case BF16 -> new Bf16Matrix(t);
             case Q8_0 -> new Q8Matrix(t);
             case Q4_0 -> new Q4Matrix(t);
+            case Q2_K -> new Q2KMatrix(t);
+            case Q3_K -> new Q3KMatrix(t);
+            case Q4_K -> new Q4KMatrix(t);
+            case Q5_K -> new Q5KMatrix(t);
+            case Q6_K -> new Q6KMatrix(t);
             default -> throw new AssertionError(type);
         };
     }
@@ -102,6 +106,7 @@ public abstract class WeightMatrix {
             case F16 -> GgmlType.F16;
             case BF16 -> GgmlType.BF16;
             case Q8_0, Q4_0 -> GgmlType.Q8_0;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> GgmlType.Q8_K;
             default -> throw new IllegalArgumentException("no matrix kernels for type " + weightType);
         };
     }
@@ -122,7 +127,7 @@ public abstract class WeightMatrix {
         return type;
     }
 
-    /** The format dot products read the input in, as llama.cpp's vec_dot_type: F32->F32, F16->F16, BF16->BF16, Q8_0/Q4_0->Q8_0. */
+    /** The format dot products read the input in, as llama.cpp's vec_dot_type: F32->F32, F16->F16, BF16->BF16, Q8_0/Q4_0->Q8_0, Q2_K..Q6_K->Q8_K. */
     public final GgmlType inputType() {
         return inputTypeFor(type);
     }

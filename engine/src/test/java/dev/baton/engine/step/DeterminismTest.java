@@ -54,7 +54,7 @@ class DeterminismTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"tiny-f32", "tiny-q8_0", "small-q4_0"})
+    @ValueSource(strings = {"tiny-f32", "tiny-q8_0", "small-q4_0", "small-kq-q4_k_m"})
     void shouldGiveIdenticalKvAndLogitsForEveryChunkSize(String model) throws Exception {
         try (TestModel m = new TestModel(Oracle.model(model), 1, 128, 8, 64, GgmlType.F32, KernelMode.defaultMode())) {
             int[] prompt = tokens(7, PROMPT, m.config.vocabSize());
@@ -68,7 +68,7 @@ class DeterminismTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"tiny-f32", "small-q8_0"})
+    @ValueSource(strings = {"tiny-f32", "small-q8_0", "small-kq-q4_k_m"})
     void shouldGiveIdenticalResultsAloneAndBatchedWithSevenOthers(String model) throws Exception {
         try (TestModel m = new TestModel(Oracle.model(model), 1, 256, 8, 128, GgmlType.F32, KernelMode.defaultMode());
                 TestModel m2 = new TestModel(Oracle.model(model), 2, 256, 8, 128, GgmlType.F32, KernelMode.defaultMode())) {

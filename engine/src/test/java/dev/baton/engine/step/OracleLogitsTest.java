@@ -31,6 +31,10 @@ class OracleLogitsTest {
     static final double F32_TOLERANCE = 1e-4;
     static final double QUANT_TOLERANCE = 1e-3;
     static final double QUANT_TOLERANCE_SMALL = 0.3;
+    static final double KQ_ROW_MAX = 1.5;
+    static final double KQ_ROW_MEAN = 0.25;
+    static final double KQ_GAP = 0.5;
+    static final double KQ_EXACT = 1e-4;
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({
@@ -57,7 +61,71 @@ class OracleLogitsTest {
         assertEquals(0, r.argmaxMismatches, ref + ": argmax differs on rows with a clear reference winner");
     }
 
-    record Result(double maxDiff, double maxDiffEarly, int worstRow, int[] greedy, int[] refGreedy, int argmaxMismatches) {}
+    /**
+     * K-quant files (../shared/oracle/README.md, "K-quant models"): every matmul rounds its input to Q8_K
+     * as llama.cpp does, so rows agree to float noise (measured: at most 1e-5) until one activation
+     * rounding lands within float noise of a .5 tie, after which a row differs by up to 0.5 (measured
+     * on q3_k_m-long; mean |diff| of a row at most 0.09). The bounds asserted are the README's for
+     * K-quants: per row max |diff| <= {@value #KQ_ROW_MAX} and mean |diff| <= {@value #KQ_ROW_MEAN}, argmax
+     * equal where the reference top-1/top-2 gap exceeds {@value #KQ_GAP}. Tighter, {@value #KQ_EXACT} on
+     * every row of the runs with no tie (q4_k-pure and q3_k_m, short prompt; the README finds no tie
+     * in q4_k-pure), and on rows 0-2 of every run (the earliest tie measured moves row 3). The README
+     * also finds none in q5_k_m and q6_k short, but this engine's fp32 forward pass (norms, attention)
+     * sums in another order than llama.cpp's and meets one there at rows 15 and 17.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "small-kq-q2_k, false", "small-kq-q2_k-long, false", "small-kq-q3_k_m, true", "small-kq-q3_k_m-long, false",
+        "small-kq-q4_k_m, false", "small-kq-q4_k_m-long, false", "small-kq-q4_k-pure, true",
+        "small-kq-q4_k-pure-long, false", "small-kq-q5_k_m, false", "small-kq-q5_k_m-long, false",
+        "small-kq-q6_k, false", "small-kq-q6_k-long, false",
+    })
+    void shouldMatchLlamaCppLogitsTeacherForcedOnKQuantModels(String ref, boolean exactEveryRow) throws Exception {
+        Result r = compare(ref, ref.replace("-long", ""));
+        for (int row = 0; row < r.expected.length; row++) {
+            double max = r.rowMaxDiff(row);
+            double mean = r.rowMeanDiff(row);
+            assertTrue(max <= KQ_ROW_MAX, ref + ": row " + row + " max |logit - reference| = " + max);
+            assertTrue(mean <= KQ_ROW_MEAN, ref + ": row " + row + " mean |logit - reference| = " + mean);
+            if (exactEveryRow || row < 3) {
+                assertTrue(max <= KQ_EXACT, ref + ": row " + row + " max |logit - reference| = " + max
+                        + ", expected float noise only (Q8_K rounding as llama.cpp)");
+            }
+        }
+        assertEquals(0, r.argmaxMismatches(KQ_GAP), ref + ": argmax differs on rows with a clear reference winner");
+    }
+
+    /** Teacher-forced logits of the engine and of llama.cpp, {@code [row][vocab]}, and the greedy tokens. */
+    record Result(double maxDiff, double maxDiffEarly, int worstRow, int[] greedy, int[] refGreedy, int argmaxMismatches,
+            float[][] expected, float[][] actual) {
+
+        double rowMaxDiff(int row) {
+            double m = 0;
+            for (int i = 0; i < expected[row].length; i++) {
+                m = Math.max(m, Math.abs(expected[row][i] - actual[row][i]));
+            }
+            return m;
+        }
+
+        double rowMeanDiff(int row) {
+            double s = 0;
+            for (int i = 0; i < expected[row].length; i++) {
+                s += Math.abs(expected[row][i] - actual[row][i]);
+            }
+            return s / expected[row].length;
+        }
+
+        /** Rows whose argmax differs from the reference's where the reference's top-1/top-2 gap is above {@code minGap}. */
+        int argmaxMismatches(double minGap) {
+            int n = 0;
+            for (int row = 0; row < expected.length; row++) {
+                if (gap(expected[row]) > minGap && argmax(expected[row]) != argmax(actual[row])) {
+                    n++;
+                }
+            }
+            return n;
+        }
+    }
 
     private Result compare(String ref, String model) throws Exception {
         JsonNode json = Oracle.ref(ref);
@@ -97,7 +165,7 @@ class OracleLogitsTest {
         for (int k = 0; k < generated.length; k++) {
             greedy[k] = argmax(actual[prompt.length - 1 + k]);
         }
-        return new Result(maxDiff, maxDiffEarly, worstRow, greedy, generated, mismatches);
+        return new Result(maxDiff, maxDiffEarly, worstRow, greedy, generated, mismatches, expected, actual);
     }
 
     static int argmax(float[] a) {

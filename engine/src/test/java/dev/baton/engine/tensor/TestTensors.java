@@ -107,6 +107,33 @@ final class TestTensors {
         }
     }
 
+    /**
+     * A {@code rows x cols} K-quant tensor of random bytes (every bit pattern is a valid block), with its
+     * fp16 super-block scales set to random values in [0.001, 0.02) so that no value is infinite or NaN.
+     */
+    static GgufTensorInfo randomKQuant(String name, GgmlType type, int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        long blocks = (long) rows * cols / 256;
+        MemorySegment seg = Arena.ofAuto().allocate(blocks * type.blockBytes, 64);
+        byte[] bytes = new byte[type.blockBytes];
+        long[] halves = switch (type) {
+            case Q2_K -> new long[] {80, 82};
+            case Q3_K -> new long[] {108};
+            case Q4_K, Q5_K -> new long[] {0, 2};
+            case Q6_K -> new long[] {208};
+            default -> throw new IllegalArgumentException(type.toString());
+        };
+        for (long b = 0; b < blocks; b++) {
+            rnd.nextBytes(bytes);
+            long bo = b * type.blockBytes;
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, bo, bytes.length);
+            for (long h : halves) {
+                seg.set(I16_LE, bo + h, Float.floatToFloat16(0.001f + 0.019f * rnd.nextFloat()));
+            }
+        }
+        return new GgufTensorInfo(name, new long[] {cols, rows}, type, 0, seg);
+    }
+
     /** The exact dot of a dequantized row with the batch's stored input, in double. */
     static double referenceDot(WeightMatrix m, int row, InputBatch in, int v) {
         float[] w = new float[m.cols()];
@@ -116,6 +143,8 @@ final class TestTensors {
             double x = in.value(v, i);
             if (in.inputType() == GgmlType.Q8_0) {
                 x *= in.q8Scale(v, i / 32);
+            } else if (in.inputType() == GgmlType.Q8_K) {
+                x *= in.q8Scale(v, i / 256);
             }
             s += w[i] * x;
         }
@@ -131,6 +160,8 @@ final class TestTensors {
             double x = in.value(v, i);
             if (in.inputType() == GgmlType.Q8_0) {
                 x *= in.q8Scale(v, i / 32);
+            } else if (in.inputType() == GgmlType.Q8_K) {
+                x *= in.q8Scale(v, i / 256);
             }
             s += Math.abs(w[i] * x);
         }

@@ -32,7 +32,8 @@ class WeightMatrixTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-f32.gguf", "tiny-q8_0.gguf", "small-q8_0.gguf", "small-q4_0.gguf"})
+    @ValueSource(strings = {"tiny-f32.gguf", "tiny-q8_0.gguf", "small-q8_0.gguf", "small-q4_0.gguf", "small-kq-q4_k-pure.gguf",
+        "small-kq-q6_k.gguf"})
     void shouldAgreeBetweenVectorAndScalarKernelsOnOracleTensors(String file) throws IOException {
         assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
         try (GgufFile gguf = GgufFile.open(TestTensors.oracleModel(file))) {
@@ -163,12 +164,22 @@ class WeightMatrixTest {
 
     @Test
     void shouldRejectAnUnsupportedTypeNamingTensorAndType() {
-        GgufTensorInfo t = new GgufTensorInfo("blk.3.ffn_up.weight", new long[] {256, 4}, GgmlType.Q4_K, 0,
-                Arena.ofAuto().allocate(GgmlType.Q4_K.byteSize(1024)));
+        GgufTensorInfo t = new GgufTensorInfo("blk.3.ffn_up.weight", new long[] {256, 4}, GgmlType.Q4_1, 0,
+                Arena.ofAuto().allocate(GgmlType.Q4_1.byteSize(1024)));
         UnsupportedTensorException e = assertThrows(UnsupportedTensorException.class, () -> WeightMatrix.of(t));
         assertTrue(e.getMessage().contains("blk.3.ffn_up.weight"), e.getMessage());
-        assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
-        assertEquals(GgmlType.Q4_K, e.type());
+        assertTrue(e.getMessage().contains("Q4_1"), e.getMessage());
+        assertEquals(GgmlType.Q4_1, e.type());
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    void shouldRejectAKQuantRowThatIsNotAWholeNumberOfSuperBlocks(GgmlType type) {
+        GgufTensorInfo t = new GgufTensorInfo("blk.0.attn_q.weight", new long[] {288, 2}, type, 0,
+                Arena.ofAuto().allocate(2L * type.blockBytes));
+        UnsupportedTensorException e = assertThrows(UnsupportedTensorException.class, () -> WeightMatrix.of(t));
+        assertEquals("tensor 'blk.0.attn_q.weight' of type " + type + ": row length 288 is not a multiple of the block size 256",
+                e.getMessage());
     }
 
     @Test
@@ -194,6 +205,9 @@ class WeightMatrixTest {
         assertEquals(GgmlType.BF16, WeightMatrix.inputTypeFor(GgmlType.BF16));
         assertEquals(GgmlType.Q8_0, WeightMatrix.inputTypeFor(GgmlType.Q8_0));
         assertEquals(GgmlType.Q8_0, WeightMatrix.inputTypeFor(GgmlType.Q4_0));
+        for (GgmlType k : new GgmlType[] {GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+            assertEquals(GgmlType.Q8_K, WeightMatrix.inputTypeFor(k), k.name());
+        }
     }
 
     /** Runs both matrices on {@code n} random vectors and compares every output with a tolerance scaled by the dot's magnitude. */

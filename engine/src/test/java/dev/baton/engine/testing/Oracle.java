@@ -42,9 +42,19 @@ public final class Oracle {
         return out;
     }
 
-    /** Reads a little-endian float32 2-D {@code .npy} array. */
+    /** Reads the little-endian float32 2-D {@code .npy} array {@code ref/<name>.npy}. */
     public static float[][] logits(String name) throws IOException {
-        byte[] all = Files.readAllBytes(dir().resolve("ref").resolve(name + ".npy"));
+        return npy(dir().resolve("ref").resolve(name + ".npy"));
+    }
+
+    /** The file {@code fixtures/<name>} (kernel-level test data that is not a generation reference). */
+    public static Path fixture(String name) {
+        return dir().resolve("fixtures").resolve(name);
+    }
+
+    /** Reads a little-endian float32 2-D {@code .npy} array. */
+    public static float[][] npy(Path file) throws IOException {
+        byte[] all = Files.readAllBytes(file);
         ByteBuffer bb = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         int major = all[6];
         int headerLen = major == 1 ? (bb.getShort(8) & 0xffff) : bb.getInt(8);
