@@ -103,64 +103,92 @@ def etile(t, R, V):
     return '\n'.join(c)
 
 # ---------------------------------------------------------------- block types (Q8_0, Q4_0)
+# The Q8_0 input stores each block "by groups" (see InputBatch): position 8t + i holds element 4i + t, so
+# 8-float chunk t, lane i, pairs with the weights' group i (elements 4i .. 4i+3), which is an int lane of
+# the block's bytes read as ints.
 QTYPES = {
     'Q8_0': dict(cls='Q8VectorMatrix', base='Q8Matrix', desc='Q8_0 weights x Q8_0 input',
-                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
-                 butterfly=True),
+                 imports=['FloatVector', 'IntVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
+                 order=('llama.cpp\'s x86 arithmetic for Q8_0 ({@code ggml_vec_dot_q8_0_q8_0} with AVX2, which AVX-512\n'
+                        ' * builds run too, and llamafile\'s {@code tinyBLAS_Q0_AVX} for batches), at every vector width:\n'
+                        ' * 8 float lanes (256-bit vectors), lane {@code i} of a block the exact integer sum of its elements\n'
+                        ' * {@code 4i .. 4i+3} ({@code p = w_0 * x_0; p = fma(w_t, x_t, p)} over the 4 chunks of the input\'s\n'
+                        ' * group order, |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the\n'
+                        ' * lanes of {@code acc} are then summed pairwise, lane i with i^4, then ^2, ^1 (ggml\'s\n'
+                        ' * {@code hsum_float_8}), by a transpose-and-add network over all of a tile\'s accumulators that\n'
+                        ' * performs exactly those additions (the generator checks this).\n'
+                        ' *\n'
+                        ' * <p>A block\'s 32 bytes are read as 8 ints: int lane {@code i} holds the weights of elements\n'
+                        ' * {@code 4i .. 4i+3}, and shifts sign-extend byte {@code t} of each lane for chunk {@code t}.')),
     'Q4_0': dict(cls='Q4VectorMatrix', base='Q4Matrix', desc='Q4_0 weights x Q8_0 input',
-                 imports=['ByteVector', 'FloatVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
-                 butterfly=True),
+                 imports=['ByteVector', 'FloatVector', 'IntVector', 'VectorOperators'], tiles=[(2, 4), (4, 1)],
+                 order=('llama.cpp\'s x86 arithmetic for Q4_0, which it repacks to {@code q4_0_8x8} on every\n'
+                        ' * CPU with AVX2, AVX-512 ones included ({@code ggml_gemv_q4_0_8x8_q8_0},\n'
+                        ' * {@code ggml_gemm_q4_0_8x8_q8_0}): each block\'s 32 products summed exactly (in float lanes,\n'
+                        ' * all partial sums integers below 2^24, so in any order), then\n'
+                        ' * {@code acc = fma(isum, d_w * d_x, acc)} block after block in one float per (row, vector). The\n'
+                        ' * lanes of a tile\'s block sums are added by one transpose-and-add network.\n'
+                        ' *\n'
+                        ' * <p>The input is in group order (see {@link InputBatch}): chunk {@code c}, lane {@code l} is\n'
+                        ' * element {@code 4i + t} where {@code cL + l = 8t + i}. The block\'s 16 bytes are read as 4 ints,\n'
+                        ' * repeated over the lanes, and {@link VectorKernels#NIB0} ... {@code NIB3} shift each lane\'s nibble down: byte\n'
+                        ' * {@code 4(i % 4) + t}, the low nibble for {@code i < 4}, the high one for {@code i >= 4}.')),
 }
 
 
-# ---------------------------------------------------------------- multi-accumulator lane sums (L == 16)
-def _tree(row):
-    """The expression VectorKernels.sumLanes builds for lane 0 of one accumulator, addition as an unordered pair."""
-    e = {i: ('a', row, i) for i in range(16)}
-    for s in (8, 4, 2, 1):
-        e = {i: tuple(sorted((e[i], e[i ^ s]), key=repr)) for i in range(16)}
+# ---------------------------------------------------------------- multi-accumulator lane sums
+def _tree(row, lanes):
+    """The expression sumLanes builds for lane 0 of one accumulator of `lanes` lanes (lane i with lane i^(lanes/2),
+    then ... ^1), addition as an unordered pair."""
+    e = {i: ('a', row, i) for i in range(lanes)}
+    s = lanes // 2
+    while s >= 1:
+        e = {i: tuple(sorted((e[i], e[i ^ s]), key=repr)) for i in range(lanes)}
+        s //= 2
     return e[0]
 
-def butterfly(accs):
-    """Sums the lanes of len(accs) (a power of two, at most 16) accumulators in one transpose-and-add
+def butterfly(accs, lanes, sfx=''):
+    """Sums the lanes of len(accs) (a power of two, at most `lanes`) accumulators in one transpose-and-add
     network: level s pairs vector u with vector v as u.blend(v, HI_s) + v.blend(u, HI_s).rearrange(SWAP_s),
     which puts u's level-s pair sums in the lanes with bit s clear and v's in the lanes with bit s set;
     a lone vector is added to its own rearrangement. Every add is one of sumLanes' adds (an add is
     commutative, bit for bit), so the results are bit-identical to sumLanes'; this is checked here,
-    symbolically. Returns (java lines, final vector name, {acc index: lane}).
+    symbolically. `sfx` names the constants of the species (HI4_8, SWAP4_8 for 8 lanes).
+    Returns (java lines, final vector name, {acc index: lane}).
     """
     n = len(accs)
-    assert n & (n - 1) == 0 and 1 <= n <= 16
-    vecs = [(name, {i: ('a', k, i) for i in range(16)}) for k, name in enumerate(accs)]
+    assert n & (n - 1) == 0 and 1 <= n <= lanes
+    vecs = [(name, {i: ('a', k, i) for i in range(lanes)}) for k, name in enumerate(accs)]
     lines = []
     t = 0
-    for s in (8, 4, 2, 1):
+    s = lanes // 2
+    while s >= 1:
         nxt = []
         if len(vecs) == 1:
             name, e = vecs[0]
             nn = f'u{t}'; t += 1
-            lines.append(f'FloatVector {nn} = {name}.add({name}.rearrange(SWAP{s}));')
-            nxt.append((nn, {i: tuple(sorted((e[i], e[i ^ s]), key=repr)) for i in range(16)}))
+            lines.append(f'FloatVector {nn} = {name}.add({name}.rearrange(SWAP{s}{sfx}));')
+            nxt.append((nn, {i: tuple(sorted((e[i], e[i ^ s]), key=repr)) for i in range(lanes)}))
         else:
             for p in range(0, len(vecs), 2):
                 (un, ue), (vn, ve) = vecs[p], vecs[p + 1]
                 nn = f'u{t}'; t += 1
-                lines.append(f'FloatVector {nn} = {un}.blend({vn}, HI{s}).add({vn}.blend({un}, HI{s}).rearrange(SWAP{s}));')
-                src = {i: (ve if i & s else ue) for i in range(16)}
-                nxt.append((nn, {i: tuple(sorted((src[i][i], src[i][i ^ s]), key=repr)) for i in range(16)}))
+                lines.append(f'FloatVector {nn} = {un}.blend({vn}, HI{s}{sfx}).add({vn}.blend({un}, HI{s}{sfx}).rearrange(SWAP{s}{sfx}));')
+                src = {i: (ve if i & s else ue) for i in range(lanes)}
+                nxt.append((nn, {i: tuple(sorted((src[i][i], src[i][i ^ s]), key=repr)) for i in range(lanes)}))
         vecs = nxt
+        s //= 2
     assert len(vecs) == 1
     name, e = vecs[0]
     lane = {}
     for k in range(n):
-        want = _tree(k)
-        hits = [i for i in range(16) if e[i] == want]
+        want = _tree(k, lanes)
+        hits = [i for i in range(lanes) if e[i] == want]
         assert hits, f'accumulator {k} has no lane with its sumLanes tree'
         lane[k] = hits[0]
     return lines, name, lane
 
-def qtile(name, R, V):
-    c = [f'private void tile{R}x{V}(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {{']
+def _head(R, V, zero):
     b = ['MemorySegment w = data;', 'int blocks = cols / QK;', 'int x0 = v * cols;']
     for j in range(1, V):
         b.append(f'int x{j} = x{j-1} + cols;')
@@ -168,88 +196,107 @@ def qtile(name, R, V):
     for j in range(1, V):
         b.append(f'int d{j} = d{j-1} + blocks;')
     b.append('long rb = rowBytes;')
-    first = True
-    for k in range(R):
-        for j in range(V):
-            b.append('FloatVector zero = FloatVector.zero(F);' if first else '')
-            b.append(f'FloatVector a{k}{j} = zero;')
-            first = False
-    b = [x for x in b if x]
+    b.extend(zero)
     b.append('long base = r * rb;')
+    return b
+
+def _ro(k):
+    return 'bo' if k == 0 else ('bo + rb' if k == 1 else f'bo + {k} * rb')
+
+def q8tile(R, V):
+    """Q8_0: llama.cpp's x86 arithmetic (ggml_vec_dot_q8_0_q8_0 with AVX2, also in AVX-512 builds, and
+    llamafile's tinyBLAS_Q0_AVX for batches), whatever the machine's vector width: 8 float lanes, lane i
+    the exact integer sum of the block's elements 4i .. 4i+3, acc = fma(isum, d_w * d_x, acc) block after
+    block, then the lanes summed pairwise (i with i^4, ^2, ^1), as hsum_float_8."""
+    c = [f'private void tile{R}x{V}(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {{']
+    zero = ['FloatVector zero = FloatVector.zero(F8);'] + [f'FloatVector a{k}{j} = zero;' for k in range(R) for j in range(V)]
+    b = _head(R, V, zero)
     b.append('for (int b = 0; b < blocks; b++) {')
     l = ['int xb = b * QK;', 'long bo = base + (long) b * BB;']
     for k in range(R):
-        ro = 'bo' if k == 0 else ('bo + rb' if k == 1 else f'bo + {k} * rb')
-        if name == 'Q8_0':
-            # With 256-bit or wider float vectors the block's 32 integers are one load, converted part by
-            # part; narrower machines load 16 bytes at a time (a 256-bit byte vector would be emulated).
-            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(BQ, w, {ro} + 2, LE);')
-            l.append(f'ByteVector r{k} = WIDE_Q8 ? q{k} : ByteVector.fromMemorySegment(B16, w, {ro} + 18, LE);')
-        else:
-            l.append(f'ByteVector q{k} = ByteVector.fromMemorySegment(B16, w, {ro} + 2, LE);')
-            l.append(f'ByteVector lo{k} = q{k}.and((byte) 0x0F).sub((byte) 8);')
-            l.append(f'ByteVector hi{k} = q{k}.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);')
-        l.append(f'float dw{k} = Float.float16ToFloat(w.get(I16_LE, {ro}));')
-    def wconv(k, first):
-        if first:
-            src = f'q{k}' if name == 'Q8_0' else f'lo{k}'
-            return f'FloatVector w{k}f = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, 0);'
-        if name == 'Q8_0':
-            return (f'FloatVector w{k}c = (FloatVector) (WIDE_Q8 || c < PARTS ? q{k} : r{k})'
-                    f'.convertShape(VectorOperators.B2F, F, WIDE_Q8 ? c : c % PARTS);')
-        src = f'(c < PARTS ? lo{k} : hi{k})'
-        return f'FloatVector w{k}c = (FloatVector) {src}.convertShape(VectorOperators.B2F, F, c % PARTS);'
-    def chunk_code(first):
-        m = []
-        sfx = 'f' if first else 'c'
-        xo = '' if first else ' + c * L'
-        if R == 1:
-            m.append(wconv(0, first))
+        # int lane i: the bytes of group i (elements 4i .. 4i+3), byte t in bits 8t .. 8t+7
+        l.append(f'IntVector q{k} = IntVector.fromMemorySegment(I8, w, {_ro(k)} + 2, LE);')
+        l.append(f'float dw{k} = Float.float16ToFloat(w.get(I16_LE, {_ro(k)}));')
+        for t in range(4):
+            src = f'q{k}.lanewise(VectorOperators.LSHL, {24 - 8 * t})' if t < 3 else f'q{k}'
+            l.append(f'FloatVector w{k}{t} = (FloatVector) {src}.lanewise(VectorOperators.ASHR, 24)'
+                     f'.convert(VectorOperators.I2F, 0);')
             for j in range(V):
-                xv = f'FloatVector.fromArray(F, xq, x{j} + xb{xo})'
-                m.append(f'FloatVector p0{j} = w0f.mul({xv});' if first else f'p0{j} = w0c.fma({xv}, p0{j});')
-        else:
-            for j in range(V):
-                m.append(f'FloatVector x{j}{sfx} = FloatVector.fromArray(F, xq, x{j} + xb{xo});')
-            for k in range(R):
-                m.append(wconv(k, first))
-                for j in range(V):
-                    m.append(f'FloatVector p{k}{j} = w{k}f.mul(x{j}f);' if first else f'p{k}{j} = w{k}c.fma(x{j}c, p{k}{j});')
-        return m
-    # Chunk 0 multiplies (its products are exact), the other chunks accumulate with fma.
-    l.extend(chunk_code(True))
-    l.append('for (int c = 1; c < CHUNKS; c++) {')
-    l.append(ind(4, '\n'.join(chunk_code(False))))
-    l.append('}')
-    for k in range(R):
+                xv = f'FloatVector.fromArray(F8, xq, x{j} + xb{"" if t == 0 else f" + {8 * t}"})'
+                l.append(f'FloatVector p{k}{j} = w{k}0.mul({xv});' if t == 0 else f'p{k}{j} = w{k}{t}.fma({xv}, p{k}{j});')
         for j in range(V):
-            l.append(f'a{k}{j} = p{k}{j}.fma(FloatVector.broadcast(F, dw{k} * xd[d{j} + b]), a{k}{j});')
+            l.append(f'a{k}{j} = p{k}{j}.fma(FloatVector.broadcast(F8, dw{k} * xd[d{j} + b]), a{k}{j});')
     b.append(ind(4, '\n'.join(l)))
     b.append('}')
-    spill = []
-    idx = 0
-    for k in range(R):
-        for j in range(V):
-            spill.append(f'a{k}{j}.intoArray(tmp, {idx} * L);')
-            idx += 1
-    for k in range(R):
-        spill.append(f'VectorKernels.sumLanes(tmp, {k * V} * L, {V}, out, o + {k}, step);')
-    if QTYPES[name].get('butterfly') and R * V > 1:
-        accs = [(k, j) for k in range(R) for j in range(V)]
-        lines, fin, lane = butterfly([f'a{k}{j}' for (k, j) in accs])
-        for i, (k, j) in enumerate(accs):
-            dst = f'o + {k}' if j == 0 else f'o + {j} * step + {k}'
-            lines.append(f'out[{dst}] = {fin}.lane({lane[i]});')
-        b.append('if (L == 16) {')
-        b.append(ind(4, '\n'.join(lines)))
-        b.append('} else {')
-        b.append(ind(4, '\n'.join(spill)))
-        b.append('}')
-    else:
-        b.extend(spill)
+    accs = [(k, j) for k in range(R) for j in range(V)]
+    lines, fin, lane = butterfly([f'a{k}{j}' for (k, j) in accs], 8, '_8')
+    for i, (k, j) in enumerate(accs):
+        dst = f'o + {k}' if j == 0 else f'o + {j} * step + {k}'
+        lines.append(f'out[{dst}] = {fin}.lane({lane[i]});')
+    b.extend(lines)
     c.append(ind(4, '\n'.join(b)))
     c.append('}')
     return '\n'.join(c)
+
+def q4tile(R, V):
+    """Q4_0: llama.cpp's x86 arithmetic for Q4_0 weights (repacked to q4_0_8x8 on every AVX2 CPU, AVX-512
+    ones included: ggml_gemv/gemm_q4_0_8x8_q8_0): each block's products summed exactly in integers, then
+    acc = fma(isum, d_w * d_x, acc) block after block, one scalar accumulator per (row, vector). The
+    block sums are exact, so they are taken at the preferred width (L lanes): the weights' 16 bytes are
+    read as 4 ints, repeated over the L lanes, and lane l of chunk c shifts out the nibble of element
+    4i+t (position cL + l = 8t + i of the input's group order): byte 4(i%4)+t, low nibble for i < 4."""
+    c = [f'private void tile{R}x{V}(float[] xq, float[] xd, float[] tmp, int r, int v, float[] out, int o, int step) {{']
+    zero = [f'float a{k}{j} = 0f;' for k in range(R) for j in range(V)]
+    b = _head(R, V, zero)
+    b.append('for (int b = 0; b < blocks; b++) {')
+    l = ['int xb = b * QK;', 'long bo = base + (long) b * BB;']
+    for k in range(R):
+        l.append(f'IntVector q{k} = ((IntVector) ByteVector.fromMemorySegment(B16, w, {_ro(k)} + 2, LE)'
+                 f'.reinterpretShape(I, 0)).rearrange(REP4);')
+        l.append(f'float dw{k} = Float.float16ToFloat(w.get(I16_LE, {_ro(k)}));')
+    for k in range(R):
+        l.append(f'FloatVector w{k}f = (FloatVector) q{k}.lanewise(VectorOperators.LSHR, NIB0).and(0x0F).sub(8)'
+                 f'.convert(VectorOperators.I2F, 0);')
+        for j in range(V):
+            l.append(f'FloatVector p{k}{j} = w{k}f.mul(FloatVector.fromArray(F, xq, x{j} + xb));')
+    def chunk(cc):
+        m = []
+        for k in range(R):
+            m.append(f'FloatVector w{k}c{cc} = (FloatVector) q{k}.lanewise(VectorOperators.LSHR, NIB{cc}).and(0x0F).sub(8)'
+                     f'.convert(VectorOperators.I2F, 0);')
+            for j in range(V):
+                m.append(f'p{k}{j} = w{k}c{cc}.fma(FloatVector.fromArray(F, xq, x{j} + xb + {cc} * L), p{k}{j});')
+        return m
+    # CHUNKS is 2 (16 lanes) or 4 (8 lanes).
+    l.extend(chunk(1))
+    l.append('if (CHUNKS == 4) {')
+    l.append(ind(4, '\n'.join(chunk(2) + chunk(3))))
+    l.append('}')
+    accs = [(k, j) for k in range(R) for j in range(V)]
+    # The lane sums are exact integers: any order gives the same block sums.
+    lines, fin, lane = butterfly([f'p{k}{j}' for (k, j) in accs], 16)  # symbolic check at 16 lanes
+    l.append('if (L == 16) {')
+    l.append(ind(4, '\n'.join(lines)))
+    l.append(ind(4, f'{fin}.intoArray(tmp, 0);'))
+    l.append('} else {')
+    lines8, fin8, lane8 = butterfly([f'p{k}{j}' for (k, j) in accs], 8)
+    l.append(ind(4, '\n'.join(lines8)))
+    l.append(ind(4, f'{fin8}.intoArray(tmp, 0);'))
+    l.append('}')
+    for i, (k, j) in enumerate(accs):
+        ln = f'L == 16 ? {lane[i]} : {lane8[i]}' if lane[i] != lane8[i] else f'{lane[i]}'
+        l.append(f'a{k}{j} = Math.fma(tmp[{ln}], dw{k} * xd[d{j} + b], a{k}{j});')
+    b.append(ind(4, '\n'.join(l)))
+    b.append('}')
+    for (k, j) in accs:
+        dst = f'o + {k}' if j == 0 else f'o + {j} * step + {k}'
+        b.append(f'out[{dst}] = a{k}{j};')
+    c.append(ind(4, '\n'.join(b)))
+    c.append('}')
+    return '\n'.join(c)
+
+def qtile(name, R, V):
+    return q8tile(R, V) if name == 'Q8_0' else q4tile(R, V)
 
 def matmul(tiles, quant):
     (RV, VV), singles = tiles[0], [R for (R, _) in tiles[1:]]
@@ -300,8 +347,8 @@ def emit(name, t, quant):
     gen = qtile if quant else etile
     bodies = [gen(name if quant else t, R, V) for (R, V) in shapes]
     imports = '\n'.join(f'import jdk.incubator.vector.{i};' for i in t['imports'])
-    stat = ['B16', 'B32', 'BQ', 'CHUNKS', 'F', 'F16_REBIAS', 'HI1', 'HI2', 'HI4', 'HI8', 'I', 'L', 'LE', 'PARTS', 'S',
-            'SWAP1', 'SWAP2', 'SWAP4', 'SWAP8', 'WIDE_Q8']
+    stat = ['B16', 'CHUNKS', 'F', 'F8', 'F16_REBIAS', 'HI1', 'HI2', 'HI4', 'HI8', 'HI1_8', 'HI2_8', 'HI4_8', 'I', 'I8',
+            'L', 'LE', 'NIB0', 'NIB1', 'NIB2', 'NIB3', 'REP4', 'S', 'SWAP1', 'SWAP2', 'SWAP4', 'SWAP8', 'SWAP1_8', 'SWAP2_8', 'SWAP4_8']
     import re
     used = [s for s in stat if any(re.search(r'\b' + s + r'\b', x) for x in bodies + [mm])]
     hs = [h for h in t.get('imports_static', ['I16_LE']) if any(re.search(r'\b' + h + r'\b', x) for x in bodies + [mm])]
@@ -310,15 +357,7 @@ def emit(name, t, quant):
     (RV, VV), singles = tiles[0], [R for (R, _) in tiles[1:]]
     single_words = ', then '.join(f'{R} x 1' for R in singles if R > 1)
     if quant:
-        order = ('{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
-                 ' * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
-                 ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}, or, with 16 lanes, by a\n'
-                 ' * transpose-and-add network over all of a tile\'s accumulators that performs exactly sumLanes\'\n'
-                 ' * additions (the generator checks this) with fewer shuffles and no round trip through memory.'
-                 if t.get('butterfly') else
-                 '{@code p = w_0 * x_0; p = fma(w_c, x_c, p)} over the block\'s other chunks (an exact integer sum in\n'
-                 ' * each lane: |p| &lt; 2^24), then {@code acc = fma(p, d_w * d_x, acc)}, block after block; the lanes\n'
-                 ' * of {@code acc} are then summed by {@link VectorKernels#sumLanes}.')
+        order = t['order']
     else:
         order = ('{@code acc = fma(w_i, x_i, acc)} over the {@code L}-wide chunks in order, the lanes summed by\n'
                  ' * {@link VectorKernels#sumLanes}, then the columns past the last whole chunk added one by one\n'

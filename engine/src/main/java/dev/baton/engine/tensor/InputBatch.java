@@ -13,14 +13,18 @@ import dev.baton.engine.gguf.GgmlType;
  *                            F32   the input itself
  *                            F16   the input rounded to fp16 (then widened back, exactly)
  *                            BF16  the input rounded to bf16
- *                            Q8_0  the quantized integer q in [-127, 127]
+ *                            Q8_0  the quantized integer q in [-127, 127], in group order (below)
  *                            Q8_K  the quantized integer q in [-127, 127]
  *   scales[v * cols/32 + b] Q8_0: block b's scale d, already rounded to fp16
  *   scales[v * cols/256 + b] Q8_K: super-block b's scale d, fp32
  *   bsums[v * cols/16 + g]  Q8_K only: the sum of the 16 integers of group g (ggml's bsums)
  * </pre>
  * The integers are kept as floats because the kernels multiply them as floats: a block's dot
- * product of integer pairs stays below 2^24, so float arithmetic computes it exactly.
+ * product of integer pairs stays below 2^24, so float arithmetic computes it exactly. Within each
+ * Q8_0 block they are stored in <b>group order</b>: position {@code 8t + i} holds element {@code 4i + t}
+ * ({@link #groupPosition}), so that 8-float chunk {@code t} holds one element of each group of four
+ * consecutive elements, lane {@code i} from group {@code i}: the lanes of llama.cpp's 256-bit dot
+ * products (see Q8VectorMatrix).
  *
  * <p>Threading: {@link #load} is not thread-safe; once loaded, the batch is read-only and may be
  * shared by the threads that each compute a row range of a matmul.
@@ -130,7 +134,15 @@ public final class InputBatch {
         this.inputType = inputType;
     }
 
-    /** Quantizes {@code blocks} blocks of 32 from {@code x[xo..]}: integers to {@code q[qo..]}, scales to {@code d[dOff..]}. */
+    /** Where element {@code j} of a Q8_0 block is stored in the block's 32 values (group order). */
+    static int groupPosition(int j) {
+        return 8 * (j & 3) + (j >> 2);
+    }
+
+    /**
+     * Quantizes {@code blocks} blocks of 32 from {@code x[xo..]}: integers to {@code q[qo..]} in group
+     * order, scales to {@code d[dOff..]}.
+     */
     static void quantizeQ8(float[] x, int xo, float[] q, int qo, float[] d, int dOff, int blocks) {
         for (int b = 0; b < blocks; b++) {
             int base = xo + b * QK;
@@ -142,7 +154,7 @@ public final class InputBatch {
             d[dOff + b] = HalfFloats.f16ToFloat(HalfFloats.floatToF16(amax / 127f));
             int qb = qo + b * QK;
             for (int j = 0; j < QK; j++) {
-                q[qb + j] = (float) Math.rint(x[base + j] * id);
+                q[qb + groupPosition(j)] = (float) Math.rint(x[base + j] * id);
             }
         }
     }
@@ -216,8 +228,11 @@ public final class InputBatch {
         return bsums[v * (cols / 16) + group];
     }
 
-    /** Element {@code i} of vector {@code v} as stored (see the class comment). */
+    /** Element {@code i} of vector {@code v}, as converted (see the class comment); Q8_0: the integer. */
     public float value(int v, int i) {
+        if (inputType == GgmlType.Q8_0) {
+            return values[v * cols + (i & ~(QK - 1)) + groupPosition(i & (QK - 1))];
+        }
         return values[v * cols + i];
     }
 }

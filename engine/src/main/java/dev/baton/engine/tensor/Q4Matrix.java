@@ -15,7 +15,11 @@ import java.lang.foreign.ValueLayout;
  *   | fp16 | two 4-bit values a byte  |   value[j + 16] = ((qs[j] &gt;&gt;&gt; 4)  - 8) * d
  *   +------+--------------------------+
  * </pre>
- * Dot products read a Q8_0 input and sum each block in integers, as {@link Q8Matrix} does.
+ * Dot products read a Q8_0 input and do llama.cpp's x86 arithmetic for Q4_0, which it repacks to
+ * {@code q4_0_8x8} on every CPU with AVX2, AVX-512 ones included ({@code ggml_gemv_q4_0_8x8_q8_0},
+ * {@code ggml_gemm_q4_0_8x8_q8_0}): each block's 32 products summed exactly in integers, then
+ * {@code acc = fma(isum, d_w * d_x, acc)}, block after block. {@link Q4VectorMatrix} computes the same
+ * bits at every vector width.
  */
 class Q4Matrix extends WeightMatrix {
 
@@ -50,9 +54,10 @@ class Q4Matrix extends WeightMatrix {
                     int isum = 0;
                     for (int j = 0; j < 16; j++) {
                         int q = w.get(ValueLayout.JAVA_BYTE, bo + 2 + j);
-                        isum += ((q & 0x0F) - 8) * (int) xq[xb + j] + (((q >> 4) & 0x0F) - 8) * (int) xq[xb + j + 16];
+                        isum += ((q & 0x0F) - 8) * (int) xq[xb + InputBatch.groupPosition(j)]
+                                + (((q >> 4) & 0x0F) - 8) * (int) xq[xb + InputBatch.groupPosition(j + 16)];
                     }
-                    sum += isum * (HalfFloats.f16ToFloat(w.get(I16_LE, bo)) * xd[so + b]);
+                    sum = Math.fma((float) isum, HalfFloats.f16ToFloat(w.get(I16_LE, bo)) * xd[so + b], sum);
                 }
                 out[o + r] = sum;
             }

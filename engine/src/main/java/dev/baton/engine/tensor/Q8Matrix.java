@@ -15,8 +15,13 @@ import java.lang.foreign.ValueLayout;
  *   | fp16 | int8 x 32                         |
  *   +------+-----------------------------------+
  * </pre>
- * A dot product with a Q8_0 input sums each block in integers, then adds {@code isum * (d_w * d_x)}
- * to a float, block after block (ggml's scalar {@code ggml_vec_dot_q8_0_q8_0}).
+ * A dot product with a Q8_0 input does llama.cpp's x86 arithmetic ({@code ggml_vec_dot_q8_0_q8_0}
+ * with AVX2, which AVX-512 builds run too, and llamafile's {@code tinyBLAS_Q0_AVX} for batches):
+ * 8 float accumulators, accumulator {@code i} taking, block after block,
+ * {@code acc_i = fma(d_w * d_x, isum_i, acc_i)} where {@code isum_i} is the exact integer sum of the
+ * block's elements {@code 4i .. 4i+3}; then {@code ((acc_0 + acc_4) + (acc_2 + acc_6)) + ((acc_1 + acc_5)
+ * + (acc_3 + acc_7))} (ggml's {@code hsum_float_8}). The result does not depend on the machine's
+ * vector width, and {@link Q8VectorMatrix} computes the same bits.
  */
 class Q8Matrix extends WeightMatrix {
 
@@ -44,18 +49,32 @@ class Q8Matrix extends WeightMatrix {
             int o = outOffset + v * outStride;
             for (int r = rowStart; r < rowEnd; r++) {
                 long wo = r * rowBytes;
-                float sum = 0f;
+                float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
                 for (int b = 0; b < blocks; b++) {
                     long bo = wo + (long) b * BLOCK_BYTES;
-                    int isum = 0;
-                    for (int j = 0; j < InputBatch.QK; j++) {
-                        isum += w.get(ValueLayout.JAVA_BYTE, bo + 2 + j) * (int) xq[xo + b * InputBatch.QK + j];
-                    }
-                    sum += isum * (HalfFloats.f16ToFloat(w.get(I16_LE, bo)) * xd[so + b]);
+                    int xb = xo + b * InputBatch.QK;
+                    float d = HalfFloats.f16ToFloat(w.get(I16_LE, bo)) * xd[so + b];
+                    a0 = Math.fma(d, group(w, bo, xq, xb, 0), a0);
+                    a1 = Math.fma(d, group(w, bo, xq, xb, 1), a1);
+                    a2 = Math.fma(d, group(w, bo, xq, xb, 2), a2);
+                    a3 = Math.fma(d, group(w, bo, xq, xb, 3), a3);
+                    a4 = Math.fma(d, group(w, bo, xq, xb, 4), a4);
+                    a5 = Math.fma(d, group(w, bo, xq, xb, 5), a5);
+                    a6 = Math.fma(d, group(w, bo, xq, xb, 6), a6);
+                    a7 = Math.fma(d, group(w, bo, xq, xb, 7), a7);
                 }
-                out[o + r] = sum;
+                out[o + r] = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
             }
         }
+    }
+
+    /** The exact sum of the products of elements {@code 4g .. 4g+3} of the block at {@code bo} and input block {@code xb}. */
+    private static float group(MemorySegment w, long bo, float[] xq, int xb, int g) {
+        int s = 0;
+        for (int t = 0; t < 4; t++) {
+            s += w.get(ValueLayout.JAVA_BYTE, bo + 2 + 4 * g + t) * (int) xq[xb + 8 * t + g];
+        }
+        return s;
     }
 
     @Override

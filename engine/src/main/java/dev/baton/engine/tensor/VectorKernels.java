@@ -40,20 +40,16 @@ final class VectorKernels {
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     /** 16 bytes: a Q4_0 block's packed nibbles. */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    /** 32 bytes: a Q8_0 block's integers. */
+    /** 32 bytes: a K-quant sub-block's packed values. */
     static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     /** Float vectors per 32-value block. */
     static final int CHUNKS = InputBatch.QK / L;
-    /** Float vectors per 16 bytes. */
-    static final int PARTS = 16 / L;
     /**
-     * Whether a Q8_0 block's 32 integers are loaded at once ({@link #BQ} = {@link #B32}) and converted
-     * in {@link #CHUNKS} parts: with float vectors of 256 bits or more, where one load and its bounds
-     * check per row and block instead of two measured 8-13% faster single-stream decode.
+     * 8 floats, 8 ints: the Q8_0 kernels' fixed width (llama.cpp's 256-bit arithmetic), whatever
+     * {@code L} is. 256-bit vectors run natively on AVX2 and AVX-512 machines alike.
      */
-    static final boolean WIDE_Q8 = L >= 8;
-    /** The bytes of one Q8_0 load: 32 when {@link #WIDE_Q8}, else 16. */
-    static final VectorSpecies<Byte> BQ = WIDE_Q8 ? B32 : B16;
+    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** fp16 to float: the exponent rebias 2^(127-15) (see the F16 kernels). */
     static final FloatVector F16_REBIAS = FloatVector.broadcast(F, 0x1p112f);
@@ -67,6 +63,22 @@ final class VectorKernels {
     static final VectorMask<Float> HI4 = VectorMask.fromLong(F, 0xF0F0L & ((1L << L) - 1));
     static final VectorMask<Float> HI2 = VectorMask.fromLong(F, 0xCCCCL & ((1L << L) - 1));
     static final VectorMask<Float> HI1 = VectorMask.fromLong(F, 0xAAAAL & ((1L << L) - 1));
+
+    /** {@link #F8}'s lane sums: the lanes with index bit 4 (2, 1) set, and the lane swaps. */
+    static final VectorMask<Float> HI4_8 = VectorMask.fromLong(F8, 0xF0L);
+    static final VectorMask<Float> HI2_8 = VectorMask.fromLong(F8, 0xCCL);
+    static final VectorMask<Float> HI1_8 = VectorMask.fromLong(F8, 0xAAL);
+    static final VectorShuffle<Float> SWAP4_8 = VectorShuffle.fromOp(F8, i -> i ^ 4);
+    static final VectorShuffle<Float> SWAP2_8 = VectorShuffle.fromOp(F8, i -> i ^ 2);
+    static final VectorShuffle<Float> SWAP1_8 = VectorShuffle.fromOp(F8, i -> i ^ 1);
+
+    /** A Q4_0 block's 4 ints of packed nibbles, repeated over the {@code L} int lanes. */
+    static final VectorShuffle<Integer> REP4 = VectorShuffle.fromOp(I, i -> i % 4);
+    /** Q4_0, chunk {@code c}: the right shift that brings down lane l's nibble (see Q4VectorMatrix). */
+    static final IntVector NIB0 = nibbleShifts(0);
+    static final IntVector NIB1 = nibbleShifts(1);
+    static final IntVector NIB2 = nibbleShifts(2 % CHUNKS);
+    static final IntVector NIB3 = nibbleShifts(3 % CHUNKS);
 
     /** Accumulators of up to 16 (row, vector) elements on their way to {@link #sumLanes}. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[16 * 16]);
@@ -88,6 +100,20 @@ final class VectorKernels {
             case Q6_K -> new Q6KVectorMatrix(t);
             default -> throw new AssertionError(t.type());
         };
+    }
+
+    /**
+     * Lane l of chunk c holds element {@code 4i + t} of a block in the input's group order, where
+     * {@code cL + l = 8t + i}; in a Q4_0 block's 16 bytes read as 4 ints (int lane l % 4 = i % 4)
+     * that element is byte t's low nibble for {@code i < 4}, its high nibble for {@code i >= 4}.
+     */
+    private static IntVector nibbleShifts(int c) {
+        int[] s = new int[L];
+        for (int l = 0; l < L; l++) {
+            int pos = c * L + l;
+            s[l] = 8 * (pos / 8) + (pos % 8 >= 4 ? 4 : 0);
+        }
+        return IntVector.fromArray(I, s, 0);
     }
 
     /** This thread's scratch array for {@link #sumLanes}: room for 16 accumulators. */

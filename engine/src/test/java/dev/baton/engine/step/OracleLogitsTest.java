@@ -17,19 +17,21 @@ import org.junit.jupiter.params.provider.CsvSource;
  * <p>Teacher-forced: {@code prompt_tokens ++ generated_tokens} run through the model, every row's
  * logits compared with the reference row. F32 models must agree within 1e-4 everywhere. Quantized
  * models: llama.cpp rounds activations to Q8_0 before every quantized dot product, and so does this
- * engine (with the same rounding: {@code 127/amax}, round half to even), so on tiny-q8_0 every row and
- * on small-q8_0 the rows of positions 0 to 15 agree to 1e-5. Some later rows of the small models
- * differ by up to 0.26 (mean 0.03; logits of magnitude ~17; unchanged by this engine's KV block
- * size or chunking), which points at a kernel-path difference on llama.cpp's side that is not
- * identified yet. Stated tolerances: {@value #QUANT_TOLERANCE} on tiny-q8_0, {@value #QUANT_TOLERANCE_SMALL}
- * (about 1.5% of the logit range) on the small models, and argmax compared on every row where the
- * reference's top-1/top-2 gap is above 0.05.
+ * engine (with the same rounding: {@code 127/amax}, round half to even), and its Q8_0 and Q4_0 dot
+ * products take the same float steps as llama.cpp's x86 kernels (see Q8Matrix, Q4Matrix) at every
+ * vector width. Measured, with 16 and with 8 float lanes ({@code -XX:UseAVX=2}) alike: tiny-q8_0,
+ * tiny-q8_0-long and small-q8_0 equal the references in every bit, and small-q4_0 in rows 0 to 8. From
+ * row 9 on small-q4_0 differs by up to 0.27: its reference was made by an AVX-512 build of llama.cpp,
+ * whose F32 sums round differently, and an AVX2 build of the same llama.cpp differs from it in the same
+ * rows by the same amount (../shared/oracle/README.md). Stated tolerances: {@value #Q8_EXACT} on every
+ * row of the Q8_0 models and on rows 0 to 8 of small-q4_0, {@value #QUANT_TOLERANCE_SMALL} on the later
+ * rows of small-q4_0, and argmax compared on every row where the reference's top-1/top-2 gap is above 0.05.
  */
 @Timeout(120)
 class OracleLogitsTest {
 
     static final double F32_TOLERANCE = 1e-4;
-    static final double QUANT_TOLERANCE = 1e-3;
+    static final double Q8_EXACT = 1e-5;
     static final double QUANT_TOLERANCE_SMALL = 0.3;
     static final double KQ_ROW_MAX = 1.5;
     static final double KQ_ROW_MEAN = 0.25;
@@ -50,14 +52,16 @@ class OracleLogitsTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource({
-        "tiny-q8_0, tiny-q8_0", "tiny-q8_0-long, tiny-q8_0",
-        "small-q8_0, small-q8_0", "small-q4_0, small-q4_0",
+        "tiny-q8_0, tiny-q8_0, 1000", "tiny-q8_0-long, tiny-q8_0, 1000",
+        "small-q8_0, small-q8_0, 1000", "small-q4_0, small-q4_0, 9",
     })
-    void shouldMatchLlamaCppLogitsTeacherForcedOnQuantizedModels(String ref, String model) throws Exception {
+    void shouldMatchLlamaCppLogitsTeacherForcedOnQuantizedModels(String ref, String model, int exactRows) throws Exception {
         Result r = compare(ref, model);
-        double tolerance = model.startsWith("tiny") ? QUANT_TOLERANCE : QUANT_TOLERANCE_SMALL;
-        assertTrue(r.maxDiff <= tolerance, ref + ": max |logit - reference| = " + r.maxDiff + " at row "
-                + r.worstRow);
+        for (int row = 0; row < r.expected().length; row++) {
+            double tolerance = row < exactRows ? Q8_EXACT : QUANT_TOLERANCE_SMALL;
+            assertTrue(r.rowMaxDiff(row) <= tolerance, ref + ": max |logit - reference| = " + r.rowMaxDiff(row)
+                    + " at row " + row + " (tolerance " + tolerance + ")");
+        }
         assertEquals(0, r.argmaxMismatches, ref + ": argmax differs on rows with a clear reference winner");
     }
 

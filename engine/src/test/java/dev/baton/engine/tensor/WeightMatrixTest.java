@@ -86,6 +86,70 @@ class WeightMatrixTest {
 
     @ParameterizedTest
     @EnumSource(KernelMode.class)
+    void shouldDoLlamaCppArithmeticBitForBitOnQuantizedWeights(KernelMode mode) {
+        assumeTrue(mode == KernelMode.SCALAR || KernelMode.vectorAvailable(), "Vector API not usable here");
+        for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            int rows = 37; // 2 x 4 tiles, 4 x 1 tiles and single rows
+            int cols = 32 * 11;
+            GgufTensorInfo t = TestTensors.tensor("w", type, rows, cols, TestTensors.randomFloats(rows * cols, 12, 1f));
+            WeightMatrix m = WeightMatrix.of(t, mode);
+            for (int n : new int[] {1, 3, 4, 9}) {
+                InputBatch in = new InputBatch(n, cols);
+                in.load(TestTensors.randomFloats(n * cols, 13 + n, 2f), 0, cols, n, cols, m.inputType());
+                float[] out = new float[n * rows];
+                m.matmul(in, out, 0, rows, 0, rows);
+                for (int v = 0; v < n; v++) {
+                    for (int r = 0; r < rows; r++) {
+                        float expected = type == GgmlType.Q8_0 ? llamaCppQ8(t, r, in, v) : llamaCppQ4(t, r, in, v);
+                        assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(out[v * rows + r]),
+                                type + " " + mode + " n=" + n + " row " + r + " vector " + v + ": " + expected + " vs "
+                                        + out[v * rows + r]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * ggml_vec_dot_q8_0_q8_0 (x86, AVX2: also what AVX-512 builds run) and tinyBLAS_Q0_AVX: 8 float lanes,
+     * lane i of a block the integer sum of elements 4i..4i+3, acc = fma(d_w * d_x, isum, acc), then hsum_float_8.
+     */
+    private static float llamaCppQ8(GgufTensorInfo t, int r, InputBatch in, int v) {
+        int blocks = (int) t.cols() / 32;
+        float[] acc = new float[8];
+        for (int b = 0; b < blocks; b++) {
+            long bo = (long) r * blocks * 34 + b * 34L;
+            float d = Float.float16ToFloat(t.data().get(HalfFloats.I16_LE, bo)) * in.q8Scale(v, b);
+            for (int i = 0; i < 8; i++) {
+                int isum = 0;
+                for (int k = 0; k < 4; k++) {
+                    int j = 4 * i + k;
+                    isum += t.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2 + j) * (int) in.value(v, b * 32 + j);
+                }
+                acc[i] = Math.fma(d, (float) isum, acc[i]);
+            }
+        }
+        return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    }
+
+    /** ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_0_8x8_q8_0 (Q4_0 repacked on AVX2 CPUs): acc = fma(isum, d_w * d_x, acc). */
+    private static float llamaCppQ4(GgufTensorInfo t, int r, InputBatch in, int v) {
+        int blocks = (int) t.cols() / 32;
+        float acc = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long bo = (long) r * blocks * 18 + b * 18L;
+            int isum = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = t.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, bo + 2 + j) & 0xFF;
+                isum += ((q & 0x0F) - 8) * (int) in.value(v, b * 32 + j) + ((q >> 4) - 8) * (int) in.value(v, b * 32 + j + 16);
+            }
+            acc = Math.fma((float) isum, Float.float16ToFloat(t.data().get(HalfFloats.I16_LE, bo)) * in.q8Scale(v, b), acc);
+        }
+        return acc;
+    }
+
+    @ParameterizedTest
+    @EnumSource(KernelMode.class)
     void shouldGiveBitIdenticalResultsWhateverTheBatchSizeAndRowSplit(KernelMode mode) {
         assumeTrue(mode == KernelMode.SCALAR || KernelMode.vectorAvailable(), "Vector API not usable here");
         for (GgmlType type : TYPES) {
