@@ -232,9 +232,12 @@ public final class ForwardPass {
         @Override
         public void run(int part, int parts) {
             for (int i = 0; i < count; i++) {
+                // Row ranges in whole tiles of 16 rows, so that row-interleaved kernels (Q4InterleavedMatrix)
+                // run few rows outside whole groups; the bits do not depend on the split.
                 int rows = ws[i].rows();
-                int r0 = WorkerPool.start(rows, part, parts);
-                int r1 = WorkerPool.start(rows, part + 1, parts);
+                int tiles = (rows + 15) / 16;
+                int r0 = Math.min(rows, WorkerPool.start(tiles, part, parts) * 16);
+                int r1 = Math.min(rows, WorkerPool.start(tiles, part + 1, parts) * 16);
                 if (r1 > r0) {
                     ws[i].matmul(input, outs[i], 0, strides[i], r0, r1);
                 }

@@ -91,7 +91,7 @@ final class VectorKernels {
             case F16 -> new F16VectorMatrix(t);
             case BF16 -> new Bf16VectorMatrix(t);
             case Q8_0 -> new Q8VectorMatrix(t);
-            case Q4_0 -> new Q4VectorMatrix(t);
+            case Q4_0 -> L >= 8 ? new Q4InterleavedMatrix(t) : new Q4VectorMatrix(t);
             case Q4_K -> new Q4KVectorMatrix(t);
             case Q5_K -> new Q5KVectorMatrix(t);
             // no vector kernels for these yet: the scalar ones
