@@ -93,7 +93,9 @@ class KQuantMatrixTest {
         assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
         // Every |scale * q| at its largest (Q4_K 63 * 15, Q5_K 63 * 31, Q6_K 128 * 32) and every input integer at +-127: Q6_K's lane sums reach
         // 32 * 128 * 32 * 127 = 16,646,144, just below 2^24, where float sums are still exact.
-        GgufTensorInfo t = TestTensors.randomKQuant("w", type, 4, 512, 42);
+        // 20 rows: whole groups of the row-interleaved kernels (16 or 8 rows) and rows outside them
+        int rows = 20;
+        GgufTensorInfo t = TestTensors.randomKQuant("w", type, rows, 512, 42);
         MemorySegment w = t.data();
         for (long bo = 0; bo < w.byteSize(); bo += type.blockBytes) {
             if (type == GgmlType.Q4_K) {
@@ -112,10 +114,10 @@ class KQuantMatrixTest {
         InputBatch in = new InputBatch(5, 512);
         in.load(x, 0, 512, 5, 512, GgmlType.Q8_K);
         assertEquals(-127f, in.value(4, 511));
-        float[] a = new float[5 * 4];
-        float[] b = new float[5 * 4];
-        vector.matmul(in, a, 0, 4, 0, 4);
-        scalar.matmul(in, b, 0, 4, 0, 4);
+        float[] a = new float[5 * rows];
+        float[] b = new float[5 * rows];
+        vector.matmul(in, a, 0, rows, 0, rows);
+        scalar.matmul(in, b, 0, rows, 0, rows);
         assertArrayEquals(b, a, 0f, type.toString());
         if (type == GgmlType.Q6_K) {
             // each of ggml's eight lanes: 32 values of (-128) * (-32) * (-127), in each of two super-blocks
@@ -132,6 +134,7 @@ class KQuantMatrixTest {
                 expected += sums[l];
             }
             assertEquals(expected, b[0], 0f);
+            assertEquals(expected, a[0], 0f);
         }
     }
 
