@@ -189,67 +189,63 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
 ''')
     return ''.join(o)
 
-def q6k():
+def byte16(cls, parent, typ, file_bytes, d_off, scale_doc, scale_expr, value_doc, value_expr):
     o=[HDR]
-    o.append('''/**
- * Q6_K weights x Q8_K input with the Vector API, one float lane per weight row, on a copy of the weights
- * interleaved by rows when the matrix is opened (see {@link Q4InterleavedMatrix}), each 6-bit value unpacked to
- * a signed byte ({@code q - 32}). Per group of {@code L} rows and super-block:
+    o.append(f'''/**
+ * {typ} weights x Q8_K input with the Vector API, one float lane per weight row, on a copy of the weights
+ * interleaved by rows when the matrix is opened (see {{@link Q4InterleavedMatrix}}), each value unpacked to a
+ * signed byte ({value_doc}) and each 16-value group's scale to a signed byte ({scale_doc}). Per group of
+ * {{@code L}} rows and super-block:
  * <pre>
  *   d[L] fp16 | scale[16][L] i8 | value[256][L] i8
  * </pre>
- * 274 bytes per row and super-block (the file: 210). Lane r computes row r exactly as {@link Q6KMatrix}: the
- * eight integer lanes {@code aux[l]} (exact: every partial sum stays below 2^24), {@code sums[l] += (d_w * d_x) *
- * aux[l]}, then {@code 0 + sums[0] + ... + sums[7]}; so the bits do not depend on the vector width, the group,
- * the batch or the thread. Rows outside whole groups run the scalar kernel. Needs at least 8 float lanes;
- * narrower machines use {@link Q6KVectorMatrix}.
+ * 274 bytes per row and super-block (the file: {file_bytes}): fast where the machine computes more than it
+ * reads, up to {{@code 274/{file_bytes}}} times the bytes where memory bandwidth bounds it. Lane r computes row
+ * r exactly as {{@link {parent}}}: the eight integer lanes {{@code aux[l]}} (exact: every partial sum stays
+ * below 2^24), {{@code sums[l] += (d_w * d_x) * aux[l]}}, then {{@code 0 + sums[0] + ... + sums[7]}}; so the bits
+ * do not depend on the vector width, the group, the batch or the thread. Rows outside whole groups run the
+ * scalar kernel. Needs at least 8 float lanes.
  */
-final class Q6KInterleavedMatrix extends Q6KMatrix {
+final class {cls} extends {parent} {{
 
     private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     /** Bytes of one group's super-block. */
     private static final int GROUP_BLOCK = 274 * L;
     private static final int SCALES = 2 * L;
     private static final int QS = 18 * L;
-
     /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
 
     private final MemorySegment packed;
     private final int groups;
 
-    Q6KInterleavedMatrix(GgufTensorInfo t) {
+    {cls}(GgufTensorInfo t) {{
         super(t);
-        if (L < 8) {
-            throw new IllegalStateException("Q6KInterleavedMatrix needs 8 or more float lanes, this machine has " + L);
-        }
+        if (L < 8) {{
+            throw new IllegalStateException("{cls} needs 8 or more float lanes, this machine has " + L);
+        }}
         this.groups = rows / L;
         this.packed = Arena.ofAuto().allocate((long) groups * blocks * GROUP_BLOCK, 64);
-        for (int g = 0; g < groups; g++) {
-            for (int b = 0; b < blocks; b++) {
+        for (int g = 0; g < groups; g++) {{
+            for (int b = 0; b < blocks; b++) {{
                 long dst = ((long) g * blocks + b) * GROUP_BLOCK;
-                for (int r = 0; r < L; r++) {
-                    long src = (long) (g * L + r) * rowBytes + (long) b * BLOCK_BYTES;
-                    packed.set(ValueLayout.JAVA_SHORT_UNALIGNED, dst + 2L * r, data.get(HalfFloats.I16_LE, src + 208));
-                    for (int s = 0; s < 16; s++) {
-                        packed.set(ValueLayout.JAVA_BYTE, dst + SCALES + (long) s * L + r, data.get(ValueLayout.JAVA_BYTE, src + 192 + s));
-                    }
-                    for (int i = 0; i < QK_K; i++) {
-                        // value i = 128n + 32k + l: low bits from nibble k/2 of ql[64n + 32(k%2) + l], high bits 2k, 2k+1 of qh[32n + l]
-                        int n = i >>> 7;
-                        int k = (i >>> 5) & 3;
-                        int l = i & 31;
-                        int lo = (KQuants.u8(data, src + 64 * n + 32 * (k & 1) + l) >>> (4 * (k >>> 1))) & 0xF;
-                        int hi = (KQuants.u8(data, src + 128 + 32 * n + l) >>> (2 * k)) & 3;
-                        packed.set(ValueLayout.JAVA_BYTE, dst + QS + (long) i * L + r, (byte) ((lo | (hi << 4)) - 32));
-                    }
-                }
-            }
-        }
-    }
+                for (int r = 0; r < L; r++) {{
+                    long src = (long) (g * L + r) * rowBytes + (long) b * {file_bytes};
+                    packed.set(ValueLayout.JAVA_SHORT_UNALIGNED, dst + 2L * r, data.get(HalfFloats.I16_LE, src + {d_off}));
+                    for (int s = 0; s < 16; s++) {{
+                        packed.set(ValueLayout.JAVA_BYTE, dst + SCALES + (long) s * L + r, (byte) ({scale_expr}));
+                    }}
+                    for (int i = 0; i < QK_K; i++) {{
+{value_expr}
+                        packed.set(ValueLayout.JAVA_BYTE, dst + QS + (long) i * L + r, (byte) q);
+                    }}
+                }}
+            }}
+        }}
+    }}
 
 ''')
-    o.append(common_matmul('Q6K'))
+    o.append(common_matmul(cls))
     o.append('''
     /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}; {@code acc} as in Q4KInterleavedMatrix. */
     private void tile(InputBatch in, int g, int v, float[] out, int o) {
@@ -292,7 +288,232 @@ final class Q6KInterleavedMatrix extends Q6KMatrix {
 ''')
     return ''.join(o)
 
+
+def q5k():
+    o=[HDR]
+    o.append('''/**
+ * Q5_K weights x Q8_K input with the Vector API, one float lane per weight row, on a copy of the weights
+ * interleaved by rows when the matrix is opened (see {@link Q4InterleavedMatrix}), each value (0 .. 31) unpacked
+ * to a byte and each sub-block's 6-bit scale and min to a byte. Per group of {@code L} rows and super-block:
+ * <pre>
+ *   d[L] fp16 | dmin[L] fp16 | scale[8][L] u8 | min[8][L] u8 | value[256][L] u8
+ * </pre>
+ * 276 bytes per row and super-block (the file: 176). Lane r computes row r exactly as {@link Q5KMatrix} (see
+ * {@link Q4KInterleavedMatrix}: the same steps), so the bits equal the scalar kernel's at any width, group, batch
+ * or thread. Rows outside whole groups run the scalar kernel. Needs at least 8 float lanes; narrower machines use
+ * {@link Q5KVectorMatrix}.
+ */
+final class Q5KInterleavedMatrix extends Q5KMatrix {
+
+    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** Bytes of one group's super-block. */
+    private static final int GROUP_BLOCK = 276 * L;
+    private static final int SCALES = 4 * L;
+    private static final int MINS = 12 * L;
+    private static final int QS = 20 * L;
+    /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+
+    private final MemorySegment packed;
+    private final int groups;
+
+    Q5KInterleavedMatrix(GgufTensorInfo t) {
+        super(t);
+        if (L < 8) {
+            throw new IllegalStateException("Q5KInterleavedMatrix needs 8 or more float lanes, this machine has " + L);
+        }
+        this.groups = rows / L;
+        this.packed = Arena.ofAuto().allocate((long) groups * blocks * GROUP_BLOCK, 64);
+        for (int g = 0; g < groups; g++) {
+            for (int b = 0; b < blocks; b++) {
+                long dst = ((long) g * blocks + b) * GROUP_BLOCK;
+                for (int r = 0; r < L; r++) {
+                    long src = (long) (g * L + r) * rowBytes + (long) b * BLOCK_BYTES;
+                    packed.set(ValueLayout.JAVA_SHORT_UNALIGNED, dst + 2L * r, data.get(HalfFloats.I16_LE, src));
+                    packed.set(ValueLayout.JAVA_SHORT_UNALIGNED, dst + 2L * L + 2L * r, data.get(HalfFloats.I16_LE, src + 2));
+                    for (int s = 0; s < 8; s++) {
+                        packed.set(ValueLayout.JAVA_BYTE, dst + SCALES + (long) s * L + r, (byte) KQuants.scaleK4(data, src + 4, s));
+                        packed.set(ValueLayout.JAVA_BYTE, dst + MINS + (long) s * L + r, (byte) KQuants.minK4(data, src + 4, s));
+                        // sub-block s = 2j + h: nibble h of qs[32j + l], plus 16 if bit s of qh[l]
+                        for (int l = 0; l < 32; l++) {
+                            int q = ((KQuants.u8(data, src + 48 + 32L * (s >>> 1) + l) >>> (4 * (s & 1))) & 0xF)
+                                    + (((KQuants.u8(data, src + 16 + l) >>> s) & 1) << 4);
+                            packed.set(ValueLayout.JAVA_BYTE, dst + QS + (long) (32 * s + l) * L + r, (byte) q);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+''')
+    o.append(common_matmul('Q5K'))
+    o.append('''
+    /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}; {@code acc} as in Q4KInterleavedMatrix. */
+    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+        MemorySegment w = packed;
+        float[] xq = in.values;
+        float[] acc = ACC.get();
+        java.util.Arrays.fill(acc, 8 * L, 16 * L, 0f);
+        FloatVector sumf = FloatVector.zero(F);
+        long base = (long) g * blocks * GROUP_BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + (long) b * GROUP_BLOCK;
+            int xb = v * cols + b * QK_K;
+            int gb = v * (cols / 16) + b * 16;
+            java.util.Arrays.fill(acc, 0, 8 * L, 0f);
+            FloatVector sumi = FloatVector.zero(F);
+            for (int s = 0; s < 8; s++) {
+                sumi = (''' + bvec("bo + MINS + (long) s * L") + ''')
+                        .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+            }
+            for (int s = 0; s < 8; s++) {
+                long q = bo + QS + 32L * s * L;
+                int x0 = xb + 32 * s;
+                FloatVector sc = ''' + bvec("bo + SCALES + (long) s * L") + ''';
+                for (int l = 0; l < 8; l++) {
+                    FloatVector a = FloatVector.fromArray(F, acc, l * L);
+                    a = (''' + bvec("q + (long) l * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l]))
+                            .add((''' + bvec("q + (long) (l + 8) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 8])))
+                            .add((''' + bvec("q + (long) (l + 16) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 16])))
+                            .add((''' + bvec("q + (long) (l + 24) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 24])))
+                            .fma(sc, a);
+                    a.intoArray(acc, l * L);
+                }
+            }
+            float yd = in.scales[v * blocks + b];
+''')
+    o.append(f16vec('dw','bo'))
+    o.append(f16vec('mw','bo + 2L * L'))
+    o.append('''            FloatVector d = dw.mul(yd);
+            for (int l = 0; l < 8; l++) {
+                FloatVector.fromArray(F, acc, (8 + l) * L).add(d.mul(FloatVector.fromArray(F, acc, l * L))).intoArray(acc, (8 + l) * L);
+            }
+            sumf = sumf.sub(mw.mul(yd).mul(sumi));
+        }
+        for (int l = 0; l < 8; l++) {
+            sumf = sumf.add(FloatVector.fromArray(F, acc, (8 + l) * L));
+        }
+        sumf.intoArray(out, o);
+    }
+}
+''')
+    return ''.join(o)
+
+def q2k():
+    o=[HDR]
+    o.append('''/**
+ * Q2_K weights x Q8_K input with the Vector API, one float lane per weight row, on a copy of the weights
+ * interleaved by rows when the matrix is opened (see {@link Q4InterleavedMatrix}), each value (0 .. 3) unpacked
+ * to a byte and each 16-value group's 4-bit scale and min to a byte. Per group of {@code L} rows and super-block:
+ * <pre>
+ *   d[L] fp16 | dmin[L] fp16 | scale[16][L] u8 | min[16][L] u8 | value[256][L] u8
+ * </pre>
+ * 292 bytes per row and super-block (the file: 84): fast where the machine computes more than it reads, up to
+ * 3.5 times the bytes where memory bandwidth bounds it. Lane r computes row r exactly as {@link Q2KMatrix}:
+ * one exact integer sum per super-block, then {@code sumf += (d_x * d_w) * isum - (d_x * dmin_w) * summs}; so the
+ * bits equal the scalar kernel's at any width, group, batch or thread. Rows outside whole groups run the scalar
+ * kernel. Needs at least 8 float lanes.
+ */
+final class Q2KInterleavedMatrix extends Q2KMatrix {
+
+    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** Bytes of one group's super-block. */
+    private static final int GROUP_BLOCK = 292 * L;
+    private static final int SCALES = 4 * L;
+    private static final int MINS = 20 * L;
+    private static final int QS = 36 * L;
+
+    private final MemorySegment packed;
+    private final int groups;
+
+    Q2KInterleavedMatrix(GgufTensorInfo t) {
+        super(t);
+        if (L < 8) {
+            throw new IllegalStateException("Q2KInterleavedMatrix needs 8 or more float lanes, this machine has " + L);
+        }
+        this.groups = rows / L;
+        this.packed = Arena.ofAuto().allocate((long) groups * blocks * GROUP_BLOCK, 64);
+        for (int g = 0; g < groups; g++) {
+            for (int b = 0; b < blocks; b++) {
+                long dst = ((long) g * blocks + b) * GROUP_BLOCK;
+                for (int r = 0; r < L; r++) {
+                    long src = (long) (g * L + r) * rowBytes + (long) b * 84;
+                    packed.set(ValueLayout.JAVA_SHORT_UNALIGNED, dst + 2L * r, data.get(HalfFloats.I16_LE, src + 80));
+                    packed.set(ValueLayout.JAVA_SHORT_UNALIGNED, dst + 2L * L + 2L * r, data.get(HalfFloats.I16_LE, src + 82));
+                    for (int s = 0; s < 16; s++) {
+                        packed.set(ValueLayout.JAVA_BYTE, dst + SCALES + (long) s * L + r, (byte) (KQuants.u8(data, src + s) & 0xF));
+                        packed.set(ValueLayout.JAVA_BYTE, dst + MINS + (long) s * L + r, (byte) (KQuants.u8(data, src + s) >>> 4));
+                    }
+                    for (int i = 0; i < QK_K; i++) {
+                        // value i = 128n + 32j + l takes bits 2j, 2j+1 of qs[32n + l]
+                        int q = (KQuants.u8(data, src + 16 + ((i >>> 7) << 5) + (i & 31)) >>> (2 * ((i >>> 5) & 3))) & 3;
+                        packed.set(ValueLayout.JAVA_BYTE, dst + QS + (long) i * L + r, (byte) q);
+                    }
+                }
+            }
+        }
+    }
+
+''')
+    o.append(common_matmul('Q2K'))
+    o.append('''
+    /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}. */
+    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+        MemorySegment w = packed;
+        float[] xq = in.values;
+        FloatVector sumf = FloatVector.zero(F);
+        long base = (long) g * blocks * GROUP_BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + (long) b * GROUP_BLOCK;
+            int xb = v * cols + b * QK_K;
+            int gb = v * (cols / 16) + b * 16;
+            FloatVector summs = FloatVector.zero(F);
+            FloatVector isum = summs;
+            for (int s = 0; s < 16; s++) {
+                summs = (''' + bvec("bo + MINS + (long) s * L") + ''')
+                        .fma(FloatVector.broadcast(F, (float) in.bsums[gb + s]), summs);
+                long q = bo + QS + 16L * s * L;
+                int x0 = xb + 16 * s;
+                FloatVector t0 = (''' + bvec("q") + ''').mul(FloatVector.broadcast(F, xq[x0]));
+                FloatVector t1 = (''' + bvec("q + L") + ''').mul(FloatVector.broadcast(F, xq[x0 + 1]));
+                for (int k = 2; k < 16; k += 2) {
+                    t0 = (''' + bvec("q + (long) k * L") + ''').fma(FloatVector.broadcast(F, xq[x0 + k]), t0);
+                    t1 = (''' + bvec("q + (long) (k + 1) * L") + ''').fma(FloatVector.broadcast(F, xq[x0 + k + 1]), t1);
+                }
+                isum = t0.add(t1).fma(''' + bvec("bo + SCALES + (long) s * L") + ''', isum);
+            }
+            float yd = in.scales[v * blocks + b];
+''')
+    o.append(f16vec('dw','bo'))
+    o.append(f16vec('mw','bo + 2L * L'))
+    o.append('''            sumf = sumf.add(dw.mul(yd).mul(isum).sub(mw.mul(yd).mul(summs)));
+        }
+        sumf.intoArray(out, o);
+    }
+}
+''')
+    return ''.join(o)
+
 import os,sys
 OUT=os.path.join(os.path.dirname(os.path.abspath(__file__)), '../main/java/dev/baton/engine/tensor/')
 open(OUT+'Q4KInterleavedMatrix.java','w').write(q4k())
-open(OUT+'Q6KInterleavedMatrix.java','w').write(q6k())
+open(OUT+'Q6KInterleavedMatrix.java','w').write(byte16('Q6KInterleavedMatrix', 'Q6KMatrix', 'Q6_K', 210, 208,
+    'as in the file', 'data.get(ValueLayout.JAVA_BYTE, src + 192 + s)', 'q - 32',
+    '''                        // value i = 128n + 32k + l: low bits from nibble k/2 of ql[64n + 32(k%2) + l], high bits 2k, 2k+1 of qh[32n + l]
+                        int n = i >>> 7;
+                        int k = (i >>> 5) & 3;
+                        int l = i & 31;
+                        int lo = (KQuants.u8(data, src + 64 * n + 32 * (k & 1) + l) >>> (4 * (k >>> 1))) & 0xF;
+                        int hi = (KQuants.u8(data, src + 128 + 32 * n + l) >>> (2 * k)) & 3;
+                        int q = (lo | (hi << 4)) - 32;'''))
+open(OUT+'Q3KInterleavedMatrix.java','w').write(byte16('Q3KInterleavedMatrix', 'Q3KMatrix', 'Q3_K', 110, 108,
+    'the 6-bit scale minus 32', 'KQuants.scaleQ3(data, src + 96, s) - 32', '-4 .. 3',
+    '''                        // value i = 128n + 32j + l: bits 2j, 2j+1 of qs[32n + l], minus 4 unless bit 4n+j of hmask[l]
+                        int n = i >>> 7;
+                        int j = (i >>> 5) & 3;
+                        int l = i & 31;
+                        int q = ((KQuants.u8(data, src + 32 + 32 * n + l) >>> (2 * j)) & 3)
+                                - ((KQuants.u8(data, src + l) & (1 << (4 * n + j))) != 0 ? 0 : 4);'''))
+open(OUT+'Q5KInterleavedMatrix.java','w').write(q5k())
+open(OUT+'Q2KInterleavedMatrix.java','w').write(q2k())

@@ -93,10 +93,10 @@ final class VectorKernels {
             case Q8_0 -> new Q8VectorMatrix(t);
             case Q4_0 -> L >= 8 ? new Q4InterleavedMatrix(t) : new Q4VectorMatrix(t);
             case Q4_K -> L >= 8 ? new Q4KInterleavedMatrix(t) : new Q4KVectorMatrix(t);
-            case Q5_K -> new Q5KVectorMatrix(t);
-            // no vector kernels for these yet: the scalar ones
-            case Q2_K -> new Q2KMatrix(t);
-            case Q3_K -> new Q3KMatrix(t);
+            case Q5_K -> L >= 8 ? new Q5KInterleavedMatrix(t) : new Q5KVectorMatrix(t);
+            // no vector kernels narrower than 8 lanes for these: the scalar ones
+            case Q2_K -> L >= 8 ? new Q2KInterleavedMatrix(t) : new Q2KMatrix(t);
+            case Q3_K -> L >= 8 ? new Q3KInterleavedMatrix(t) : new Q3KMatrix(t);
             case Q6_K -> L >= 8 ? new Q6KInterleavedMatrix(t) : new Q6KVectorMatrix(t);
             default -> throw new AssertionError(t.type());
         };

@@ -77,7 +77,7 @@ class KQuantMatrixTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void shouldGiveBitIdenticalResultsWithVectorAndScalarKernels(GgmlType type) {
         assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
         GgufTensorInfo t = TestTensors.randomKQuant("w", type, 37, 768, 41);
@@ -88,7 +88,7 @@ class KQuantMatrixTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void shouldStayExactAtTheLargestIntegerSums(GgmlType type) {
         assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
         // Every |scale * q| at its largest (Q4_K 63 * 15, Q5_K 63 * 31, Q6_K 128 * 32) and every input integer at +-127: Q6_K's lane sums reach
@@ -98,7 +98,11 @@ class KQuantMatrixTest {
         GgufTensorInfo t = TestTensors.randomKQuant("w", type, rows, 512, 42);
         MemorySegment w = t.data();
         for (long bo = 0; bo < w.byteSize(); bo += type.blockBytes) {
-            if (type == GgmlType.Q4_K) {
+            if (type == GgmlType.Q2_K) {
+                w.asSlice(bo, 80).fill((byte) 0xFF); // scales and mins 15, values 3
+            } else if (type == GgmlType.Q3_K) {
+                w.asSlice(bo, 108).fill((byte) 0); // values -4, scales -32
+            } else if (type == GgmlType.Q4_K) {
                 w.asSlice(bo + 4, 140).fill((byte) 0xFF); // scales and mins 63, values 15
             } else if (type == GgmlType.Q5_K) {
                 w.asSlice(bo + 4, 172).fill((byte) 0xFF); // scales and mins 63, values 31
