@@ -87,7 +87,7 @@ final class VectorKernels {
 
     static WeightMatrix matrix(GgufTensorInfo t) {
         return switch (t.type()) {
-            case F32 -> new F32VectorMatrix(t);
+            case F32 -> L >= 8 ? new F32InterleavedMatrix(t) : new F32VectorMatrix(t);
             case F16 -> new F16VectorMatrix(t);
             case BF16 -> new Bf16VectorMatrix(t);
             case Q8_0 -> new Q8VectorMatrix(t);

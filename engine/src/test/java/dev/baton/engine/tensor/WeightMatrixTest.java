@@ -84,6 +84,32 @@ class WeightMatrixTest {
         }
     }
 
+    @Test
+    void shouldSumEachF32RowAsOneFmaChainInColumnOrderWithTheVectorKernels() {
+        assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");
+        int rows = 53; // whole groups of 16 and of 8 rows, tiles of 2 and 4 groups, and rows outside them
+        int cols = 75;
+        GgufTensorInfo t = TestTensors.tensor("w", GgmlType.F32, rows, cols, TestTensors.randomFloats(rows * cols, 31, 1f));
+        WeightMatrix m = WeightMatrix.of(t, KernelMode.VECTOR);
+        for (int n : new int[] {1, 4, 6}) {
+            InputBatch in = new InputBatch(n, cols);
+            float[] x = TestTensors.randomFloats(n * cols, 32 + n, 3f);
+            in.load(x, 0, cols, n, cols, GgmlType.F32);
+            float[] out = new float[n * rows];
+            m.matmul(in, out, 0, rows, 0, rows);
+            for (int v = 0; v < n; v++) {
+                for (int r = 0; r < rows; r++) {
+                    float acc = 0f;
+                    for (int i = 0; i < cols; i++) {
+                        acc = Math.fma(t.data().get(HalfFloats.F32_LE, 4L * (r * cols + i)), x[v * cols + i], acc);
+                    }
+                    assertEquals(Float.floatToIntBits(acc), Float.floatToIntBits(out[v * rows + r]),
+                            "n=" + n + " row " + r + " vector " + v + ": " + acc + " vs " + out[v * rows + r]);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(KernelMode.class)
     void shouldDoLlamaCppArithmeticBitForBitOnQuantizedWeights(KernelMode mode) {
