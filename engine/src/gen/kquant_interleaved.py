@@ -56,8 +56,8 @@ def common_matmul(cls):
         }}
         int n = in.vectorCount();
         for (int g = g0; g < g1; g++) {{
-            for (int v = 0; v < n; v++) {{
-                tile(in, g, v, out, outOffset + v * outStride + g * L);
+            for (int v = 0; v < n; v += 4) {{
+                tile(in, g, v, Math.min(4, n - v), out, outOffset + v * outStride + g * L, outStride);
             }}
         }}
     }}
@@ -88,8 +88,11 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
     private static final int MINS = 12 * L;
     private static final int QS = 20 * L;
 
-    /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /**
+     * Per thread: for each of a tile's up to 4 vectors k, at {@code 17k * L}: its eight integer lanes, its eight
+     * float lanes and its {@code sumf}, L floats each.
+     */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[4 * 17 * L]);
 
     private final MemorySegment packed;
     private final int groups;
@@ -124,31 +127,28 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
     o.append(common_matmul('Q4K'))
     o.append('''
     /**
-     * Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}. The integer lanes {@code aux[l]} and
-     * the float lanes {@code sums[l]} live in {@code acc} (aux at {@code l*L}, sums at {@code (8+l)*L}), so that
-     * the loops over the lanes stay loops: the JIT compiles small loop bodies, not a fully unrolled super-block.
+     * Rows {@code g*L ..} by input vectors {@code v .. v+nv} (nv at most 4), into {@code out[o + k*step ..]}. Each
+     * weight vector is widened once for the nv vectors. The integer lanes {@code aux[l]}, the float lanes
+     * {@code sums[l]} and {@code sumf} of vector k live in {@code acc} (at {@code (17k + l) * L}, {@code (17k + 8 + l)
+     * * L} and {@code (17k + 16) * L}), so that the loops over lanes and vectors stay loops: the JIT compiles
+     * small loop bodies, not a fully unrolled super-block.
      */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
         MemorySegment w = packed;
         float[] xq = in.values;
         float[] acc = ACC.get();
-        java.util.Arrays.fill(acc, 8 * L, 16 * L, 0f);
-        FloatVector sumf = FloatVector.zero(F);
+        for (int k = 0; k < nv; k++) {
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 17) * L, 0f);
+        }
         long base = (long) g * blocks * GROUP_BLOCK;
         for (int b = 0; b < blocks; b++) {
             long bo = base + (long) b * GROUP_BLOCK;
-            int xb = v * cols + b * QK_K;
-            int gb = v * (cols / 16) + b * 16;
-            java.util.Arrays.fill(acc, 0, 8 * L, 0f);
-            FloatVector sumi = FloatVector.zero(F);
-            for (int s = 0; s < 8; s++) {
-                sumi = (''' + bvec("bo + MINS + (long) s * L") + ''')
-                        .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+            for (int k = 0; k < nv; k++) {
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
             }
             for (int j = 0; j < 4; j++) {
                 // qs[32j + p]: low nibble value 64j + p (sub-block 2j), high nibble value 64j + 32 + p (sub-block 2j+1)
                 long q = bo + QS + 32L * j * L;
-                int x0 = xb + 64 * j;
                 FloatVector sc0 = ''' + bvec("bo + SCALES + (long) (2 * j) * L") + ''';
                 FloatVector sc1 = ''' + bvec("bo + SCALES + (long) (2 * j + 1) * L") + ''';
                 for (int l = 0; l < 8; l++) {
@@ -156,34 +156,59 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
                     ByteVector b1 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 8) * L, LE);
                     ByteVector b2 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 16) * L, LE);
                     ByteVector b3 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 24) * L, LE);
-                    FloatVector a = FloatVector.fromArray(F, acc, l * L);
-                    a = ((FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l]))
-                            .add(((FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 8])))
-                            .add(((FloatVector) b2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 16])))
-                            .add(((FloatVector) b3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 24])))
-                            .fma(sc0, a);
-                    a = ((FloatVector) b0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 32 + l]))
-                            .add(((FloatVector) b1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 40 + l])))
-                            .add(((FloatVector) b2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 48 + l])))
-                            .add(((FloatVector) b3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 56 + l])))
-                            .fma(sc1, a);
-                    a.intoArray(acc, l * L);
+                    FloatVector lo0 = (FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo1 = (FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo2 = (FloatVector) b2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo3 = (FloatVector) b3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi0 = (FloatVector) b0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi1 = (FloatVector) b1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi2 = (FloatVector) b2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi3 = (FloatVector) b3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    for (int k = 0; k < nv; k++) {
+                        int x0 = (v + k) * cols + b * QK_K + 64 * j + l;
+                        int ao = (17 * k + l) * L;
+                        FloatVector a = FloatVector.fromArray(F, acc, ao);
+                        a = lo0.mul(FloatVector.broadcast(F, xq[x0]))
+                                .add(lo1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .add(lo2.mul(FloatVector.broadcast(F, xq[x0 + 16])))
+                                .add(lo3.mul(FloatVector.broadcast(F, xq[x0 + 24])))
+                                .fma(sc0, a);
+                        a = hi0.mul(FloatVector.broadcast(F, xq[x0 + 32]))
+                                .add(hi1.mul(FloatVector.broadcast(F, xq[x0 + 40])))
+                                .add(hi2.mul(FloatVector.broadcast(F, xq[x0 + 48])))
+                                .add(hi3.mul(FloatVector.broadcast(F, xq[x0 + 56])))
+                                .fma(sc1, a);
+                        a.intoArray(acc, ao);
+                    }
                 }
             }
-            float yd = in.scales[v * blocks + b];
 ''')
     o.append(f16vec('dw','bo'))
     o.append(f16vec('mw','bo + 2L * L'))
-    o.append('''            FloatVector d = dw.mul(yd);
-            for (int l = 0; l < 8; l++) {
-                FloatVector.fromArray(F, acc, (8 + l) * L).add(d.mul(FloatVector.fromArray(F, acc, l * L))).intoArray(acc, (8 + l) * L);
+    o.append('''            for (int k = 0; k < nv; k++) {
+                int gb = (v + k) * (cols / 16) + b * 16;
+                FloatVector sumi = FloatVector.zero(F);
+                for (int s = 0; s < 8; s++) {
+                    sumi = (''' + bvec("bo + MINS + (long) s * L") + ''')
+                            .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+                }
+                float yd = in.scales[(v + k) * blocks + b];
+                FloatVector d = dw.mul(yd);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
+                int fo = (17 * k + 16) * L;
+                FloatVector.fromArray(F, acc, fo).sub(mw.mul(yd).mul(sumi)).intoArray(acc, fo);
             }
-            sumf = sumf.sub(mw.mul(yd).mul(sumi));
         }
-        for (int l = 0; l < 8; l++) {
-            sumf = sumf.add(FloatVector.fromArray(F, acc, (8 + l) * L));
+        for (int k = 0; k < nv; k++) {
+            FloatVector sumf = FloatVector.fromArray(F, acc, (17 * k + 16) * L);
+            for (int l = 0; l < 8; l++) {
+                sumf = sumf.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sumf.intoArray(out, o + k * step);
         }
-        sumf.intoArray(out, o);
     }
 }
 ''')
@@ -213,8 +238,11 @@ final class {cls} extends {parent} {{
     private static final int GROUP_BLOCK = 274 * L;
     private static final int SCALES = 2 * L;
     private static final int QS = 18 * L;
-    /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /**
+     * Per thread: for each of a tile's up to 4 vectors k, at {{@code 17k * L}}: its eight integer lanes, its eight
+     * float lanes and its {{@code sumf}}, L floats each.
+     */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[4 * 17 * L]);
 
     private final MemorySegment packed;
     private final int groups;
@@ -247,42 +275,52 @@ final class {cls} extends {parent} {{
 ''')
     o.append(common_matmul(cls))
     o.append('''
-    /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}; {@code acc} as in Q4KInterleavedMatrix. */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    /** Rows {@code g*L ..} by input vectors {@code v .. v+nv}, into {@code out[o + k*step ..]}; {@code acc} as in Q4KInterleavedMatrix. */
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
         MemorySegment w = packed;
         float[] xq = in.values;
         float[] acc = ACC.get();
-        java.util.Arrays.fill(acc, 8 * L, 16 * L, 0f);
+        for (int k = 0; k < nv; k++) {
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 16) * L, 0f);
+        }
         long base = (long) g * blocks * GROUP_BLOCK;
         for (int b = 0; b < blocks; b++) {
             long bo = base + (long) b * GROUP_BLOCK;
-            int xb = v * cols + b * QK_K;
-            java.util.Arrays.fill(acc, 0, 8 * L, 0f);
+            for (int k = 0; k < nv; k++) {
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
+            }
             for (int s = 0; s < 16; s++) {
                 // values 16s .. 16s+15, scale s
                 long q = bo + QS + 16L * s * L;
-                int x0 = xb + 16 * s;
                 FloatVector sc = ''' + bvec("bo + SCALES + (long) s * L") + ''';
                 for (int l = 0; l < 8; l++) {
-                    FloatVector a = FloatVector.fromArray(F, acc, l * L);
-                    a = (''' + bvec("q + (long) l * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l]))
-                            .add((''' + bvec("q + (long) (l + 8) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 8])))
-                            .fma(sc, a);
-                    a.intoArray(acc, l * L);
+                    FloatVector w0 = ''' + bvec("q + (long) l * L") + ''';
+                    FloatVector w1 = ''' + bvec("q + (long) (l + 8) * L") + ''';
+                    for (int k = 0; k < nv; k++) {
+                        int x0 = (v + k) * cols + b * QK_K + 16 * s + l;
+                        int ao = (17 * k + l) * L;
+                        w0.mul(FloatVector.broadcast(F, xq[x0])).add(w1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .fma(sc, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    }
                 }
             }
 ''')
     o.append(f16vec('dw','bo'))
-    o.append('''            FloatVector d = dw.mul(in.scales[v * blocks + b]);
-            for (int l = 0; l < 8; l++) {
-                FloatVector.fromArray(F, acc, (8 + l) * L).add(d.mul(FloatVector.fromArray(F, acc, l * L))).intoArray(acc, (8 + l) * L);
+    o.append('''            for (int k = 0; k < nv; k++) {
+                FloatVector d = dw.mul(in.scales[(v + k) * blocks + b]);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
             }
         }
-        FloatVector sum = FloatVector.zero(F);
-        for (int l = 0; l < 8; l++) {
-            sum = sum.add(FloatVector.fromArray(F, acc, (8 + l) * L));
+        for (int k = 0; k < nv; k++) {
+            FloatVector sum = FloatVector.zero(F);
+            for (int l = 0; l < 8; l++) {
+                sum = sum.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sum.intoArray(out, o + k * step);
         }
-        sum.intoArray(out, o);
     }
 }
 ''')
@@ -311,8 +349,11 @@ final class Q5KInterleavedMatrix extends Q5KMatrix {
     private static final int SCALES = 4 * L;
     private static final int MINS = 12 * L;
     private static final int QS = 20 * L;
-    /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /**
+     * Per thread: for each of a tile's up to 4 vectors k, at {@code 17k * L}: its eight integer lanes, its eight
+     * float lanes and its {@code sumf}, L floats each.
+     */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[4 * 17 * L]);
 
     private final MemorySegment packed;
     private final int groups;
@@ -349,52 +390,66 @@ final class Q5KInterleavedMatrix extends Q5KMatrix {
 ''')
     o.append(common_matmul('Q5K'))
     o.append('''
-    /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}; {@code acc} as in Q4KInterleavedMatrix. */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    /** Rows {@code g*L ..} by input vectors {@code v .. v+nv}, into {@code out[o + k*step ..]}; {@code acc} as in Q4KInterleavedMatrix. */
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
         MemorySegment w = packed;
         float[] xq = in.values;
         float[] acc = ACC.get();
-        java.util.Arrays.fill(acc, 8 * L, 16 * L, 0f);
-        FloatVector sumf = FloatVector.zero(F);
+        for (int k = 0; k < nv; k++) {
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 17) * L, 0f);
+        }
         long base = (long) g * blocks * GROUP_BLOCK;
         for (int b = 0; b < blocks; b++) {
             long bo = base + (long) b * GROUP_BLOCK;
-            int xb = v * cols + b * QK_K;
-            int gb = v * (cols / 16) + b * 16;
-            java.util.Arrays.fill(acc, 0, 8 * L, 0f);
-            FloatVector sumi = FloatVector.zero(F);
-            for (int s = 0; s < 8; s++) {
-                sumi = (''' + bvec("bo + MINS + (long) s * L") + ''')
-                        .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+            for (int k = 0; k < nv; k++) {
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
             }
             for (int s = 0; s < 8; s++) {
                 long q = bo + QS + 32L * s * L;
-                int x0 = xb + 32 * s;
                 FloatVector sc = ''' + bvec("bo + SCALES + (long) s * L") + ''';
                 for (int l = 0; l < 8; l++) {
-                    FloatVector a = FloatVector.fromArray(F, acc, l * L);
-                    a = (''' + bvec("q + (long) l * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l]))
-                            .add((''' + bvec("q + (long) (l + 8) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 8])))
-                            .add((''' + bvec("q + (long) (l + 16) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 16])))
-                            .add((''' + bvec("q + (long) (l + 24) * L") + ''').mul(FloatVector.broadcast(F, xq[x0 + l + 24])))
-                            .fma(sc, a);
-                    a.intoArray(acc, l * L);
+                    FloatVector w0 = ''' + bvec("q + (long) l * L") + ''';
+                    FloatVector w1 = ''' + bvec("q + (long) (l + 8) * L") + ''';
+                    FloatVector w2 = ''' + bvec("q + (long) (l + 16) * L") + ''';
+                    FloatVector w3 = ''' + bvec("q + (long) (l + 24) * L") + ''';
+                    for (int k = 0; k < nv; k++) {
+                        int x0 = (v + k) * cols + b * QK_K + 32 * s + l;
+                        int ao = (17 * k + l) * L;
+                        w0.mul(FloatVector.broadcast(F, xq[x0]))
+                                .add(w1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .add(w2.mul(FloatVector.broadcast(F, xq[x0 + 16])))
+                                .add(w3.mul(FloatVector.broadcast(F, xq[x0 + 24])))
+                                .fma(sc, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    }
                 }
             }
-            float yd = in.scales[v * blocks + b];
 ''')
     o.append(f16vec('dw','bo'))
     o.append(f16vec('mw','bo + 2L * L'))
-    o.append('''            FloatVector d = dw.mul(yd);
-            for (int l = 0; l < 8; l++) {
-                FloatVector.fromArray(F, acc, (8 + l) * L).add(d.mul(FloatVector.fromArray(F, acc, l * L))).intoArray(acc, (8 + l) * L);
+    o.append('''            for (int k = 0; k < nv; k++) {
+                int gb = (v + k) * (cols / 16) + b * 16;
+                FloatVector sumi = FloatVector.zero(F);
+                for (int s = 0; s < 8; s++) {
+                    sumi = (''' + bvec("bo + MINS + (long) s * L") + ''')
+                            .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+                }
+                float yd = in.scales[(v + k) * blocks + b];
+                FloatVector d = dw.mul(yd);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
+                int fo = (17 * k + 16) * L;
+                FloatVector.fromArray(F, acc, fo).sub(mw.mul(yd).mul(sumi)).intoArray(acc, fo);
             }
-            sumf = sumf.sub(mw.mul(yd).mul(sumi));
         }
-        for (int l = 0; l < 8; l++) {
-            sumf = sumf.add(FloatVector.fromArray(F, acc, (8 + l) * L));
+        for (int k = 0; k < nv; k++) {
+            FloatVector sumf = FloatVector.fromArray(F, acc, (17 * k + 16) * L);
+            for (int l = 0; l < 8; l++) {
+                sumf = sumf.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sumf.intoArray(out, o + k * step);
         }
-        sumf.intoArray(out, o);
     }
 }
 ''')
@@ -458,8 +513,15 @@ final class Q2KInterleavedMatrix extends Q2KMatrix {
 ''')
     o.append(common_matmul('Q2K'))
     o.append('''
+    /** Rows {@code g*L ..} by input vectors {@code v .. v+nv}, one vector at a time, into {@code out[o + k*step ..]}. */
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
+        for (int k = 0; k < nv; k++) {
+            tile1(in, g, v + k, out, o + k * step);
+        }
+    }
+
     /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}. */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    private void tile1(InputBatch in, int g, int v, float[] out, int o) {
         MemorySegment w = packed;
         float[] xq = in.values;
         FloatVector sumf = FloatVector.zero(F);
@@ -495,10 +557,36 @@ final class Q2KInterleavedMatrix extends Q2KMatrix {
 ''')
     return ''.join(o)
 
+
+def with_single(src):
+    """Adds tile1, the multi-vector tile specialised to one vector (its k loops become one block with k = 0),
+    and sends tiles of one vector to it: the JIT compiles the general loop form about a quarter slower for one."""
+    a = src.index('    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {')
+    b = src.index('\n    }\n', a) + len('\n    }\n')
+    # the method's end: find the matching closing brace by counting
+    depth = 0
+    i = src.index('{', a)
+    while True:
+        if src[i] == '{':
+            depth += 1
+        elif src[i] == '}':
+            depth -= 1
+            if depth == 0:
+                break
+        i += 1
+    body = src[a:i + 1]
+    one = body.replace('private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {',
+                       'private void tile1(InputBatch in, int g, int v, float[] out, int o, int step) {')
+    one = one.replace('for (int k = 0; k < nv; k++) {', '{\n            final int k = 0;')
+    dispatch = ('    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {\n'
+                '        if (nv == 1) {\n            tile1(in, g, v, out, o, step);\n            return;\n        }\n')
+    general = body.replace('    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {\n', dispatch, 1)
+    return src[:a] + general + '\n\n    /** {@link #tile} for one vector. */\n' + one + src[i + 1:]
+
 import os,sys
 OUT=os.path.join(os.path.dirname(os.path.abspath(__file__)), '../main/java/dev/baton/engine/tensor/')
-open(OUT+'Q4KInterleavedMatrix.java','w').write(q4k())
-open(OUT+'Q6KInterleavedMatrix.java','w').write(byte16('Q6KInterleavedMatrix', 'Q6KMatrix', 'Q6_K', 210, 208,
+open(OUT+'Q4KInterleavedMatrix.java','w').write(with_single(q4k()))
+open(OUT+'Q6KInterleavedMatrix.java','w').write(with_single(byte16('Q6KInterleavedMatrix', 'Q6KMatrix', 'Q6_K', 210, 208,
     'as in the file', 'data.get(ValueLayout.JAVA_BYTE, src + 192 + s)', 'q - 32',
     '''                        // value i = 128n + 32k + l: low bits from nibble k/2 of ql[64n + 32(k%2) + l], high bits 2k, 2k+1 of qh[32n + l]
                         int n = i >>> 7;
@@ -506,14 +594,14 @@ open(OUT+'Q6KInterleavedMatrix.java','w').write(byte16('Q6KInterleavedMatrix', '
                         int l = i & 31;
                         int lo = (KQuants.u8(data, src + 64 * n + 32 * (k & 1) + l) >>> (4 * (k >>> 1))) & 0xF;
                         int hi = (KQuants.u8(data, src + 128 + 32 * n + l) >>> (2 * k)) & 3;
-                        int q = (lo | (hi << 4)) - 32;'''))
-open(OUT+'Q3KInterleavedMatrix.java','w').write(byte16('Q3KInterleavedMatrix', 'Q3KMatrix', 'Q3_K', 110, 108,
+                        int q = (lo | (hi << 4)) - 32;''')))
+open(OUT+'Q3KInterleavedMatrix.java','w').write(with_single(byte16('Q3KInterleavedMatrix', 'Q3KMatrix', 'Q3_K', 110, 108,
     'the 6-bit scale minus 32', 'KQuants.scaleQ3(data, src + 96, s) - 32', '-4 .. 3',
     '''                        // value i = 128n + 32j + l: bits 2j, 2j+1 of qs[32n + l], minus 4 unless bit 4n+j of hmask[l]
                         int n = i >>> 7;
                         int j = (i >>> 5) & 3;
                         int l = i & 31;
                         int q = ((KQuants.u8(data, src + 32 + 32 * n + l) >>> (2 * j)) & 3)
-                                - ((KQuants.u8(data, src + l) & (1 << (4 * n + j))) != 0 ? 0 : 4);'''))
-open(OUT+'Q5KInterleavedMatrix.java','w').write(q5k())
+                                - ((KQuants.u8(data, src + l) & (1 << (4 * n + j))) != 0 ? 0 : 4);''')))
+open(OUT+'Q5KInterleavedMatrix.java','w').write(with_single(q5k()))
 open(OUT+'Q2KInterleavedMatrix.java','w').write(q2k())

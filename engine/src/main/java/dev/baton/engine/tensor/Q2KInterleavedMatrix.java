@@ -95,14 +95,21 @@ final class Q2KInterleavedMatrix extends Q2KMatrix {
         }
         int n = in.vectorCount();
         for (int g = g0; g < g1; g++) {
-            for (int v = 0; v < n; v++) {
-                tile(in, g, v, out, outOffset + v * outStride + g * L);
+            for (int v = 0; v < n; v += 4) {
+                tile(in, g, v, Math.min(4, n - v), out, outOffset + v * outStride + g * L, outStride);
             }
         }
     }
 
+    /** Rows {@code g*L ..} by input vectors {@code v .. v+nv}, one vector at a time, into {@code out[o + k*step ..]}. */
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
+        for (int k = 0; k < nv; k++) {
+            tile1(in, g, v + k, out, o + k * step);
+        }
+    }
+
     /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}. */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    private void tile1(InputBatch in, int g, int v, float[] out, int o) {
         MemorySegment w = packed;
         float[] xq = in.values;
         FloatVector sumf = FloatVector.zero(F);

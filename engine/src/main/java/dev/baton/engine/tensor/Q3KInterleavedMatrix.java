@@ -42,8 +42,11 @@ final class Q3KInterleavedMatrix extends Q3KMatrix {
     private static final int GROUP_BLOCK = 274 * L;
     private static final int SCALES = 2 * L;
     private static final int QS = 18 * L;
-    /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /**
+     * Per thread: for each of a tile's up to 4 vectors k, at {@code 17k * L}: its eight integer lanes, its eight
+     * float lanes and its {@code sumf}, L floats each.
+     */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[4 * 17 * L]);
 
     private final MemorySegment packed;
     private final int groups;
@@ -100,34 +103,43 @@ final class Q3KInterleavedMatrix extends Q3KMatrix {
         }
         int n = in.vectorCount();
         for (int g = g0; g < g1; g++) {
-            for (int v = 0; v < n; v++) {
-                tile(in, g, v, out, outOffset + v * outStride + g * L);
+            for (int v = 0; v < n; v += 4) {
+                tile(in, g, v, Math.min(4, n - v), out, outOffset + v * outStride + g * L, outStride);
             }
         }
     }
 
-    /** Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}; {@code acc} as in Q4KInterleavedMatrix. */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    /** Rows {@code g*L ..} by input vectors {@code v .. v+nv}, into {@code out[o + k*step ..]}; {@code acc} as in Q4KInterleavedMatrix. */
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
+        if (nv == 1) {
+            tile1(in, g, v, out, o, step);
+            return;
+        }
         MemorySegment w = packed;
         float[] xq = in.values;
         float[] acc = ACC.get();
-        java.util.Arrays.fill(acc, 8 * L, 16 * L, 0f);
+        for (int k = 0; k < nv; k++) {
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 16) * L, 0f);
+        }
         long base = (long) g * blocks * GROUP_BLOCK;
         for (int b = 0; b < blocks; b++) {
             long bo = base + (long) b * GROUP_BLOCK;
-            int xb = v * cols + b * QK_K;
-            java.util.Arrays.fill(acc, 0, 8 * L, 0f);
+            for (int k = 0; k < nv; k++) {
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
+            }
             for (int s = 0; s < 16; s++) {
                 // values 16s .. 16s+15, scale s
                 long q = bo + QS + 16L * s * L;
-                int x0 = xb + 16 * s;
                 FloatVector sc = (FloatVector) ByteVector.fromMemorySegment(BL, w, bo + SCALES + (long) s * L, LE).convertShape(VectorOperators.B2F, F, 0);
                 for (int l = 0; l < 8; l++) {
-                    FloatVector a = FloatVector.fromArray(F, acc, l * L);
-                    a = ((FloatVector) ByteVector.fromMemorySegment(BL, w, q + (long) l * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l]))
-                            .add(((FloatVector) ByteVector.fromMemorySegment(BL, w, q + (long) (l + 8) * L, LE).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 8])))
-                            .fma(sc, a);
-                    a.intoArray(acc, l * L);
+                    FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(BL, w, q + (long) l * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(BL, w, q + (long) (l + 8) * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                    for (int k = 0; k < nv; k++) {
+                        int x0 = (v + k) * cols + b * QK_K + 16 * s + l;
+                        int ao = (17 * k + l) * L;
+                        w0.mul(FloatVector.broadcast(F, xq[x0])).add(w1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .fma(sc, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    }
                 }
             }
             IntVector dwh = (IntVector) ShortVector.fromMemorySegment(S, w, bo, LE).convertShape(VectorOperators.S2I, I, 0);
@@ -135,15 +147,76 @@ final class Q3KInterleavedMatrix extends Q3KMatrix {
             FloatVector dw = dwe.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
                     .blend(dwe.or(0x70000000), dwh.and(0x7C00).eq(0x7C00))
                     .or(dwh.and(0x80000000)).reinterpretAsFloats();
-            FloatVector d = dw.mul(in.scales[v * blocks + b]);
-            for (int l = 0; l < 8; l++) {
-                FloatVector.fromArray(F, acc, (8 + l) * L).add(d.mul(FloatVector.fromArray(F, acc, l * L))).intoArray(acc, (8 + l) * L);
+            for (int k = 0; k < nv; k++) {
+                FloatVector d = dw.mul(in.scales[(v + k) * blocks + b]);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
             }
         }
-        FloatVector sum = FloatVector.zero(F);
-        for (int l = 0; l < 8; l++) {
-            sum = sum.add(FloatVector.fromArray(F, acc, (8 + l) * L));
+        for (int k = 0; k < nv; k++) {
+            FloatVector sum = FloatVector.zero(F);
+            for (int l = 0; l < 8; l++) {
+                sum = sum.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sum.intoArray(out, o + k * step);
         }
-        sum.intoArray(out, o);
+    }
+
+    /** {@link #tile} for one vector. */
+    private void tile1(InputBatch in, int g, int v, float[] out, int o, int step) {
+        MemorySegment w = packed;
+        float[] xq = in.values;
+        float[] acc = ACC.get();
+        {
+            final int k = 0;
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 16) * L, 0f);
+        }
+        long base = (long) g * blocks * GROUP_BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + (long) b * GROUP_BLOCK;
+            {
+            final int k = 0;
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
+            }
+            for (int s = 0; s < 16; s++) {
+                // values 16s .. 16s+15, scale s
+                long q = bo + QS + 16L * s * L;
+                FloatVector sc = (FloatVector) ByteVector.fromMemorySegment(BL, w, bo + SCALES + (long) s * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                for (int l = 0; l < 8; l++) {
+                    FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(BL, w, q + (long) l * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(BL, w, q + (long) (l + 8) * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                    {
+            final int k = 0;
+                        int x0 = (v + k) * cols + b * QK_K + 16 * s + l;
+                        int ao = (17 * k + l) * L;
+                        w0.mul(FloatVector.broadcast(F, xq[x0])).add(w1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .fma(sc, FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+                    }
+                }
+            }
+            IntVector dwh = (IntVector) ShortVector.fromMemorySegment(S, w, bo, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector dwe = dwh.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector dw = dwe.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(dwe.or(0x70000000), dwh.and(0x7C00).eq(0x7C00))
+                    .or(dwh.and(0x80000000)).reinterpretAsFloats();
+            {
+            final int k = 0;
+                FloatVector d = dw.mul(in.scales[(v + k) * blocks + b]);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
+            }
+        }
+        {
+            final int k = 0;
+            FloatVector sum = FloatVector.zero(F);
+            for (int l = 0; l < 8; l++) {
+                sum = sum.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sum.intoArray(out, o + k * step);
+        }
     }
 }

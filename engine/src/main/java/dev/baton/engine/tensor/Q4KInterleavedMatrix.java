@@ -43,8 +43,11 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
     private static final int MINS = 12 * L;
     private static final int QS = 20 * L;
 
-    /** Per thread: a tile's eight integer lanes, then its eight float lanes, L floats each. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /**
+     * Per thread: for each of a tile's up to 4 vectors k, at {@code 17k * L}: its eight integer lanes, its eight
+     * float lanes and its {@code sumf}, L floats each.
+     */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[4 * 17 * L]);
 
     private final MemorySegment packed;
     private final int groups;
@@ -97,38 +100,39 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
         }
         int n = in.vectorCount();
         for (int g = g0; g < g1; g++) {
-            for (int v = 0; v < n; v++) {
-                tile(in, g, v, out, outOffset + v * outStride + g * L);
+            for (int v = 0; v < n; v += 4) {
+                tile(in, g, v, Math.min(4, n - v), out, outOffset + v * outStride + g * L, outStride);
             }
         }
     }
 
     /**
-     * Rows {@code g*L ..} by input vector {@code v}, into {@code out[o ..]}. The integer lanes {@code aux[l]} and
-     * the float lanes {@code sums[l]} live in {@code acc} (aux at {@code l*L}, sums at {@code (8+l)*L}), so that
-     * the loops over the lanes stay loops: the JIT compiles small loop bodies, not a fully unrolled super-block.
+     * Rows {@code g*L ..} by input vectors {@code v .. v+nv} (nv at most 4), into {@code out[o + k*step ..]}. Each
+     * weight vector is widened once for the nv vectors. The integer lanes {@code aux[l]}, the float lanes
+     * {@code sums[l]} and {@code sumf} of vector k live in {@code acc} (at {@code (17k + l) * L}, {@code (17k + 8 + l)
+     * * L} and {@code (17k + 16) * L}), so that the loops over lanes and vectors stay loops: the JIT compiles
+     * small loop bodies, not a fully unrolled super-block.
      */
-    private void tile(InputBatch in, int g, int v, float[] out, int o) {
+    private void tile(InputBatch in, int g, int v, int nv, float[] out, int o, int step) {
+        if (nv == 1) {
+            tile1(in, g, v, out, o, step);
+            return;
+        }
         MemorySegment w = packed;
         float[] xq = in.values;
         float[] acc = ACC.get();
-        java.util.Arrays.fill(acc, 8 * L, 16 * L, 0f);
-        FloatVector sumf = FloatVector.zero(F);
+        for (int k = 0; k < nv; k++) {
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 17) * L, 0f);
+        }
         long base = (long) g * blocks * GROUP_BLOCK;
         for (int b = 0; b < blocks; b++) {
             long bo = base + (long) b * GROUP_BLOCK;
-            int xb = v * cols + b * QK_K;
-            int gb = v * (cols / 16) + b * 16;
-            java.util.Arrays.fill(acc, 0, 8 * L, 0f);
-            FloatVector sumi = FloatVector.zero(F);
-            for (int s = 0; s < 8; s++) {
-                sumi = ((FloatVector) ByteVector.fromMemorySegment(BL, w, bo + MINS + (long) s * L, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+            for (int k = 0; k < nv; k++) {
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
             }
             for (int j = 0; j < 4; j++) {
                 // qs[32j + p]: low nibble value 64j + p (sub-block 2j), high nibble value 64j + 32 + p (sub-block 2j+1)
                 long q = bo + QS + 32L * j * L;
-                int x0 = xb + 64 * j;
                 FloatVector sc0 = (FloatVector) ByteVector.fromMemorySegment(BL, w, bo + SCALES + (long) (2 * j) * L, LE).convertShape(VectorOperators.B2F, F, 0);
                 FloatVector sc1 = (FloatVector) ByteVector.fromMemorySegment(BL, w, bo + SCALES + (long) (2 * j + 1) * L, LE).convertShape(VectorOperators.B2F, F, 0);
                 for (int l = 0; l < 8; l++) {
@@ -136,21 +140,32 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
                     ByteVector b1 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 8) * L, LE);
                     ByteVector b2 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 16) * L, LE);
                     ByteVector b3 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 24) * L, LE);
-                    FloatVector a = FloatVector.fromArray(F, acc, l * L);
-                    a = ((FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l]))
-                            .add(((FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 8])))
-                            .add(((FloatVector) b2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 16])))
-                            .add(((FloatVector) b3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + l + 24])))
-                            .fma(sc0, a);
-                    a = ((FloatVector) b0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 32 + l]))
-                            .add(((FloatVector) b1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 40 + l])))
-                            .add(((FloatVector) b2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 48 + l])))
-                            .add(((FloatVector) b3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, xq[x0 + 56 + l])))
-                            .fma(sc1, a);
-                    a.intoArray(acc, l * L);
+                    FloatVector lo0 = (FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo1 = (FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo2 = (FloatVector) b2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo3 = (FloatVector) b3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi0 = (FloatVector) b0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi1 = (FloatVector) b1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi2 = (FloatVector) b2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi3 = (FloatVector) b3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    for (int k = 0; k < nv; k++) {
+                        int x0 = (v + k) * cols + b * QK_K + 64 * j + l;
+                        int ao = (17 * k + l) * L;
+                        FloatVector a = FloatVector.fromArray(F, acc, ao);
+                        a = lo0.mul(FloatVector.broadcast(F, xq[x0]))
+                                .add(lo1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .add(lo2.mul(FloatVector.broadcast(F, xq[x0 + 16])))
+                                .add(lo3.mul(FloatVector.broadcast(F, xq[x0 + 24])))
+                                .fma(sc0, a);
+                        a = hi0.mul(FloatVector.broadcast(F, xq[x0 + 32]))
+                                .add(hi1.mul(FloatVector.broadcast(F, xq[x0 + 40])))
+                                .add(hi2.mul(FloatVector.broadcast(F, xq[x0 + 48])))
+                                .add(hi3.mul(FloatVector.broadcast(F, xq[x0 + 56])))
+                                .fma(sc1, a);
+                        a.intoArray(acc, ao);
+                    }
                 }
             }
-            float yd = in.scales[v * blocks + b];
             IntVector dwh = (IntVector) ShortVector.fromMemorySegment(S, w, bo, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector dwe = dwh.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
             FloatVector dw = dwe.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
@@ -161,15 +176,120 @@ final class Q4KInterleavedMatrix extends Q4KMatrix {
             FloatVector mw = mwe.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
                     .blend(mwe.or(0x70000000), mwh.and(0x7C00).eq(0x7C00))
                     .or(mwh.and(0x80000000)).reinterpretAsFloats();
-            FloatVector d = dw.mul(yd);
-            for (int l = 0; l < 8; l++) {
-                FloatVector.fromArray(F, acc, (8 + l) * L).add(d.mul(FloatVector.fromArray(F, acc, l * L))).intoArray(acc, (8 + l) * L);
+            for (int k = 0; k < nv; k++) {
+                int gb = (v + k) * (cols / 16) + b * 16;
+                FloatVector sumi = FloatVector.zero(F);
+                for (int s = 0; s < 8; s++) {
+                    sumi = ((FloatVector) ByteVector.fromMemorySegment(BL, w, bo + MINS + (long) s * L, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+                }
+                float yd = in.scales[(v + k) * blocks + b];
+                FloatVector d = dw.mul(yd);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
+                int fo = (17 * k + 16) * L;
+                FloatVector.fromArray(F, acc, fo).sub(mw.mul(yd).mul(sumi)).intoArray(acc, fo);
             }
-            sumf = sumf.sub(mw.mul(yd).mul(sumi));
         }
-        for (int l = 0; l < 8; l++) {
-            sumf = sumf.add(FloatVector.fromArray(F, acc, (8 + l) * L));
+        for (int k = 0; k < nv; k++) {
+            FloatVector sumf = FloatVector.fromArray(F, acc, (17 * k + 16) * L);
+            for (int l = 0; l < 8; l++) {
+                sumf = sumf.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sumf.intoArray(out, o + k * step);
         }
-        sumf.intoArray(out, o);
+    }
+
+    /** {@link #tile} for one vector. */
+    private void tile1(InputBatch in, int g, int v, float[] out, int o, int step) {
+        MemorySegment w = packed;
+        float[] xq = in.values;
+        float[] acc = ACC.get();
+        {
+            final int k = 0;
+            java.util.Arrays.fill(acc, (17 * k + 8) * L, (17 * k + 17) * L, 0f);
+        }
+        long base = (long) g * blocks * GROUP_BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + (long) b * GROUP_BLOCK;
+            {
+            final int k = 0;
+                java.util.Arrays.fill(acc, 17 * k * L, (17 * k + 8) * L, 0f);
+            }
+            for (int j = 0; j < 4; j++) {
+                // qs[32j + p]: low nibble value 64j + p (sub-block 2j), high nibble value 64j + 32 + p (sub-block 2j+1)
+                long q = bo + QS + 32L * j * L;
+                FloatVector sc0 = (FloatVector) ByteVector.fromMemorySegment(BL, w, bo + SCALES + (long) (2 * j) * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector sc1 = (FloatVector) ByteVector.fromMemorySegment(BL, w, bo + SCALES + (long) (2 * j + 1) * L, LE).convertShape(VectorOperators.B2F, F, 0);
+                for (int l = 0; l < 8; l++) {
+                    ByteVector b0 = ByteVector.fromMemorySegment(BL, w, q + (long) l * L, LE);
+                    ByteVector b1 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 8) * L, LE);
+                    ByteVector b2 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 16) * L, LE);
+                    ByteVector b3 = ByteVector.fromMemorySegment(BL, w, q + (long) (l + 24) * L, LE);
+                    FloatVector lo0 = (FloatVector) b0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo1 = (FloatVector) b1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo2 = (FloatVector) b2.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector lo3 = (FloatVector) b3.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi0 = (FloatVector) b0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi1 = (FloatVector) b1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi2 = (FloatVector) b2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    FloatVector hi3 = (FloatVector) b3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                    {
+            final int k = 0;
+                        int x0 = (v + k) * cols + b * QK_K + 64 * j + l;
+                        int ao = (17 * k + l) * L;
+                        FloatVector a = FloatVector.fromArray(F, acc, ao);
+                        a = lo0.mul(FloatVector.broadcast(F, xq[x0]))
+                                .add(lo1.mul(FloatVector.broadcast(F, xq[x0 + 8])))
+                                .add(lo2.mul(FloatVector.broadcast(F, xq[x0 + 16])))
+                                .add(lo3.mul(FloatVector.broadcast(F, xq[x0 + 24])))
+                                .fma(sc0, a);
+                        a = hi0.mul(FloatVector.broadcast(F, xq[x0 + 32]))
+                                .add(hi1.mul(FloatVector.broadcast(F, xq[x0 + 40])))
+                                .add(hi2.mul(FloatVector.broadcast(F, xq[x0 + 48])))
+                                .add(hi3.mul(FloatVector.broadcast(F, xq[x0 + 56])))
+                                .fma(sc1, a);
+                        a.intoArray(acc, ao);
+                    }
+                }
+            }
+            IntVector dwh = (IntVector) ShortVector.fromMemorySegment(S, w, bo, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector dwe = dwh.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector dw = dwe.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(dwe.or(0x70000000), dwh.and(0x7C00).eq(0x7C00))
+                    .or(dwh.and(0x80000000)).reinterpretAsFloats();
+            IntVector mwh = (IntVector) ShortVector.fromMemorySegment(S, w, bo + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector mwe = mwh.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector mw = mwe.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(mwe.or(0x70000000), mwh.and(0x7C00).eq(0x7C00))
+                    .or(mwh.and(0x80000000)).reinterpretAsFloats();
+            {
+            final int k = 0;
+                int gb = (v + k) * (cols / 16) + b * 16;
+                FloatVector sumi = FloatVector.zero(F);
+                for (int s = 0; s < 8; s++) {
+                    sumi = ((FloatVector) ByteVector.fromMemorySegment(BL, w, bo + MINS + (long) s * L, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, (float) (in.bsums[gb + 2 * s] + in.bsums[gb + 2 * s + 1])), sumi);
+                }
+                float yd = in.scales[(v + k) * blocks + b];
+                FloatVector d = dw.mul(yd);
+                for (int l = 0; l < 8; l++) {
+                    int so = (17 * k + 8 + l) * L;
+                    FloatVector.fromArray(F, acc, so).add(d.mul(FloatVector.fromArray(F, acc, (17 * k + l) * L))).intoArray(acc, so);
+                }
+                int fo = (17 * k + 16) * L;
+                FloatVector.fromArray(F, acc, fo).sub(mw.mul(yd).mul(sumi)).intoArray(acc, fo);
+            }
+        }
+        {
+            final int k = 0;
+            FloatVector sumf = FloatVector.fromArray(F, acc, (17 * k + 16) * L);
+            for (int l = 0; l < 8; l++) {
+                sumf = sumf.add(FloatVector.fromArray(F, acc, (17 * k + 8 + l) * L));
+            }
+            sumf.intoArray(out, o + k * step);
+        }
     }
 }
