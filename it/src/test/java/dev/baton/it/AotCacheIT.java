@@ -10,6 +10,8 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,6 +25,12 @@ class AotCacheIT {
 
     private static final Path DIST_CACHE = LauncherIT.root().resolve("cli/target/dist/baton.aot");
     private static final String FROM_CACHE = "dev.baton.engine.Engine source: shared objects file";
+
+    @BeforeAll
+    static void needsTheCache() {
+        Assumptions.assumeFalse("off".equals(System.getProperty("baton.aot")),
+                "built with -Dbaton.aot=off: the distribution has no AOT cache to test");
+    }
 
     /** {@code bin/baton generate} with the demo model; returns its class-loading log. */
     private static String generate(Path dir, String name, Path cache) throws Exception {
