@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,8 +26,8 @@ class AotCacheIT {
     private static final Path DIST_CACHE = LauncherIT.root().resolve("cli/target/dist/baton.aot");
     private static final String FROM_CACHE = "dev.baton.engine.Engine source: shared objects file";
 
-    @BeforeAll
-    static void needsTheCache() {
+    @BeforeEach
+    void needsTheCache() {
         Assumptions.assumeFalse("off".equals(System.getProperty("baton.aot")),
                 "built with -Dbaton.aot=off: the distribution has no AOT cache to test");
     }
