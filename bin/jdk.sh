@@ -1,6 +1,9 @@
 # Sourced by bin/build and bin/baton: selects a Java 25+ JDK and exports JAVA_HOME.
 # Order: $BATON_JAVA_HOME, then $JAVA_HOME if it is 25+, then /usr/lib/jvm/*.
-baton_java_major() { # prints the major version of the java binary in $1, or 0
+baton_java_major() { # prints the major version of the JDK in $1 (its release file, else its java binary), or 0
+  local v
+  v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" 2>/dev/null | head -1)
+  if [ -n "$v" ]; then echo "$v"; return; fi
   "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p' | head -1
 }
 baton_select_jdk() {

@@ -64,8 +64,30 @@ final class GenerateCommand implements Callable<Integer> {
             description = "text streams the answer; json prints one object at the end (default: ${DEFAULT-VALUE})")
     Output output;
 
+    @Option(names = "--timings", description = "print on stderr when the engine was open, the first token and the last "
+            + "token came, in seconds after the JVM started (and the JVM's start as epoch milliseconds), for cold-start "
+            + "measurements; with --output json also as \"timings\"")
+    boolean timings;
+
+    /**
+     * Cold-start timings: each in seconds after the JVM started ({@code jvmStartEpochMs}, the JVM's own start time).
+     * The first token is counted when its logits are ready, the last when generation returns.
+     */
+    record Timings(long jvmStartEpochMs, double commandSeconds, double engineOpenSeconds, double firstTokenSeconds,
+            double lastTokenSeconds, int tokens) {
+
+        String describe() {
+            return String.format(java.util.Locale.ROOT, "baton: timings (s after JVM start): command %.3f, engine open %.3f, "
+                    + "first token %.3f, %d tokens %.3f (JVM start: %d ms since the epoch)", commandSeconds,
+                    engineOpenSeconds, firstTokenSeconds, tokens, lastTokenSeconds, jvmStartEpochMs);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
+        long jvmStartMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        long callNs = System.nanoTime();
+        double callSeconds = (System.currentTimeMillis() - jvmStartMs) / 1e3;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         var settings = engine.settings();
@@ -80,17 +102,26 @@ final class GenerateCommand implements Callable<Integer> {
         }
         SamplingParams params = b.build();
         try (Engine e = Engine.open(settings)) {
+            long openNs = System.nanoTime();
             int[] promptIds = encode(e);
+            long generateNs = System.nanoTime();
             Generator.Result r = new Generator(e).generate(promptIds, params,
                     output == Output.text ? piece -> {
                         out.print(piece);
                         out.flush();
                     } : piece -> { });
+            long endNs = System.nanoTime();
+            Timings t = new Timings(jvmStartMs, callSeconds, callSeconds + (openNs - callNs) / 1e9,
+                    callSeconds + (generateNs + r.prefillNanos() - callNs) / 1e9, callSeconds + (endNs - callNs) / 1e9,
+                    r.tokens().length);
             if (output == Output.text) {
                 out.println();
                 err.printf("baton: %d prompt tokens (%.1f tok/s), %d generated (%.1f tok/s), finish: %s%n",
                         r.promptTokens().length, r.promptTokensPerSecond(), r.tokens().length,
                         r.decodeTokensPerSecond(), r.finishReason().wireName());
+                if (timings) {
+                    err.println(t.describe());
+                }
             } else {
                 ObjectMapper json = new ObjectMapper();
                 ObjectNode o = json.createObjectNode();
@@ -106,6 +137,15 @@ final class GenerateCommand implements Callable<Integer> {
                 o.put("prompt_tokens_per_second", r.promptTokensPerSecond());
                 o.put("decode_tokens_per_second", r.decodeTokensPerSecond());
                 o.put("threads", settings.threads());
+                if (timings) {
+                    ObjectNode tj = o.putObject("timings");
+                    tj.put("jvm_start_epoch_ms", t.jvmStartEpochMs());
+                    tj.put("command_s", t.commandSeconds());
+                    tj.put("engine_open_s", t.engineOpenSeconds());
+                    tj.put("first_token_s", t.firstTokenSeconds());
+                    tj.put("last_token_s", t.lastTokenSeconds());
+                    err.println(t.describe());
+                }
                 out.println(json.writeValueAsString(o));
                 out.flush();
             }

@@ -26,9 +26,9 @@ import picocli.CommandLine.Option;
 
 /**
  * What the node commands ({@code worker}, {@code prefill}, {@code decode}) share: open the engine,
- * start its loop and metrics, put the host tier under the loop's prefix cache ({@link HostKvTier}: when
- * it is enabled and usable, else the node runs without it), join the cluster with the node's actor, and
- * on shutdown (SIGTERM, {@code bin/baton down}, {@code bin/baton drain}) drain ({@link Drain}: finish the
+ * warm it up ({@link NodeWarmUp}), start its loop and metrics, put the host tier under the loop's prefix
+ * cache ({@link HostKvTier}: when it is enabled and usable, else the node runs without it), join the cluster
+ * with the node's actor, and on shutdown (SIGTERM, {@code bin/baton down}, {@code bin/baton drain}) drain ({@link Drain}: finish the
  * requests it has), leave the cluster, stop the loop, close the host tier, the role's resources and the engine.
  */
 abstract class NodeCommand implements Callable<Integer> {
@@ -80,12 +80,24 @@ abstract class NodeCommand implements Callable<Integer> {
         EngineSettings settings = engineOptions.settings();
         Config config = management.apply(Drain.configure(cluster.apply(BatonConfig.load(engineOptions.config), role())));
         NodeId id = new NodeId(cluster.nodeId(config, role()));
+        NodeWarmUp warmUp = NodeWarmUp.from(config);
         Engine engine;
         try {
             engine = Engine.open(settings, poolMemory(config));
         } catch (IOException | RuntimeException e) {
             closeAfterEngine();
             throw e;
+        }
+        if (warmUp.enabled()) {
+            try {
+                NodeWarmUp.Outcome w = warmUp.run(engine);
+                LOG.info("{} {} warmed up: {} prompt and {} decode tokens in {} ms", role(), id.value(),
+                        w.promptTokens(), w.decodeTokens(), w.nanos() / 1_000_000);
+            } catch (RuntimeException | Error e) {
+                engine.close();
+                closeAfterEngine();
+                throw e;
+            }
         }
         NodeHealth health = new NodeHealth();
         String bindAddress = ClusterOptions.bindAddress(config);

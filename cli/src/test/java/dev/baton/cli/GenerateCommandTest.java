@@ -59,6 +59,23 @@ class GenerateCommandTest {
     }
 
     @Test
+    void shouldReportColdStartTimingsInOrderWithTimings() throws Exception {
+        Run r = run("generate", "--prompt", "Hello", "--max-tokens", "6", "--threads", "1", "--output", "json",
+                "--timings");
+        assertEquals(0, r.exit, r.err);
+        JsonNode t = new ObjectMapper().readTree(r.out).get("timings");
+        double command = t.get("command_s").asDouble();
+        double open = t.get("engine_open_s").asDouble();
+        double first = t.get("first_token_s").asDouble();
+        double last = t.get("last_token_s").asDouble();
+        assertTrue(command > 0 && command <= open && open < first && first < last, t.toString());
+        long startMs = t.get("jvm_start_epoch_ms").asLong();
+        assertTrue(startMs <= System.currentTimeMillis() - (long) (last * 1000) + 1, t.toString());
+        assertTrue(r.err.contains("first token") && r.err.contains("6 tokens"), r.err);
+        assertTrue(!run("generate", "--prompt", "Hello", "--max-tokens", "2").err.contains("timings"));
+    }
+
+    @Test
     void shouldUseTheDemoModelWhenNoneIsGivenAndSayItIsRandom() throws Exception {
         Run r = run("generate", "--prompt", "Hello", "--max-tokens", "5", "--threads", "1");
         assertEquals(0, r.exit, r.err);
