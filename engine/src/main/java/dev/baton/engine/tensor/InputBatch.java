@@ -41,6 +41,8 @@ public final class InputBatch {
     final float[] values;
     final float[] scales;
     final int[] bsums;
+    /** Q8_0 only: {@code 8 *} the sum of block b's 32 integers, at {@code v * cols/32 + b} (Q4_0's offset of 8, see Q4InterleavedMatrix). */
+    final float[] offsets;
     private int vectorCount;
     private int cols;
     private GgmlType inputType = GgmlType.F32;
@@ -59,6 +61,7 @@ public final class InputBatch {
         this.values = new float[maxVectors * maxCols];
         this.scales = new float[maxVectors * (maxCols / QK)];
         this.bsums = new int[maxVectors * (maxCols / 16)];
+        this.offsets = new float[maxVectors * (maxCols / QK)];
     }
 
     /**
@@ -114,6 +117,13 @@ public final class InputBatch {
                 int blocks = cols / QK;
                 for (int v = 0; v < n; v++) {
                     quantizeQ8(x, xOffset + v * xStride, values, v * cols, scales, v * blocks, blocks);
+                }
+                for (int b = 0; b < n * blocks; b++) {
+                    float sum = 0f; // integers below 2^24: exact
+                    for (int j = 0; j < QK; j++) {
+                        sum += values[b * QK + j];
+                    }
+                    offsets[b] = 8f * sum;
                 }
             }
             case Q8_K -> {

@@ -31,7 +31,9 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * 18 bytes per row and block, as in the file. A dot product multiplies the lanes' weights by one input
  * element broadcast to all lanes, so lane {@code r} sums row {@code r}'s block in exact integers (all
- * partial sums stay below 2^24), with no sum across lanes; then {@code acc = fma(isum, d_w * d_x, acc)}
+ * partial sums stay below 2^24), with no sum across lanes: the nibbles as they are, then minus 8 times the
+ * input block's sum ({@link InputBatch#offsets}), which is {@code sum((q - 8) * x)} exactly; then
+ * {@code acc = fma(isum, d_w * d_x, acc)}
  * per lane, block after block: exactly {@link Q4Matrix}'s arithmetic, so the bits do not depend on the
  * vector width, the group a row falls in, the batch or the thread. Rows outside whole groups of the
  * requested range run {@link Q4Matrix}'s scalar kernel (the same bits).
@@ -105,15 +107,15 @@ final class Q4InterleavedMatrix extends Q4Matrix {
         int full = n - n % 4;
         for (int g = g0; g < g1; g++) {
             for (int v = 0; v < full; v += 4) {
-                tile4(in.values, in.scales, g, v, out, outOffset + v * outStride + g * L, outStride);
+                tile4(in.values, in.scales, in.offsets, g, v, out, outOffset + v * outStride + g * L, outStride);
             }
             for (int v = full; v < n; v++) {
-                tile1(in.values, in.scales, g, v, out, outOffset + v * outStride + g * L);
+                tile1(in.values, in.scales, in.offsets, g, v, out, outOffset + v * outStride + g * L);
             }
         }
     }
 
-    private void tile1(float[] xq, float[] xd, int g, int v, float[] out, int o) {
+    private void tile1(float[] xq, float[] xd, float[] off, int g, int v, float[] out, int o) {
         MemorySegment w = packed;
         int blocks = cols / QK;
         int x0 = v * cols;
@@ -130,13 +132,13 @@ final class Q4InterleavedMatrix extends Q4Matrix {
             FloatVector s3 = FloatVector.zero(F);
             for (int k = 0; k < 16; k += 2) {
                 ByteVector q = ByteVector.fromMemorySegment(BL, w, qo + (long) k * L, LE);
-                FloatVector lo = ((FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).sub(8f);
-                FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).sub(8f);
+                FloatVector lo = ((FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0));
                 s0 = lo.fma(FloatVector.broadcast(F, xq[xb + POS[k]]), s0);
                 s1 = hi.fma(FloatVector.broadcast(F, xq[xb + POS[k + 16]]), s1);
                 ByteVector q1 = ByteVector.fromMemorySegment(BL, w, qo + (long) (k + 1) * L, LE);
-                FloatVector lo1 = ((FloatVector) q1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).sub(8f);
-                FloatVector hi1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).sub(8f);
+                FloatVector lo1 = ((FloatVector) q1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector hi1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0));
                 s2 = lo1.fma(FloatVector.broadcast(F, xq[xb + POS[k + 1]]), s2);
                 s3 = hi1.fma(FloatVector.broadcast(F, xq[xb + POS[k + 17]]), s3);
             }
@@ -145,12 +147,12 @@ final class Q4InterleavedMatrix extends Q4Matrix {
             FloatVector dw = de.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
                     .blend(de.or(0x70000000), dh.and(0x7C00).eq(0x7C00))
                     .or(dh.and(0x80000000)).reinterpretAsFloats();
-            acc = s0.add(s1).add(s2.add(s3)).fma(dw.mul(xd[d0 + b]), acc);
+            acc = s0.add(s1).add(s2.add(s3)).sub(off[d0 + b]).fma(dw.mul(xd[d0 + b]), acc);
         }
         acc.intoArray(out, o);
     }
 
-    private void tile4(float[] xq, float[] xd, int g, int v, float[] out, int o, int step) {
+    private void tile4(float[] xq, float[] xd, float[] off, int g, int v, float[] out, int o, int step) {
         MemorySegment w = packed;
         int blocks = cols / QK;
         int x0 = v * cols;
@@ -180,8 +182,8 @@ final class Q4InterleavedMatrix extends Q4Matrix {
             FloatVector t3 = s0;
             for (int k = 0; k < 16; k++) {
                 ByteVector q = ByteVector.fromMemorySegment(BL, w, qo + (long) k * L, LE);
-                FloatVector lo = ((FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).sub(8f);
-                FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).sub(8f);
+                FloatVector lo = ((FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0));
+                FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0));
                 int pl = xb + POS[k];
                 int ph = xb + POS[k + 16];
                 s0 = lo.fma(FloatVector.broadcast(F, xq[x0 + pl]), s0);
@@ -198,10 +200,10 @@ final class Q4InterleavedMatrix extends Q4Matrix {
             FloatVector dw = de.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
                     .blend(de.or(0x70000000), dh.and(0x7C00).eq(0x7C00))
                     .or(dh.and(0x80000000)).reinterpretAsFloats();
-            a0 = s0.add(t0).fma(dw.mul(xd[d0 + b]), a0);
-            a1 = s1.add(t1).fma(dw.mul(xd[d1 + b]), a1);
-            a2 = s2.add(t2).fma(dw.mul(xd[d2 + b]), a2);
-            a3 = s3.add(t3).fma(dw.mul(xd[d3 + b]), a3);
+            a0 = s0.add(t0).sub(off[d0 + b]).fma(dw.mul(xd[d0 + b]), a0);
+            a1 = s1.add(t1).sub(off[d1 + b]).fma(dw.mul(xd[d1 + b]), a1);
+            a2 = s2.add(t2).sub(off[d2 + b]).fma(dw.mul(xd[d2 + b]), a2);
+            a3 = s3.add(t3).sub(off[d3 + b]).fma(dw.mul(xd[d3 + b]), a3);
         }
         a0.intoArray(out, o);
         a1.intoArray(out, o + step);
