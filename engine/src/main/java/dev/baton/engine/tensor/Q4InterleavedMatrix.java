@@ -38,7 +38,8 @@ import jdk.incubator.vector.VectorSpecies;
  * vector width, the group a row falls in, the batch or the thread. Rows outside whole groups of the
  * requested range run {@link Q4Matrix}'s scalar kernel (the same bits).
  *
- * <p>A tile is one group by up to 4 input vectors: each weight vector is widened once for the 4.
+ * <p>Tiles: two groups by 4 input vectors (each widened weight vector serves the 4 vectors, each broadcast input
+ * element both groups), one group by 4, and one group by 1.
  * Needs at least 8 float lanes (AVX2, AVX-512); narrower machines use {@link Q4VectorMatrix}.
  */
 final class Q4InterleavedMatrix extends Q4Matrix {
@@ -105,7 +106,17 @@ final class Q4InterleavedMatrix extends Q4Matrix {
         }
         int n = in.vectorCount();
         int full = n - n % 4;
-        for (int g = g0; g < g1; g++) {
+        int g = g0;
+        for (; g + 2 <= g1; g += 2) {
+            for (int v = 0; v < full; v += 4) {
+                tile2x4(in.values, in.scales, in.offsets, g, v, out, outOffset + v * outStride + g * L, outStride);
+            }
+            for (int v = full; v < n; v++) {
+                tile1(in.values, in.scales, in.offsets, g, v, out, outOffset + v * outStride + g * L);
+                tile1(in.values, in.scales, in.offsets, g + 1, v, out, outOffset + v * outStride + (g + 1) * L);
+            }
+        }
+        for (; g < g1; g++) {
             for (int v = 0; v < full; v += 4) {
                 tile4(in.values, in.scales, in.offsets, g, v, out, outOffset + v * outStride + g * L, outStride);
             }
@@ -209,5 +220,94 @@ final class Q4InterleavedMatrix extends Q4Matrix {
         a1.intoArray(out, o + step);
         a2.intoArray(out, o + 2 * step);
         a3.intoArray(out, o + 3 * step);
+    }
+
+    /** Groups {@code g} and {@code g+1} by vectors {@code v .. v+3}: each widened weight vector serves 4 vectors, each broadcast input 2 groups. */
+    private void tile2x4(float[] xq, float[] xd, float[] off, int g, int v, float[] out, int o, int step) {
+        MemorySegment w = packed;
+        int blocks = cols / QK;
+        int x0 = v * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int d0 = v * blocks;
+        int d1 = d0 + blocks;
+        int d2 = d1 + blocks;
+        int d3 = d2 + blocks;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = a00;
+        FloatVector a02 = a00;
+        FloatVector a03 = a00;
+        FloatVector a10 = a00;
+        FloatVector a11 = a00;
+        FloatVector a12 = a00;
+        FloatVector a13 = a00;
+        long base0 = (long) g * blocks * GROUP_BLOCK;
+        long base1 = base0 + (long) blocks * GROUP_BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long bo0 = base0 + (long) b * GROUP_BLOCK;
+            long bo1 = base1 + (long) b * GROUP_BLOCK;
+            int xb = b * QK;
+            FloatVector s00 = FloatVector.zero(F);
+            FloatVector s01 = s00;
+            FloatVector s02 = s00;
+            FloatVector s03 = s00;
+            FloatVector s10 = s00;
+            FloatVector s11 = s00;
+            FloatVector s12 = s00;
+            FloatVector s13 = s00;
+            for (int k = 0; k < 16; k++) {
+                ByteVector q0 = ByteVector.fromMemorySegment(BL, w, bo0 + 2L * L + (long) k * L, LE);
+                ByteVector q1 = ByteVector.fromMemorySegment(BL, w, bo1 + 2L * L + (long) k * L, LE);
+                FloatVector lo0 = (FloatVector) q0.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector lo1 = (FloatVector) q1.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi1 = (FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                int pl = xb + POS[k];
+                int ph = xb + POS[k + 16];
+                FloatVector xl = FloatVector.broadcast(F, xq[x0 + pl]);
+                FloatVector xh = FloatVector.broadcast(F, xq[x0 + ph]);
+                s00 = hi0.fma(xh, lo0.fma(xl, s00));
+                s10 = hi1.fma(xh, lo1.fma(xl, s10));
+                xl = FloatVector.broadcast(F, xq[x1 + pl]);
+                xh = FloatVector.broadcast(F, xq[x1 + ph]);
+                s01 = hi0.fma(xh, lo0.fma(xl, s01));
+                s11 = hi1.fma(xh, lo1.fma(xl, s11));
+                xl = FloatVector.broadcast(F, xq[x2 + pl]);
+                xh = FloatVector.broadcast(F, xq[x2 + ph]);
+                s02 = hi0.fma(xh, lo0.fma(xl, s02));
+                s12 = hi1.fma(xh, lo1.fma(xl, s12));
+                xl = FloatVector.broadcast(F, xq[x3 + pl]);
+                xh = FloatVector.broadcast(F, xq[x3 + ph]);
+                s03 = hi0.fma(xh, lo0.fma(xl, s03));
+                s13 = hi1.fma(xh, lo1.fma(xl, s13));
+            }
+            IntVector dh0 = (IntVector) ShortVector.fromMemorySegment(S, w, bo0, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector de0 = dh0.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector dw0 = de0.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(de0.or(0x70000000), dh0.and(0x7C00).eq(0x7C00))
+                    .or(dh0.and(0x80000000)).reinterpretAsFloats();
+            IntVector dh1 = (IntVector) ShortVector.fromMemorySegment(S, w, bo1, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector de1 = dh1.lanewise(VectorOperators.LSHL, 13).and(0x0FFFE000);
+            FloatVector dw1 = de1.reinterpretAsFloats().mul(F16_REBIAS).reinterpretAsInts()
+                    .blend(de1.or(0x70000000), dh1.and(0x7C00).eq(0x7C00))
+                    .or(dh1.and(0x80000000)).reinterpretAsFloats();
+            a00 = s00.sub(off[d0 + b]).fma(dw0.mul(xd[d0 + b]), a00);
+            a01 = s01.sub(off[d1 + b]).fma(dw0.mul(xd[d1 + b]), a01);
+            a02 = s02.sub(off[d2 + b]).fma(dw0.mul(xd[d2 + b]), a02);
+            a03 = s03.sub(off[d3 + b]).fma(dw0.mul(xd[d3 + b]), a03);
+            a10 = s10.sub(off[d0 + b]).fma(dw1.mul(xd[d0 + b]), a10);
+            a11 = s11.sub(off[d1 + b]).fma(dw1.mul(xd[d1 + b]), a11);
+            a12 = s12.sub(off[d2 + b]).fma(dw1.mul(xd[d2 + b]), a12);
+            a13 = s13.sub(off[d3 + b]).fma(dw1.mul(xd[d3 + b]), a13);
+        }
+        a00.intoArray(out, o);
+        a01.intoArray(out, o + step);
+        a02.intoArray(out, o + 2 * step);
+        a03.intoArray(out, o + 3 * step);
+        a10.intoArray(out, o + L);
+        a11.intoArray(out, o + step + L);
+        a12.intoArray(out, o + 2 * step + L);
+        a13.intoArray(out, o + 3 * step + L);
     }
 }
