@@ -79,6 +79,17 @@ final class ApiClient {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * POSTs {@code body} with {@code Expect: 100-continue}, as curl does for large bodies: the body goes only after the
+     * server's 100, so a server that refuses from the headers (413) is heard, not raced by the upload (without it, the
+     * server may answer and close while the client still writes, and the client sees a broken pipe).
+     */
+    HttpResponse<String> postExpectingContinue(String path, String body) throws IOException, InterruptedException {
+        return HTTP.send(request(path).header("Content-Type", "application/json").expectContinue(true)
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return HTTP.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -383,7 +383,7 @@ class RouterHttpServerTest {
     @Test
     void shouldRefuseABodyOverTheLimitWith413() throws Exception {
         String huge = body("prompt", "x".repeat((int) ApiClient.settings().maxRequestBytes() + 1));
-        assertEquals("request_too_large", error(api.post("/v1/completions", huge), 413).get("code").asText());
+        assertEquals("request_too_large", error(api.postExpectingContinue("/v1/completions", huge), 413).get("code").asText());
         assertEquals(200, api.get("/health").statusCode());
     }
 
