@@ -116,14 +116,7 @@ public final class InputBatch {
                 }
                 int blocks = cols / QK;
                 for (int v = 0; v < n; v++) {
-                    quantizeQ8(x, xOffset + v * xStride, values, v * cols, scales, v * blocks, blocks);
-                }
-                for (int b = 0; b < n * blocks; b++) {
-                    float sum = 0f; // integers below 2^24: exact
-                    for (int j = 0; j < QK; j++) {
-                        sum += values[b * QK + j];
-                    }
-                    offsets[b] = 8f * sum;
+                    quantizeQ8(x, xOffset + v * xStride, values, v * cols, scales, offsets, v * blocks, blocks);
                 }
             }
             case Q8_K -> {
@@ -151,9 +144,9 @@ public final class InputBatch {
 
     /**
      * Quantizes {@code blocks} blocks of 32 from {@code x[xo..]}: integers to {@code q[qo..]} in group
-     * order, scales to {@code d[dOff..]}.
+     * order, scales to {@code d[dOff..]}, 8 times each block's integer sum to {@code offsets[dOff..]}.
      */
-    static void quantizeQ8(float[] x, int xo, float[] q, int qo, float[] d, int dOff, int blocks) {
+    static void quantizeQ8(float[] x, int xo, float[] q, int qo, float[] d, float[] offsets, int dOff, int blocks) {
         for (int b = 0; b < blocks; b++) {
             int base = xo + b * QK;
             float amax = 0f;
@@ -163,9 +156,13 @@ public final class InputBatch {
             float id = amax != 0f ? 127f / amax : 0f;
             d[dOff + b] = HalfFloats.f16ToFloat(HalfFloats.floatToF16(amax / 127f));
             int qb = qo + b * QK;
+            float sum = 0f; // integers below 2^24: exact
             for (int j = 0; j < QK; j++) {
-                q[qb + groupPosition(j)] = (float) Math.rint(x[base + j] * id);
+                float v = (float) Math.rint(x[base + j] * id);
+                q[qb + groupPosition(j)] = v;
+                sum += v;
             }
+            offsets[dOff + b] = 8f * sum;
         }
     }
 
