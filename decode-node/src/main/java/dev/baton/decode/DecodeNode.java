@@ -117,7 +117,7 @@ public final class DecodeNode extends LoopNode {
             SamplingParams params = SamplingParams.fromSpec(r.sampling());
             BlockHash[] hashes = hasher.hashFullBlocks(hasher.root(r.cacheSalt()), r.promptTokens(),
                     r.promptTokens().length);
-            return loop.submitImportWhenStarted(new GenerationRequest(id, r.promptTokens(), params, r.cacheSalt()),
+            return loop.submitImportWhenStarted(new GenerationRequest(id, r.promptTokens(), params, r.cacheSalt(), r.resumed()),
                     new Importer(id, r, hashes, () -> {
                         intake.listener.forget(r.transferId());
                         self.tell(new RequestEnded(id));
@@ -132,7 +132,7 @@ public final class DecodeNode extends LoopNode {
         private final BlockHash[] hashes;
 
         Importer(RequestId id, NodeProtocol.Reserve reserve, BlockHash[] hashes, Runnable onEnd) {
-            super(id, reserve.replyTo()::tell, onEnd, 1);
+            super(id, reserve.replyTo()::tell, onEnd, 1 + reserve.resumed());
             this.reserve = reserve;
             this.hashes = hashes;
         }

@@ -50,8 +50,8 @@ abstract class LoopNode extends NodeActor {
         RequestId id = g.requestId();
         ActorRef<NodeProtocol.Command> self = getContext().getSelf();
         submit(id, g.replyTo(), () -> loop.submit(new GenerationRequest(id, g.promptTokens(),
-                SamplingParams.fromSpec(g.sampling()), g.cacheSalt()), new EventRelay(id, g.replyTo()::tell,
-                () -> self.tell(new RequestEnded(id)))).refusal(nodeId.value()));
+                SamplingParams.fromSpec(g.sampling()), g.cacheSalt(), g.resumed()), new EventRelay(id, g.replyTo()::tell,
+                () -> self.tell(new RequestEnded(id)), g.resumed())).refusal(nodeId.value()));
         return this;
     }
 }

@@ -18,6 +18,7 @@ import java.util.Arrays;
 public final class SequenceOutput {
 
     private final int promptLength;
+    private final int resumed;
     private final int maxTokens;
     private final int vocabSize;
     private final int[] tokens;
@@ -36,6 +37,21 @@ public final class SequenceOutput {
      * @throws dev.baton.engine.sampling.InvalidSamplingParamsException for out-of-range parameters
      */
     public SequenceOutput(Engine engine, int[] prompt, SamplingParams params) {
+        this(engine, prompt, params, 0);
+    }
+
+    /**
+     * A sequence that resumes one begun elsewhere (a stream migrated from a node that died): the last
+     * {@code resumed} entries of {@code prompt} are output tokens already delivered. They are replayed
+     * through the sampler, stop checker and detokenizer as {@link #appendSampled} would have taken them,
+     * so the sampler's draw counter, penalties and held-back text are where the first node left them, and
+     * the tokens sampled from here on are the ones it would have sampled. Their KV is computed like the
+     * prompt's: {@link #promptLength()} counts them, {@link #generated()} and {@link #maxTokens()} do not;
+     * {@link #requestPromptTokens()} and {@link #completionTokens()} are the request's own counts.
+     *
+     * @throws EngineException when {@code resumed} is out of range, or the replayed tokens already end the sequence
+     */
+    public SequenceOutput(Engine engine, int[] prompt, SamplingParams params, int resumed) {
         int context = engine.config().contextLength();
         vocabSize = engine.config().vocabSize();
         params.validate(vocabSize, context);
@@ -46,13 +62,45 @@ public final class SequenceOutput {
                         + " is outside the vocabulary (0.." + (vocabSize - 1) + ")");
             }
         }
+        int own = prompt.length - resumed;
+        int limit = Math.min(params.maxTokens(), context - own);
+        if (resumed < 0 || resumed >= prompt.length || resumed >= limit) {
+            throw new EngineException("resumed tokens " + resumed + " out of range: the sequence has " + prompt.length
+                    + " tokens and may generate " + limit);
+        }
         promptLength = prompt.length;
-        maxTokens = Math.min(params.maxTokens(), context - prompt.length);
+        this.resumed = resumed;
+        maxTokens = limit - resumed;
         tokens = Arrays.copyOf(prompt, prompt.length + maxTokens);
         sampler = new Sampler(params, vocabSize);
-        sampler.setPrompt(prompt, prompt.length);
+        sampler.setPrompt(prompt, own);
         stop = new StopChecker(params, engine.endOfGenerationIds());
         detok = new StreamingDetokenizer(engine.tokenizer());
+        for (int i = own; i < prompt.length; i++) {
+            int token = prompt[i];
+            sampler.accept(token);
+            out.setLength(0);
+            if (stop.onToken(token, detok.accept(token), out)) {
+                throw new EngineException("the resumed tokens already end the sequence (" + stop.finishReason().wireName()
+                        + " at output token " + (i - own) + ")");
+            }
+        }
+        out.setLength(0);
+    }
+
+    /** Output tokens delivered before this sequence resumed (0 unless it continues a migrated stream). */
+    public int resumed() {
+        return resumed;
+    }
+
+    /** The request's prompt tokens, without the resumed output tokens. */
+    public int requestPromptTokens() {
+        return promptLength - resumed;
+    }
+
+    /** The request's completion tokens so far: the resumed ones and those generated here. */
+    public int completionTokens() {
+        return resumed + generated;
     }
 
     /** Prompt then generated tokens; entries {@code [0, length())} are valid. Not a copy. */
@@ -64,6 +112,7 @@ public final class SequenceOutput {
         return promptLength + generated;
     }
 
+    /** Tokens whose KV precedes the first token sampled here: the prompt, and any resumed output tokens. */
     public int promptLength() {
         return promptLength;
     }

@@ -34,8 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The disaggregated cluster as separate processes: a router, two prefill nodes and two decode
  * nodes (bin/baton router|prefill|decode), KV shipped over Aeron UDP on loopback. Same tokens as one
  * process; a disconnected client's blocks freed on every node; a decode node and then a prefill
- * node killed with SIGKILL while streams run: those streams end with an error event (never hang)
- * and new requests go to the nodes that are left.
+ * node killed with SIGKILL while streams run: those streams move to the nodes that are left and
+ * complete (CrashMatrixIT checks their tokens), and new requests go to the nodes that are left.
  */
 @Timeout(300)
 class DisaggregatedClusterIT {
@@ -151,8 +151,7 @@ class DisaggregatedClusterIT {
                 assertEquals("data: [DONE]", data.get(data.size() - 1));
                 errors += data.stream().anyMatch(l -> l.contains("\"error\"")) ? 1 : 0;
             }
-            assertTrue(errors > 0, "no stream on the killed decode node ended with an error event");
-            assertTrue(errors < streams.size(), "streams on the other decode node must complete");
+            assertEquals(0, errors, "the streams of the killed decode node move to the other one (stream migration)");
             assertTrue(System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(30), "streams must end within seconds");
             awaitMarkedDown(http, base, victim, all);
             for (int i = 0; i < 3; i++) {

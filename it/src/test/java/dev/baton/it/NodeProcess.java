@@ -99,6 +99,16 @@ final class NodeProcess implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP (true) or SIGCONT (false): the node freezes as a hung machine would, and wakes. */
+    void freeze(boolean stop) throws IOException, InterruptedException {
+        Process k = new ProcessBuilder("kill", stop ? "-STOP" : "-CONT", Long.toString(process.pid()))
+                .redirectErrorStream(true).start();
+        if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+            throw new IOException("kill " + (stop ? "-STOP " : "-CONT ") + process.pid() + " failed: "
+                    + new String(k.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
     /** SIGKILL: the node vanishes without leaving the cluster. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -138,7 +138,7 @@ public final class PrefillNode extends NodeActor {
         RequestId id = p.requestId();
         ActorRef<NodeProtocol.Command> self = getContext().getSelf();
         String refused = submit(id, p.replyTo(), () -> loop.submitPrefill(new GenerationRequest(id, p.promptTokens(),
-                SamplingParams.fromSpec(p.sampling()), p.cacheSalt()), new Relay(p, () -> {
+                SamplingParams.fromSpec(p.sampling()), p.cacheSalt(), p.resumed()), new Relay(p, () -> {
                     shipping.shipper.forget(id);
                     self.tell(new RequestEnded(id));
                 })).refusal(nodeId.value()));
@@ -153,7 +153,7 @@ public final class PrefillNode extends NodeActor {
         private final NodeProtocol.Prefill prefill;
 
         Relay(NodeProtocol.Prefill p, Runnable onEnd) {
-            super(p.requestId(), p.replyTo()::tell, onEnd);
+            super(p.requestId(), p.replyTo()::tell, onEnd, p.resumed());
             this.prefill = p;
         }
 
@@ -170,8 +170,8 @@ public final class PrefillNode extends NodeActor {
         }
 
         @Override
-        public void onFailed(String reason) {
-            super.onFailed(reason);
+        public void onFailed(String reason, boolean retryable) {
+            super.onFailed(reason, retryable);
             prefill.decode().tell(new NodeProtocol.Cancel(id, reason));
         }
     }

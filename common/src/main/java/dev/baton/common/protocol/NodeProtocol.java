@@ -36,11 +36,22 @@ public final class NodeProtocol {
 
     /**
      * Worker: runs a whole request; events go to {@code replyTo}. Refusals arrive as {@link GenerationEvent.Failed}.
+     * {@code resumed}, here and in {@link Reserve} and {@link Prefill}: how many of the last prompt tokens are
+     * output tokens the client has already received (a stream migrated from a node that died, docs/design.md §12);
+     * the node continues the sequence from there (sampler draws, penalties, stop strings, held-back text) and
+     * numbers its tokens from that index on.
      * {@code cacheSalt}, here and in {@link Reserve} and {@link Prefill}: the tenant cache salt the
      * prompt's blocks are hashed with ({@code ""}: the shared cache).
      */
     public record Generate(RequestId requestId, int[] promptTokens, SamplingSpec sampling, String cacheSalt,
-            ActorRef<GenerationEvent> replyTo) implements Command {}
+            ActorRef<GenerationEvent> replyTo, int resumed) implements Command {
+
+        /** A new request (nothing resumed). */
+        public Generate(RequestId requestId, int[] promptTokens, SamplingSpec sampling, String cacheSalt,
+                ActorRef<GenerationEvent> replyTo) {
+            this(requestId, promptTokens, sampling, cacheSalt, replyTo, 0);
+        }
+    }
 
     /**
      * Decode node: reserve blocks for the prompt plus {@code max_tokens} of a request whose prompt
@@ -49,14 +60,30 @@ public final class NodeProtocol {
      * sampling spec carries a seed, so both nodes draw the same random numbers.
      */
     public record Reserve(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
-            String cacheSalt, ActorRef<Command> prefill, ActorRef<GenerationEvent> replyTo) implements Command {}
+            String cacheSalt, ActorRef<Command> prefill, ActorRef<GenerationEvent> replyTo, int resumed)
+            implements Command {
+
+        /** A new request (nothing resumed). */
+        public Reserve(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
+                String cacheSalt, ActorRef<Command> prefill, ActorRef<GenerationEvent> replyTo) {
+            this(requestId, transferId, promptTokens, sampling, cacheSalt, prefill, replyTo, 0);
+        }
+    }
 
     /**
      * Prefill node: compute the prompt and the first token (to {@code replyTo}), then ship the
      * prompt's KV under {@code transferId} to {@code decode} once it says {@link DecodeReady}.
      */
     public record Prefill(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
-            String cacheSalt, ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo) implements Command {}
+            String cacheSalt, ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo, int resumed)
+            implements Command {
+
+        /** A new request (nothing resumed). */
+        public Prefill(RequestId requestId, TransferId transferId, int[] promptTokens, SamplingSpec sampling,
+                String cacheSalt, ActorRef<Command> decode, ActorRef<GenerationEvent> replyTo) {
+            this(requestId, transferId, promptTokens, sampling, cacheSalt, decode, replyTo, 0);
+        }
+    }
 
     /**
      * Decode to prefill node: blocks are reserved; send the KV to this kv-transfer endpoint. The decode

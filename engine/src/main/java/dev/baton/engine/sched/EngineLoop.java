@@ -250,7 +250,7 @@ public final class EngineLoop implements AutoCloseable {
         if (closed) {
             return SubmitResult.CLOSED;
         }
-        SequenceOutput out = new SequenceOutput(engine, request.promptTokens(), request.params());
+        SequenceOutput out = new SequenceOutput(engine, request.promptTokens(), request.params(), request.resumed());
         KvBlockPool pool = engine.pool();
         int positions = mode == Mode.PREFILL ? out.promptLength() : out.maxLength();
         int need = (positions + pool.spec().blockSize() - 1) / pool.spec().blockSize();
@@ -479,7 +479,7 @@ public final class EngineLoop implements AutoCloseable {
                 continue;
             }
             if (r.out.generated() == 0) {
-                r.listener.onPrefilled(r.out.promptLength(), r.cachedTokens);
+                r.listener.onPrefilled(r.out.requestPromptTokens(), r.cachedTokens);
             }
             int token = r.out.advance(logits, r.row * vocab);
             generatedTokens++;
@@ -487,7 +487,7 @@ public final class EngineLoop implements AutoCloseable {
             if (r.out.finished()) {
                 it.remove();
                 release(r);
-                r.listener.onFinished(r.out.finishReason(), "", r.out.promptLength(), r.out.generated());
+                r.listener.onFinished(r.out.finishReason(), "", r.out.requestPromptTokens(), r.out.completionTokens());
             } else if (r.mode == Mode.PREFILL) {
                 it.remove();
                 byId.remove(r.id);
@@ -570,7 +570,7 @@ public final class EngineLoop implements AutoCloseable {
                     } else if (!m.ok()) {
                         importing.remove(r);
                         release(r);
-                        r.listener.onFailed("the prompt's KV transfer failed: " + m.reason());
+                        r.listener.onFailed("the prompt's KV transfer failed: " + m.reason(), true);
                     } else {
                         r.kvArrived = true;
                         activateIfReady(r);
@@ -589,6 +589,11 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private void cancel(Running r, String reason) {
+        cancel(r, reason, false);
+    }
+
+    /** {@code retryable}: the request failed for a reason another node would not have (a peer's KV never came). */
+    private void cancel(Running r, String reason, boolean retryable) {
         if (r.ticket != null && !r.ticket.revoke()) {
             // a transport holds the blocks: they are freed when it gives them back
             if (r.cancelReason == null) {
@@ -604,7 +609,7 @@ public final class EngineLoop implements AutoCloseable {
             deferred.remove(r);
         }
         release(r);
-        r.listener.onFailed(reason);
+        r.listener.onFailed(reason, retryable);
     }
 
     /** An import whose KV arrived and whose first token is known joins the decode batch. */
@@ -633,7 +638,7 @@ public final class EngineLoop implements AutoCloseable {
         }
         if (r.out.finished()) {
             release(r);
-            r.listener.onFinished(r.out.finishReason(), r.out.text(), r.out.promptLength(), r.out.generated());
+            r.listener.onFinished(r.out.finishReason(), r.out.text(), r.out.requestPromptTokens(), r.out.completionTokens());
         } else {
             running.add(r);
         }
@@ -655,7 +660,7 @@ public final class EngineLoop implements AutoCloseable {
             for (Running r : List.copyOf(deferred)) {
                 if (now - r.deferredNanos > settings.startTimeoutNanos()) {
                     cancel(r, "the prefill node did not start the prompt within "
-                            + java.time.Duration.ofNanos(settings.startTimeoutNanos()).toMillis() + " ms");
+                            + java.time.Duration.ofNanos(settings.startTimeoutNanos()).toMillis() + " ms", true);
                     n++;
                 }
             }
@@ -663,7 +668,7 @@ public final class EngineLoop implements AutoCloseable {
         for (Running r : List.copyOf(importing)) {
             if (!r.kvArrived && r.cancelReason == null && now - r.reservedNanos > settings.importTimeoutNanos()) {
                 cancel(r, "the prompt's KV did not arrive within "
-                        + java.time.Duration.ofNanos(settings.importTimeoutNanos()).toMillis() + " ms");
+                        + java.time.Duration.ofNanos(settings.importTimeoutNanos()).toMillis() + " ms", true);
                 n++;
             }
         }
@@ -786,7 +791,7 @@ public final class EngineLoop implements AutoCloseable {
                 pending.decrementAndGet();
             }
             try {
-                r.listener.onFailed(reason);
+                r.listener.onFailed(reason, imports); // a closing node: another one can take the request
             } catch (RuntimeException e) {
                 LOG.warn("listener of {} failed: {}", r.id, e.toString());
             }

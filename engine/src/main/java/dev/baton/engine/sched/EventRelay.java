@@ -66,7 +66,12 @@ public class EventRelay implements GenerationListener {
 
     @Override
     public void onFailed(String reason) {
-        sink.accept(new GenerationEvent.Failed(id, reason, false));
+        onFailed(reason, false);
+    }
+
+    @Override
+    public void onFailed(String reason, boolean retryable) {
+        sink.accept(new GenerationEvent.Failed(id, reason, retryable));
         onEnd.run();
     }
 }

@@ -31,4 +31,12 @@ public interface GenerationListener {
 
     /** The request ended with an error (cancelled, no KV room, ...); its blocks are already free. */
     void onFailed(String reason);
+
+    /**
+     * As {@link #onFailed(String)}; {@code retryable} when the cause lies outside the request (a peer's KV never
+     * arrived, the node shuts down), so another node may serve it.
+     */
+    default void onFailed(String reason, boolean retryable) {
+        onFailed(reason);
+    }
 }

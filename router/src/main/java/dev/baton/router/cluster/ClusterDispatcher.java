@@ -37,7 +37,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
 /**
  * The router's side of the cluster: which nodes exist and in which role (Receptionist), how loaded
  * they are (polled {@link NodeProtocol.LoadReport}s), where each request runs, and what to do when a
- * node goes away (its in-flight requests fail at once, retryable, when it becomes unreachable).
+ * node goes away: its in-flight requests move to other nodes (stream migration, below), or fail at once,
+ * retryable, when no node can take them.
  *
  * <p>Routing (docs/design.md §3): with at least one prefill and one decode node the request is
  * disaggregated. Both choices are KV-aware: from the nodes' KV events ({@link KvIndex}) the router
@@ -54,6 +55,15 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * node; they are put back in order by {@link GenerationEvent.Tokens#index()}. Without a
  * prefill/decode pair, requests go whole to worker nodes, chosen like prefill nodes. With no room
  * anywhere the request fails retryable (the HTTP layer answers 503 with Retry-After).
+ *
+ * <p>Stream migration (docs/design.md §12): every request gets a seed here, and the router keeps the
+ * token ids it delivered. When the node generating a request is lost (unreachable, down, left), or its
+ * prefill node is lost before the decode node produced a token, or a node reports a retryable failure
+ * after the request started there, the request is routed again as a new <em>attempt</em> (its own
+ * request id on the nodes, so late events of the lost attempt are ignored) with the prompt plus the
+ * delivered tokens, of which the nodes know that they are output ({@code resumed}): they continue the
+ * sequence with the same draws, so the client's stream goes on with no token lost or repeated. At most
+ * {@link RoutingSettings#maxMigrations()} times per request.
  *
  * <p>Threading: {@link #submit}, {@link #cancel} and the getters are thread-safe; all state lives in
  * one actor; listeners are called on that actor's thread.
@@ -135,8 +145,49 @@ public final class ClusterDispatcher {
         }
     }
 
-    /** One request on its way: on a worker, or on a prefill node then a decode node. */
+    /** One client request, across the attempts that serve it (more than one when its stream migrates). */
+    private static final class Job {
+        final RequestId client;
+        final int[] prompt;
+        final SamplingSpec sampling; // with a seed: a migrated attempt draws what the first would have
+        final String cacheSalt;
+        final DispatchListener listener;
+        int[] delivered = new int[16]; // token ids the client has received, in order
+        int deliveredCount;
+        int migrations;
+        boolean prefilledReported;
+        boolean cancelled;
+        InFlight current;
+
+        Job(RequestId client, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener) {
+            this.client = client;
+            this.prompt = prompt;
+            this.sampling = sampling;
+            this.cacheSalt = cacheSalt;
+            this.listener = listener;
+        }
+
+        void delivered(int[] tokens) {
+            if (deliveredCount + tokens.length > delivered.length) {
+                delivered = java.util.Arrays.copyOf(delivered, Math.max(delivered.length * 2, deliveredCount + tokens.length));
+            }
+            System.arraycopy(tokens, 0, delivered, deliveredCount, tokens.length);
+            deliveredCount += tokens.length;
+        }
+
+        /** The prompt of the next attempt: the prompt, then every token delivered so far. */
+        int[] resumedPrompt() {
+            int[] p = java.util.Arrays.copyOf(prompt, prompt.length + deliveredCount);
+            System.arraycopy(delivered, 0, p, prompt.length, deliveredCount);
+            return p;
+        }
+    }
+
+    /** One attempt at a request: on a worker, or on a prefill node then a decode node. */
     private static final class InFlight {
+        final Job job;
+        final RequestId attempt; // the request id the nodes know: the client's for the first attempt
+        final int resumed; // output tokens delivered before this attempt began
         final DispatchListener listener;
         final Node worker;
         final Node prefill;
@@ -149,11 +200,16 @@ public final class ClusterDispatcher {
         long queuedTokens;
         int nextIndex; // completion index of the next token to deliver
         boolean prefillReleased;
+        boolean started; // a node of this attempt reported progress (prefilled, a token)
         final TreeMap<Integer, GenerationEvent.Tokens> early = new TreeMap<>();
         GenerationEvent.Finished finished; // held until every token before it is delivered
 
-        InFlight(DispatchListener listener, Node worker, Node prefill, Node decode, int blocks, int prefillBlocks) {
-            this.listener = listener;
+        InFlight(Job job, RequestId attempt, Node worker, Node prefill, Node decode, int blocks, int prefillBlocks) {
+            this.job = job;
+            this.attempt = attempt;
+            this.resumed = job.deliveredCount;
+            this.nextIndex = resumed;
+            this.listener = job.listener;
             this.worker = worker;
             this.prefill = prefill;
             this.decode = decode;
@@ -170,8 +226,12 @@ public final class ClusterDispatcher {
             }
         }
 
+        /**
+         * Whether losing {@code n} loses this attempt. The prefill node counts until the decode node delivered
+         * a token: before that the prompt's KV may still be on its way.
+         */
         boolean uses(Node n) {
-            return n == worker || n == decode || (n == prefill && !prefillReleased);
+            return n == worker || n == decode || (n == prefill && (!prefillReleased || nextIndex <= resumed + 1));
         }
     }
 
@@ -252,7 +312,8 @@ public final class ClusterDispatcher {
 
     private Behavior<Msg> behavior(ActorContext<Msg> ctx, Duration poll) {
         Map<ActorRef<NodeProtocol.Command>, Node> nodes = new HashMap<>();
-        Map<RequestId, InFlight> requests = new HashMap<>();
+        Map<RequestId, InFlight> requests = new HashMap<>(); // by attempt id
+        Map<RequestId, Job> jobs = new HashMap<>(); // by the client's request id
         KvIndex index = new KvIndex((id, node) -> ctx.ask(KvEvents.State.class, node, Duration.ofSeconds(5),
                 NodeProtocol.GetKvState::new, (state, failure) -> state != null ? new KvStateMsg(state) : new ResyncFailed(id)));
         metrics.bind(index);
@@ -264,6 +325,7 @@ public final class ClusterDispatcher {
         drainingTopic.tell(Topic.subscribe(ctx.messageAdapter(NodeProtocol.Draining.class, NodeDraining::new)));
         Hashing hashing = new Hashing();
         ActorRef<GenerationEvent> events = ctx.messageAdapter(GenerationEvent.class, Event::new);
+        Core core = new Core(ctx, nodes, requests, jobs, events, index, hashing);
         ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, Listing::new);
         for (ServiceKey<NodeProtocol.Command> key : KEYS.values()) {
             ctx.getSystem().receptionist().tell(Receptionist.subscribe(key, listings));
@@ -278,19 +340,20 @@ public final class ClusterDispatcher {
             timers.startTimerWithFixedDelay(Poll.INSTANCE, poll);
             return Behaviors.receive(Msg.class)
                     .onMessage(Submit.class, s -> {
-                        dispatch(s, nodes, requests, events, index, hashing);
+                        core.submit(s);
                         publish(nodes, index);
                         return Behaviors.same();
                     })
                     .onMessage(CancelReq.class, c -> {
-                        InFlight f = requests.get(c.id());
-                        if (f != null) {
-                            tellNodes(f, new NodeProtocol.Cancel(c.id(), c.reason()));
+                        Job j = jobs.get(c.id());
+                        if (j != null) {
+                            j.cancelled = true;
+                            tellNodes(j.current, new NodeProtocol.Cancel(j.current.attempt, c.reason()));
                         }
                         return Behaviors.same();
                     })
                     .onMessage(Event.class, e -> {
-                        if (onEvent(e.event(), requests)) {
+                        if (core.onEvent(e.event())) {
                             publish(nodes, index);
                         }
                         return Behaviors.same();
@@ -309,7 +372,7 @@ public final class ClusterDispatcher {
                         return Behaviors.same();
                     })
                     .onMessage(Listing.class, l -> {
-                        onListing(l.listing(), nodes, requests, ctx, index);
+                        onListing(l.listing(), nodes, core, ctx, index);
                         publish(nodes, index);
                         return Behaviors.same();
                     })
@@ -354,7 +417,7 @@ public final class ClusterDispatcher {
                             if (n.address().equals(a)) {
                                 n.reachable = reachable;
                                 if (!reachable) {
-                                    failNode(n, "node " + a + " is unreachable", requests);
+                                    core.failNode(n, "node " + a + " is unreachable");
                                 }
                             }
                         }
@@ -369,7 +432,7 @@ public final class ClusterDispatcher {
                                 if (n.address().equals(a)) {
                                     it.remove();
                                     forget(n, index);
-                                    failNode(n, "node " + a + " is down", requests);
+                                    core.failNode(n, "node " + a + " is down");
                                 }
                             }
                             publish(nodes, index);
@@ -391,7 +454,7 @@ public final class ClusterDispatcher {
     }
 
     private static void onListing(Receptionist.Listing listing, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
-            Map<RequestId, InFlight> requests, ActorContext<Msg> ctx, KvIndex index) {
+            Core core, ActorContext<Msg> ctx, KvIndex index) {
         for (Map.Entry<String, ServiceKey<NodeProtocol.Command>> k : KEYS.entrySet()) {
             if (!listing.isForKey(k.getValue())) {
                 continue;
@@ -406,7 +469,7 @@ public final class ClusterDispatcher {
                 if (n.role.equals(role) && !live.contains(n.ref)) {
                     it.remove();
                     forget(n, index);
-                    failNode(n, "node " + n.address() + " left the cluster", requests);
+                    core.failNode(n, "node " + n.address() + " left the cluster");
                 }
             }
         }
@@ -432,65 +495,215 @@ public final class ClusterDispatcher {
         return false;
     }
 
-    private void dispatch(Submit s, Map<ActorRef<NodeProtocol.Command>, Node> nodes,
-            Map<RequestId, InFlight> requests, ActorRef<GenerationEvent> events, KvIndex index, Hashing hashing) {
-        if (requests.containsKey(s.id())) {
-            s.listener().onFailed("duplicate request id " + s.id().value(), false);
-            return;
-        }
-        int positions = s.prompt().length + s.sampling().maxTokens();
-        BlockHash[] prefix = hashing.prefix(s.prompt(), s.cacheSalt());
-        if (any(nodes, "prefill") && any(nodes, "decode")) {
-            Choice chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
-            if (chosen != null && chosen.cachedTokens() > 0
-                    && s.prompt().length - chosen.cachedTokens() <= routing.decodePrefillThreshold()) {
-                // the decode node holds all of the prompt but a short remainder: it computes that itself
-                metrics.decided("decode", "local");
-                runWhole(s, chosen, positions, requests, events);
-                return;
-            }
-            Node decode = chosen == null ? null : chosen.node();
-            Choice prefill = decode == null ? null : chooseByPrefix(nodes, "prefill", s.prompt().length, prefix, index);
-            if (decode == null || prefill == null) {
-                s.listener().onFailed((decode == null ? "no decode node" : "no prefill node")
-                        + " has KV room for this request now", true);
-                return;
-            }
-            metrics.decided("decode", chosen.reason());
-            metrics.decided("prefill", prefill.reason());
-            SamplingSpec spec = s.sampling().seed() != null ? s.sampling() : withSeed(s.sampling(),
-                    ThreadLocalRandom.current().nextLong());
-            TransferId transfer = new TransferId(ThreadLocalRandom.current().nextLong());
-            InFlight f = new InFlight(s.listener(), null, prefill.node, decode, decode.blocksFor(positions),
-                    prefill.node.blocksFor(s.prompt().length));
-            admit(f, decode, f.blocks);
-            admit(f, prefill.node, f.prefillBlocks);
-            queue(f, prefill, s.prompt().length);
-            requests.put(s.id(), f);
-            decode.ref.tell(new NodeProtocol.Reserve(s.id(), transfer, s.prompt(), spec, s.cacheSalt(), prefill.node.ref,
-                    events));
-            prefill.node.ref.tell(new NodeProtocol.Prefill(s.id(), transfer, s.prompt(), spec, s.cacheSalt(), decode.ref,
-                    events));
-            return;
-        }
-        Choice worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
-        if (worker == null) {
-            s.listener().onFailed(any(nodes, "worker") ? "no node has KV room for this request now"
-                    : "no worker node, or prefill and decode pair, is ready", true);
-            return;
-        }
-        metrics.decided("worker", worker.reason());
-        runWhole(s, worker, positions, requests, events);
-    }
+    /** The dispatcher actor's request handling (its state lives on the actor's thread only). */
+    private final class Core {
+        final ActorContext<Msg> ctx;
+        final Map<ActorRef<NodeProtocol.Command>, Node> nodes;
+        final Map<RequestId, InFlight> requests;
+        final Map<RequestId, Job> jobs;
+        final ActorRef<GenerationEvent> events;
+        final KvIndex index;
+        final Hashing hashing;
 
-    /** Sends the whole request to one node (a worker, or a decode node holding nearly all of the prompt). */
-    private static void runWhole(Submit s, Choice c, int positions, Map<RequestId, InFlight> requests,
-            ActorRef<GenerationEvent> events) {
-        InFlight f = new InFlight(s.listener(), c.node(), null, null, c.node().blocksFor(positions), 0);
-        admit(f, c.node(), f.blocks);
-        queue(f, c, s.prompt().length);
-        requests.put(s.id(), f);
-        c.node().ref.tell(new NodeProtocol.Generate(s.id(), s.prompt(), s.sampling(), s.cacheSalt(), events));
+        Core(ActorContext<Msg> ctx, Map<ActorRef<NodeProtocol.Command>, Node> nodes, Map<RequestId, InFlight> requests,
+                Map<RequestId, Job> jobs, ActorRef<GenerationEvent> events, KvIndex index, Hashing hashing) {
+            this.ctx = ctx;
+            this.nodes = nodes;
+            this.requests = requests;
+            this.jobs = jobs;
+            this.events = events;
+            this.index = index;
+            this.hashing = hashing;
+        }
+
+        void submit(Submit s) {
+            if (jobs.containsKey(s.id()) || requests.containsKey(s.id())) {
+                s.listener().onFailed("duplicate request id " + s.id().value(), false);
+                return;
+            }
+            // a seed chosen here: a stream that migrates draws on the next node what it would have drawn here
+            SamplingSpec spec = s.sampling().seed() != null ? s.sampling()
+                    : withSeed(s.sampling(), ThreadLocalRandom.current().nextLong());
+            Job job = new Job(s.id(), s.prompt(), spec, s.cacheSalt(), s.listener());
+            String refused = dispatch(job, s.id());
+            if (refused != null) {
+                s.listener().onFailed(refused, true);
+            } else {
+                jobs.put(s.id(), job);
+            }
+        }
+
+        /**
+         * Routes one attempt at {@code job} (the prompt plus the tokens delivered so far); returns null when it
+         * was sent, else why no node could take it.
+         */
+        private String dispatch(Job job, RequestId attempt) {
+            int[] prompt = job.deliveredCount == 0 ? job.prompt : job.resumedPrompt();
+            int resumed = job.deliveredCount;
+            int positions = job.prompt.length + job.sampling.maxTokens();
+            BlockHash[] prefix = hashing.prefix(prompt, job.cacheSalt);
+            if (any(nodes, "prefill") && any(nodes, "decode")) {
+                Choice chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
+                if (chosen != null && chosen.cachedTokens() > 0
+                        && prompt.length - chosen.cachedTokens() <= routing.decodePrefillThreshold()) {
+                    // the decode node holds all of the prompt but a short remainder: it computes that itself
+                    metrics.decided("decode", "local");
+                    runWhole(job, attempt, prompt, chosen, positions);
+                    return null;
+                }
+                Node decode = chosen == null ? null : chosen.node();
+                Choice prefill = decode == null ? null : chooseByPrefix(nodes, "prefill", prompt.length, prefix, index);
+                if (decode == null || prefill == null) {
+                    return (decode == null ? "no decode node" : "no prefill node") + " has KV room for this request now";
+                }
+                metrics.decided("decode", chosen.reason());
+                metrics.decided("prefill", prefill.reason());
+                TransferId transfer = new TransferId(ThreadLocalRandom.current().nextLong());
+                InFlight f = new InFlight(job, attempt, null, prefill.node, decode, decode.blocksFor(positions),
+                        prefill.node.blocksFor(prompt.length));
+                admit(f, decode, f.blocks);
+                admit(f, prefill.node, f.prefillBlocks);
+                queue(f, prefill, prompt.length);
+                requests.put(attempt, f);
+                job.current = f;
+                decode.ref.tell(new NodeProtocol.Reserve(attempt, transfer, prompt, job.sampling, job.cacheSalt,
+                        prefill.node.ref, events, resumed));
+                prefill.node.ref.tell(new NodeProtocol.Prefill(attempt, transfer, prompt, job.sampling, job.cacheSalt,
+                        decode.ref, events, resumed));
+                return null;
+            }
+            Choice worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
+            if (worker == null) {
+                return any(nodes, "worker") ? "no node has KV room for this request now"
+                        : "no worker node, or prefill and decode pair, is ready";
+            }
+            metrics.decided("worker", worker.reason());
+            runWhole(job, attempt, prompt, worker, positions);
+            return null;
+        }
+
+        /** Sends the whole request to one node (a worker, or a decode node holding nearly all of the prompt). */
+        private void runWhole(Job job, RequestId attempt, int[] prompt, Choice c, int positions) {
+            InFlight f = new InFlight(job, attempt, c.node(), null, null, c.node().blocksFor(positions), 0);
+            admit(f, c.node(), f.blocks);
+            queue(f, c, prompt.length);
+            requests.put(attempt, f);
+            job.current = f;
+            c.node().ref.tell(new NodeProtocol.Generate(attempt, prompt, job.sampling, job.cacheSalt, events,
+                    job.deliveredCount));
+        }
+
+        /** Delivers one event, in completion order; returns true when it ended its attempt. */
+        boolean onEvent(GenerationEvent e) {
+            InFlight f = requests.get(e.requestId());
+            if (f == null) {
+                return false; // a late event of an attempt already ended (its node was lost, the stream moved on)
+            }
+            switch (e) {
+                case GenerationEvent.Prefilled p -> {
+                    f.started = true;
+                    if (!f.job.prefilledReported) {
+                        f.job.prefilledReported = true;
+                        f.listener.onPrefilled(p.promptTokens(), p.cachedTokens());
+                    }
+                }
+                case GenerationEvent.Tokens t -> {
+                    f.started = true;
+                    if (t.index() > f.nextIndex) {
+                        f.early.put(t.index(), t); // the decode node's tokens overtook the prefill node's first
+                        return false;
+                    }
+                    if (t.index() < f.nextIndex) {
+                        return false; // cannot happen: each index is sent once per attempt
+                    }
+                    deliver(f, t);
+                    GenerationEvent.Tokens next;
+                    while ((next = f.early.remove(f.nextIndex)) != null) {
+                        deliver(f, next);
+                    }
+                    if (f.finished != null && f.nextIndex >= f.finished.completionTokens()) {
+                        finish(f, f.finished);
+                        return true;
+                    }
+                }
+                case GenerationEvent.Finished d -> {
+                    if (f.nextIndex < d.completionTokens()) {
+                        f.finished = d;
+                        return false;
+                    }
+                    finish(f, d);
+                    return true;
+                }
+                case GenerationEvent.Failed x -> {
+                    end(f.attempt, requests);
+                    tellNodes(f, new NodeProtocol.Cancel(f.attempt, x.reason()));
+                    if (x.retryable() && f.started) {
+                        migrate(f, "node-failed", x.reason());
+                    } else {
+                        jobs.remove(f.job.client);
+                        f.listener.onFailed(x.reason(), x.retryable());
+                    }
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private void finish(InFlight f, GenerationEvent.Finished d) {
+            end(f.attempt, requests);
+            jobs.remove(f.job.client);
+            if (f.decode != null && d.completionTokens() <= f.resumed + 1) {
+                // finished with the prefill node's first token: the decode node's reservation is not needed
+                f.decode.ref.tell(new NodeProtocol.Cancel(f.attempt, "the request finished on the prefill node"));
+            }
+            f.listener.onFinished(d.finishReason(), d.text(), d.promptTokens(), d.completionTokens());
+        }
+
+        /** {@code n} is lost: every attempt that needs it moves to other nodes, or fails (retryable). */
+        void failNode(Node n, String reason) {
+            List<InFlight> lost = new ArrayList<>();
+            for (InFlight f : requests.values()) {
+                if (f.uses(n)) {
+                    lost.add(f);
+                }
+            }
+            for (InFlight f : lost) {
+                end(f.attempt, requests);
+                NodeProtocol.Cancel cancel = new NodeProtocol.Cancel(f.attempt, reason);
+                for (Node other : new Node[] {f.prefill, f.decode}) {
+                    if (other != null && other != n) {
+                        other.ref.tell(cancel);
+                    }
+                }
+                migrate(f, n == f.prefill ? "prefill-lost" : "node-lost", reason);
+            }
+        }
+
+        /**
+         * Routes the request of the ended attempt {@code f} again, from the tokens its client has, or fails it
+         * (retryable) when it was cancelled, has moved too often, or no node can take it.
+         */
+        private void migrate(InFlight f, String tag, String reason) {
+            Job job = f.job;
+            if (job.cancelled || job.migrations >= routing.maxMigrations()) {
+                jobs.remove(job.client);
+                job.listener.onFailed(reason, true);
+                return;
+            }
+            job.migrations++;
+            RequestId attempt = new RequestId(ThreadLocalRandom.current().nextLong());
+            String refused = dispatch(job, attempt);
+            if (refused != null) {
+                jobs.remove(job.client);
+                job.listener.onFailed(reason + "; no node could take the stream over: " + refused, true);
+                return;
+            }
+            metrics.migrated(tag);
+            InFlight next = job.current;
+            Node to = next.worker != null ? next.worker : next.decode;
+            ctx.getLog().info("{} moves to {} as {} after {} token(s) ({}: {})", job.client, to.address(), attempt,
+                    job.deliveredCount, tag, reason);
+        }
     }
 
     /**
@@ -590,48 +803,8 @@ public final class ClusterDispatcher {
                 s.ignoreEos());
     }
 
-    /** Delivers one event, in completion order; returns true when it ended its request. */
-    private static boolean onEvent(GenerationEvent e, Map<RequestId, InFlight> requests) {
-        InFlight f = requests.get(e.requestId());
-        if (f == null) {
-            return false; // a late event of a request already ended (e.g. failed when its node became unreachable)
-        }
-        switch (e) {
-            case GenerationEvent.Prefilled p -> f.listener.onPrefilled(p.promptTokens(), p.cachedTokens());
-            case GenerationEvent.Tokens t -> {
-                if (t.index() > f.nextIndex) {
-                    f.early.put(t.index(), t); // the decode node's tokens overtook the prefill node's first
-                    return false;
-                }
-                deliver(f, t);
-                GenerationEvent.Tokens next;
-                while ((next = f.early.remove(f.nextIndex)) != null) {
-                    deliver(f, next);
-                }
-                if (f.finished != null && f.nextIndex >= f.finished.completionTokens()) {
-                    finish(f, f.finished, requests);
-                    return true;
-                }
-            }
-            case GenerationEvent.Finished d -> {
-                if (f.nextIndex < d.completionTokens()) {
-                    f.finished = d;
-                    return false;
-                }
-                finish(f, d, requests);
-                return true;
-            }
-            case GenerationEvent.Failed x -> {
-                end(e.requestId(), requests);
-                tellNodes(f, new NodeProtocol.Cancel(e.requestId(), x.reason()));
-                f.listener.onFailed(x.reason(), x.retryable());
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static void deliver(InFlight f, GenerationEvent.Tokens t) {
+        f.job.delivered(t.tokenIds());
         f.listener.onTokens(t.tokenIds(), t.text(), t.logprobs());
         f.nextIndex = t.index() + t.tokenIds().length;
         f.promptDone();
@@ -639,15 +812,6 @@ public final class ClusterDispatcher {
             f.prefillReleased = true; // the prefill node's part is done: its loss no longer fails this request
             f.prefill.inFlight--;
         }
-    }
-
-    private static void finish(InFlight f, GenerationEvent.Finished d, Map<RequestId, InFlight> requests) {
-        end(d.requestId(), requests);
-        if (f.decode != null && d.completionTokens() <= 1) {
-            // finished with the prefill node's first token: the decode node's reservation is not needed
-            f.decode.ref.tell(new NodeProtocol.Cancel(d.requestId(), "the request finished on the prefill node"));
-        }
-        f.listener.onFinished(d.finishReason(), d.text(), d.promptTokens(), d.completionTokens());
     }
 
     private static void tellNodes(InFlight f, NodeProtocol.Command c) {
@@ -676,26 +840,6 @@ public final class ClusterDispatcher {
                 f.prefill.inFlight--;
             }
             unreserve(f.prefill, f.prefillEpoch, f.prefillBlocks);
-        }
-    }
-
-    private static void failNode(Node n, String reason, Map<RequestId, InFlight> requests) {
-        List<RequestId> lost = new ArrayList<>();
-        for (Map.Entry<RequestId, InFlight> e : requests.entrySet()) {
-            if (e.getValue().uses(n)) {
-                lost.add(e.getKey());
-            }
-        }
-        for (RequestId id : lost) {
-            InFlight f = requests.get(id);
-            end(id, requests);
-            NodeProtocol.Cancel cancel = new NodeProtocol.Cancel(id, reason);
-            for (Node other : new Node[] {f.prefill, f.decode}) {
-                if (other != null && other != n) {
-                    other.ref.tell(cancel);
-                }
-            }
-            f.listener.onFailed(reason, true);
         }
     }
 

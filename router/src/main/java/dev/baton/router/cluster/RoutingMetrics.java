@@ -15,6 +15,10 @@ import io.micrometer.core.instrument.MeterRegistry;
  *                                 on the decode node holding all of the prompt but a short remainder
  *   baton.kv.events.applied       KV events applied to the router's index
  *   baton.kv.index.resyncs        resyncs of a node's index (a gap, or a node seen mid-way)
+ *   baton.router.migrations{reason=node-lost|prefill-lost|node-failed}
+ *                                 streams moved to another node (docs/design.md §12): the node generating them was
+ *                                 lost, the prefill node was lost before the decode node had the prompt's KV,
+ *                                 or a node reported a retryable failure after the request started there
  * </pre>
  */
 final class RoutingMetrics {
@@ -22,7 +26,10 @@ final class RoutingMetrics {
     private static final String[] ROLES = {"prefill", "decode", "worker"};
     private static final String[] REASONS = {"prefix", "load", "guard", "local"};
 
+    static final String[] MIGRATION_REASONS = {"node-lost", "prefill-lost", "node-failed"};
+
     private final Counter[] decisions;
+    private final Counter[] migrations = new Counter[MIGRATION_REASONS.length];
     private final MeterRegistry registry;
 
     RoutingMetrics(MeterRegistry registry) {
@@ -38,6 +45,17 @@ final class RoutingMetrics {
                             .tag("reason", REASONS[j]).register(registry);
                 }
             }
+            for (int i = 0; i < MIGRATION_REASONS.length; i++) {
+                migrations[i] = Counter.builder("baton.router.migrations").tag("reason", MIGRATION_REASONS[i])
+                        .register(registry);
+            }
+        }
+    }
+
+    void migrated(String reason) {
+        int i = java.util.Arrays.asList(MIGRATION_REASONS).indexOf(reason);
+        if (registry != null && i >= 0) {
+            migrations[i].increment();
         }
     }
 

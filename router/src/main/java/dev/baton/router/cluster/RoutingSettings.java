@@ -16,11 +16,16 @@ import java.time.Duration;
  * @param decodePrefillThreshold longest uncached prompt remainder (tokens) that a decode node holding the
  *                         rest computes itself, the request going to it whole; 0 never
  * @param loadPollInterval how often every node's load is polled
+ * @param maxMigrations    most times one request's stream moves to another node after the node serving it was
+ *                         lost (docs/design.md §12); 0 never: the request fails, retryable
  */
 public record RoutingSettings(double cacheWeight, double queueWeight, double decodeLoadWeight, int maxImbalance,
-        int decodePrefillThreshold, Duration loadPollInterval) {
+        int decodePrefillThreshold, Duration loadPollInterval, int maxMigrations) {
 
     public RoutingSettings {
+        if (maxMigrations < 0) {
+            throw new IllegalArgumentException("baton.router.routing.max-migrations must be >= 0, got " + maxMigrations);
+        }
         if (cacheWeight < 0 || queueWeight < 0 || decodeLoadWeight < 0 || maxImbalance < 0 || decodePrefillThreshold < 0
                 || loadPollInterval.isNegative() || loadPollInterval.isZero()) {
             throw new IllegalArgumentException("baton.router.routing: weights, max-imbalance and decode-prefill-threshold "
@@ -32,7 +37,7 @@ public record RoutingSettings(double cacheWeight, double queueWeight, double dec
 
     /** The defaults of {@code reference.conf}, polling every {@code loadPollInterval}. */
     public static RoutingSettings defaults(Duration loadPollInterval) {
-        return new RoutingSettings(1.0, 1.0, 256.0, 4, 64, loadPollInterval);
+        return new RoutingSettings(1.0, 1.0, 256.0, 4, 64, loadPollInterval, 2);
     }
 
     public static RoutingSettings defaults() {
@@ -43,6 +48,6 @@ public record RoutingSettings(double cacheWeight, double queueWeight, double dec
         Config c = config.getConfig("baton.router.routing");
         return new RoutingSettings(c.getDouble("cache-weight"), c.getDouble("queue-weight"),
                 c.getDouble("decode-load-weight"), c.getInt("max-imbalance"), c.getInt("decode-prefill-threshold"),
-                c.getDuration("load-poll-interval"));
+                c.getDuration("load-poll-interval"), c.getInt("max-migrations"));
     }
 }
