@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code bin/baton}: the root command; each subcommand is one role or tool. */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = Baton.Version.class,
         description = "Baton: a disaggregated prefill/decode runtime for serving LLMs.",
-        subcommands = {GenerateCommand.class, UpCommand.class, DownCommand.class, DrainCommand.class, PlanCommand.class, dev.baton.cli.deploy.DeployCommand.class, RouterCommand.class, WorkerCommand.class, PrefillCommand.class, DecodeCommand.class, BenchCommand.class, AotTrainingCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, UpCommand.class, DownCommand.class, DrainCommand.class, PlanCommand.class, dev.baton.cli.deploy.DeployCommand.class, RouterCommand.class, WorkerCommand.class, PrefillCommand.class, DecodeCommand.class, BenchCommand.class, AotTrainingCommand.class, TlsCertCommand.class, CommandLine.HelpCommand.class})
 public final class Baton implements Runnable {
 
     @CommandLine.Spec

@@ -3,6 +3,7 @@ package dev.baton.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.baton.router.tls.TlsSettings;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Option;
@@ -42,6 +43,17 @@ final class ClusterOptions {
     @Option(names = "--node-id", paramLabel = "ID", description = "this node's id (default: role-port)")
     String nodeId;
 
+    @Option(names = "--cluster-cert", paramLabel = "PEM",
+            description = "TLS between nodes (baton.cluster.tls): this node's certificate; with --cluster-key")
+    java.nio.file.Path clusterCert;
+
+    @Option(names = "--cluster-key", paramLabel = "PEM", description = "the private key of --cluster-cert")
+    java.nio.file.Path clusterKey;
+
+    @Option(names = "--cluster-trust", paramLabel = "PEM",
+            description = "certificates a peer's must chain to (default: --cluster-cert itself, one certificate shared by the cluster)")
+    java.nio.file.Path clusterTrust;
+
     /** The node's configuration: flags over {@code base}, with its role; refuses addressing that cannot work. */
     Config apply(Config base, String role) {
         Config c = base;
@@ -58,9 +70,35 @@ final class ClusterOptions {
             c = c.withValue(SEEDS, ConfigValueFactory.fromIterable(seeds.stream().map(ClusterOptions::seedAddress).toList()));
         }
         c = c.withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(role)));
-        c = c.resolve();
+        c = clusterTls(c.resolve());
         checkReachable(c);
         return c;
+    }
+
+    /**
+     * {@code baton.cluster.tls} (with the {@code --cluster-*} flags over it) as Artery's configuration: when on,
+     * transport {@code tls-tcp} through {@link ClusterTlsEngineProvider}. The key, certificate and trust are read
+     * here, so a file that cannot be used stops the node before it starts, named.
+     */
+    Config clusterTls(Config c) {
+        String k = ClusterTlsEngineProvider.KEY;
+        if (clusterCert != null || clusterKey != null) {
+            c = c.withValue(k + ".enabled", ConfigValueFactory.fromAnyRef(true))
+                    .withValue(k + ".certificate", ConfigValueFactory.fromAnyRef(clusterCert == null ? "" : clusterCert.toString()))
+                    .withValue(k + ".private-key", ConfigValueFactory.fromAnyRef(clusterKey == null ? "" : clusterKey.toString()))
+                    .withValue(k + ".keystore", ConfigValueFactory.fromAnyRef(""));
+        }
+        if (clusterTrust != null) {
+            c = c.withValue(k + ".trust", ConfigValueFactory.fromAnyRef(clusterTrust.toString()));
+        }
+        TlsSettings tls = TlsSettings.from(c, k);
+        if (!tls.enabled()) {
+            return c;
+        }
+        tls.trusted(tls.keyMaterial());
+        return c.withValue("pekko.remote.artery.transport", ConfigValueFactory.fromAnyRef("tls-tcp"))
+                .withValue("pekko.remote.artery.ssl.ssl-engine-provider",
+                        ConfigValueFactory.fromAnyRef(ClusterTlsEngineProvider.class.getName()));
     }
 
     /**

@@ -31,8 +31,21 @@ final class DrainCommand implements Callable<Integer> {
             description = "the router's base URL (default: ${DEFAULT-VALUE})")
     String router;
 
-    @Option(names = "--api-key", paramLabel = "KEY", description = "bearer key, when the router needs one")
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "bearer key, when the router needs one and has no admin keys (else use --admin-key)")
     String apiKey;
+
+    @Option(names = "--admin-key", paramLabel = "KEY", defaultValue = "${env:BATON_ADMIN_KEY}",
+            description = "admin key of the router (baton.router.admin-keys; default: $BATON_ADMIN_KEY, else the "
+                    + "first of baton.router.admin-keys in cluster.conf or --config)")
+    String adminKey;
+
+    @Option(names = "--cacert", paramLabel = "PEM",
+            description = "certificates to trust in an https:// router's (e.g. its self-signed one); default: the JDK's")
+    java.nio.file.Path caCert;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "configuration file (default: cluster.conf)")
+    java.nio.file.Path config;
 
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "0",
             description = "wait up to this long for the node to leave the cluster (default: ${DEFAULT-VALUE}: do not wait)")
@@ -43,7 +56,18 @@ final class DrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String base = router.replaceAll("/+$", "");
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        if (adminKey == null || adminKey.isBlank()) {
+            java.util.List<String> keys = BatonConfig.load(config).getStringList("baton.router.admin-keys");
+            adminKey = keys.isEmpty() ? null : keys.getFirst();
+        }
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        if (caCert != null) {
+            javax.net.ssl.SSLContext trust = javax.net.ssl.SSLContext.getInstance("TLS");
+            trust.init(null, dev.baton.router.tls.KeyMaterial.trustManagers(
+                    dev.baton.router.tls.KeyMaterial.readCertificates(caCert, "--cacert")), null);
+            builder.sslContext(trust);
+        }
+        HttpClient http = builder.build();
         HttpResponse<String> r;
         try {
             r = http.send(request(base + "/v1/cluster/nodes/" + URLEncoder.encode(node, StandardCharsets.UTF_8)
@@ -84,8 +108,9 @@ final class DrainCommand implements Callable<Integer> {
 
     private HttpRequest.Builder request(String url) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
-        if (apiKey != null) {
-            b.header("Authorization", "Bearer " + apiKey);
+        String key = adminKey != null ? adminKey : apiKey;
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
         }
         return b;
     }

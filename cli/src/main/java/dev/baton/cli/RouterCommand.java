@@ -57,6 +57,13 @@ final class RouterCommand implements Callable<Integer> {
                     + "--host is the address other cluster nodes reach the router at")
     String httpHost;
 
+    @Option(names = "--tls-cert", paramLabel = "PEM",
+            description = "serve the API over HTTPS with this certificate (baton.router.tls); with --tls-key")
+    java.nio.file.Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "the private key of --tls-cert")
+    java.nio.file.Path tlsKey;
+
     @Override
     public Integer call() throws Exception {
         EngineSettings engine = engineOptions.settings();
@@ -67,7 +74,18 @@ final class RouterCommand implements Callable<Integer> {
         if (httpHost != null) {
             config = config.withValue("baton.router.host", com.typesafe.config.ConfigValueFactory.fromAnyRef(httpHost));
         }
+        if (tlsCert != null || tlsKey != null) {
+            config = config.withValue("baton.router.tls.enabled", com.typesafe.config.ConfigValueFactory.fromAnyRef(true))
+                    .withValue("baton.router.tls.certificate", com.typesafe.config.ConfigValueFactory.fromAnyRef(
+                            tlsCert == null ? "" : tlsCert.toString()))
+                    .withValue("baton.router.tls.private-key", com.typesafe.config.ConfigValueFactory.fromAnyRef(
+                            tlsKey == null ? "" : tlsKey.toString()))
+                    .withValue("baton.router.tls.keystore", com.typesafe.config.ConfigValueFactory.fromAnyRef(""));
+        }
         RouterSettings settings = RouterSettings.from(config.resolve());
+        if (settings.tls().enabled()) {
+            settings.tls().keyMaterial(); // a file that cannot be used stops the router here, before the cluster sees it
+        }
         // Read before anything starts: a bad baton.planner key stops the router here, named.
         PlannerSettings plannerSettings = PlannerSettings.from(config.resolve());
         CapacityModel capacity = plannerSettings.mode() == Mode.OFF ? null
@@ -92,7 +110,8 @@ final class RouterCommand implements Callable<Integer> {
         }
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
                 registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
-        LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());
+        LOG.info("router up: model {} on {}://{}:{}/v1", modelId, settings.tls().enabled() ? "https" : "http",
+                settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         PlannerService plannerToStop = planner;

@@ -19,6 +19,9 @@
  *       the management endpoint's {@code /ready}.</li>
  *   <li>{@link dev.baton.cli.NodeLauncher}: starts a node process on this host as {@code bin/baton up} does (same JVM,
  *       flags, class path; own session, log file); {@code up} and the planner's local connector use it.</li>
+ *   <li>{@link dev.baton.cli.ClusterTlsEngineProvider}: Artery's TLS engines from {@code baton.cluster.tls} (mutual
+ *       authentication against the cluster's certificate); {@link dev.baton.cli.ClusterOptions} switches Artery to it.</li>
+ *   <li>{@link dev.baton.cli.TlsCertCommand}: {@code tls-cert}, a self-signed certificate and key as PEM.</li>
  *   <li>{@code dev.baton.cli.planner}: the SLO planner's node connectors (local, ssh, kubernetes).</li>
  *   <li>{@code dev.baton.cli.deploy}: {@code deploy up|status|down|restart}, a cluster on several hosts over ssh.</li>
  * </ul>

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  *   baton.kv.transfer.failed           counter  reason = refused, deadline, crc-mismatch, ..., cancelled
  *   baton.kv.transfer.duration         timer    begin to verdict, with a histogram
  *   baton.kv.transfer.in.flight        long-task timer; its active count is the transfers in flight
- *   baton.kv.transfer.frames.dropped   counter  reason = late, unknown, foreign, refused
+ *   baton.kv.transfer.frames.dropped   counter  reason = late, unknown, foreign, refused, wrong-session
  *   baton.kv.transfer.back.pressured   counter  offers that returned BACK_PRESSURED or NOT_CONNECTED
  * </pre>
  *
@@ -40,9 +40,14 @@ public final class KvTransferMetrics {
         /** A frame of another schema or template, or too short to decode. */
         FOREIGN,
         /** A frame of a transfer that was refused at its begin frame. */
-        REFUSED;
+        REFUSED,
+        /**
+         * A frame naming a transfer in flight, sent by a publication other than the one whose Begin the
+         * receiver accepted: a sender that did not complete the handshake for that transfer.
+         */
+        WRONG_SESSION;
 
-        final String tag = name().toLowerCase(java.util.Locale.ROOT);
+        final String tag = name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
     private final Counter bytes;

@@ -506,11 +506,19 @@ final class AeronKvReceiver implements KvReceiver {
         return null;
     }
 
-    /** The transfer a frame of {@code sessionId} belongs to, the frame counted; null (the frame dropped) if none. */
+    /**
+     * The transfer a frame of {@code sessionId} belongs to, the frame counted; null (the frame dropped and
+     * counted) if none. Only the publication whose Begin was accepted (the handshake) may feed a transfer:
+     * a frame from any other session, even one naming a transfer in flight, is dropped unread.
+     */
     private Transfer frameOf(long idValue, int sessionId) {
         Transfer t = transfers.get(idValue);
-        if (t == null || t.sessionId != sessionId) {
+        if (t == null) {
             drop(idValue);
+            return null;
+        }
+        if (t.sessionId != sessionId) {
+            metrics.dropped(DropReason.WRONG_SESSION);
             return null;
         }
         metrics.frames(1);

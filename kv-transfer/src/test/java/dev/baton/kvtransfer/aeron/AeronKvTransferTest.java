@@ -513,6 +513,47 @@ class AeronKvTransferTest {
     }
 
     @Test
+    void shouldDropAndCountFramesFromASenderThatDidNotBeginTheTransfer() throws Exception {
+        AeronKvTransport transport = ipcTransport();
+        RecordingReceiver rl = new RecordingReceiver();
+        run(transport, transport.newReceiver(compat(LAYERS), rl));
+        try (RawPeer owner = new RawPeer(transport); RawPeer intruder = new RawPeer(transport)) {
+            int blockBytes = LAYERS * 1000;
+            MemorySegment genuine = arena.allocate(blockBytes);
+            Fixtures.fill(genuine, SEED, 51, 0);
+            MemorySegment forged = arena.allocate(blockBytes);
+            forged.fill((byte) 0x5A);
+            owner.begin(51, 1, blockBytes);
+            long end = deadline(10_000);
+            while (rl.begins < 1 && System.nanoTime() - end < 0) {
+                Thread.sleep(5);
+            }
+            assertEquals(1, rl.begins, "the owner's begin was accepted");
+
+            // A second publication (another Aeron session) names the transfer in flight without a Begin of its own.
+            intruder.block(51, 0, forged, crc(forged), false);
+            intruder.end(51, 1);
+            end = deadline(10_000);
+            while (transport.receiveMetrics().droppedCount(DropReason.WRONG_SESSION) < 2 && System.nanoTime() - end < 0) {
+                Thread.sleep(5);
+            }
+            assertEquals(2, transport.receiveMetrics().droppedCount(DropReason.WRONG_SESSION));
+            assertNull(rl.next(200, TimeUnit.MILLISECONDS), "the intruder's end completes nothing");
+
+            owner.block(51, 0, genuine, crc(genuine), false);
+            owner.end(51, 1);
+            Received got = rl.next(10, TimeUnit.SECONDS);
+            assertNotNull(got);
+            assertEquals("complete", got.kind());
+            assertTrue(Fixtures.matches(got.blocks()[0], blockBytes, SEED, 51, 0, arena.allocate(blockBytes)),
+                    "the forged bytes never reached the destination block");
+            assertEquals(AckStatus.COMPLETED, owner.awaitAck(10_000).status());
+            assertEquals(2, transport.receiveMetrics().droppedCount(DropReason.WRONG_SESSION));
+            got.arena().close();
+        }
+    }
+
+    @Test
     void shouldCompleteAndVerifyTransfersOverUdpWithPacketLoss() throws Exception {
         int dataPort = Fixtures.freeUdpPort();
         int replyPort = Fixtures.freeUdpPort();

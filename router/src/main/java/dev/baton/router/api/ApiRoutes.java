@@ -35,15 +35,16 @@ import org.slf4j.LoggerFactory;
  * POST /v1/completions        key   CompletionEndpoint
  * POST /v1/chat/completions   key   CompletionEndpoint
  * GET  /v1/models             key   the served model
- * GET  /v1/cluster            key   the backend's cluster view
- * POST /v1/cluster/nodes/{id}/drain  key   drain a serving node (202; 404 for an unknown id)
- * GET  /v1/planner            key   the SLO planner's last decision (404 when the planner is off)
+ * GET  /v1/cluster            admin the backend's cluster view
+ * POST /v1/cluster/nodes/{id}/drain  admin drain a serving node (202; 404 for an unknown id)
+ * GET  /v1/planner            admin the SLO planner's last decision (404 when the planner is off)
  * GET  /health                      200 while the process serves HTTP
  * GET  /ready                       200 when the backend can serve, else 503 with the reason
  * GET  /metrics                     Prometheus text of the shared registry
  * </pre>
  *
- * "key": a bearer key is needed when keys are configured. Every answer is counted by endpoint and
+ * "key": a bearer key (an API or an admin key) is needed when API keys are configured. "admin": when admin
+ * keys are configured, only an admin key (401 without a valid key, 403 with an API key); else as "key". Every answer is counted by endpoint and
  * status; unknown paths, wrong methods, oversized bodies and unexpected exceptions all become OpenAI
  * error bodies (never a stack trace: those go to the log).
  *
@@ -60,6 +61,7 @@ final class ApiRoutes extends AllDirectives {
     private final PrometheusMeterRegistry registry;
     private final CompletionEndpoint completions;
     private final List<byte[]> apiKeys;
+    private final List<byte[]> adminKeys;
     private final byte[] modelsBody;
 
     private final java.util.function.Supplier<JsonNode> planner;
@@ -80,6 +82,7 @@ final class ApiRoutes extends AllDirectives {
         this.registry = registry;
         this.completions = completions;
         this.apiKeys = settings.apiKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
+        this.adminKeys = settings.adminKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
         this.modelsBody = OpenAiJson.models(model.id(), model.createdEpochSeconds(), model.contextLength());
     }
 
@@ -100,9 +103,9 @@ final class ApiRoutes extends AllDirectives {
                 path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.CHAT)))),
                 path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
                 path(segment("v1").slash("cluster").slash("nodes").slash(segment()).slash("drain"), nodeId -> post(
-                        () -> withKey(endpoint, () -> drain(nodeId)))),
-                path(segment("v1").slash("planner"), () -> get(() -> withKey(endpoint, this::planner))),
-                path(segment("v1").slash("cluster"), () -> get(() -> withKey(endpoint,
+                        () -> withAdminKey(endpoint, () -> drain(nodeId)))),
+                path(segment("v1").slash("planner"), () -> get(() -> withAdminKey(endpoint, this::planner))),
+                path(segment("v1").slash("cluster"), () -> get(() -> withAdminKey(endpoint,
                         () -> complete(HttpAnswers.json(200, OpenAiJson.bytes(backend.clusterView())))))),
                 path("health", () -> get(() -> complete(HttpAnswers.json(200, status("ok", null))))),
                 path("ready", () -> get(this::ready)),
@@ -149,22 +152,42 @@ final class ApiRoutes extends AllDirectives {
         return OpenAiJson.bytes(body);
     }
 
-    /** Passes requests with an accepted {@code Authorization: Bearer KEY} (or all, when no keys are set). */
+    /**
+     * Passes requests with an accepted {@code Authorization: Bearer KEY}, an API or an admin key (or all, when
+     * no API keys are set).
+     */
     private Route withKey(Endpoint endpoint, Supplier<Route> inner) {
         if (apiKeys.isEmpty()) {
             return inner.get();
         }
-        return optionalHeaderValueByName("Authorization", header -> accepted(header) ? inner.get()
-                : complete(HttpAnswers.error(counted(endpoint, ApiError.invalidApiKey()))));
+        return optionalHeaderValueByName("Authorization", header -> matches(header, apiKeys) | matches(header, adminKeys)
+                ? inner.get() : complete(HttpAnswers.error(counted(endpoint, ApiError.invalidApiKey()))));
     }
 
-    private boolean accepted(Optional<String> header) {
+    /**
+     * Passes requests of an admin endpoint with an admin key; without admin keys configured, as {@link #withKey}.
+     * An API key is refused with 403 (it is valid, but not here), anything else with 401.
+     */
+    private Route withAdminKey(Endpoint endpoint, Supplier<Route> inner) {
+        if (adminKeys.isEmpty()) {
+            return withKey(endpoint, inner);
+        }
+        return optionalHeaderValueByName("Authorization", header -> {
+            if (matches(header, adminKeys)) {
+                return inner.get();
+            }
+            ApiError error = matches(header, apiKeys) ? ApiError.adminKeyRequired() : ApiError.invalidApiKey();
+            return complete(HttpAnswers.error(counted(endpoint, error)));
+        });
+    }
+
+    private static boolean matches(Optional<String> header, List<byte[]> keys) {
         if (header.isEmpty() || !header.get().regionMatches(true, 0, "Bearer ", 0, 7)) {
             return false;
         }
         byte[] given = header.get().substring(7).strip().getBytes(StandardCharsets.UTF_8);
         boolean ok = false;
-        for (byte[] key : apiKeys) {
+        for (byte[] key : keys) {
             ok |= MessageDigest.isEqual(key, given); // constant time in the key's content; checks every key
         }
         return ok;

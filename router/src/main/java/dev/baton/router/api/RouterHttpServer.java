@@ -7,7 +7,10 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.Materializer;
@@ -16,7 +19,8 @@ import org.slf4j.LoggerFactory;
 import scala.jdk.javaapi.DurationConverters;
 
 /**
- * Starts the router's OpenAI-compatible HTTP API (docs/design.md §7) on a caller's typed actor system.
+ * Starts the router's OpenAI-compatible HTTP API (docs/design.md §7) on a caller's typed actor system, as
+ * HTTPS when {@code baton.router.tls} is on (the key and certificate are read and checked at start).
  *
  * <p>How the cli starts it:
  * <pre>{@code
@@ -56,6 +60,8 @@ public final class RouterHttpServer {
      * @param registry where the API's meters go; {@code GET /metrics} serves all of it. One router API
      *                 per registry: its in-flight gauge is registered once
      * @return the binding once the port is bound; failed if it cannot be bound
+     * @throws dev.baton.router.tls.TlsConfigException when HTTPS is on and its key or certificate cannot be used
+     *                                                 (naming the file and what is wrong), before anything binds
      */
     public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
             PrometheusMeterRegistry registry) {
@@ -77,21 +83,28 @@ public final class RouterHttpServer {
     public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
             PrometheusMeterRegistry registry, Hooks hooks) {
         settings.validate();
+        // Read first: a key or certificate that cannot be used stops the start here, named, with nothing bound.
+        HttpsConnectionContext https = settings.tls().enabled()
+                ? ConnectionContext.httpsServer(settings.tls().keyMaterial().sslContext(null)) : null;
         ModelCard model = backend.model();
         ApiMetrics metrics = new ApiMetrics(registry, model.id(), hooks.observer());
         Materializer materializer = Materializer.matFromSystem(system);
         CompletionEndpoint completions = new CompletionEndpoint(backend, model, settings, metrics, materializer,
                 system.scheduler(), system.executionContext());
         ApiRoutes routes = new ApiRoutes(settings, backend, model, metrics, registry, completions, hooks.planner());
-        return Http.get(system).newServerAt(settings.host(), settings.port())
-                .withSettings(serverSettings(system, settings))
-                .bind(routes.route())
+        ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port())
+                .withSettings(serverSettings(system, settings));
+        if (https != null) {
+            server = server.enableHttps(https);
+        }
+        String scheme = https != null ? "https" : "http";
+        return server.bind(routes.route())
                 .thenApply(b -> {
                     Binding binding = new Binding(b, settings.shutdownTimeout());
                     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
                             "baton-router-http-" + b.localAddress().getPort(), binding::stop);
-                    LOG.info("router API serving model {} on http://{}:{}", model.id(), b.localAddress().getHostString(),
-                            b.localAddress().getPort());
+                    LOG.info("router API serving model {} on {}://{}:{}", model.id(), scheme,
+                            b.localAddress().getHostString(), b.localAddress().getPort());
                     return binding;
                 });
     }

@@ -18,6 +18,9 @@ import java.util.Objects;
  * @param retryAfter      the {@code Retry-After} of 429 and 503 answers (sent in whole seconds, at least 1)
  * @param maxRequestBytes largest request body
  * @param shutdownTimeout how long stopping waits for requests in flight
+ * @param adminKeys       bearer keys of the admin endpoints ({@code /v1/cluster}, drain, {@code /v1/planner}); empty:
+ *                        those take the API keys like every other {@code /v1/*} endpoint
+ * @param tls             HTTPS: the API's key and certificate ({@code baton.router.tls}); off: plain HTTP
  */
 public record RouterSettings(
         String host,
@@ -27,13 +30,17 @@ public record RouterSettings(
         int maxStreamBuffer,
         Duration retryAfter,
         long maxRequestBytes,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        List<String> adminKeys,
+        dev.baton.router.tls.TlsSettings tls) {
 
     /** The largest {@link #maxStreamBuffer()}: a million events is far past any useful client lag. */
     public static final int MAX_STREAM_BUFFER = 1 << 20;
 
     public RouterSettings {
         apiKeys = List.copyOf(Objects.requireNonNull(apiKeys, "apiKeys"));
+        adminKeys = List.copyOf(Objects.requireNonNull(adminKeys, "adminKeys"));
+        tls = tls == null ? dev.baton.router.tls.TlsSettings.off("baton.router.tls") : tls;
     }
 
     /**
@@ -53,8 +60,10 @@ public record RouterSettings(
                     c.getInt("max-stream-buffer"),
                     c.getDuration("retry-after"),
                     c.getBytes("max-request-bytes"),
-                    c.getDuration("shutdown-timeout")).validate();
-        } catch (ConfigException e) {
+                    c.getDuration("shutdown-timeout"),
+                    c.getStringList("admin-keys"),
+                    dev.baton.router.tls.TlsSettings.from(root, "baton.router.tls")).validate();
+        } catch (ConfigException | dev.baton.router.tls.TlsConfigException e) {
             throw new RouterConfigException("configuration: " + e.getMessage(), e);
         }
     }
@@ -62,25 +71,37 @@ public record RouterSettings(
     /** A copy listening on {@code newPort} (0: a free port). */
     public RouterSettings withPort(int newPort) {
         return new RouterSettings(host, newPort, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, adminKeys, tls).validate();
     }
 
     /** A copy accepting exactly {@code keys} (empty: no key needed). */
     public RouterSettings withApiKeys(List<String> keys) {
         return new RouterSettings(host, port, keys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, adminKeys, tls).validate();
     }
 
     /** A copy with another request timeout. */
     public RouterSettings withRequestTimeout(Duration timeout) {
         return new RouterSettings(host, port, apiKeys, timeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, adminKeys, tls).validate();
     }
 
     /** A copy with another stream buffer. */
     public RouterSettings withMaxStreamBuffer(int events) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, events, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, adminKeys, tls).validate();
+    }
+
+    /** A copy whose admin endpoints take exactly {@code keys} (empty: the API keys). */
+    public RouterSettings withAdminKeys(List<String> keys) {
+        return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout, keys, tls).validate();
+    }
+
+    /** A copy serving HTTPS as {@code newTls} says (or plain HTTP when it is off). */
+    public RouterSettings withTls(dev.baton.router.tls.TlsSettings newTls) {
+        return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout, adminKeys, newTls).validate();
     }
 
     /**
@@ -103,6 +124,16 @@ public record RouterSettings(
                 retryAfter, "0s..1h");
         check(maxRequestBytes >= 1024, "max-request-bytes", maxRequestBytes, ">= 1KiB");
         check(shutdownTimeout != null && !shutdownTimeout.isNegative(), "shutdown-timeout", shutdownTimeout, ">= 0s");
+        for (String key : adminKeys) {
+            check(key != null && !key.isBlank() && key.strip().equals(key), "admin-keys", "(a key)",
+                    "non-blank keys without surrounding spaces");
+            check(!apiKeys.contains(key), "admin-keys", "(a key)", "keys that are not also API keys");
+        }
+        try {
+            tls.validate();
+        } catch (dev.baton.router.tls.TlsConfigException e) {
+            throw new RouterConfigException(e.getMessage(), e);
+        }
         return this;
     }
 
@@ -116,12 +147,17 @@ public record RouterSettings(
         return !apiKeys.isEmpty();
     }
 
+    /** Whether the admin endpoints take only the admin keys. */
+    public boolean requiresAdminKey() {
+        return !adminKeys.isEmpty();
+    }
+
     /** Never prints the keys themselves. */
     @Override
     public String toString() {
         return "RouterSettings[host=" + host + ", port=" + port + ", apiKeys=" + apiKeys.size() + " key(s)"
                 + ", requestTimeout=" + requestTimeout + ", maxStreamBuffer=" + maxStreamBuffer + ", retryAfter="
-                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + "]";
+                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + ", adminKeys=" + adminKeys.size() + " key(s), tls=" + tls + "]";
     }
 
     private static void check(boolean ok, String key, Object value, String range) {

@@ -7,7 +7,7 @@ import java.util.Objects;
  * HTTP status it goes out with. Immutable. Messages are for clients: they name the field and the
  * limit, never a stack trace or a node's internals.
  *
- * @param status            HTTP status (400, 401, 404, 405, 413, 429, 500, 503, 504)
+ * @param status            HTTP status (400, 401, 403, 404, 405, 413, 429, 500, 503, 504)
  * @param type              OpenAI's {@code type}, e.g. {@code invalid_request_error}
  * @param message           what is wrong, for a person
  * @param param             the request field at fault, or null
@@ -18,6 +18,7 @@ public record ApiError(int status, String type, String message, String param, St
 
     public static final String INVALID_REQUEST = "invalid_request_error";
     public static final String AUTHENTICATION = "authentication_error";
+    public static final String PERMISSION = "permission_error";
     public static final String RATE_LIMIT = "rate_limit_error";
     public static final String UNAVAILABLE = "service_unavailable_error";
     public static final String SERVER = "server_error";
@@ -46,6 +47,12 @@ public record ApiError(int status, String type, String message, String param, St
     public static ApiError invalidApiKey() {
         return new ApiError(401, AUTHENTICATION, "a valid API key is required: send it as 'Authorization: Bearer KEY'",
                 null, "invalid_api_key", 0);
+    }
+
+    /** 403: an API key on an endpoint that takes only admin keys ({@code baton.router.admin-keys}). */
+    public static ApiError adminKeyRequired() {
+        return new ApiError(403, PERMISSION, "this is an admin endpoint: it needs an admin key "
+                + "(baton.router.admin-keys), not an API key", null, "admin_key_required", 0);
     }
 
     /** 404: the request names a model this server does not serve. */
