@@ -2,6 +2,10 @@ package dev.baton.cli;
 
 import com.typesafe.config.Config;
 import dev.baton.common.NodeId;
+import dev.baton.common.cluster.JoinCompatChecker;
+import dev.baton.common.cluster.JoinRefusal;
+import dev.baton.common.cluster.JoinRefusals;
+import dev.baton.common.cluster.PeerCompatibility;
 import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.engine.Engine;
 import dev.baton.engine.EngineSettings;
@@ -15,6 +19,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -80,6 +85,7 @@ abstract class NodeCommand implements Callable<Integer> {
         EngineSettings settings = engineOptions.settings();
         Config config = management.apply(Drain.configure(cluster.apply(BatonConfig.load(engineOptions.config), role())));
         NodeId id = new NodeId(cluster.nodeId(config, role()));
+        JoinCompatChecker.models(config); // a bad baton.cluster.join-check.models stops the node here, named
         NodeWarmUp warmUp = NodeWarmUp.from(config);
         Engine engine;
         try {
@@ -133,10 +139,14 @@ abstract class NodeCommand implements Callable<Integer> {
                     metrics.port());
         }
         java.util.concurrent.CompletableFuture<ActorRef<NodeProtocol.Command>> nodeRef = new java.util.concurrent.CompletableFuture<>();
+        // what the cluster checks when this node joins: a node that does not match its engine nodes is refused
+        Config joining = PeerCompatibility.of(engine.config().name(), engine.compatibility()).addTo(config,
+                selfAddress(config));
         ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
             nodeRef.complete(ctx.spawn(node.behavior(), role()));
             return Behaviors.empty();
-        }), "baton", config);
+        }), "baton", joining);
+        JoinRefusals refusals = JoinRefusals.start(system, role() + " " + id.value());
         Drain.install(system, nodeRef, health, id);
         Management.start(system, health::ready);
         LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
@@ -168,6 +178,33 @@ abstract class NodeCommand implements Callable<Integer> {
             }
         }));
         stopped.await();
+        if (CoordinatedShutdown.get(system).getShutdownReason()
+                .filter(CoordinatedShutdown.incompatibleConfigurationDetectedReason()::equals).isPresent()) {
+            JoinRefusal why = refusals.reason();
+            throw new JoinRefusedException(role() + " " + id.value() + " was refused by the cluster at join"
+                    + (why == null ? ": its model or KV settings do not match the cluster's engine nodes (the log of the "
+                    + "member it joined names the difference)" : " (by " + why.by() + "): " + why.reason()));
+        }
         return 0;
+    }
+
+    /**
+     * Where this node's actor system is reached ({@code pekko://baton@host:port}), for a member that refuses it at
+     * join to tell it why; null when the port is chosen at start (0).
+     */
+    static String selfAddress(Config config) {
+        int port = config.getInt("pekko.remote.artery.canonical.port");
+        if (port == 0) {
+            return null;
+        }
+        String host = ClusterOptions.advertised(config);
+        return "pekko://baton@" + (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /** This node was refused at join: the process exits with an error that says why. */
+    static final class JoinRefusedException extends RuntimeException {
+        JoinRefusedException(String message) {
+            super(message);
+        }
     }
 }
