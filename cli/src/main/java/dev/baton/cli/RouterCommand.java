@@ -68,6 +68,8 @@ final class RouterCommand implements Callable<Integer> {
             config = config.withValue("baton.router.host", com.typesafe.config.ConfigValueFactory.fromAnyRef(httpHost));
         }
         RouterSettings settings = RouterSettings.from(config.resolve());
+        dev.baton.router.admission.AdmissionSettings admission =
+                dev.baton.router.admission.AdmissionSettings.from(config.resolve());
         // Read before anything starts: a bad baton.planner key stops the router here, named.
         PlannerSettings plannerSettings = PlannerSettings.from(config.resolve());
         CapacityModel capacity = plannerSettings.mode() == Mode.OFF ? null
@@ -90,8 +92,8 @@ final class RouterCommand implements Callable<Integer> {
                     .start(dispatcher::ready);
             hooks = new RouterHttpServer.Hooks(planner.observer(), planner::view);
         }
-        RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
-                registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, admission,
+                new ClusterBackend(dispatcher, card), registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on http://{}:{}/v1", modelId, settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());

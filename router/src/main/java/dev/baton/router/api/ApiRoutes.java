@@ -96,8 +96,8 @@ final class ApiRoutes extends AllDirectives {
 
     private Route endpoints(Endpoint endpoint) {
         return concat(
-                path(segment("v1").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.COMPLETION)))),
-                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.CHAT)))),
+                path(segment("v1").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(Kind.COMPLETION, key)))),
+                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(Kind.CHAT, key)))),
                 path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
                 path(segment("v1").slash("cluster").slash("nodes").slash(segment()).slash("drain"), nodeId -> post(
                         () -> withKey(endpoint, () -> drain(nodeId)))),
@@ -109,8 +109,9 @@ final class ApiRoutes extends AllDirectives {
                 path("metrics", () -> get(() -> complete(HttpAnswers.text(200, HttpAnswers.PROMETHEUS_TEXT, registry.scrape())))));
     }
 
-    private Route generate(Kind kind) {
-        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body)));
+    /** {@code key}: the accepted API key, the per-key limits' subject ({@code ""} when the API is open). */
+    private Route generate(Kind kind, String key) {
+        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body, key)));
     }
 
     private Route planner() {
@@ -155,6 +156,16 @@ final class ApiRoutes extends AllDirectives {
             return inner.get();
         }
         return optionalHeaderValueByName("Authorization", header -> accepted(header) ? inner.get()
+                : complete(HttpAnswers.error(counted(endpoint, ApiError.invalidApiKey()))));
+    }
+
+    /** {@link #withKey}, telling {@code inner} which key was accepted ({@code ""} when no keys are set). */
+    private Route withKeyOf(Endpoint endpoint, java.util.function.Function<String, Route> inner) {
+        if (apiKeys.isEmpty()) {
+            return inner.apply("");
+        }
+        return optionalHeaderValueByName("Authorization", header -> accepted(header)
+                ? inner.apply(header.get().substring(7).strip())
                 : complete(HttpAnswers.error(counted(endpoint, ApiError.invalidApiKey()))));
     }
 
