@@ -20,6 +20,7 @@ import java.util.function.LongSupplier;
  *  3. tokens/min bucket   has p + max_tokens  6. KV positions claimed + p + max_tokens
  *                                                                          <= kv-fraction * pool KV positions
  *                                             7. predicted TTFT = (queued + p) / speed <= max-ttft
+ *                                                (before any prompt was computed: queued + p <= 8192)
  * </pre>
  *
  * The first check that fails decides; a refused request changes no count. An admitted one holds a
@@ -68,6 +69,12 @@ public final class AdmissionControl {
      */
     public record Refused(Reason reason, String message, long retryAfterSeconds) implements Decision {}
 
+    /**
+     * Prompt tokens queued at most while the prefill speed is not measured (before a first prompt is
+     * computed) and {@code max-ttft} is on: a cold router cannot predict, so it queues little until it can.
+     */
+    static final long COLD_QUEUED_PROMPT_TOKENS = 8192;
+
     private final AdmissionSettings settings;
     private final LongSupplier clock;
     private final long minRetryAfterSeconds;
@@ -89,7 +96,7 @@ public final class AdmissionControl {
         this.settings = settings.validate();
         this.minRetryAfterSeconds = Math.max(1, minRetryAfterSeconds);
         this.clock = clock;
-        this.predictor = new TtftPredictor(0.9, 1024, clock.getAsLong());
+        this.predictor = new TtftPredictor(0.9, 1, clock.getAsLong());
         if (registry != null) {
             for (Reason r : Reason.values()) {
                 rejections.put(r, Counter.builder("baton.router.admission.rejections").tag("reason", r.tag)
@@ -157,6 +164,11 @@ public final class AdmissionControl {
         if (!settings.maxTtft().isZero() && queued > 0) {
             long predicted = predictor.predictNanos(promptTokens, now);
             long limit = settings.maxTtft().toNanos();
+            if (predicted < 0 && queued + promptTokens > COLD_QUEUED_PROMPT_TOKENS) {
+                // no prompt computed yet (a cold router): no speed to predict with, so queue little
+                return refuse(Reason.TTFT, "the router has not measured the prefill speed yet and " + queued
+                        + " prompt tokens wait", -1);
+            }
             if (predicted > limit) {
                 return refuse(Reason.TTFT, String.format("the predicted time to first token is %.1f s (%d prompt tokens"
                         + " queued at %.0f tokens/s), over the limit of %.1f s", predicted / 1e9, queued,

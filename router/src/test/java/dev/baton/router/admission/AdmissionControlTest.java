@@ -140,6 +140,17 @@ class AdmissionControlTest {
     }
 
     @Test
+    void shouldQueueLittleBeforeTheSpeedIsMeasured() {
+        AdmissionControl a = control(open().withMaxTtft(Duration.ofSeconds(2)));
+        AdmissionControl.Ticket first = admitted(a.admit("", 5000, 1, 0));
+        admitted(a.admit("", 3000, 1, 0));
+        refused(a.admit("", 1000, 1, 0), Reason.TTFT); // 9000 > 8192 with no speed known
+        now += 1000 * MS;
+        first.prefilled(); // 5000 tokens/s measured, 3000 queued
+        admitted(a.admit("", 1000, 1, 0)); // 0.8 s predicted
+    }
+
+    @Test
     void shouldChangeNoCountForARefusedRequest() {
         AdmissionControl a = control(open().withBounds(1, 1_000_000, 0).withKeyLimits(0, 0, 100, 0));
         AdmissionControl.Ticket t = admitted(a.admit("k", 10, 10, 0));
