@@ -61,7 +61,17 @@ abstract class NodeCommand implements Callable<Integer> {
 
     /** The loop's settings for this role, from the configuration. */
     LoopSettings loopSettings(Config config) {
-        return LoopSettings.defaults();
+        int requests = config.getInt("baton.node.queue.max-waiting-requests");
+        long tokens = config.getLong("baton.node.queue.max-waiting-prompt-tokens");
+        if (requests < 1 || requests > 1_000_000) {
+            throw new com.typesafe.config.ConfigException.BadValue("baton.node.queue.max-waiting-requests",
+                    requests + " is out of range (1..1000000)");
+        }
+        if (tokens < 1) {
+            throw new com.typesafe.config.ConfigException.BadValue("baton.node.queue.max-waiting-prompt-tokens",
+                    tokens + " is out of range (>= 1)");
+        }
+        return LoopSettings.defaults().withQueueBounds(requests, tokens);
     }
 
     /**

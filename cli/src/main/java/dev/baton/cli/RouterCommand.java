@@ -86,6 +86,8 @@ final class RouterCommand implements Callable<Integer> {
         if (settings.tls().enabled()) {
             settings.tls().keyMaterial(); // a file that cannot be used stops the router here, before the cluster sees it
         }
+        dev.baton.router.admission.AdmissionSettings admission =
+                dev.baton.router.admission.AdmissionSettings.from(config.resolve());
         // Read before anything starts: a bad baton.planner key stops the router here, named.
         PlannerSettings plannerSettings = PlannerSettings.from(config.resolve());
         CapacityModel capacity = plannerSettings.mode() == Mode.OFF ? null
@@ -108,8 +110,8 @@ final class RouterCommand implements Callable<Integer> {
                     .start(dispatcher::ready);
             hooks = new RouterHttpServer.Hooks(planner.observer(), planner::view);
         }
-        RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, new ClusterBackend(dispatcher, card),
-                registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, admission,
+                new ClusterBackend(dispatcher, card), registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on {}://{}:{}/v1", modelId, settings.tls().enabled() ? "https" : "http",
                 settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);

@@ -63,6 +63,8 @@ public final class EngineLoop implements AutoCloseable {
 
     /** What {@link #submit} did with a request. */
     public enum SubmitResult {
+        /** Taken; {@code QUEUE_FULL}: {@link LoopSettings#maxWaiting} requests or {@link LoopSettings#maxWaitingTokens}
+         * prompt tokens wait already; {@code CLOSED}: the loop is shutting down. */
         ACCEPTED, QUEUE_FULL, CLOSED;
 
         /** Why {@code node} refused the request (a reason a client may see), or null when it was accepted. */
@@ -116,6 +118,7 @@ public final class EngineLoop implements AutoCloseable {
         boolean deferred; // an import that reserves nothing until its prefill starts (startImport)
         long deferredNanos;
         String cancelReason; // set while a cancelled import waits for its transport to give the blocks back
+        int queuedTokens; // prompt tokens counted in queuedPromptTokens until the request is admitted or ends
 
         Running(RequestId id, Mode mode, int[] prompt, String cacheSalt, SequenceOutput out, GenerationListener listener,
                 KvSequence kv) {
@@ -142,6 +145,8 @@ public final class EngineLoop implements AutoCloseable {
     private final LoopSettings settings;
     private final ConcurrentLinkedQueue<Command> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pending = new AtomicInteger();
+    /** Prompt tokens of submitted whole and prefill-only requests not admitted yet (bounded by maxWaitingTokens). */
+    private final java.util.concurrent.atomic.AtomicLong queuedPromptTokens = new java.util.concurrent.atomic.AtomicLong();
     private final ArrayDeque<Running> waiting = new ArrayDeque<>();
     private final List<Running> running = new ArrayList<>();
     private final List<Running> importing = new ArrayList<>();
@@ -263,8 +268,18 @@ public final class EngineLoop implements AutoCloseable {
             pending.decrementAndGet();
             return SubmitResult.QUEUE_FULL;
         }
+        // prompt tokens this loop is to compute (an import's prompt is computed elsewhere): bounded, so that a
+        // burst of long prompts cannot queue more work than the node can start within any useful time
+        int toCompute = mode == Mode.IMPORT ? 0 : out.promptLength();
+        long queuedAfter = toCompute == 0 ? 0 : queuedPromptTokens.addAndGet(toCompute);
+        if (queuedAfter > settings.maxWaitingTokens() && queuedAfter > toCompute) { // one request alone is always taken
+            queuedPromptTokens.addAndGet(-toCompute);
+            pending.decrementAndGet();
+            return SubmitResult.QUEUE_FULL;
+        }
         Running r = new Running(request.id(), mode, request.promptTokens(), request.cacheSalt(), out, listener,
                 engine.newSequence());
+        r.queuedTokens = toCompute;
         r.deferred = deferred;
         inbox.add(new Submit(r));
         LockSupport.unpark(thread);
@@ -358,6 +373,11 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     /** Prompt positions computed by prefill steps. */
+    /** Prompt tokens of submitted whole and prefill-only requests not admitted yet (any thread). */
+    public long queuedPromptTokens() {
+        return queuedPromptTokens.get();
+    }
+
     public long prefilledTokens() {
         return prefilledTokens;
     }
@@ -491,7 +511,7 @@ public final class EngineLoop implements AutoCloseable {
             } else if (r.mode == Mode.PREFILL) {
                 it.remove();
                 byId.remove(r.id);
-                pending.decrementAndGet();
+                left(r);
                 ((PrefillListener) r.listener).onPrefillDone(new PrefilledSequence(r.id, r.kv, r.prompt, token,
                         r.out.text(), r.out.seed(), r.cacheSalt));
             }
@@ -510,7 +530,7 @@ public final class EngineLoop implements AutoCloseable {
                     Running r = s.seq();
                     EarlyCancel cancelled = earlyCancels.isEmpty() ? null : earlyCancels.remove(r.id);
                     if (cancelled != null) {
-                        pending.decrementAndGet();
+                        left(r);
                         r.listener.onFailed(cancelled.reason());
                         break;
                     }
@@ -698,6 +718,7 @@ public final class EngineLoop implements AutoCloseable {
                 waiting.poll();
                 r.kv.reserve(r.reservedPositions());
             }
+            dequeued(r);
             long queued = System.nanoTime() - r.submittedNanos;
             queueNanos += queued;
             if (metrics != null) {
@@ -759,7 +780,21 @@ public final class EngineLoop implements AutoCloseable {
         }
         r.kv.free();
         byId.remove(r.id);
+        left(r);
+    }
+
+    /** {@code r} leaves the loop (ended, failed, or handed to a shipper). */
+    private void left(Running r) {
         pending.decrementAndGet();
+        dequeued(r);
+    }
+
+    /** {@code r} no longer waits: its prompt tokens leave the queued count (once). */
+    private void dequeued(Running r) {
+        if (r.queuedTokens > 0) {
+            queuedPromptTokens.addAndGet(-r.queuedTokens);
+            r.queuedTokens = 0;
+        }
     }
 
     /**
@@ -788,7 +823,7 @@ public final class EngineLoop implements AutoCloseable {
                 release(r);
             } else {
                 byId.remove(r.id);
-                pending.decrementAndGet();
+                left(r);
             }
             try {
                 r.listener.onFailed(reason, imports); // a closing node: another one can take the request

@@ -191,4 +191,43 @@ class EngineLoopTest {
             assertTrue(badToken.getMessage().contains("99999"), badToken.getMessage());
         }
     }
+
+    @Test
+    void shouldRefuseRequestsPastTheQueuedPromptTokenBound() throws Exception {
+        try (Engine e = Engine.open(settings(8L << 20));
+                EngineLoop loop = new EngineLoop(e, LoopSettings.defaults().withQueueBounds(1024, 100), "t")) {
+            CountDownLatch hold = new CountDownLatch(1);
+            loop.execute(() -> { // holds the loop thread: nothing submitted after this is admitted until released
+                try {
+                    hold.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            SamplingParams p = SamplingParams.builder().temperature(0).maxTokens(2).ignoreEos(true).build();
+            Collector big = new Collector();
+            Collector small = new Collector();
+            assertEquals(EngineLoop.SubmitResult.ACCEPTED, loop.submit(new GenerationRequest(new RequestId(1),
+                    prompt(150), p), big)); // the queue was empty: taken though over the bound
+            assertEquals(EngineLoop.SubmitResult.QUEUE_FULL, loop.submit(new GenerationRequest(new RequestId(2),
+                    prompt(10), p), new Collector()));
+            assertEquals(150, loop.queuedPromptTokens());
+            hold.countDown();
+            big.done.get(30, TimeUnit.SECONDS);
+            assertEquals(0, loop.queuedPromptTokens());
+            assertEquals(EngineLoop.SubmitResult.ACCEPTED, loop.submit(new GenerationRequest(new RequestId(3),
+                    prompt(60), p), small));
+            small.done.get(30, TimeUnit.SECONDS);
+            assertEquals(0, loop.queuedPromptTokens());
+        }
+    }
+
+    private static int[] prompt(int length) {
+        int[] ids = new int[length];
+        ids[0] = 508;
+        for (int i = 1; i < length; i++) {
+            ids[i] = 1 + i % 200;
+        }
+        return ids;
+    }
 }

@@ -99,8 +99,8 @@ final class ApiRoutes extends AllDirectives {
 
     private Route endpoints(Endpoint endpoint) {
         return concat(
-                path(segment("v1").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.COMPLETION)))),
-                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKey(endpoint, () -> generate(Kind.CHAT)))),
+                path(segment("v1").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(Kind.COMPLETION, key)))),
+                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(Kind.CHAT, key)))),
                 path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
                 path(segment("v1").slash("cluster").slash("nodes").slash(segment()).slash("drain"), nodeId -> post(
                         () -> withAdminKey(endpoint, () -> drain(nodeId)))),
@@ -112,8 +112,9 @@ final class ApiRoutes extends AllDirectives {
                 path("metrics", () -> get(() -> complete(HttpAnswers.text(200, HttpAnswers.PROMETHEUS_TEXT, registry.scrape())))));
     }
 
-    private Route generate(Kind kind) {
-        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body)));
+    /** {@code key}: the accepted API key, the per-key limits' subject ({@code ""} when the API is open). */
+    private Route generate(Kind kind, String key) {
+        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body, key)));
     }
 
     private Route planner() {
@@ -179,6 +180,16 @@ final class ApiRoutes extends AllDirectives {
             ApiError error = matches(header, apiKeys) ? ApiError.adminKeyRequired() : ApiError.invalidApiKey();
             return complete(HttpAnswers.error(counted(endpoint, error)));
         });
+    }
+
+    /** {@link #withKey}, telling {@code inner} which key was accepted ({@code ""} when no keys are set). */
+    private Route withKeyOf(Endpoint endpoint, java.util.function.Function<String, Route> inner) {
+        if (apiKeys.isEmpty()) {
+            return inner.apply("");
+        }
+        return optionalHeaderValueByName("Authorization", header -> matches(header, apiKeys) | matches(header, adminKeys)
+                ? inner.apply(header.get().substring(7).strip())
+                : complete(HttpAnswers.error(counted(endpoint, ApiError.invalidApiKey()))));
     }
 
     private static boolean matches(Optional<String> header, List<byte[]> keys) {

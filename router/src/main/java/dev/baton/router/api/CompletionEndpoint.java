@@ -1,6 +1,8 @@
 package dev.baton.router.api;
 
 import dev.baton.common.RequestId;
+import dev.baton.engine.sampling.FinishReason;
+import dev.baton.router.admission.AdmissionControl;
 import dev.baton.router.api.GenerationRun.Event;
 import dev.baton.router.api.RequestPreparer.Prepared;
 import dev.baton.router.api.openai.ApiError;
@@ -31,8 +33,8 @@ import scala.concurrent.ExecutionContextExecutor;
  * backend, answer.
  *
  * <pre>
- * body -> RequestParser -> RequestPreparer -> backend.submit(id, tokens, params, cacheSalt, run)
- *                                                  |  ACCEPTED            | other: 429 / 503 / 400
+ * body -> RequestParser -> RequestPreparer -> AdmissionControl -> backend.submit(id, tokens, params, cacheSalt, run)
+ *                                                  | refused: 429 / 503      |  ACCEPTED      | other: 503 / 400
  *   backend thread -> run (BackendListener) -> bounded queue -> SSE frames or collected answer
  * </pre>
  *
@@ -56,9 +58,11 @@ final class CompletionEndpoint {
     private final Materializer materializer;
     private final Scheduler scheduler;
     private final ExecutionContextExecutor executor;
+    private final AdmissionControl admission;
 
     CompletionEndpoint(GenerationBackend backend, ModelCard model, RouterSettings settings, ApiMetrics metrics,
-            Materializer materializer, Scheduler scheduler, ExecutionContextExecutor executor) {
+            Materializer materializer, Scheduler scheduler, ExecutionContextExecutor executor, AdmissionControl admission) {
+        this.admission = admission;
         this.backend = backend;
         this.model = model;
         this.preparer = new RequestPreparer(model);
@@ -74,6 +78,14 @@ final class CompletionEndpoint {
      * (a bug) propagates to the route's exception handler, which answers a generic 500.
      */
     CompletionStage<HttpResponse> handle(Kind kind, byte[] body) {
+        return handle(kind, body, "");
+    }
+
+    /**
+     * Answers one request of the holder of {@code apiKey} ({@code ""} when the API is open): admission
+     * control first (per-key limits, the cluster's capacity), then the backend.
+     */
+    CompletionStage<HttpResponse> handle(Kind kind, byte[] body, String apiKey) {
         long arrivalNanos = System.nanoTime();
         long created = System.currentTimeMillis() / 1000;
         Endpoint endpoint = kind == Kind.CHAT ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
@@ -86,6 +98,14 @@ final class CompletionEndpoint {
             return error(endpoint, e.error());
         }
 
+        AdmissionControl.Decision decision = admission.admit(apiKey, prepared.promptTokens().length,
+                prepared.params().maxTokens(), backend.kvCapacityPositions());
+        if (decision instanceof AdmissionControl.Refused r) {
+            return error(endpoint, r.reason().status == 429 ? ApiError.rateLimited(r.message(), r.retryAfterSeconds())
+                    : ApiError.overloaded(r.message(), r.retryAfterSeconds()));
+        }
+        AdmissionControl.Ticket ticket = ((AdmissionControl.Admitted) decision).ticket();
+
         RequestId id = new RequestId(ThreadLocalRandom.current().nextLong());
         Pair<Pair<BoundedSourceQueue<Event>, CompletionStage<Done>>, Source<Event, NotUsed>> stream =
                 Source.<Event>queue(settings.maxStreamBuffer() + 2).watchTermination(Pair::create)
@@ -93,13 +113,18 @@ final class CompletionEndpoint {
         GenerationRun run = new GenerationRun(id, endpoint, backend, metrics, stream.first().first(),
                 settings.maxStreamBuffer(), arrivalNanos, settings.requestTimeout().toMillis(),
                 settings.retryAfterSeconds());
-        stream.first().second().whenComplete((done, cause) -> run.streamClosed());
+        stream.first().second().whenComplete((done, cause) -> {
+            run.streamClosed();
+            ticket.ended(-1); // the answer is over, whichever way (the backend's end usually came first)
+        });
 
         SubmitResult result;
         try {
-            result = backend.submit(id, prepared.promptTokens(), prepared.params(), request.cacheSalt(), run);
+            result = backend.submit(id, prepared.promptTokens(), prepared.params(), request.cacheSalt(),
+                    new Admitted(run, ticket));
         } catch (RuntimeException e) {
             LOG.warn("the backend threw on submit of {}", id, e);
+            ticket.ended(-1);
             notAccepted(run, stream.second());
             return error(endpoint, ApiError.internal());
         }
@@ -110,6 +135,7 @@ final class CompletionEndpoint {
             case SubmitResult.Rejected r -> ApiError.invalid(null, r.message());
         };
         if (refused != null) {
+            ticket.ended(-1);
             notAccepted(run, stream.second());
             return error(endpoint, refused);
         }
@@ -130,6 +156,49 @@ final class CompletionEndpoint {
                     }
                     return writer.whole(collected);
                 });
+    }
+
+    /**
+     * The backend's listener of an admitted request: tells the admission ticket when the prompt is computed
+     * (first token) and when the request ends, then the run.
+     */
+    private record Admitted(GenerationRun run, AdmissionControl.Ticket ticket) implements BackendListener {
+
+        @Override
+        public void onPrefilled(int promptTokens, int cachedTokens) {
+            run.onPrefilled(promptTokens, cachedTokens);
+        }
+
+        @Override
+        public void onToken(int tokenId, String text) {
+            ticket.prefilled();
+            run.onToken(tokenId, text);
+        }
+
+        @Override
+        public void onToken(int tokenId, String text, dev.baton.common.protocol.GenerationEvent.Logprob logprob) {
+            ticket.prefilled();
+            run.onToken(tokenId, text, logprob);
+        }
+
+        @Override
+        public void onFinished(FinishReason reason, String text, int promptTokens, int completionTokens) {
+            ticket.prefilled();
+            ticket.ended(completionTokens);
+            run.onFinished(reason, text, promptTokens, completionTokens);
+        }
+
+        @Override
+        public void onFailed(String reason) {
+            ticket.ended(-1);
+            run.onFailed(reason);
+        }
+
+        @Override
+        public void onFailed(String reason, boolean retryable) {
+            ticket.ended(-1);
+            run.onFailed(reason, retryable);
+        }
     }
 
     /** Ends a run the backend did not take, and drains its (empty) stream so nothing waits for a reader. */

@@ -56,6 +56,15 @@ public interface GenerationBackend {
         return false;
     }
 
+    /**
+     * KV positions of the nodes that hold whole requests (prompt plus {@code max_tokens}): the decode nodes,
+     * or the workers, that serve now; 0 when unknown. The admission control keeps the requests it admits
+     * within them.
+     */
+    default long kvCapacityPositions() {
+        return 0;
+    }
+
     /** Members, roles, load and KV usage as JSON, served as-is on GET /v1/cluster. */
     JsonNode clusterView();
 }

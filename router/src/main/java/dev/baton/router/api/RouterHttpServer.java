@@ -1,5 +1,7 @@
 package dev.baton.router.api;
 
+import dev.baton.router.admission.AdmissionControl;
+import dev.baton.router.admission.AdmissionSettings;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -82,6 +84,15 @@ public final class RouterHttpServer {
     /** {@link #start(ActorSystem, RouterSettings, GenerationBackend, PrometheusMeterRegistry)} with {@code hooks}. */
     public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings, GenerationBackend backend,
             PrometheusMeterRegistry registry, Hooks hooks) {
+        return start(system, settings, AdmissionSettings.defaults(), backend, registry, hooks);
+    }
+
+    /**
+     * {@link #start(ActorSystem, RouterSettings, GenerationBackend, PrometheusMeterRegistry, Hooks)} with the
+     * admission control's settings ({@code baton.router.admission}).
+     */
+    public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings,
+            AdmissionSettings admissionSettings, GenerationBackend backend, PrometheusMeterRegistry registry, Hooks hooks) {
         settings.validate();
         // Read first: a key or certificate that cannot be used stops the start here, named, with nothing bound.
         HttpsConnectionContext https = settings.tls().enabled()
@@ -89,11 +100,13 @@ public final class RouterHttpServer {
         ModelCard model = backend.model();
         ApiMetrics metrics = new ApiMetrics(registry, model.id(), hooks.observer());
         Materializer materializer = Materializer.matFromSystem(system);
+        AdmissionControl admission = new AdmissionControl(admissionSettings, settings.retryAfterSeconds(), System::nanoTime,
+                registry);
         CompletionEndpoint completions = new CompletionEndpoint(backend, model, settings, metrics, materializer,
-                system.scheduler(), system.executionContext());
+                system.scheduler(), system.executionContext(), admission);
         ApiRoutes routes = new ApiRoutes(settings, backend, model, metrics, registry, completions, hooks.planner());
         ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port())
-                .withSettings(serverSettings(system, settings));
+                .withSettings(serverSettings(system, settings, admissionSettings));
         if (https != null) {
             server = server.enableHttps(https);
         }
@@ -113,8 +126,12 @@ public final class RouterHttpServer {
      * Pekko's server settings with room for our request timeout: its request timeout would answer a
      * long non-streaming completion with its own 503, and its idle timeout would close the
      * connection of a request waiting in a queue, so both are set past ours (which answers first).
+     * Connections are bounded ({@code max-connections}, the listen {@code backlog}) and each carries one
+     * request at a time (no pipelining), so the router's memory is bounded by connections times the
+     * largest body plus the bounded stream buffers.
      */
-    private static ServerSettings serverSettings(ActorSystem<?> system, RouterSettings settings) {
+    private static ServerSettings serverSettings(ActorSystem<?> system, RouterSettings settings,
+            AdmissionSettings admission) {
         ServerSettings base = ServerSettings.create(system.classicSystem());
         Duration past = settings.requestTimeout().plus(PEKKO_TIMEOUT_SLACK);
         ServerSettings.Timeouts timeouts = base.getTimeouts().withRequestTimeout(DurationConverters.toScala(past));
@@ -123,6 +140,9 @@ public final class RouterHttpServer {
             timeouts = timeouts.withIdleTimeout(DurationConverters.toScala(past));
         }
         return base.withTimeouts(timeouts)
+                .withMaxConnections(admission.maxConnections())
+                .withBacklog(admission.backlog())
+                .withPipeliningLimit(1)
                 .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxRequestBytes()));
     }
 

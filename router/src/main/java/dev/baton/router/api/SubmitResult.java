@@ -14,7 +14,7 @@ public sealed interface SubmitResult {
     /** Taken: the listener will hear of it. */
     record Accepted() implements SubmitResult {}
 
-    /** Queues are full; the client should retry later (HTTP 429 with Retry-After). */
+    /** Queues or KV caches are full; the client should retry later (HTTP 503 with Retry-After). */
     record Overloaded(String reason) implements SubmitResult {
         public Overloaded {
             Objects.requireNonNull(reason, "reason");

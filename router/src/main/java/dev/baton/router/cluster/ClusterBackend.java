@@ -20,8 +20,9 @@ import java.util.List;
  * node, through the {@link ClusterDispatcher}. Admission by KV capacity happens here first,
  * synchronously, from the dispatcher's last view (decode nodes for the prompt plus
  * {@code max_tokens}, then prefill nodes for the prompt): a request no node could ever hold is
- * rejected (400), one that fits no node right now is overloaded (429 with Retry-After); the
- * dispatcher decides the nodes.
+ * rejected (400), one that fits no node right now is overloaded (503 with Retry-After); the
+ * dispatcher decides the nodes. The HTTP layer's admission control ({@code router/…/admission}) ran
+ * before, with {@link #kvCapacityPositions()}.
  *
  * <p>Thread-safe: every method may be called from any thread and none blocks.
  */
@@ -111,6 +112,20 @@ public final class ClusterBackend implements GenerationBackend {
         return fitsSomewhere ? new Fit(Fit.Kind.NOT_NOW, "every " + role + " node's KV cache is full")
                 : new Fit(Fit.Kind.NEVER, "the request needs KV room for " + positions + " positions (" + what
                         + "); the largest " + role + " node holds " + largest);
+    }
+
+    /** KV positions of the usable decode nodes (disaggregated) or workers, as last reported. */
+    @Override
+    public long kvCapacityPositions() {
+        List<NodeView> nodes = dispatcher.nodes();
+        String role = has(nodes, "prefill") && has(nodes, "decode") ? "decode" : "worker";
+        long positions = 0;
+        for (NodeView n : nodes) {
+            if (n.reachable() && !n.draining() && n.role().equals(role)) {
+                positions += (long) n.totalBlocks() * n.blockSize();
+            }
+        }
+        return positions;
     }
 
     @Override

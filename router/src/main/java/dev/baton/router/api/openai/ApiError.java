@@ -78,10 +78,16 @@ public record ApiError(int status, String type, String message, String param, St
                 "request_too_large", 0);
     }
 
-    /** 429: the backend's queues are full. */
+    /** 503: the cluster is at capacity (queues or KV full); a client's own limits are {@link #rateLimited}. */
     public static ApiError overloaded(String reason, long retryAfterSeconds) {
-        return new ApiError(429, RATE_LIMIT, "the server is overloaded (" + reason + "); retry later", null,
+        return new ApiError(503, UNAVAILABLE, "the server is overloaded (" + reason + "); retry later", null,
                 "queue_full", retryAfterSeconds);
+    }
+
+    /** 429: the client's API key is over one of its own limits (rate, tokens, concurrency). */
+    public static ApiError rateLimited(String reason, long retryAfterSeconds) {
+        return new ApiError(429, RATE_LIMIT, "rate limit reached (" + reason + "); retry later", null,
+                "rate_limit_exceeded", retryAfterSeconds);
     }
 
     /** 503: the backend cannot serve now. */
