@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The crash matrix (docs/design.md §12): a router, two prefill and two decode nodes as separate processes,
- * 16 greedy streams of mixed prompt lengths running (so that at the fault some are queued, some prefilling,
+ * 16 streams of mixed prompt lengths running (12 greedy, 4 sampled with a seed each) (so that at the fault some are queued, some prefilling,
  * some have their KV on the way and some decode), and one fault at a time: SIGKILL of a decode node, SIGKILL
  * of a prefill node, SIGSTOP for 5 s of a decode node, SIGSTOP for 5 s of a prefill node. Every stream
  * completes with exactly the text the engine alone generates for its prompt (the router moved the streams of
@@ -50,8 +50,9 @@ class CrashMatrixIT {
             for (int i = 0; i < STREAMS; i++) {
                 prompts[i] = "story " + i + ": " + "once upon a time ".repeat(1 + 2 * i);
                 int[] ids = e.tokenizer().encode(prompts[i], true, false);
-                expected[i] = new Generator(e).generate(ids, SamplingParams.builder().temperature(0).maxTokens(MAX_TOKENS)
-                        .ignoreEos(true).build(), t -> { }).text();
+                SamplingParams.Builder b = SamplingParams.builder().maxTokens(MAX_TOKENS).ignoreEos(true);
+                expected[i] = new Generator(e).generate(ids, (seeded(i) ? b.temperature(0.8f).topK(40).seed(i)
+                        : b.temperature(0)).build(), t -> { }).text();
             }
         }
         int httpPort = NodeProcess.freePort();
@@ -126,13 +127,19 @@ class CrashMatrixIT {
         return n;
     }
 
+    /** Every fourth stream samples (temperature 0.8, top-k 40) with a seed of its own; the others are greedy. */
+    static boolean seeded(int i) {
+        return i % 4 == 3;
+    }
+
     static List<CompletableFuture<HttpResponse<Stream<String>>>> start(HttpClient http, String base, String[] prompts) {
         List<CompletableFuture<HttpResponse<Stream<String>>>> streams = new ArrayList<>();
-        for (String p : prompts) {
+        for (int i = 0; i < prompts.length; i++) {
+            String sampling = seeded(i) ? "\"temperature\":0.8,\"top_k\":40,\"seed\":" + i : "\"temperature\":0";
             streams.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
                     .header("Content-Type", "application/json").timeout(Duration.ofSeconds(150))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"" + p + "\",\"max_tokens\":" + MAX_TOKENS
-                            + ",\"temperature\":0,\"ignore_eos\":true,\"stream\":true}")).build(),
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"" + prompts[i] + "\",\"max_tokens\":"
+                            + MAX_TOKENS + "," + sampling + ",\"ignore_eos\":true,\"stream\":true}")).build(),
                     HttpResponse.BodyHandlers.ofLines()));
         }
         return streams;
