@@ -110,7 +110,11 @@ public final class RouterHttpServer {
             timeouts = timeouts.withIdleTimeout(DurationConverters.toScala(past));
         }
         return base.withTimeouts(timeouts)
-                .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxRequestBytes()));
+                .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxRequestBytes())
+                        .withMaxHeaderValueLength(settings.maxHeaderBytes())
+                        .withMaxHeaderCount(settings.maxHeaders())
+                        .withMaxUriLength(settings.maxUriBytes()))
+                .withParsingErrorHandler(OpenAiParsingErrorHandler.class.getName());
     }
 
     /**

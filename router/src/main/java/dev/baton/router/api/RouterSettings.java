@@ -18,6 +18,9 @@ import java.util.Objects;
  * @param retryAfter      the {@code Retry-After} of 429 and 503 answers (sent in whole seconds, at least 1)
  * @param maxRequestBytes largest request body
  * @param shutdownTimeout how long stopping waits for requests in flight
+ * @param maxHeaderBytes  longest value of one request header (past it: 431)
+ * @param maxHeaders      most request headers (past it: 431)
+ * @param maxUriBytes     longest request target (past it: 414)
  */
 public record RouterSettings(
         String host,
@@ -27,7 +30,10 @@ public record RouterSettings(
         int maxStreamBuffer,
         Duration retryAfter,
         long maxRequestBytes,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        int maxHeaderBytes,
+        int maxHeaders,
+        int maxUriBytes) {
 
     /** The largest {@link #maxStreamBuffer()}: a million events is far past any useful client lag. */
     public static final int MAX_STREAM_BUFFER = 1 << 20;
@@ -53,7 +59,10 @@ public record RouterSettings(
                     c.getInt("max-stream-buffer"),
                     c.getDuration("retry-after"),
                     c.getBytes("max-request-bytes"),
-                    c.getDuration("shutdown-timeout")).validate();
+                    c.getDuration("shutdown-timeout"),
+                    Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-header-bytes"))),
+                    c.getInt("max-headers"),
+                    Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-uri-bytes")))).validate();
         } catch (ConfigException e) {
             throw new RouterConfigException("configuration: " + e.getMessage(), e);
         }
@@ -62,25 +71,25 @@ public record RouterSettings(
     /** A copy listening on {@code newPort} (0: a free port). */
     public RouterSettings withPort(int newPort) {
         return new RouterSettings(host, newPort, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy accepting exactly {@code keys} (empty: no key needed). */
     public RouterSettings withApiKeys(List<String> keys) {
         return new RouterSettings(host, port, keys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy with another request timeout. */
     public RouterSettings withRequestTimeout(Duration timeout) {
         return new RouterSettings(host, port, apiKeys, timeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy with another stream buffer. */
     public RouterSettings withMaxStreamBuffer(int events) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, events, retryAfter, maxRequestBytes,
-                shutdownTimeout).validate();
+                shutdownTimeout, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /**
@@ -103,6 +112,9 @@ public record RouterSettings(
                 retryAfter, "0s..1h");
         check(maxRequestBytes >= 1024, "max-request-bytes", maxRequestBytes, ">= 1KiB");
         check(shutdownTimeout != null && !shutdownTimeout.isNegative(), "shutdown-timeout", shutdownTimeout, ">= 0s");
+        check(maxHeaderBytes >= 256 && maxHeaderBytes <= 1 << 20, "max-header-bytes", maxHeaderBytes, "256B..1MiB");
+        check(maxHeaders >= 8 && maxHeaders <= 1024, "max-headers", maxHeaders, "8..1024");
+        check(maxUriBytes >= 256 && maxUriBytes <= 1 << 20, "max-uri-bytes", maxUriBytes, "256B..1MiB");
         return this;
     }
 
@@ -121,7 +133,8 @@ public record RouterSettings(
     public String toString() {
         return "RouterSettings[host=" + host + ", port=" + port + ", apiKeys=" + apiKeys.size() + " key(s)"
                 + ", requestTimeout=" + requestTimeout + ", maxStreamBuffer=" + maxStreamBuffer + ", retryAfter="
-                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + "]";
+                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + ", maxHeaderBytes=" + maxHeaderBytes + ", maxHeaders=" + maxHeaders
+                + ", maxUriBytes=" + maxUriBytes + "]";
     }
 
     private static void check(boolean ok, String key, Object value, String range) {
