@@ -37,7 +37,10 @@ public final class KvTransferMetrics {
         LATE,
         /** A frame of a transfer this receiver never saw begin. */
         UNKNOWN,
-        /** A frame of another schema or template, or too short to decode. */
+        /**
+         * A frame of another schema or template, or one that does not fit its frame (too short, or a
+         * block length or field length that runs past its end).
+         */
         FOREIGN,
         /** A frame of a transfer that was refused at its begin frame. */
         REFUSED,

@@ -37,6 +37,8 @@ public final class GgufFile implements AutoCloseable {
 
     public static final int MAGIC = 0x46554747; // "GGUF" little-endian
     public static final int DEFAULT_ALIGNMENT = 32;
+    /** Deepest nesting of arrays in arrays read (no model uses more than 2; each level is a stack frame). */
+    static final int MAX_ARRAY_DEPTH = 16;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -56,6 +58,10 @@ public final class GgufFile implements AutoCloseable {
         this.path = path;
         this.arena = arena;
         this.mapping = mapping;
+        if (mapping.byteSize() < 24) {
+            throw new GgufFormatException(path + ": file is truncated: " + mapping.byteSize()
+                    + " bytes is less than a GGUF header");
+        }
         Reader r = new Reader(mapping, path);
         int magic = r.u32("magic");
         if (magic != MAGIC) {
@@ -155,11 +161,7 @@ public final class GgufFile implements AutoCloseable {
     public static GgufFile open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 24) {
-                throw new GgufFormatException(path + ": file is truncated: " + size + " bytes is less than a GGUF header");
-            }
-            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             return new GgufFile(path, arena, seg);
         } catch (NoSuchFileException e) {
             arena.close();
@@ -168,6 +170,14 @@ public final class GgufFile implements AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Parses a GGUF image that is already in memory ({@code bytes} stays the caller's; tensor data are
+     * slices of it); {@code path} only names it in messages. For tests and the fuzz harness.
+     */
+    static GgufFile parse(MemorySegment bytes, Path path) {
+        return new GgufFile(path, null, bytes);
     }
 
     public Path path() {
@@ -216,7 +226,9 @@ public final class GgufFile implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) {
+            arena.close();
+        }
     }
 
     static long align(long v, int a) {
@@ -305,6 +317,14 @@ public final class GgufFile implements AutoCloseable {
         }
 
         private Object array(int version, String key) {
+            return array(version, key, 0);
+        }
+
+        private Object array(int version, String key, int depth) {
+            if (depth > MAX_ARRAY_DEPTH) {
+                throw new GgufFormatException(path + ": array '" + key + "' at offset " + pos + " is nested more than "
+                        + MAX_ARRAY_DEPTH + " deep");
+            }
             int typeId = u32("element type of array '" + key + "'");
             GgufValueType et = GgufValueType.byId(typeId);
             if (et == null) {
@@ -350,7 +370,7 @@ public final class GgufFile implements AutoCloseable {
             } else {
                 Object[] a = new Object[count];
                 for (int i = 0; i < count; i++) {
-                    a[i] = array(version, key + "[" + i + "]");
+                    a[i] = array(version, key + "[" + i + "]", depth + 1);
                 }
                 out = a;
             }

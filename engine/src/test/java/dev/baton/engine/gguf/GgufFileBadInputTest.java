@@ -258,4 +258,21 @@ class GgufFileBadInputTest {
     private static void putU64(byte[] b, int at, long v) {
         le(b).putLong(at, v);
     }
+
+    @Test
+    void shouldRefuseArraysNestedTooDeepInsteadOfOverflowingTheStack() {
+        int depth = 100_000; // 1.2 MB of "array of 1 array of ..." used to end in a StackOverflowError
+        ByteBuffer b = ByteBuffer.allocate(64 + depth * 12 + 16).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(GgufFile.MAGIC).putInt(3).putLong(0).putLong(1);
+        byte[] key = "deep".getBytes(StandardCharsets.UTF_8);
+        b.putLong(key.length).put(key).putInt(GgufValueType.ARRAY.id);
+        for (int i = 0; i < depth; i++) {
+            b.putInt(GgufValueType.ARRAY.id).putLong(1);
+        }
+        b.putInt(GgufValueType.UINT8.id).putLong(0);
+        GgufFormatException e = assertThrows(GgufFormatException.class,
+                () -> GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(Arrays.copyOf(b.array(), b.position())),
+                        Path.of("deep.gguf")));
+        assertTrue(e.getMessage().contains("nested more than " + GgufFile.MAX_ARRAY_DEPTH), e.getMessage());
+    }
 }

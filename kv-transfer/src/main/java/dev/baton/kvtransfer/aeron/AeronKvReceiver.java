@@ -384,16 +384,17 @@ final class AeronKvReceiver implements KvReceiver {
         return n;
     }
 
+    /** The templates a receiver reads; anything else on its data channel is dropped as foreign. */
+    static final int RECEIVED_TEMPLATES = FrameCheck.bit(BeginDecoder.TEMPLATE_ID) | FrameCheck.bit(BlockDecoder.TEMPLATE_ID)
+            | FrameCheck.bit(BlockRefDecoder.TEMPLATE_ID) | FrameCheck.bit(EndDecoder.TEMPLATE_ID)
+            | FrameCheck.bit(CancelDecoder.TEMPLATE_ID);
+
     private void onFrame(DirectBuffer buffer, int offset, int length, Header header) {
-        if (length < MessageHeaderDecoder.ENCODED_LENGTH) {
-            metrics.dropped(DropReason.FOREIGN);
+        if (FrameCheck.check(buffer, offset, length, RECEIVED_TEMPLATES) < 0) {
+            metrics.dropped(DropReason.FOREIGN); // of another schema, or its lengths run past the frame
             return;
         }
         headerDecoder.wrap(buffer, offset);
-        if (headerDecoder.schemaId() != BlockDecoder.SCHEMA_ID) {
-            metrics.dropped(DropReason.FOREIGN);
-            return;
-        }
         int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
         int blockLength = headerDecoder.blockLength();
         int version = headerDecoder.version();
@@ -427,7 +428,14 @@ final class AeronKvReceiver implements KvReceiver {
         KvCompatibility remote = new KvCompatibility(new ModelFingerprint(d.modelFingerprintHi(), d.modelFingerprintLo()),
                 d.dtype(), d.blockSize(), d.layout(), d.layerCount(), d.kvHeadCount(), d.headDim(), d.kvProtocolVersion());
         String replyChannel = d.replyChannel();
-        ExclusivePublication reply = replyPublication(replyChannel, replyStreamId);
+        ExclusivePublication reply;
+        try {
+            reply = replyPublication(replyChannel, replyStreamId);
+        } catch (RuntimeException e) { // not a channel Aeron can publish on: no verdict can be sent
+            metrics.refused();
+            remember(idValue, REFUSED);
+            return;
+        }
         TransferId id = new TransferId(idValue);
         long expiryNs = nowNs + Math.min(Math.max(timeoutNs, 0), settings.maxTransferTimeoutNs());
 

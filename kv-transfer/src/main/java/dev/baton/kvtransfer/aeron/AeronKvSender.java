@@ -450,16 +450,15 @@ final class AeronKvSender implements KvSender {
         return n;
     }
 
+    /** The templates a sender reads on its reply channel. */
+    static final int REPLY_TEMPLATES = FrameCheck.bit(AckDecoder.TEMPLATE_ID) | FrameCheck.bit(CancelDecoder.TEMPLATE_ID);
+
     private void onReply(DirectBuffer buffer, int offset, int length, Header header) {
-        if (length < MessageHeaderDecoder.ENCODED_LENGTH) {
-            metrics.dropped(KvTransferMetrics.DropReason.FOREIGN);
+        if (FrameCheck.check(buffer, offset, length, REPLY_TEMPLATES) < 0) {
+            metrics.dropped(KvTransferMetrics.DropReason.FOREIGN); // of another schema, or its lengths run past the frame
             return;
         }
         headerDecoder.wrap(buffer, offset);
-        if (headerDecoder.schemaId() != AckDecoder.SCHEMA_ID) {
-            metrics.dropped(KvTransferMetrics.DropReason.FOREIGN);
-            return;
-        }
         int bodyOffset = offset + MessageHeaderDecoder.ENCODED_LENGTH;
         int blockLength = headerDecoder.blockLength();
         int version = headerDecoder.version();

@@ -12,6 +12,8 @@
  *   <li>{@code AeronKvReceiver} (package-private): checks begin frames, copies chunks into destination
  *       blocks, verifies CRC32C, replies, enforces deadlines.</li>
  *   <li>{@code Frames} (package-private): frame sizes and limits of the SBE schema inside Aeron frames.</li>
+ *   <li>{@code FrameCheck} (package-private): drops a received frame whose lengths run past its end or
+ *       whose enum fields are unknown, before a decoder reads it.</li>
  *   <li>{@code RunningCrc32c} (package-private): allocation-free CRC32C over native memory in pieces.</li>
  * </ul>
  */

@@ -143,7 +143,11 @@ public final class RouterHttpServer {
                 .withMaxConnections(admission.maxConnections())
                 .withBacklog(admission.backlog())
                 .withPipeliningLimit(1)
-                .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxRequestBytes()));
+                .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxRequestBytes())
+                        .withMaxHeaderValueLength(settings.maxHeaderBytes())
+                        .withMaxHeaderCount(settings.maxHeaders())
+                        .withMaxUriLength(settings.maxUriBytes()))
+                .withParsingErrorHandler(OpenAiParsingErrorHandler.class.getName());
     }
 
     /**

@@ -21,6 +21,9 @@ import java.util.Objects;
  * @param adminKeys       bearer keys of the admin endpoints ({@code /v1/cluster}, drain, {@code /v1/planner}); empty:
  *                        those take the API keys like every other {@code /v1/*} endpoint
  * @param tls             HTTPS: the API's key and certificate ({@code baton.router.tls}); off: plain HTTP
+ * @param maxHeaderBytes  longest value of one request header (past it: 431)
+ * @param maxHeaders      most request headers (past it: 431)
+ * @param maxUriBytes     longest request target (past it: 414)
  */
 public record RouterSettings(
         String host,
@@ -32,7 +35,10 @@ public record RouterSettings(
         long maxRequestBytes,
         Duration shutdownTimeout,
         List<String> adminKeys,
-        dev.baton.router.tls.TlsSettings tls) {
+        dev.baton.router.tls.TlsSettings tls,
+        int maxHeaderBytes,
+        int maxHeaders,
+        int maxUriBytes) {
 
     /** The largest {@link #maxStreamBuffer()}: a million events is far past any useful client lag. */
     public static final int MAX_STREAM_BUFFER = 1 << 20;
@@ -62,7 +68,10 @@ public record RouterSettings(
                     c.getBytes("max-request-bytes"),
                     c.getDuration("shutdown-timeout"),
                     c.getStringList("admin-keys"),
-                    dev.baton.router.tls.TlsSettings.from(root, "baton.router.tls")).validate();
+                    dev.baton.router.tls.TlsSettings.from(root, "baton.router.tls"),
+                    Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-header-bytes"))),
+                    c.getInt("max-headers"),
+                    Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-uri-bytes")))).validate();
         } catch (ConfigException | dev.baton.router.tls.TlsConfigException e) {
             throw new RouterConfigException("configuration: " + e.getMessage(), e);
         }
@@ -71,37 +80,37 @@ public record RouterSettings(
     /** A copy listening on {@code newPort} (0: a free port). */
     public RouterSettings withPort(int newPort) {
         return new RouterSettings(host, newPort, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy accepting exactly {@code keys} (empty: no key needed). */
     public RouterSettings withApiKeys(List<String> keys) {
         return new RouterSettings(host, port, keys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy with another request timeout. */
     public RouterSettings withRequestTimeout(Duration timeout) {
         return new RouterSettings(host, port, apiKeys, timeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy with another stream buffer. */
     public RouterSettings withMaxStreamBuffer(int events) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, events, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy whose admin endpoints take exactly {@code keys} (empty: the API keys). */
     public RouterSettings withAdminKeys(List<String> keys) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, keys, tls).validate();
+                shutdownTimeout, keys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /** A copy serving HTTPS as {@code newTls} says (or plain HTTP when it is off). */
     public RouterSettings withTls(dev.baton.router.tls.TlsSettings newTls) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, newTls).validate();
+                shutdownTimeout, adminKeys, newTls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
     }
 
     /**
@@ -134,6 +143,9 @@ public record RouterSettings(
         } catch (dev.baton.router.tls.TlsConfigException e) {
             throw new RouterConfigException(e.getMessage(), e);
         }
+        check(maxHeaderBytes >= 256 && maxHeaderBytes <= 1 << 20, "max-header-bytes", maxHeaderBytes, "256B..1MiB");
+        check(maxHeaders >= 8 && maxHeaders <= 1024, "max-headers", maxHeaders, "8..1024");
+        check(maxUriBytes >= 256 && maxUriBytes <= 1 << 20, "max-uri-bytes", maxUriBytes, "256B..1MiB");
         return this;
     }
 
@@ -157,7 +169,9 @@ public record RouterSettings(
     public String toString() {
         return "RouterSettings[host=" + host + ", port=" + port + ", apiKeys=" + apiKeys.size() + " key(s)"
                 + ", requestTimeout=" + requestTimeout + ", maxStreamBuffer=" + maxStreamBuffer + ", retryAfter="
-                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + ", adminKeys=" + adminKeys.size() + " key(s), tls=" + tls + "]";
+                + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + ", adminKeys="
+                + adminKeys.size() + " key(s), tls=" + tls + ", maxHeaderBytes=" + maxHeaderBytes + ", maxHeaders=" + maxHeaders
+                + ", maxUriBytes=" + maxUriBytes + "]";
     }
 
     private static void check(boolean ok, String key, Object value, String range) {

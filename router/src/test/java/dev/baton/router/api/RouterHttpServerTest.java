@@ -387,6 +387,43 @@ class RouterHttpServerTest {
         assertEquals(200, api.get("/health").statusCode());
     }
 
+    /** Sends {@code request} as raw bytes and reads the whole answer (the server closes after a parse error). */
+    static String raw(String request) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", open.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            s.shutdownOutput();
+            return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    static void assertOpenAiError(String answer, int status) throws Exception {
+        assertTrue(answer.startsWith("HTTP/1.1 " + status + " "), answer);
+        JsonNode e = ApiClient.JSON.readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+        assertTrue(e.at("/error/message").isTextual() && e.at("/error/type").isTextual(), answer);
+    }
+
+    @Test
+    void shouldAnswerRequestsPekkoCannotParseWithOpenAiErrors() throws Exception {
+        assertOpenAiError(raw("GARBAGE\r\n\r\n"), 400);
+        assertOpenAiError(raw("BREW /v1/completions HTTP/1.1\r\nHost: x\r\n\r\n"), 400); // Pekko: 501
+        assertOpenAiError(raw("GET /health HTTP/9.9\r\nHost: x\r\n\r\n"), 400); // Pekko: 505
+        String big = raw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(ApiClient.settings().maxHeaderBytes() + 1)
+                + "\r\n\r\n");
+        assertOpenAiError(big, 431);
+        assertTrue(big.contains("max-header-bytes"), big);
+        StringBuilder many = new StringBuilder("GET /health HTTP/1.1\r\nHost: x\r\n");
+        for (int i = 0; i <= ApiClient.settings().maxHeaders(); i++) {
+            many.append("X-H").append(i).append(": v\r\n");
+        }
+        String tooMany = raw(many.append("\r\n").toString());
+        assertOpenAiError(tooMany, 400); // Pekko's status for too many headers
+        assertTrue(tooMany.contains("max-headers"), tooMany);
+        assertOpenAiError(raw("GET /" + "a".repeat(ApiClient.settings().maxUriBytes() + 1) + " HTTP/1.1\r\nHost: x\r\n\r\n"), 414);
+        assertEquals(200, api.get("/health").statusCode());
+    }
+
     @Test
     void shouldRefuseAWrongMethodWith405() throws Exception {
         JsonNode e = error(api.get("/v1/completions"), 405);

@@ -24,6 +24,9 @@ class RouterSettingsTest {
         assertEquals(Duration.ofMinutes(5), s.requestTimeout());
         assertEquals(1024, s.maxStreamBuffer());
         assertEquals(1, s.retryAfterSeconds());
+        assertEquals(8192, s.maxHeaderBytes());
+        assertEquals(64, s.maxHeaders());
+        assertEquals(8192, s.maxUriBytes());
     }
 
     @Test

@@ -35,7 +35,8 @@ import java.util.OptionalLong;
  * (a tenant's cache salt, as vLLM's: prefix-cached KV is shared only between requests with the
  * same salt, so one tenant cannot learn another's prompts from cache timing). Other fields (e.g.
  * {@code user}) are ignored, except {@code echo: true} and {@code best_of &gt; 1}, which are refused
- * because they would change the answer's meaning.
+ * because they would change the answer's meaning. Every string must be valid Unicode: one holding a
+ * lone UTF-16 surrogate ({@code "\\ud800"}) is refused with a 400 naming its field.
  *
  * <p>Stateless and thread-safe.
  */
@@ -155,7 +156,7 @@ public final class RequestParser {
             throw ApiException.invalid("prompt", "prompt is required");
         }
         if (p.isTextual()) {
-            return new Prompt.Text(p.textValue());
+            return new Prompt.Text(text(p, "prompt"));
         }
         if (!p.isArray()) {
             throw wrongType("prompt", "a string or an array of token ids", p);
@@ -172,7 +173,7 @@ public final class RequestParser {
         }
         JsonNode only = p.get(0);
         if (only.isTextual()) {
-            return new Prompt.Text(only.textValue());
+            return new Prompt.Text(text(only, "prompt"));
         }
         if (only.isArray()) {
             if (only.isEmpty()) {
@@ -205,7 +206,7 @@ public final class RequestParser {
             if (role == null || !role.isTextual() || role.textValue().isEmpty()) {
                 throw ApiException.invalid(where + ".role", where + ".role must be a non-empty string");
             }
-            out.add(new ChatMessage(role.textValue(), content(msg.get("content"), where + ".content")));
+            out.add(new ChatMessage(text(role, where + ".role"), content(msg.get("content"), where + ".content")));
         }
         return new Prompt.Messages(out);
     }
@@ -216,7 +217,7 @@ public final class RequestParser {
             return "";
         }
         if (c.isTextual()) {
-            return c.textValue();
+            return text(c, where);
         }
         if (!c.isArray()) {
             throw wrongType(where, "a string or an array of text parts", c);
@@ -230,7 +231,7 @@ public final class RequestParser {
                 throw ApiException.invalid(where, where + "[" + i + "] must be {\"type\": \"text\", \"text\": ...}:"
                         + " only text content is supported");
             }
-            text.append(t.textValue());
+            text.append(text(t, where));
         }
         return text.toString();
     }
@@ -241,7 +242,7 @@ public final class RequestParser {
             return List.of();
         }
         if (s.isTextual()) {
-            return List.of(s.textValue());
+            return List.of(text(s, "stop"));
         }
         if (!s.isArray()) {
             throw wrongType("stop", "a string or an array of strings", s);
@@ -251,7 +252,7 @@ public final class RequestParser {
             if (!e.isTextual()) {
                 throw wrongType("stop", "a string or an array of strings", s);
             }
-            out.add(e.textValue());
+            out.add(text(e, "stop"));
         }
         return out;
     }
@@ -308,7 +309,7 @@ public final class RequestParser {
         if (!v.isTextual()) {
             throw wrongType(name, "a string", v);
         }
-        return v.textValue();
+        return text(v, name);
     }
 
     private static OptionalInt optInt(JsonNode root, String name) {
@@ -369,6 +370,35 @@ public final class RequestParser {
             throw wrongType(param, "a boolean", v);
         }
         return v.booleanValue();
+    }
+
+    /**
+     * The text of a string node, refused when it holds a lone UTF-16 surrogate: JSON's {@code \\u} escapes
+     * can spell one ({@code "\\ud800"}), but it is no Unicode character, has no UTF-8 form, and a string
+     * holding one could not be sent to another node (its message would be dropped, and the request would
+     * wait for an answer that never comes).
+     */
+    private static String text(JsonNode v, String param) {
+        String s = v.textValue();
+        int at = loneSurrogate(s);
+        if (at >= 0) {
+            throw ApiException.invalid(param, param + " holds a lone UTF-16 surrogate (\\u"
+                    + Integer.toHexString(s.charAt(at)) + " at index " + at + "): strings must be valid Unicode");
+        }
+        return s;
+    }
+
+    /** The index of the first surrogate in {@code s} that is not part of a pair, or -1. */
+    static int loneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static ApiException wrongType(String param, String expected, JsonNode got) {
