@@ -1,6 +1,9 @@
 package dev.baton.engine.sched;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import dev.baton.engine.EngineException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Scheduling limits of an {@link EngineLoop}.
@@ -14,27 +17,63 @@ import dev.baton.engine.EngineException;
  * @param startTimeoutNanos   how long an import submitted with {@link EngineLoop#submitImportWhenStarted}
  *                            waits, holding no blocks, for its prefill node to start the prompt before it
  *                            fails (the prompt may be queued there behind others)
+ * @param stuckAfterNanos     how long the loop may go without completing a duty cycle while it has work before
+ *                            it counts as stuck ({@link EngineLoop#isStuck()}); never less than
+ *                            {@link EngineLoop#STUCK_STEP_FACTOR} times its longest step so far; 0: never stuck
  */
 public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkTokens, long idleParkNanos,
-        long importTimeoutNanos, long startTimeoutNanos) {
+        long importTimeoutNanos, long startTimeoutNanos, long stuckAfterNanos) {
+
+    /** The default of {@code baton.engine.stuck-after}. */
+    public static final long DEFAULT_STUCK_AFTER_NANOS = 30_000_000_000L;
+
+    /** Settings with the default stuck-after time. */
+    public LoopSettings(int maxRunning, int maxWaiting, int prefillChunkTokens, long idleParkNanos,
+            long importTimeoutNanos, long startTimeoutNanos) {
+        this(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, startTimeoutNanos,
+                DEFAULT_STUCK_AFTER_NANOS);
+    }
 
     public static LoopSettings defaults() {
         return new LoopSettings(64, 1024, 256, 1_000_000L, 120_000_000_000L, 300_000_000_000L);
     }
 
+    /** The defaults with what the configuration sets: {@code baton.engine.stuck-after}. Errors name the key. */
+    public static LoopSettings from(Config root) {
+        long stuckAfter;
+        try {
+            stuckAfter = root.getDuration("baton.engine.stuck-after", TimeUnit.NANOSECONDS);
+        } catch (ConfigException e) {
+            throw new EngineException("configuration: " + e.getMessage(), e);
+        }
+        if (stuckAfter < 0) {
+            throw new EngineException("baton.engine.stuck-after = " + root.getString("baton.engine.stuck-after")
+                    + ": must be 0 (off) or a positive duration");
+        }
+        return defaults().withStuckAfterNanos(stuckAfter);
+    }
+
     /** The same settings with another import timeout. */
     public LoopSettings withImportTimeoutNanos(long nanos) {
-        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, nanos, startTimeoutNanos);
+        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, nanos, startTimeoutNanos,
+                stuckAfterNanos);
     }
 
     /** The same settings with another start timeout. */
     public LoopSettings withStartTimeoutNanos(long nanos) {
-        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, nanos);
+        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, nanos,
+                stuckAfterNanos);
+    }
+
+    /** The same settings with another stuck-after time (0: off). */
+    public LoopSettings withStuckAfterNanos(long nanos) {
+        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos,
+                startTimeoutNanos, nanos);
     }
 
     public LoopSettings validate() {
         if (maxRunning < 1 || maxWaiting < 0 || prefillChunkTokens < 1 || idleParkNanos < 1 || importTimeoutNanos < 1
-                || startTimeoutNanos < 1) {
+                || startTimeoutNanos < 1 || stuckAfterNanos < 0) {
             throw new EngineException("loop settings out of range: " + this);
         }
         return this;
