@@ -28,7 +28,7 @@ final class DecodeCommand extends NodeCommand {
 
     @Override
     LoopSettings loopSettings(Config config) {
-        return LoopSettings.defaults()
+        return LoopSettings.from(config)
                 .withImportTimeoutNanos(config.getDuration("baton.decode.import-timeout", TimeUnit.NANOSECONDS))
                 .withStartTimeoutNanos(config.getDuration("baton.decode.start-timeout", TimeUnit.NANOSECONDS));
     }

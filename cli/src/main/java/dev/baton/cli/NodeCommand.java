@@ -59,9 +59,9 @@ abstract class NodeCommand implements Callable<Integer> {
     /** The role name: the cluster role, the metrics tag and the default node-id prefix. */
     abstract String role();
 
-    /** The loop's settings for this role, from the configuration. */
+    /** The loop's settings for this role, from the configuration ({@code baton.engine.stuck-after}, the role's keys). */
     LoopSettings loopSettings(Config config) {
-        return LoopSettings.defaults();
+        return LoopSettings.from(config);
     }
 
     /**
@@ -111,6 +111,7 @@ abstract class NodeCommand implements Callable<Integer> {
         MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
         Tags tags = Tags.of("role", role(), "node", id.value(), "model", engine.config().name());
         EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry, tags);
+        health.watch(loop::stuckMillis); // a loop that stops moving with work makes the node unready
         HostKvTier tier = HostKvTier.open(config, engine, registry, tags);
         if (tier != null) {
             loop.useTier(tier);

@@ -428,6 +428,16 @@ public final class EngineLoop implements AutoCloseable {
         return threshold > 0 && isStuck(threshold);
     }
 
+    /**
+     * How long the loop has stalled, in milliseconds (at least 1), when it {@link #isStuck is stuck}; 0 when it
+     * is not (what a node puts in its load report).
+     */
+    public long stuckMillis() {
+        long threshold = stuckThresholdNanos();
+        long stalled = stalledNanos();
+        return threshold > 0 && stalled > threshold ? Math.max(1, stalled / 1_000_000) : 0;
+    }
+
     /** Whether the loop has work and has not completed a duty cycle for longer than {@code thresholdNanos}. */
     public boolean isStuck(long thresholdNanos) {
         return stalledNanos() > thresholdNanos;
