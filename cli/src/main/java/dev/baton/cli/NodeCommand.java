@@ -59,7 +59,7 @@ abstract class NodeCommand implements Callable<Integer> {
     /** The role name: the cluster role, the metrics tag and the default node-id prefix. */
     abstract String role();
 
-    /** The loop's settings for this role, from the configuration. */
+    /** The loop's settings for this role, from the configuration ({@code baton.engine.stuck-after}, the role's keys). */
     LoopSettings loopSettings(Config config) {
         int requests = config.getInt("baton.node.queue.max-waiting-requests");
         long tokens = config.getLong("baton.node.queue.max-waiting-prompt-tokens");
@@ -71,7 +71,7 @@ abstract class NodeCommand implements Callable<Integer> {
             throw new com.typesafe.config.ConfigException.BadValue("baton.node.queue.max-waiting-prompt-tokens",
                     tokens + " is out of range (>= 1)");
         }
-        return LoopSettings.defaults().withQueueBounds(requests, tokens);
+        return LoopSettings.from(config).withQueueBounds(requests, tokens);
     }
 
     /**
@@ -121,6 +121,7 @@ abstract class NodeCommand implements Callable<Integer> {
         MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
         Tags tags = Tags.of("role", role(), "node", id.value(), "model", engine.config().name());
         EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry, tags);
+        health.watch(loop::stuckMillis); // a loop that stops moving with work makes the node unready
         HostKvTier tier = HostKvTier.open(config, engine, registry, tags);
         if (tier != null) {
             loop.useTier(tier);

@@ -15,7 +15,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * A node's metrics and health port: {@code GET /metrics} in Prometheus text format, {@code GET /alive}
  * (200 while the process runs) and {@code GET /ready} (200 while the node serves; 503 with the reason while
- * it starts, drains or stops). The JDK's HTTP server is enough for one scrape every few seconds and keeps
+ * it starts, drains or stops, or while its engine loop is stuck). The JDK's HTTP server is enough for one scrape every few seconds and keeps
  * nodes free of the router's HTTP stack.
  */
 final class NodeMetricsServer implements AutoCloseable {
@@ -38,9 +38,10 @@ final class NodeMetricsServer implements AutoCloseable {
             }
         });
         server.createContext("/alive", exchange -> answer(exchange, 200, "{\"status\":\"alive\"}"));
-        server.createContext("/ready", exchange -> answer(exchange, health.ready() ? 200 : 503,
-                "{\"status\":\"" + health.state().name().toLowerCase(java.util.Locale.ROOT) + "\",\"reason\":\""
-                        + health.reason() + "\"}"));
+        server.createContext("/ready", exchange -> {
+            NodeHealth.Verdict v = health.verdict();
+            answer(exchange, v.ready() ? 200 : 503, "{\"status\":\"" + v.status() + "\",\"reason\":\"" + v.reason() + "\"}");
+        });
         server.start();
     }
 

@@ -107,7 +107,8 @@ public final class DecodeNode extends LoopNode {
                 loop.waitingCount(), engine.pool().freeBlockCount(), engine.pool().blockCount(),
                 engine.pool().spec().blockSize(), loop.generatedTokens(), intake.destination.toString(),
                 engine.fingerprint().toString(), kvEvents.log().incarnation(), kvEvents.published())
-                .withTimes(loop.queueNanos(), loop.computeNanos());
+                .withTimes(loop.queueNanos(), loop.computeNanos())
+                .withStuckMillis(loop.stuckMillis());
     }
 
     private Behavior<NodeProtocol.Command> onReserve(NodeProtocol.Reserve r) {

@@ -42,6 +42,7 @@ public final class WorkerNode extends LoopNode {
         return new NodeProtocol.LoadReport(nodeId, "worker", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 loop.generatedTokens(), "", engine.fingerprint().toString(),
-                kvEvents.log().incarnation(), kvEvents.published()).withTimes(loop.queueNanos(), loop.computeNanos());
+                kvEvents.log().incarnation(), kvEvents.published()).withTimes(loop.queueNanos(), loop.computeNanos())
+                .withStuckMillis(loop.stuckMillis());
     }
 }

@@ -131,7 +131,8 @@ public final class PrefillNode extends NodeActor {
         return new NodeProtocol.LoadReport(nodeId, "prefill", loop.runningCount(), loop.waitingCount(),
                 engine.pool().freeBlockCount(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
                 loop.generatedTokens(), "", engine.fingerprint().toString(),
-                kvEvents.log().incarnation(), kvEvents.published()).withTimes(loop.queueNanos(), loop.computeNanos());
+                kvEvents.log().incarnation(), kvEvents.published()).withTimes(loop.queueNanos(), loop.computeNanos())
+                .withStuckMillis(loop.stuckMillis());
     }
 
     private Behavior<NodeProtocol.Command> onPrefill(NodeProtocol.Prefill p) {

@@ -122,10 +122,21 @@ public final class NodeProtocol {
      * @param kvIncarnation the incarnation of the node's KV event log
      * @param kvSeq       the sequence number of the last KV event the node published: a router whose index
      *                    stays behind it (a lost batch with none after it) resyncs
+     * @param stuckMillis how long the node's engine loop has gone without progress while it has work, when that
+     *                    is past its {@code baton.engine.stuck-after} (the node is stuck: routers send it nothing
+     *                    new); 0 while the loop is healthy
      */
     public record LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
             int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq,
-            boolean draining, long queueNanos, long computeNanos) implements CborSerializable {
+            boolean draining, long queueNanos, long computeNanos, long stuckMillis) implements CborSerializable {
+
+        /** A report of a node whose engine loop is not stuck. */
+        public LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
+                int blockSize, long generatedTokens, String kvEndpoint, String model, long kvIncarnation, long kvSeq,
+                boolean draining, long queueNanos, long computeNanos) {
+            this(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens, kvEndpoint, model,
+                    kvIncarnation, kvSeq, draining, queueNanos, computeNanos, 0);
+        }
 
         /** A report without queue and compute times. */
         public LoadReport(NodeId node, String role, int running, int waiting, int freeBlocks, int totalBlocks,
@@ -145,7 +156,7 @@ public final class NodeProtocol {
         /** This report, marked as that of a draining node. */
         public LoadReport asDraining() {
             return new LoadReport(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens,
-                    kvEndpoint, model, kvIncarnation, kvSeq, true, queueNanos, computeNanos);
+                    kvEndpoint, model, kvIncarnation, kvSeq, true, queueNanos, computeNanos, stuckMillis);
         }
 
         /**
@@ -154,7 +165,18 @@ public final class NodeProtocol {
          */
         public LoadReport withTimes(long queue, long compute) {
             return new LoadReport(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens,
-                    kvEndpoint, model, kvIncarnation, kvSeq, draining, queue, compute);
+                    kvEndpoint, model, kvIncarnation, kvSeq, draining, queue, compute, stuckMillis);
+        }
+
+        /** This report with the engine loop's stuck time ({@code stuckMillis}: 0 while it is healthy). */
+        public LoadReport withStuckMillis(long millis) {
+            return new LoadReport(node, role, running, waiting, freeBlocks, totalBlocks, blockSize, generatedTokens,
+                    kvEndpoint, model, kvIncarnation, kvSeq, draining, queueNanos, computeNanos, millis);
+        }
+
+        /** Whether the node's engine loop is stuck: it should get no new requests until a report says otherwise. */
+        public boolean stuck() {
+            return stuckMillis > 0;
         }
     }
 

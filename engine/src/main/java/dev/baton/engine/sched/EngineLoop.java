@@ -51,6 +51,10 @@ import org.slf4j.LoggerFactory;
  * evicts are stored there, and a request reads the prompt blocks that follow its cached prefix back
  * from it instead of computing them; their positions count as cached tokens too.
  *
+ * <p>A loop that has work and does not complete a duty cycle for {@code baton.engine.stuck-after} (a forward
+ * pass, loop agent or listener that never returns) {@link #isStuck is stuck}: its node then reports itself
+ * unhealthy and routers send it nothing new until it moves again.
+ *
  * <p>Threading: {@link #submit}, {@link #cancel}, {@link #handoff}, {@link #execute} and the getters may be called from any thread;
  * everything else runs on the loop's own thread, which owns the engine's forward pass and pool.
  * Listeners are called on that thread and must not block. A cancelled or failed request's blocks
@@ -78,6 +82,13 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
+
+    /**
+     * A loop counts as stuck only after at least this many times its longest step so far without progress
+     * ({@link #stuckThresholdNanos}): a node whose steps are legitimately long (big prefill chunks on a slow
+     * CPU) is not taken for a stuck one.
+     */
+    public static final int STUCK_STEP_FACTOR = 4;
 
     private enum Mode { FULL, PREFILL, IMPORT }
 
@@ -177,6 +188,9 @@ public final class EngineLoop implements AutoCloseable {
     private volatile long cachedTokens;
     private volatile long importedBlocks;
     private volatile long importHeldBlocks;
+    /** When the loop last completed a duty cycle (System.nanoTime); written by the loop thread only. */
+    private volatile long progressNanos = System.nanoTime();
+    private volatile long longestStepNanos;
     /** Null when the engine's prefix cache is off. */
     private final PrefixReuse reuse;
     /** The second tier; attached by {@link #useTier}. */
@@ -403,6 +417,52 @@ public final class EngineLoop implements AutoCloseable {
         return importHeldBlocks;
     }
 
+    /**
+     * How long the loop has gone without completing a duty cycle (a step, or a look at its work that found
+     * nothing to compute) while requests are queued, waiting or running here: 0 while it has none (an idle
+     * loop is not stalled) and once it is closed. Any thread.
+     */
+    public long stalledNanos() {
+        if (closed || pending.get() == 0) {
+            return 0;
+        }
+        return Math.max(0, System.nanoTime() - progressNanos);
+    }
+
+    /**
+     * How long the loop may stall before it counts as stuck: {@code baton.engine.stuck-after}, but at least
+     * {@link #STUCK_STEP_FACTOR} times the longest step it has completed; 0 when the check is off.
+     */
+    public long stuckThresholdNanos() {
+        long after = settings.stuckAfterNanos();
+        return after == 0 ? 0 : Math.max(after, STUCK_STEP_FACTOR * longestStepNanos);
+    }
+
+    /**
+     * Whether the loop is stuck: it has work and has not completed a duty cycle for longer than
+     * {@link #stuckThresholdNanos()} (a forward pass, a loop agent or a listener that never returns). Always
+     * false when the check is off. Any thread; it turns false again as soon as the loop moves on.
+     */
+    public boolean isStuck() {
+        long threshold = stuckThresholdNanos();
+        return threshold > 0 && isStuck(threshold);
+    }
+
+    /**
+     * How long the loop has stalled, in milliseconds (at least 1), when it {@link #isStuck is stuck}; 0 when it
+     * is not (what a node puts in its load report).
+     */
+    public long stuckMillis() {
+        long threshold = stuckThresholdNanos();
+        long stalled = stalledNanos();
+        return threshold > 0 && stalled > threshold ? Math.max(1, stalled / 1_000_000) : 0;
+    }
+
+    /** Whether the loop has work and has not completed a duty cycle for longer than {@code thresholdNanos}. */
+    public boolean isStuck(long thresholdNanos) {
+        return stalledNanos() > thresholdNanos;
+    }
+
     private void loop() {
         while (!closed) {
             int work;
@@ -413,6 +473,7 @@ public final class EngineLoop implements AutoCloseable {
                 failAll("engine error: " + e.getMessage(), false);
                 work = 1;
             }
+            progressNanos = System.nanoTime();
             if (work == 0) {
                 LockSupport.parkNanos(this, settings.idleParkNanos());
             }
@@ -479,6 +540,9 @@ public final class EngineLoop implements AutoCloseable {
         engine.forward().step(batch);
         long stepNanos = System.nanoTime() - stepStart;
         computeNanos += stepNanos;
+        if (stepNanos > longestStepNanos) {
+            longestStepNanos = stepNanos;
+        }
         if (metrics != null) {
             metrics.stepped(stepNanos);
         }

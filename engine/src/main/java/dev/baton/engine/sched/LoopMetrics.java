@@ -44,6 +44,9 @@ import java.util.concurrent.TimeUnit;
  *   baton.queue.time                             submit to admission (timer)
  *   baton.step.time                              one forward pass (timer)
  *   baton.queue.compute.ratio                    queue time / compute time, the autoscaling signal
+ *   baton.engine.loop.stalled                    seconds the loop has not completed a duty cycle while it
+ *                                                has work (0 when idle or moving; a step's length while it runs)
+ *   baton.engine.loop.stuck                      1 while the loop is stuck (stalled past baton.engine.stuck-after)
  * </pre>
  */
 final class LoopMetrics {
@@ -95,6 +98,9 @@ final class LoopMetrics {
         stepTime = Timer.builder("baton.step.time").tags(tags).publishPercentiles(0.5, 0.9, 0.99).register(registry);
         Gauge.builder("baton.queue.compute.ratio", this, m -> m.computeSeconds == 0 ? 0 : m.queueSeconds / m.computeSeconds)
                 .tags(tags).register(registry);
+        Gauge.builder("baton.engine.loop.stalled", loop, l -> l.stalledNanos() / 1e9).tags(tags).baseUnit("seconds")
+                .register(registry);
+        Gauge.builder("baton.engine.loop.stuck", loop, l -> l.isStuck() ? 1 : 0).tags(tags).register(registry);
     }
 
     void queued(long nanos) {

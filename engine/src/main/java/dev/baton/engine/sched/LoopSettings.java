@@ -1,6 +1,9 @@
 package dev.baton.engine.sched;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import dev.baton.engine.EngineException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Scheduling limits of an {@link EngineLoop}.
@@ -18,18 +21,24 @@ import dev.baton.engine.EngineException;
  *                            {@code submit} refuses with {@link EngineLoop.SubmitResult#QUEUE_FULL}; a request
  *                            arriving at an empty queue is taken whatever its length. Bounds the node's queue
  *                            in work, not only in requests: a burst of long prompts cannot queue minutes of it
+ * @param stuckAfterNanos     how long the loop may go without completing a duty cycle while it has work before
+ *                            it counts as stuck ({@link EngineLoop#isStuck()}); never less than
+ *                            {@link EngineLoop#STUCK_STEP_FACTOR} times its longest step so far; 0: never stuck
  */
 public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkTokens, long idleParkNanos,
-        long importTimeoutNanos, long startTimeoutNanos, long maxWaitingTokens) {
+        long importTimeoutNanos, long startTimeoutNanos, long maxWaitingTokens, long stuckAfterNanos) {
 
     /** The default bound of {@link #maxWaitingTokens()}: 256 prompts of 1,024 tokens. */
     public static final long DEFAULT_MAX_WAITING_TOKENS = 262_144;
 
-    /** Settings with the default {@link #maxWaitingTokens()}. */
+    /** The default of {@code baton.engine.stuck-after}. */
+    public static final long DEFAULT_STUCK_AFTER_NANOS = 30_000_000_000L;
+
+    /** Settings with the default {@link #maxWaitingTokens()} and stuck-after time. */
     public LoopSettings(int maxRunning, int maxWaiting, int prefillChunkTokens, long idleParkNanos,
             long importTimeoutNanos, long startTimeoutNanos) {
         this(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, startTimeoutNanos,
-                DEFAULT_MAX_WAITING_TOKENS);
+                DEFAULT_MAX_WAITING_TOKENS, DEFAULT_STUCK_AFTER_NANOS);
     }
 
     public static LoopSettings defaults() {
@@ -39,24 +48,45 @@ public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkToken
     /** The same settings with other queue bounds (requests and prompt tokens). */
     public LoopSettings withQueueBounds(int requests, long promptTokens) {
         return new LoopSettings(maxRunning, requests, prefillChunkTokens, idleParkNanos, importTimeoutNanos,
-                startTimeoutNanos, promptTokens);
+                startTimeoutNanos, promptTokens, stuckAfterNanos);
+    }
+
+    /** The defaults with what the configuration sets: {@code baton.engine.stuck-after}. Errors name the key. */
+    public static LoopSettings from(Config root) {
+        long stuckAfter;
+        try {
+            stuckAfter = root.getDuration("baton.engine.stuck-after", TimeUnit.NANOSECONDS);
+        } catch (ConfigException e) {
+            throw new EngineException("configuration: " + e.getMessage(), e);
+        }
+        if (stuckAfter < 0) {
+            throw new EngineException("baton.engine.stuck-after = " + root.getString("baton.engine.stuck-after")
+                    + ": must be 0 (off) or a positive duration");
+        }
+        return defaults().withStuckAfterNanos(stuckAfter);
     }
 
     /** The same settings with another import timeout. */
     public LoopSettings withImportTimeoutNanos(long nanos) {
         return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, nanos, startTimeoutNanos,
-                maxWaitingTokens);
+                maxWaitingTokens, stuckAfterNanos);
     }
 
     /** The same settings with another start timeout. */
     public LoopSettings withStartTimeoutNanos(long nanos) {
         return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, nanos,
-                maxWaitingTokens);
+                maxWaitingTokens, stuckAfterNanos);
+    }
+
+    /** The same settings with another stuck-after time (0: off). */
+    public LoopSettings withStuckAfterNanos(long nanos) {
+        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos,
+                startTimeoutNanos, maxWaitingTokens, nanos);
     }
 
     public LoopSettings validate() {
         if (maxRunning < 1 || maxWaiting < 0 || prefillChunkTokens < 1 || idleParkNanos < 1 || importTimeoutNanos < 1
-                || startTimeoutNanos < 1 || maxWaitingTokens < 1) {
+                || startTimeoutNanos < 1 || maxWaitingTokens < 1 || stuckAfterNanos < 0) {
             throw new EngineException("loop settings out of range: " + this);
         }
         return this;

@@ -88,7 +88,7 @@ public final class ClusterBackend implements GenerationBackend {
 
     private static boolean has(List<NodeView> nodes, String role) {
         for (NodeView n : nodes) {
-            if (n.reachable() && !n.draining() && n.totalBlocks() > 0 && n.role().equals(role)) {
+            if (n.serving() && n.role().equals(role)) {
                 return true;
             }
         }
@@ -99,7 +99,7 @@ public final class ClusterBackend implements GenerationBackend {
         boolean fitsSomewhere = false;
         long largest = 0;
         for (NodeView n : nodes) {
-            if (!n.reachable() || n.draining() || n.totalBlocks() == 0 || !n.role().equals(role)) {
+            if (!n.serving() || !n.role().equals(role)) {
                 continue;
             }
             long capacity = (long) n.totalBlocks() * n.blockSize();
@@ -151,6 +151,10 @@ public final class ClusterBackend implements GenerationBackend {
             o.put("role", n.role());
             o.put("reachable", n.reachable());
             o.put("draining", n.draining());
+            o.put("healthy", n.healthy());
+            if (!n.healthy()) {
+                o.put("stuck_ms", n.stuckMillis());
+            }
             o.put("running", n.running());
             o.put("waiting", n.waiting());
             o.put("in_flight", n.inFlight());

@@ -57,7 +57,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * anywhere the request fails retryable (the HTTP layer answers 503 with Retry-After).
  *
  * <p>Stream migration (docs/design.md §12): every request gets a seed here, and the router keeps the
- * token ids it delivered. When the node generating a request is lost (unreachable, down, left), or its
+ * token ids it delivered. When the node generating a request is lost (unreachable, down, left, or stuck: its
+ * load report says its engine loop makes no progress), or its
  * prefill node is lost before the decode node produced a token, or a node reports a retryable failure
  * after the request started there, the request is routed again as a new <em>attempt</em> (its own
  * request id on the nodes, so late events of the lost attempt are ignored) with the prompt plus the
@@ -128,7 +129,7 @@ public final class ClusterDispatcher {
         }
 
         boolean usable(String wanted) {
-            return role.equals(wanted) && reachable && !draining && load != null;
+            return role.equals(wanted) && reachable && !draining && load != null && !load.stuck();
         }
 
         int blocksFor(int positions) {
@@ -275,7 +276,7 @@ public final class ClusterDispatcher {
         boolean prefill = false;
         boolean decode = false;
         for (NodeView n : nodes) {
-            if (n.reachable() && !n.draining() && n.totalBlocks() > 0) {
+            if (n.serving()) {
                 switch (n.role()) {
                     case "worker" -> {
                         return true;
@@ -399,12 +400,16 @@ public final class ClusterDispatcher {
                     .onMessage(Load.class, l -> {
                         Node n = nodes.get(l.from());
                         if (n != null) {
+                            boolean wasStuck = n.load != null && n.load.stuck();
                             n.load = l.report();
                             n.draining |= l.report().draining();
                             n.reservedBlocks = 0;
                             n.loadEpoch++;
                             hashing.learn(l.report());
                             index.onLoad(l.report().node(), l.report().kvIncarnation(), l.report().kvSeq(), n.ref);
+                            if (l.report().stuck() != wasStuck) {
+                                core.stuckChanged(n);
+                            }
                             publish(nodes, index);
                         }
                         return Behaviors.same();
@@ -680,6 +685,28 @@ public final class ClusterDispatcher {
         }
 
         /**
+         * A node's load report says its engine loop is stuck, or moves again. Stuck, it gets no new requests
+         * ({@link Node#usable}) and its streams move as a lost node's do ({@link #failNode}); the node is told to
+         * cancel them, so that it frees their blocks if its loop moves again. Recovered, it is chosen again.
+         */
+        void stuckChanged(Node n) {
+            String id = n.load.node().value();
+            if (!n.load.stuck()) {
+                ctx.getLog().info("node {} moves again: it gets new requests again", id);
+                return;
+            }
+            String reason = "node " + id + " is stuck: its engine loop has made no progress for "
+                    + n.load.stuckMillis() + " ms";
+            ctx.getLog().warn("{}; no new requests go to it and its streams move", reason);
+            for (InFlight f : requests.values()) {
+                if (f.uses(n)) {
+                    n.ref.tell(new NodeProtocol.Cancel(f.attempt, reason));
+                }
+            }
+            failNode(n, reason);
+        }
+
+        /**
          * Routes the request of the ended attempt {@code f} again, from the tokens its client has, or fails it
          * (retryable) when it was cancelled, has moved too often, or no node can take it.
          */
@@ -851,7 +878,8 @@ public final class ClusterDispatcher {
                     n.reachable, n.draining, l == null ? 0 : l.running(), l == null ? 0 : l.waiting(), l == null ? 0 : l.freeBlocks(),
                     l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(), n.inFlight,
                     l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint(),
-                    l == null ? 0 : index.size(l.node()), l == null ? 0 : l.queueNanos(), l == null ? 0 : l.computeNanos()));
+                    l == null ? 0 : index.size(l.node()), l == null ? 0 : l.queueNanos(), l == null ? 0 : l.computeNanos(),
+                    l == null ? 0 : l.stuckMillis()));
         }
         view = List.copyOf(v);
     }

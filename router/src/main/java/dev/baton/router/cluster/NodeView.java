@@ -12,10 +12,20 @@ package dev.baton.router.cluster;
  * @param indexedBlocks   block hashes the router's KV index believes the node holds in its prefix cache
  * @param queueNanos      time the node's requests waited for admission since it started, summed (its last report)
  * @param computeNanos    time the node spent computing since it started
+ * @param stuckMillis     how long the node's engine loop has been stuck (its last report; 0: healthy): a stuck
+ *                        node is sent nothing new until a report says it moves again
  */
 public record NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
         int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
-        int indexedBlocks, long queueNanos, long computeNanos) {
+        int indexedBlocks, long queueNanos, long computeNanos, long stuckMillis) {
+
+    /** A view of a node that is not stuck. */
+    public NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
+            int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
+            int indexedBlocks, long queueNanos, long computeNanos) {
+        this(nodeId, address, role, reachable, draining, running, waiting, freeBlocks, totalBlocks, blockSize, inFlight,
+                generatedTokens, kvEndpoint, indexedBlocks, queueNanos, computeNanos, 0);
+    }
 
     /** A view without queue and compute times. */
     public NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
@@ -23,5 +33,15 @@ public record NodeView(String nodeId, String address, String role, boolean reach
             int indexedBlocks) {
         this(nodeId, address, role, reachable, draining, running, waiting, freeBlocks, totalBlocks, blockSize, inFlight,
                 generatedTokens, kvEndpoint, indexedBlocks, 0, 0);
+    }
+
+    /** The node's engine loop is not stuck (as of its last report). */
+    public boolean healthy() {
+        return stuckMillis == 0;
+    }
+
+    /** The node can take new requests: reachable, reported its KV pool, not draining, not stuck. */
+    public boolean serving() {
+        return reachable && !draining && healthy() && totalBlocks > 0;
     }
 }
