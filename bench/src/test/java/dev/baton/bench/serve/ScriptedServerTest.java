@@ -180,7 +180,10 @@ class ScriptedServerTest {
             return i == 7 ? s.withFailure(Failure.HTTP, 0) : i == 9 ? s.withFailure(Failure.TRUNCATE, 2) : s;
         };
         try (ScriptedOpenAiServer server = new ScriptedOpenAiServer(script)) {
-            Slo slo = Slo.parse("ttft=200ms,tpot=35ms");
+            // Lateness only adds to a scripted latency: the SLO sits far above the latencies meant to pass
+            // (TTFT 50 and 170 ms, TPOT 20 ms) and below those meant to fail (TTFT 290 ms and up, TPOT 50 ms), so a
+            // loaded machine's delay cannot move a request across it (170 ms against 200 ms failed once).
+            Slo slo = Slo.parse("ttft=280ms,tpot=45ms");
             ServeSettings settings = new ServeSettings(List.of(new Target("scripted", server.baseUrl(), null, 1, null)),
                     Api.COMPLETIONS, JsonlWorkload.read(prompts, new LengthDistribution.Fixed(6)),
                     List.of(new LoadSpec.Concurrency(10)), new LoadRunner.Limits(10, null, Duration.ZERO, 64), 1, slo, 1,
