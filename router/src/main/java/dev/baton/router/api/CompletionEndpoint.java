@@ -65,7 +65,7 @@ final class CompletionEndpoint {
         this.admission = admission;
         this.backend = backend;
         this.model = model;
-        this.preparer = new RequestPreparer(model);
+        this.preparer = new RequestPreparer(model, settings.limits());
         this.settings = settings;
         this.metrics = metrics;
         this.materializer = materializer;
@@ -92,7 +92,7 @@ final class CompletionEndpoint {
         CompletionRequest request;
         Prepared prepared;
         try {
-            request = RequestParser.parse(body, kind);
+            request = RequestParser.parse(body, kind, settings.limits());
             prepared = preparer.prepare(request);
         } catch (ApiException e) {
             return error(endpoint, e.error());

@@ -10,6 +10,7 @@ import dev.baton.router.api.openai.ApiException;
 import dev.baton.router.api.openai.CompletionRequest;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
 import dev.baton.router.api.openai.CompletionRequest.Prompt;
+import dev.baton.router.api.openai.RequestLimits;
 
 /**
  * Turns a type-checked request into what the backend runs: checks the model name, renders chat
@@ -22,8 +23,9 @@ import dev.baton.router.api.openai.CompletionRequest.Prompt;
  * control tokens parsed, and BOS added only when the rendering does not already start with it.
  *
  * <p>{@code max_tokens} when absent: 16 for completions (OpenAI's default), the rest of the context
- * for chat; either is capped by the room the prompt leaves. Log-probabilities are accepted and
- * validated but not computed, since answers do not carry them yet.
+ * for chat; either is capped by the room the prompt leaves and by the router's {@code max-tokens}
+ * limit. A prompt of more tokens than the router's {@code max-prompt-tokens} is refused (the other
+ * {@link RequestLimits} are the parser's: they are known before tokenization).
  *
  * <p>Stateless apart from the model; thread-safe.
  */
@@ -36,9 +38,11 @@ final class RequestPreparer {
     record Prepared(int[] promptTokens, SamplingParams params) {}
 
     private final ModelCard model;
+    private final RequestLimits limits;
 
-    RequestPreparer(ModelCard model) {
+    RequestPreparer(ModelCard model, RequestLimits limits) {
         this.model = model;
+        this.limits = limits;
     }
 
     /** @throws ApiException 404 for another model, 400 for a prompt or field the model cannot take */
@@ -50,6 +54,10 @@ final class RequestPreparer {
         String promptParam = request.kind() == Kind.CHAT ? "messages" : "prompt";
         if (prompt.length == 0) {
             throw ApiException.invalid(promptParam, "the prompt is empty: at least one token is needed");
+        }
+        if (limits.maxPromptTokens() > 0 && prompt.length > limits.maxPromptTokens()) {
+            throw ApiException.invalid(promptParam, "the prompt has " + prompt.length
+                    + " tokens, over this server's limit of " + limits.maxPromptTokens() + " (max-prompt-tokens)");
         }
         int context = model.contextLength();
         int room = context - prompt.length;
@@ -69,6 +77,9 @@ final class RequestPreparer {
             }
         } else {
             maxTokens = request.kind() == Kind.CHAT ? room : Math.min(DEFAULT_COMPLETION_MAX_TOKENS, room);
+            if (limits.maxTokens() > 0) {
+                maxTokens = Math.min(maxTokens, limits.maxTokens());
+            }
         }
         SamplingParams params = request.sampling().toBuilder().maxTokens(maxTokens).build();
         try {

@@ -2,6 +2,8 @@ package dev.baton.router.api;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import dev.baton.engine.sampling.SamplingParams;
+import dev.baton.router.api.openai.RequestLimits;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -24,6 +26,8 @@ import java.util.Objects;
  * @param maxHeaderBytes  longest value of one request header (past it: 431)
  * @param maxHeaders      most request headers (past it: 431)
  * @param maxUriBytes     longest request target (past it: 414)
+ * @param limits          limits on a request's fields ({@code baton.router.limits}): prompt tokens,
+ *                        {@code max_tokens}, stop strings, logprobs (past one: 400)
  */
 public record RouterSettings(
         String host,
@@ -38,7 +42,8 @@ public record RouterSettings(
         dev.baton.router.tls.TlsSettings tls,
         int maxHeaderBytes,
         int maxHeaders,
-        int maxUriBytes) {
+        int maxUriBytes,
+        RequestLimits limits) {
 
     /** The largest {@link #maxStreamBuffer()}: a million events is far past any useful client lag. */
     public static final int MAX_STREAM_BUFFER = 1 << 20;
@@ -47,6 +52,7 @@ public record RouterSettings(
         apiKeys = List.copyOf(Objects.requireNonNull(apiKeys, "apiKeys"));
         adminKeys = List.copyOf(Objects.requireNonNull(adminKeys, "adminKeys"));
         tls = tls == null ? dev.baton.router.tls.TlsSettings.off("baton.router.tls") : tls;
+        limits = limits == null ? RequestLimits.ENGINE : limits;
     }
 
     /**
@@ -71,46 +77,58 @@ public record RouterSettings(
                     dev.baton.router.tls.TlsSettings.from(root, "baton.router.tls"),
                     Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-header-bytes"))),
                     c.getInt("max-headers"),
-                    Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-uri-bytes")))).validate();
+                    Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-uri-bytes"))),
+                    limits(c.getConfig("limits"))).validate();
         } catch (ConfigException | dev.baton.router.tls.TlsConfigException e) {
             throw new RouterConfigException("configuration: " + e.getMessage(), e);
         }
     }
 
+    private static RequestLimits limits(Config l) {
+        return new RequestLimits(l.getInt("max-prompt-tokens"), l.getInt("max-tokens"), l.getInt("max-stop-strings"),
+                l.getInt("max-stop-string-chars"), l.getInt("max-logprobs"));
+    }
+
     /** A copy listening on {@code newPort} (0: a free port). */
     public RouterSettings withPort(int newPort) {
         return new RouterSettings(host, newPort, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
     }
 
     /** A copy accepting exactly {@code keys} (empty: no key needed). */
     public RouterSettings withApiKeys(List<String> keys) {
         return new RouterSettings(host, port, keys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
     }
 
     /** A copy with another request timeout. */
     public RouterSettings withRequestTimeout(Duration timeout) {
         return new RouterSettings(host, port, apiKeys, timeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
     }
 
     /** A copy with another stream buffer. */
     public RouterSettings withMaxStreamBuffer(int events) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, events, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
     }
 
     /** A copy whose admin endpoints take exactly {@code keys} (empty: the API keys). */
     public RouterSettings withAdminKeys(List<String> keys) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, keys, tls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
+                shutdownTimeout, keys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
     }
 
     /** A copy serving HTTPS as {@code newTls} says (or plain HTTP when it is off). */
     public RouterSettings withTls(dev.baton.router.tls.TlsSettings newTls) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, newTls, maxHeaderBytes, maxHeaders, maxUriBytes).validate();
+                shutdownTimeout, adminKeys, newTls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+    }
+
+    /** A copy with other limits on a request's fields. */
+    public RouterSettings withLimits(RequestLimits newLimits) {
+        return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, newLimits).validate();
     }
 
     /**
@@ -146,6 +164,17 @@ public record RouterSettings(
         check(maxHeaderBytes >= 256 && maxHeaderBytes <= 1 << 20, "max-header-bytes", maxHeaderBytes, "256B..1MiB");
         check(maxHeaders >= 8 && maxHeaders <= 1024, "max-headers", maxHeaders, "8..1024");
         check(maxUriBytes >= 256 && maxUriBytes <= 1 << 20, "max-uri-bytes", maxUriBytes, "256B..1MiB");
+        check(limits.maxPromptTokens() >= 0, "limits.max-prompt-tokens", limits.maxPromptTokens(),
+                ">= 0, 0: the model's context");
+        check(limits.maxTokens() >= 0, "limits.max-tokens", limits.maxTokens(), ">= 0, 0: the model's context");
+        check(limits.maxStopStrings() >= 0 && limits.maxStopStrings() <= SamplingParams.MAX_STOP_STRINGS,
+                "limits.max-stop-strings", limits.maxStopStrings(), "0.." + SamplingParams.MAX_STOP_STRINGS
+                        + ", the engine's limit");
+        check(limits.maxStopStringChars() >= 1 && limits.maxStopStringChars() <= SamplingParams.MAX_STOP_STRING_CHARS,
+                "limits.max-stop-string-chars", limits.maxStopStringChars(), "1.." + SamplingParams.MAX_STOP_STRING_CHARS
+                        + ", the engine's limit");
+        check(limits.maxLogprobs() >= 0 && limits.maxLogprobs() <= SamplingParams.MAX_LOGPROBS, "limits.max-logprobs",
+                limits.maxLogprobs(), "0.." + SamplingParams.MAX_LOGPROBS + ", the engine's limit");
         return this;
     }
 
@@ -171,7 +200,7 @@ public record RouterSettings(
                 + ", requestTimeout=" + requestTimeout + ", maxStreamBuffer=" + maxStreamBuffer + ", retryAfter="
                 + retryAfter + ", maxRequestBytes=" + maxRequestBytes + ", shutdownTimeout=" + shutdownTimeout + ", adminKeys="
                 + adminKeys.size() + " key(s), tls=" + tls + ", maxHeaderBytes=" + maxHeaderBytes + ", maxHeaders=" + maxHeaders
-                + ", maxUriBytes=" + maxUriBytes + "]";
+                + ", maxUriBytes=" + maxUriBytes + ", limits=" + limits + "]";
     }
 
     private static void check(boolean ok, String key, Object value, String range) {

@@ -17,6 +17,7 @@ import dev.baton.engine.chat.ChatMessage;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.LoopSettings;
+import dev.baton.router.api.openai.RequestLimits;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.http.HttpResponse;
@@ -52,7 +53,12 @@ class RouterHttpServerTest {
     static PrometheusMeterRegistry registry;
     static RouterHttpServer.Binding open;
     static RouterHttpServer.Binding keyed;
+    static RouterHttpServer.Binding limited;
     static ApiClient api;
+    static ApiClient limitedApi;
+
+    /** The limits of the third server on the same backend: each well under the model's and the engine's. */
+    static final RequestLimits LIMITS = new RequestLimits(64, 4, 2, 5, 3);
 
     @BeforeAll
     static void start() throws Exception {
@@ -66,6 +72,9 @@ class RouterHttpServerTest {
         keyed = RouterHttpServer.start(system, ApiClient.settings().withApiKeys(List.of("other-key", KEY)), backend,
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
         api = new ApiClient(open.port());
+        limited = RouterHttpServer.start(system, ApiClient.settings().withLimits(LIMITS), backend,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        limitedApi = new ApiClient(limited.port());
     }
 
     @AfterAll
@@ -75,6 +84,9 @@ class RouterHttpServerTest {
         }
         if (keyed != null) {
             keyed.close();
+        }
+        if (limited != null) {
+            limited.close();
         }
         if (system != null) {
             system.terminate();
@@ -370,6 +382,60 @@ class RouterHttpServerTest {
             assertEquals(code, e.get("code").textValue(), e.toString());
         }
         assertEquals(200, api.post("/v1/completions", body("prompt", "x", "max_tokens", 1)).statusCode());
+    }
+
+    static Stream<Arguments> overLimits() {
+        List<Map<String, String>> longChat = List.of(Map.of("role", "user", "content", "word ".repeat(100)));
+        return Stream.of(
+                Arguments.of("/v1/completions", body("prompt", new int[65], "max_tokens", 1), "prompt",
+                        "the prompt has 65 tokens, over this server's limit of 64 (max-prompt-tokens)"),
+                Arguments.of("/v1/chat/completions", body("messages", longChat, "max_tokens", 1), "messages",
+                        "over this server's limit of 64 (max-prompt-tokens)"),
+                Arguments.of("/v1/completions", body("prompt", "x", "max_tokens", 5), "max_tokens",
+                        "max_tokens = 5 is over this server's limit of 4 tokens (max-tokens)"),
+                Arguments.of("/v1/chat/completions", body("messages", List.of(Map.of("role", "user", "content", "Hi")),
+                        "max_completion_tokens", 5), "max_completion_tokens", "limit of 4 tokens (max-tokens)"),
+                Arguments.of("/v1/completions", body("prompt", "x", "stop", List.of("a", "b", "c")), "stop",
+                        "stop has 3 strings, over this server's limit of 2 (max-stop-strings)"),
+                Arguments.of("/v1/completions", body("prompt", "x", "stop", "abcdef"), "stop",
+                        "6 characters, over this server's limit of 5 (max-stop-string-chars)"),
+                Arguments.of("/v1/completions", body("prompt", "x", "logprobs", 4), "logprobs",
+                        "logprobs = 4 is over this server's limit of 3 (max-logprobs)"),
+                Arguments.of("/v1/chat/completions", body("messages", List.of(Map.of("role", "user", "content", "Hi")),
+                        "logprobs", true, "top_logprobs", 4), "top_logprobs", "limit of 3 (max-logprobs)"),
+                Arguments.of("/v1/completions", body("prompt", "x", "n", 2), "n", "one choice per request (n = 1 only)"));
+    }
+
+    @ParameterizedTest(name = "{0} {1} -> {2}")
+    @MethodSource("overLimits")
+    void shouldRefuseARequestOverAConfiguredLimitNamingTheLimit(String path, String requestBody, String param,
+            String message) throws Exception {
+        JsonNode e = error(limitedApi.post(path, requestBody), 400);
+        assertEquals(param, e.get("param").textValue(), e.toString());
+        assertTrue(e.get("message").textValue().contains(message), e.toString());
+        assertEquals("invalid_request_error", e.get("type").textValue(), e.toString());
+    }
+
+    @Test
+    void shouldAcceptARequestAtEveryConfiguredLimit() throws Exception {
+        HttpResponse<String> r = limitedApi.post("/v1/completions", body("prompt", new int[64], "max_tokens", 4,
+                "temperature", 0, "ignore_eos", true, "stop", List.of("abcde", "vwxyz"), "logprobs", 3));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode a = json(r);
+        assertEquals(64, a.get("usage").get("prompt_tokens").asInt());
+        assertEquals(4, a.get("usage").get("completion_tokens").asInt());
+        assertEquals(200, api.post("/v1/completions", body("prompt", new int[65], "max_tokens", 5, "logprobs", 4,
+                "stop", List.of("a", "b", "c", "abcdef"))).statusCode(), "the default limits are the model's and engine's");
+    }
+
+    @Test
+    void shouldCutTheDefaultMaxTokensOfAChatToTheConfiguredLimit() throws Exception {
+        HttpResponse<String> r = limitedApi.post("/v1/chat/completions", body("messages",
+                List.of(Map.of("role", "user", "content", "Hi")), "temperature", 0, "ignore_eos", true));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode a = json(r);
+        assertEquals(4, a.get("usage").get("completion_tokens").asInt(), a.toString());
+        assertEquals("length", a.get("choices").get(0).get("finish_reason").asText());
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import dev.baton.router.api.openai.RequestLimits;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,27 @@ class RouterSettingsTest {
         assertEquals(8192, s.maxHeaderBytes());
         assertEquals(64, s.maxHeaders());
         assertEquals(8192, s.maxUriBytes());
+        assertEquals(RequestLimits.ENGINE, s.limits(), "the model's context and the engine's limits");
+    }
+
+    @Test
+    void shouldReadTheLimitsOnFields() {
+        RouterSettings s = RouterSettings.from(ConfigFactory.parseString("baton.router.limits { max-prompt-tokens = 4096,"
+                + " max-tokens = 1024, max-stop-strings = 4, max-stop-string-chars = 32, max-logprobs = 5 }")
+                .withFallback(ConfigFactory.defaultReference()));
+        assertEquals(new RequestLimits(4096, 1024, 4, 32, 5), s.limits());
+    }
+
+    @Test
+    void shouldRefuseALimitAboveTheEnginesNamingTheKey() {
+        for (String setting : List.of("max-stop-strings = 17", "max-stop-string-chars = 257", "max-stop-string-chars = 0",
+                "max-logprobs = 21", "max-prompt-tokens = -1", "max-tokens = -1")) {
+            RouterConfigException e = assertThrows(RouterConfigException.class, () -> RouterSettings.from(ConfigFactory
+                    .parseString("baton.router.limits." + setting).withFallback(ConfigFactory.defaultReference())));
+            String key = setting.substring(0, setting.indexOf(' '));
+            assertTrue(e.getMessage().contains("baton.router.limits." + key), e.getMessage());
+            assertTrue(e.getMessage().contains("out of range"), e.getMessage());
+        }
     }
 
     @Test

@@ -23,8 +23,10 @@ import java.util.OptionalLong;
 /**
  * Turns an OpenAI request body into a {@link CompletionRequest}, checking every field's JSON type.
  * Bad input throws {@link ApiException} with a 400 that names the field ({@code param}); ranges that
- * do not depend on the model (n, max_tokens &ge; 1) are checked here, the rest by the preparer with
- * {@link SamplingParams#validate}.
+ * do not depend on the model (n, max_tokens &ge; 1) and the router's {@link RequestLimits} on fields
+ * ({@code max_tokens}, {@code stop}, {@code logprobs}/{@code top_logprobs}) are checked here, the rest
+ * by the preparer with {@link SamplingParams#validate}. A refusal for a limit names the limit and its
+ * value, and the key that sets it ({@code baton.router.limits}).
  *
  * <p>Accepted fields: {@code model}, {@code prompt} (string, token-id array, or a list of one of
  * those) or {@code messages}, {@code max_tokens} (and {@code max_completion_tokens} for chat),
@@ -61,16 +63,29 @@ public final class RequestParser {
 
     /** {@link #parse(byte[], Kind)} of a body already decoded. */
     public static CompletionRequest parse(String body, Kind kind) {
-        return parse(body.getBytes(StandardCharsets.UTF_8), kind);
+        return parse(body.getBytes(StandardCharsets.UTF_8), kind, RequestLimits.ENGINE);
+    }
+
+    /** {@link #parse(byte[], Kind, RequestLimits)} of a body already decoded. */
+    public static CompletionRequest parse(String body, Kind kind, RequestLimits limits) {
+        return parse(body.getBytes(StandardCharsets.UTF_8), kind, limits);
+    }
+
+    /** {@link #parse(byte[], Kind, RequestLimits)} under the engine's limits only ({@link RequestLimits#ENGINE}). */
+    public static CompletionRequest parse(byte[] body, Kind kind) {
+        return parse(body, kind, RequestLimits.ENGINE);
     }
 
     /**
      * Parses and type-checks one request body. JSON is read from the bytes (UTF-8, or UTF-16/32
      * as JSON allows), whatever charset the request's Content-Type claims.
      *
-     * @throws ApiException 400 for invalid JSON, a missing or mistyped field, or an unsupported option
+     * @param limits the router's limits on fields; the prompt's ({@link RequestLimits#maxPromptTokens()}) is
+     *               the preparer's, after tokenization
+     * @throws ApiException 400 for invalid JSON, a missing or mistyped field, an unsupported option or a
+     *                      field over a limit
      */
-    public static CompletionRequest parse(byte[] body, Kind kind) {
+    public static CompletionRequest parse(byte[] body, Kind kind, RequestLimits limits) {
         JsonNode root;
         try {
             root = JSON.readTree(body);
@@ -87,14 +102,8 @@ public final class RequestParser {
         String model = optString(root, "model");
         Prompt prompt = kind == Kind.CHAT ? messages(root) : prompt(root);
 
-        OptionalInt n = optInt(root, "n");
-        if (n.isPresent() && n.getAsInt() != 1) {
-            throw ApiException.invalid("n", "only n = 1 is supported, got " + n.getAsInt());
-        }
-        OptionalInt bestOf = optInt(root, "best_of");
-        if (bestOf.isPresent() && bestOf.getAsInt() != 1) {
-            throw ApiException.invalid("best_of", "only best_of = 1 is supported, got " + bestOf.getAsInt());
-        }
+        oneChoice(root, "n");
+        oneChoice(root, "best_of");
         if (optBoolean(root, "echo", false)) {
             throw ApiException.invalid("echo", "echo is not supported");
         }
@@ -110,6 +119,10 @@ public final class RequestParser {
         }
         if (maxTokens.isPresent() && maxTokens.getAsInt() < 1) {
             throw ApiException.invalid(maxParam, maxParam + " must be at least 1, got " + maxTokens.getAsInt());
+        }
+        if (maxTokens.isPresent() && limits.maxTokens() > 0 && maxTokens.getAsInt() > limits.maxTokens()) {
+            throw ApiException.invalid(maxParam, maxParam + " = " + maxTokens.getAsInt() + " is over this server's limit of "
+                    + limits.maxTokens() + " tokens (max-tokens)");
         }
 
         SamplingParams.Builder b = SamplingParams.builder();
@@ -127,10 +140,10 @@ public final class RequestParser {
         if (seed.isPresent()) {
             b.seed(seed.getAsLong());
         }
-        b.stopStrings(stop(root));
+        b.stopStrings(stop(root, limits));
         b.stopTokenIds(intList(root, "stop_token_ids"));
         b.ignoreEos(optBoolean(root, "ignore_eos", false));
-        logprobs(root, kind, b);
+        logprobs(root, kind, b, limits.maxLogprobs());
 
         boolean stream = optBoolean(root, "stream", false);
         boolean includeUsage = false;
@@ -236,41 +249,80 @@ public final class RequestParser {
         return text.toString();
     }
 
-    private static List<String> stop(JsonNode root) {
+    /** {@code n} and {@code best_of}: absent or {@link RequestLimits#N}, since an answer carries one choice. */
+    private static void oneChoice(JsonNode root, String name) {
+        OptionalInt n = optInt(root, name);
+        if (n.isPresent() && n.getAsInt() != RequestLimits.N) {
+            throw ApiException.invalid(name, name + " = " + n.getAsInt() + " is not supported: this server gives one "
+                    + "choice per request (" + name + " = " + RequestLimits.N + " only)"
+                    + (n.getAsInt() > RequestLimits.N ? "; send " + n.getAsInt() + " requests instead" : ""));
+        }
+    }
+
+    private static List<String> stop(JsonNode root, RequestLimits limits) {
         JsonNode s = root.get("stop");
         if (s == null || s.isNull()) {
             return List.of();
         }
         if (s.isTextual()) {
-            return List.of(text(s, "stop"));
+            return List.of(stopString(s, 0, limits));
         }
         if (!s.isArray()) {
             throw wrongType("stop", "a string or an array of strings", s);
         }
+        if (s.size() > limits.maxStopStrings()) {
+            throw ApiException.invalid("stop", "stop has " + s.size() + " strings, over this server's limit of "
+                    + limits.maxStopStrings() + " (max-stop-strings)");
+        }
         List<String> out = new ArrayList<>(s.size());
-        for (JsonNode e : s) {
+        for (int i = 0; i < s.size(); i++) {
+            JsonNode e = s.get(i);
             if (!e.isTextual()) {
                 throw wrongType("stop", "a string or an array of strings", s);
             }
-            out.add(text(e, "stop"));
+            out.add(stopString(e, i, limits));
         }
         return out;
     }
 
-    private static void logprobs(JsonNode root, Kind kind, SamplingParams.Builder b) {
+    private static String stopString(JsonNode e, int index, RequestLimits limits) {
+        if (limits.maxStopStrings() < 1) {
+            throw ApiException.invalid("stop", "stop strings are over this server's limit of 0 (max-stop-strings)");
+        }
+        String text = text(e, "stop");
+        if (text.length() > limits.maxStopStringChars()) {
+            throw ApiException.invalid("stop", "stop string " + index + " has " + text.length() + " characters, over this"
+                    + " server's limit of " + limits.maxStopStringChars() + " (max-stop-string-chars)");
+        }
+        return text;
+    }
+
+    private static void logprobs(JsonNode root, Kind kind, SamplingParams.Builder b, int max) {
+        String param = kind == Kind.COMPLETION ? "logprobs" : "top_logprobs";
+        OptionalInt n;
         if (kind == Kind.COMPLETION) {
-            OptionalInt n = optInt(root, "logprobs");
-            if (n.isPresent()) {
-                b.logprobs(n.getAsInt()); // the range is checked with the other sampling fields
+            n = optInt(root, "logprobs");
+        } else {
+            OptionalInt top = optInt(root, "top_logprobs");
+            if (optBoolean(root, "logprobs", false)) {
+                n = OptionalInt.of(top.orElse(0));
+            } else if (top.isPresent()) {
+                throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs = true");
+            } else {
+                n = OptionalInt.empty();
             }
+        }
+        if (n.isEmpty()) {
             return;
         }
-        OptionalInt top = optInt(root, "top_logprobs");
-        if (optBoolean(root, "logprobs", false)) {
-            b.logprobs(top.orElse(0));
-        } else if (top.isPresent()) {
-            throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs = true");
+        if (n.getAsInt() < 0) {
+            throw ApiException.invalid(param, param + " must be at least 0, got " + n.getAsInt());
         }
+        if (n.getAsInt() > max) {
+            throw ApiException.invalid(param, param + " = " + n.getAsInt() + " is over this server's limit of " + max
+                    + " (max-logprobs)");
+        }
+        b.logprobs(n.getAsInt());
     }
 
     private static int[] tokenIds(JsonNode array, String param) {

@@ -3,6 +3,8 @@
  *
  * <ul>
  *   <li>{@link dev.baton.router.api.openai.RequestParser} — a request body to a type-checked {@code CompletionRequest}.</li>
+ *   <li>{@link dev.baton.router.api.openai.RequestLimits} — the router's limits on a request's fields
+ *       ({@code baton.router.limits}).</li>
  *   <li>{@link dev.baton.router.api.openai.CompletionRequest} — a completion or chat request before tokenization.</li>
  *   <li>{@link dev.baton.router.api.openai.OpenAiJson} — answers, stream chunks, the model list, error bodies.</li>
  *   <li>{@link dev.baton.router.api.openai.ApiError} — an error answer: HTTP status, type, message, param, code.</li>

@@ -13,12 +13,14 @@ import dev.baton.engine.chat.ChatMessage;
 import dev.baton.router.api.openai.CompletionRequest.Kind;
 import dev.baton.router.api.openai.CompletionRequest.Prompt;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * Fuzz harness of the OpenAI request parser (README "Fuzzing"): any body, as both a completion and a chat
- * completion, is either a request or an {@link ApiException} with a 400 whose OpenAI error body is valid
- * JSON; never another exception. A request it accepts can travel to a node: its strings are valid
- * Unicode and what goes in the node's message serializes as CBOR, as the cluster's serializer writes it.
+ * completion, under the engine's limits and under tight {@link RequestLimits}, is either a request or an
+ * {@link ApiException} with a 400 whose OpenAI error body is valid JSON; never another exception. A request
+ * it accepts is within the limits and can travel to a node: its strings are valid Unicode and what goes in
+ * the node's message serializes as CBOR, as the cluster's serializer writes it.
  *
  * <p>Inputs: {@code src/test/resources/dev/baton/router/api/openai/RequestParserFuzzTestInputs/parse/}.
  */
@@ -26,6 +28,7 @@ class RequestParserFuzzTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper CBOR = new ObjectMapper(new CBORFactory());
+    private static final List<RequestLimits> LIMITS = List.of(RequestLimits.ENGINE, new RequestLimits(8, 4, 1, 2, 1));
 
     @FuzzTest(maxDuration = "20s")
     @DictionaryEntries({"\"prompt\"", "\"messages\"", "\"role\"", "\"content\"", "\"type\"", "\"text\"", "\"model\"",
@@ -35,29 +38,35 @@ class RequestParserFuzzTest {
             "\"ignore_eos\"", "\"stream\"", "\"stream_options\"", "\"include_usage\"", "\"cache_salt\"", "\\ud800",
             "\\udc00", "\\u0000", "1e400", "-1", "2147483648", "9223372036854775808", "true", "null", "[]", "{}"})
     void parse(byte[] body) throws IOException {
-        for (Kind kind : Kind.values()) {
-            CompletionRequest request;
-            try {
-                request = RequestParser.parse(body, kind);
-            } catch (ApiException e) {
-                ApiError error = e.error();
-                assertEquals(400, error.status(), error.toString());
-                assertFalse(error.message().isBlank());
-                JsonNode answer = JSON.readTree(OpenAiJson.error(error));
-                assertTrue(answer.at("/error/message").isTextual() && answer.at("/error/type").isTextual(),
-                        answer.toString());
-                continue;
+        for (RequestLimits limits : LIMITS) {
+            for (Kind kind : Kind.values()) {
+                CompletionRequest request;
+                try {
+                    request = RequestParser.parse(body, kind, limits);
+                } catch (ApiException e) {
+                    ApiError error = e.error();
+                    assertEquals(400, error.status(), error.toString());
+                    assertFalse(error.message().isBlank());
+                    JsonNode answer = JSON.readTree(OpenAiJson.error(error));
+                    assertTrue(answer.at("/error/message").isTextual() && answer.at("/error/type").isTextual(),
+                            answer.toString());
+                    continue;
+                }
+                checkSendable(request, limits);
             }
-            checkSendable(request);
         }
     }
 
     /** What of an accepted request leaves the router: the sampling spec, the salt, and the prompt's text. */
-    private static void checkSendable(CompletionRequest r) throws IOException {
+    private static void checkSendable(CompletionRequest r, RequestLimits limits) throws IOException {
+        assertTrue(r.sampling().stopStrings().size() <= limits.maxStopStrings());
+        assertTrue(r.sampling().logprobs().orElse(0) <= limits.maxLogprobs());
+        assertTrue(limits.maxTokens() == 0 || r.maxTokens().orElse(0) <= limits.maxTokens());
         CBOR.writeValueAsBytes(r.sampling().toSpec());
         CBOR.writeValueAsBytes(r.cacheSalt());
         assertEquals(-1, RequestParser.loneSurrogate(r.cacheSalt()));
         for (String stop : r.sampling().stopStrings()) {
+            assertTrue(stop.length() <= limits.maxStopStringChars(), stop);
             assertEquals(-1, RequestParser.loneSurrogate(stop), stop);
         }
         switch (r.prompt()) {
