@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
  * @param requests      requests sent
  * @param served        requests that completed with the undisturbed text
  * @param failures      client-visible failures by kind ({@code http_503}, {@code stream_error}, {@code timeout}, ...)
+ * @param failureSamples the first failures of each kind, for a look (at most {@link #MAX_LISTED} each)
  * @param gaps          streams with text missing
  * @param repeats       streams with text delivered twice
  * @param different     streams with other wrong text
@@ -31,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * @param idle          whether the cluster went idle (no block used, nothing running or in flight) in time
  */
 public record ChaosReport(Map<String, Object> settings, long durationMs, int requests, int served,
-        Map<String, Integer> failures, int gaps, int repeats, int different, List<CorruptStream> corrupt,
+        Map<String, Integer> failures, Map<String, List<Failure>> failureSamples, int gaps, int repeats, int different, List<CorruptStream> corrupt,
         double chunksPerSecond, List<Fault> faults, Map<String, Double> migrations, Map<String, Integer> leakedBlocks,
         boolean idle) {
 
@@ -50,6 +51,16 @@ public record ChaosReport(Map<String, Object> settings, long durationMs, int req
      * @param received what it delivered
      */
     public record CorruptStream(int prompt, long startMs, StreamCheck check, String expected, String received) {}
+
+    /**
+     * A client-visible failure.
+     *
+     * @param prompt  its prompt's index
+     * @param startMs when it was sent
+     * @param endMs   when it failed
+     * @param message what the client saw
+     */
+    public record Failure(int prompt, long startMs, long endMs, String message) {}
 
     /**
      * One fault as the command made it.
@@ -111,6 +122,7 @@ public record ChaosReport(Map<String, Object> settings, long durationMs, int req
         int repeats = 0;
         int different = 0;
         Map<String, Integer> failures = new TreeMap<>();
+        Map<String, List<Failure>> samples = new TreeMap<>();
         List<CorruptStream> corrupt = new ArrayList<>();
         long chunks = 0;
         List<long[]> arrivals = new ArrayList<>();
@@ -127,7 +139,13 @@ public record ChaosReport(Map<String, Object> settings, long durationMs, int req
                 corrupt.add(new CorruptStream(o.prompt(), o.startMs(), check, expected.get(o.prompt()), r.text()));
             }
             if (!r.ok()) {
-                failures.merge(r.error().key(r.httpStatus()), 1, Integer::sum);
+                String key = r.error().key(r.httpStatus());
+                failures.merge(key, 1, Integer::sum);
+                List<Failure> listed = samples.computeIfAbsent(key, k -> new ArrayList<>());
+                if (listed.size() < MAX_LISTED) {
+                    listed.add(new Failure(o.prompt(), o.startMs(), TimeUnit.NANOSECONDS.toMillis(r.endNs() - startNs),
+                            r.errorMessage()));
+                }
             } else if (check.kind() == StreamCheck.Kind.IDENTICAL) {
                 served++;
             }
@@ -150,7 +168,7 @@ public record ChaosReport(Map<String, Object> settings, long durationMs, int req
             faults.add(new Fault(e, rr.preFaultPerSecond(), rr.recoveryMs()));
         }
         double perSecond = durationMs > 0 ? java.util.Arrays.stream(counts).sum() * 1000.0 / durationMs : 0;
-        return new ChaosReport(new LinkedHashMap<>(settings), durationMs, outcomes.size(), served, failures, gaps, repeats,
+        return new ChaosReport(new LinkedHashMap<>(settings), durationMs, outcomes.size(), served, failures, samples, gaps, repeats,
                 different, corrupt, perSecond, faults, new TreeMap<>(migrations), new TreeMap<>(leakedBlocks), idle);
     }
 
@@ -162,6 +180,10 @@ public record ChaosReport(Map<String, Object> settings, long durationMs, int req
         row(sb, "requests sent", requests);
         row(sb, "served (text identical)", served);
         row(sb, "client-visible failures", failed() + (failures.isEmpty() ? "" : "  " + failures));
+        for (Map.Entry<String, List<Failure>> e : failureSamples.entrySet()) {
+            Failure f = e.getValue().get(0);
+            row(sb, "  first " + e.getKey(), String.format(Locale.ROOT, "at %.1f s: %s", f.endMs() / 1000.0, f.message()));
+        }
         row(sb, "streams with gaps", gaps);
         row(sb, "streams with repeats", repeats);
         row(sb, "streams with other wrong text", different);
