@@ -166,14 +166,14 @@ final class ChaosCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        long durationMs = ServeOptions.duration(duration, "--duration").toMillis();
-        long everyMs = ServeOptions.duration(faultEvery, "--fault-every").toMillis();
-        long stopMs = ServeOptions.duration(stopFor, "--stop-for").toMillis();
-        Duration ready = ServeOptions.duration(readyTimeout, "--ready-timeout");
-        Duration idleLimit = ServeOptions.duration(idleTimeout, "--idle-timeout");
+        long durationMs = duration(duration, "--duration").toMillis();
+        long everyMs = duration(faultEvery, "--fault-every").toMillis();
+        long stopMs = duration(stopFor, "--stop-for").toMillis();
+        Duration ready = duration(readyTimeout, "--ready-timeout");
+        Duration idleLimit = duration(idleTimeout, "--idle-timeout");
         ChaosReport.RecoveryRule rule = new ChaosReport.RecoveryRule(
-                ServeOptions.duration(preFaultWindow, "--pre-fault-window").toMillis(),
-                ServeOptions.duration(recoveryWindow, "--recovery-window").toMillis(), recoveryFraction);
+                duration(preFaultWindow, "--pre-fault-window").toMillis(),
+                duration(recoveryWindow, "--recovery-window").toMillis(), recoveryFraction);
         check();
         int c = concurrency != null ? concurrency : rate == null ? 4 : 0;
         double r = rate != null ? rate : 0;
@@ -223,7 +223,7 @@ final class ChaosCommand implements Callable<Integer> {
             if (temperature > 0) {
                 extra.put("seed", seed);
             }
-            ClientOptions options = new ClientOptions(true, extra, ServeOptions.duration(requestTimeout, "--request-timeout"),
+            ClientOptions options = new ClientOptions(true, extra, duration(requestTimeout, "--request-timeout"),
                     Duration.ofSeconds(10));
             try (OpenAiClient client = new OpenAiClient(Target.parse("baton=" + base + "/v1"), Api.COMPLETIONS, options)) {
                 String modelName = client.resolveModel();
@@ -277,6 +277,16 @@ final class ChaosCommand implements Callable<Integer> {
                 // the hook is running already
             }
         }
+    }
+
+    /** A duration such as {@code 500ms}, {@code 30s}, {@code 10m} or {@code 1h}. */
+    static Duration duration(String value, String what) {
+        Matcher m = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(m|min|h)\\s*").matcher(value);
+        if (m.matches()) {
+            double n = Double.parseDouble(m.group(1));
+            return Duration.ofMillis(Math.round(n * (m.group(2).equals("h") ? 3_600_000 : 60_000)));
+        }
+        return ServeOptions.duration(value, what);
     }
 
     private void check() {
