@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * Finds free ports on this host for nodes about to start: the first port at or above a given one that no socket
  * holds (bound on any address) and that this probe has not handed out before, since a node just started may not
- * have bound its ports yet. Not thread-safe (the local connector calls it from the planner's thread).
+ * have bound its ports yet. Used by the planner's local connector and {@code bin/baton bench chaos}. Not thread-safe
+ * (each calls it from one thread).
  */
 public final class PortProbe {
 
