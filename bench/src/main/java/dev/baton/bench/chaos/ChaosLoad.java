@@ -16,9 +16,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The steady load of {@code bin/baton bench chaos}: streamed requests from a fixed set of prompts (each one's
  * undisturbed text known beforehand), either {@code concurrency} streams back to back (closed loop) or Poisson
  * arrivals at {@code rate} requests per second (open loop), until the load's end; requests still running then
- * are read to their end (each bounded by the client's request timeout). Thread-safe to construct and run once.
+ * are read to their end (each bounded by the client's request timeout). In the closed loop a stream whose request
+ * failed waits {@link #BACKOFF_MS} before the next one, as a client would, so that a cluster answering 503 at once
+ * is not sent thousands of requests a second. Thread-safe to construct and run once.
  */
 public final class ChaosLoad {
+
+    /** The closed loop's pause after a failed request. */
+    public static final long BACKOFF_MS = 100;
 
     /**
      * One request of the load.
@@ -72,8 +77,13 @@ public final class ChaosLoad {
                 for (int c = 0; c < concurrency; c++) {
                     threads.submit(() -> {
                         while (System.nanoTime() < endNs) {
-                            outcomes.add(send(next.getAndIncrement() % prompts.size(), startNs));
+                            Outcome o = send(next.getAndIncrement() % prompts.size(), startNs);
+                            outcomes.add(o);
+                            if (!o.result().ok()) {
+                                Thread.sleep(BACKOFF_MS);
+                            }
                         }
+                        return null;
                     });
                 }
             } else {
