@@ -217,6 +217,10 @@ final class ChaosCommand implements Callable<Integer> {
             nodes.forEach(n -> all.add(n.process().pid()));
             if (!UpCommand.waitReady(base, ready, all) || !awaitNodes(http, base, prefill + decode, ready)) {
                 err.println("bench chaos: the cluster did not become ready in " + readyTimeout + "; logs in " + logs);
+                printExited(err, routerProcess, "router");
+                for (Node n : nodes) {
+                    printExited(err, n.process(), n.id());
+                }
                 return 2;
             }
             ObjectNode extra = JSON.createObjectNode().put("temperature", temperature);
@@ -287,6 +291,21 @@ final class ChaosCommand implements Callable<Integer> {
             return Duration.ofMillis(Math.round(n * (m.group(2).equals("h") ? 3_600_000 : 60_000)));
         }
         return ServeOptions.duration(value, what);
+    }
+
+    /** The end of the log of a process that exited, for a start-up that failed. */
+    private void printExited(PrintWriter err, Process p, String name) {
+        if (p.isAlive()) {
+            return;
+        }
+        try {
+            List<String> lines = Files.readAllLines(logs.resolve(name + ".log"));
+            err.println("bench chaos: " + name + " exited with " + p.exitValue() + "; the end of its log:");
+            lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> err.println("  " + l));
+        } catch (IOException | RuntimeException e) {
+            err.println("bench chaos: " + name + " exited; its log cannot be read: " + e);
+        }
+        err.flush();
     }
 
     private void check() {
@@ -390,7 +409,9 @@ final class ChaosCommand implements Callable<Integer> {
     }
 
     private Node startNode(String role, Path pids) throws IOException {
-        String id = role + "-" + counts.merge(role, 1, Integer::sum);
+        // ids unique on this host (the Aeron directory is named after the node): c<router's Pekko port>-<role>-<n>
+        String id = "c" + seedAddress.substring(seedAddress.lastIndexOf(':') + 1) + "-" + role + "-"
+                + counts.merge(role, 1, Integer::sum);
         int cluster = ports.tcp(clusterPort, id + "'s --cluster-port");
         int kv = ports.udpPair(24000, id + "'s --kv-port and --kv-reply-port");
         List<String> args = new ArrayList<>(List.of(role, "--cluster-port", Integer.toString(cluster), "--seed", seedAddress,

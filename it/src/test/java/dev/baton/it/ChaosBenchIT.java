@@ -54,11 +54,12 @@ class ChaosBenchIT {
         JsonNode fault = faults.get(0);
         assertEquals("kill", fault.at("/event/kind").asText());
         assertEquals("decode", fault.at("/event/role").asText());
-        assertEquals("decode-3", fault.at("/event/replacement").asText(), "a fresh decode node took its place");
+        String replacement = fault.at("/event/replacement").asText();
+        assertTrue(replacement.endsWith("-decode-3"), "a fresh decode node took its place: " + replacement);
         assertTrue(fault.at("/event/rejoinMs").asLong() > 0, log);
         assertTrue(fault.get("recoveryMs").asLong() >= 0, "no recovery time: " + log);
         assertTrue(r.get("migrations").has("node-lost"), "the router's migrations: " + log);
         assertTrue(log.contains("PASS"), log);
-        assertTrue(Files.exists(out.resolve("logs/decode-3.log")), "the nodes' logs are kept with the results");
+        assertTrue(Files.exists(out.resolve("logs/" + replacement + ".log")), "the nodes' logs are kept with the results");
     }
 }
