@@ -134,7 +134,7 @@ final class UpCommand implements Callable<Integer> {
         return NodeLauncher.start(dir.resolve(name + ".log"), heap, args).pid();
     }
 
-    private static boolean waitReady(String url, Duration timeout, List<Long> pids) throws InterruptedException {
+    static boolean waitReady(String url, Duration timeout, List<Long> pids) throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

@@ -10,9 +10,10 @@ import java.util.Set;
 /**
  * Finds free ports on this host for nodes about to start: the first port at or above a given one that no socket
  * holds (bound on any address) and that this probe has not handed out before, since a node just started may not
- * have bound its ports yet. Not thread-safe (the local connector calls it from the planner's thread).
+ * have bound its ports yet. Used by the planner's local connector and {@code bin/baton bench chaos}. Not thread-safe
+ * (each calls it from one thread).
  */
-final class PortProbe {
+public final class PortProbe {
 
     /** Whether a port can be bound now. */
     interface Check {
@@ -32,7 +33,7 @@ final class PortProbe {
     }
 
     /** A probe that binds real sockets on the wildcard address. */
-    static PortProbe system() {
+    public static PortProbe system() {
         return new PortProbe(PortProbe::tcpFree, PortProbe::udpFree);
     }
 
@@ -41,7 +42,7 @@ final class PortProbe {
      *
      * @throws IllegalStateException naming {@code what} and the range when none is free
      */
-    int tcp(int first, String what) {
+    public int tcp(int first, String what) {
         for (int p = first; p < first + RANGE && p <= 65535; p++) {
             if (!handedOut.contains(p) && tcp.free(p)) {
                 handedOut.add(p);
@@ -56,7 +57,7 @@ final class PortProbe {
      * Two consecutive free UDP ports {@code p, p + 1} at or above {@code first} (KV blocks and acknowledgements),
      * now handed out; returns {@code p}.
      */
-    int udpPair(int first, String what) {
+    public int udpPair(int first, String what) {
         for (int p = first; p < first + RANGE && p < 65535; p++) {
             if (!handedOut.contains(p) && !handedOut.contains(p + 1) && udp.free(p) && udp.free(p + 1)) {
                 handedOut.add(p);
