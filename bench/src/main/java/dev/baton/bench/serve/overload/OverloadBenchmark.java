@@ -69,7 +69,8 @@ public final class OverloadBenchmark {
             if (settings.probes()) {
                 LoadSpec load = new LoadSpec.Concurrency(settings.probeConcurrency());
                 probe = phases.run("probe", load, settings.probeDuration(), 3).stats;
-                rate = probe.goodputPerSecond();
+                // three significant digits: a rate that reads well in labels, and none lost that matters
+                rate = new java.math.BigDecimal(probe.goodputPerSecond()).round(new java.math.MathContext(3)).doubleValue();
                 source = "probe " + load.label() + " for " + settings.probeDuration().toSeconds() + " s";
                 if (!(rate > 0)) {
                     throw new IllegalStateException("the probe (" + load.label() + ") served no request within the SLO: "

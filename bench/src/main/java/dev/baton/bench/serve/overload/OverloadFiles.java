@@ -26,7 +26,7 @@ public final class OverloadFiles {
     /** The phases, memory and goals tables. */
     public static String render(OverloadReport r) {
         List<String> head = List.of("phase", "load", "offered/s", "sent", "admitted", "429", "503", "Retry-After", "other",
-                "failed after 200", "goodput req/s", "goodput tok/s", "refusal p50 ms", "p99", "max", "prefilled tokens",
+                "failed after 200", "completed req/s", "goodput req/s", "goodput tok/s", "refusal p50 ms", "p99", "max", "prefilled tokens",
                 "admitted prompt tokens");
         List<List<String>> rows = new ArrayList<>();
         List<PhaseStats> phases = new ArrayList<>();
@@ -40,7 +40,8 @@ public final class OverloadFiles {
                     Integer.toString(p.admitted()), Integer.toString(p.refusedByStatus().getOrDefault(429, 0)),
                     Integer.toString(p.refusedByStatus().getOrDefault(503, 0)),
                     (p.refused() - p.refusedWithoutRetryAfter()) + "/" + p.refused(), Integer.toString(p.otherFailures()),
-                    Integer.toString(p.admittedFailures()), ConsoleTable.f(p.goodputPerSecond(), 3),
+                    Integer.toString(p.admittedFailures()), ConsoleTable.f(p.completedPerSecond(), 3),
+                    ConsoleTable.f(p.goodputPerSecond(), 3),
                     ConsoleTable.f(p.goodputTokensPerSecond(), 1), ConsoleTable.f(p.refusalMs().median(), 1),
                     ConsoleTable.f(p.refusalMs().p99(), 1), ConsoleTable.f(p.refusalMs().max(), 1),
                     c == null || !c.known() ? "-" : Long.toString(c.computedTokens()),
@@ -69,6 +70,8 @@ public final class OverloadFiles {
             goals.add(List.of(g.name(), g.goal(), g.measured(), g.met() == null ? "unknown" : g.met() ? "met" : "NOT MET"));
         }
         sb.append(ConsoleTable.table(List.of("goal", "target", "measured", ""), goals));
+        sb.append("admitted requests completed per second during overload, within the SLO or not: ")
+                .append(OverloadReport.pct(r.completedRatio())).append(" of capacity's\n");
         return sb.toString();
     }
 

@@ -23,11 +23,13 @@ import java.util.Map;
  * @param prefill one check per phase, in the same order
  * @param memory resident memory per process before, at the peak during the overload, and after the last phase
  * @param goodputRatio overload goodput over the first capacity phase's ({@code NaN} when that was 0)
+ * @param completedRatio the same for admitted requests completed, within the SLO or not (no goal: it tells an SLO
+ *     missed by admitted requests from throughput lost)
  * @param recoveryRatio the last phase's goodput over the first's
  */
 public record OverloadReport(double capacityRate, String capacitySource, double factor, PhaseStats probe,
-        List<PhaseStats> phases, List<PrefillCheck> prefill, Memory memory, double goodputRatio, double recoveryRatio,
-        List<Goal> goals) {
+        List<PhaseStats> phases, List<PrefillCheck> prefill, Memory memory, double goodputRatio, double completedRatio,
+        double recoveryRatio, List<Goal> goals) {
 
     /** Goodput during (and right after) the overload over goodput at capacity, at least. */
     public static final double GOODPUT_GOAL = 0.9;
@@ -132,8 +134,8 @@ public record OverloadReport(double capacityRate, String capacitySource, double 
                 known ? Long.toString(excess) : "unknown (no node metrics)", known ? excess == 0 : null));
         goals.add(new Goal("goodput right after", ">= " + pct(GOODPUT_GOAL) + " of capacity's", pct(recovered),
                 Double.isNaN(recovered) ? null : recovered >= GOODPUT_GOAL));
-        return new OverloadReport(capacityRate, capacitySource, factor, probe, phases, prefill, memory, goodput, recovered,
-                goals);
+        return new OverloadReport(capacityRate, capacitySource, factor, probe, phases, prefill, memory, goodput,
+                ratio(overload.completedPerSecond(), capacity.completedPerSecond()), recovered, goals);
     }
 
     /** Whether every goal that could be measured was met. */

@@ -26,13 +26,14 @@ import java.util.TreeMap;
  * @param refusedWithRetryAfter refusals by status that carried {@code Retry-After}
  * @param refusalMs the latency of refusals, send to the end of the answer, in milliseconds
  * @param other requests answered with another status or not at all, by error label ({@code http_500}, {@code io})
+ * @param completedPerSecond admitted requests that completed, within the SLO or not, per second
  * @param goodputPerSecond admitted requests that met the SLO, per second
  * @param goodputTokensPerSecond the output tokens of those requests, per second
  * @param admittedPromptTokens the prompt tokens of admitted requests (the server's count, else the workload's)
  */
 public record PhaseStats(String phase, String load, double offeredPerSecond, double durationS, int sent, int admitted,
         int completed, Map<String, Integer> failedAfterAdmission, Map<Integer, Integer> refusedByStatus,
-        Map<Integer, Integer> refusedWithRetryAfter, Stats refusalMs, Map<String, Integer> other, double goodputPerSecond,
+        Map<Integer, Integer> refusedWithRetryAfter, Stats refusalMs, Map<String, Integer> other, double completedPerSecond, double goodputPerSecond,
         double goodputTokensPerSecond, long admittedPromptTokens) {
 
     public PhaseStats {
@@ -94,7 +95,7 @@ public record PhaseStats(String phase, String load, double offeredPerSecond, dou
         }
         return new PhaseStats(phase, load, records.size() / arrivalWindowS, durationS, records.size(), admitted, completed,
                 failed, refused, withRetryAfter, Stats.of(java.util.Arrays.copyOf(refusalMs, refusals)), other,
-                good / durationS, goodTokens / durationS, promptTokens);
+                completed / durationS, good / durationS, goodTokens / durationS, promptTokens);
     }
 
     /** Refusals of any status. */

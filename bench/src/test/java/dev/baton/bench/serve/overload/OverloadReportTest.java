@@ -40,6 +40,7 @@ class OverloadReportTest {
                 phase("overload", 19, List.of(refused(503, 4, "2"), refused(503, 12, "1"))), phase("recovery", 20, List.of())),
                 prefill(2000, 1900, 2000), OverloadReport.Memory.UNKNOWN);
         assertEquals(0.95, r.goodputRatio(), 1e-12);
+        assertEquals(0.95, r.completedRatio(), 1e-12);
         assertEquals(1.0, r.recoveryRatio(), 1e-12);
         assertTrue(r.allMeasuredGoalsMet(), r.goals().toString());
         assertEquals("2 of 2", goal(r, "refusals with Retry-After").measured());
@@ -54,6 +55,15 @@ class OverloadReportTest {
         assertEquals(false, goal(r, "goodput during overload").met());
         assertEquals("85.0%", goal(r, "goodput during overload").measured());
         assertFalse(r.allMeasuredGoalsMet());
+    }
+
+    @Test
+    void shouldTellGoodputLostToTheSloFromThroughputLost() {
+        List<RequestRecord> late = Collections.nCopies(10, served(100, 8, false));
+        OverloadReport r = OverloadReport.of(2, "given", 10, null, List.of(phase("capacity", 20, List.of()),
+                phase("overload", 10, late), phase("recovery", 20, List.of())), prefill(0, 0, 0), OverloadReport.Memory.UNKNOWN);
+        assertEquals(0.5, r.goodputRatio(), 1e-12);
+        assertEquals(1.0, r.completedRatio(), 1e-12, "as many completed, half of them past the SLO");
     }
 
     @Test

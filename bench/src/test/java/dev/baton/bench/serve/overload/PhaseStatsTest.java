@@ -34,6 +34,7 @@ class PhaseStatsTest {
         assertEquals(3, s.admitted());
         assertEquals(3, s.completed());
         assertEquals(2 / 8.0, s.goodputPerSecond(), 1e-12);
+        assertEquals(3 / 8.0, s.completedPerSecond(), 1e-12);
         assertEquals(32 / 8.0, s.goodputTokensPerSecond(), 1e-12);
         assertEquals(300, s.admittedPromptTokens());
         assertEquals(1.0, s.offeredPerSecond(), 1e-12, "4 requests over a 4 s window");
