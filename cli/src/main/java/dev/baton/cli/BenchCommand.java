@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks.", "With --target or --compare: the serving benchmark (see bench serve)."},
         subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Transfer.class,
-                BenchCommand.Cdf.class, BenchCommand.Trace.class, BenchCommand.Simulate.class, ChaosCommand.class})
+                BenchCommand.Cdf.class, BenchCommand.Trace.class, BenchCommand.Simulate.class, ChaosCommand.class,
+                BenchOverloadCommand.class})
 final class BenchCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Spec

@@ -6,6 +6,8 @@
  *   <li>{@link dev.baton.cli.GenerateCommand}: {@code generate}, the engine in this process, text or JSON.</li>
  *   <li>{@link dev.baton.cli.BenchCommand}: {@code bench serve}, {@code bench --compare}, {@code bench profile},
  *       {@code bench engine} and {@code bench transfer}.</li>
+ *   <li>{@link dev.baton.cli.BenchOverloadCommand}: {@code bench overload}, a running cluster at capacity, overloaded
+ *       and at capacity again.</li>
  *   <li>{@link dev.baton.cli.ServeOptions}: the options of the serving benchmark, parsed into its settings.</li>
  *   <li>{@link dev.baton.cli.EngineOptions}: model, config, threads and KV flags shared by commands.</li>
  *   <li>{@link dev.baton.cli.BatonConfig}: loads cluster.conf (or --config) over reference.conf.</li>

@@ -62,11 +62,15 @@ public final class ServeBenchmark {
     }
 
     /** The seed of load point {@code i}'s prompts and arrivals. */
-    static long pointSeed(long seed, int i) {
+    public static long pointSeed(long seed, int i) {
         return seed * 1_000_003L + i + 1;
     }
 
-    private TargetResult runTarget(Target target, String model, OpenAiClient client, Progress progress) {
+    /**
+     * Sends {@code settings}' warm-up requests to one target, one at a time, unmeasured; failures are told to
+     * {@code progress} (the first one's reason), not thrown.
+     */
+    public static void warmUp(ServeSettings settings, Target target, String model, OpenAiClient client, Progress progress) {
         if (settings.warmupRequests() > 0) {
             int n = settings.warmupRequests();
             LoadRunner warm = new LoadRunner(client, model, new LoadRunner.Limits(n, null, Duration.ZERO, 1));
@@ -79,6 +83,10 @@ public final class ServeBenchmark {
                         + first.result().error().key(first.result().httpStatus()) + ": " + first.result().errorMessage() + ")");
             }
         }
+    }
+
+    private TargetResult runTarget(Target target, String model, OpenAiClient client, Progress progress) {
+        warmUp(settings, target, model, client, progress);
         LoadRunner runner = new LoadRunner(client, model, settings.limits());
         List<PointResult> points = new ArrayList<>();
         for (int i = 0; i < settings.loads().size(); i++) {

@@ -11,7 +11,7 @@
  * </ul>
  *
  * <p>Subpackages: {@code workload} (what is sent), {@code load} (when), {@code client} (HTTP and SSE),
- * {@code metrics} (the definitions, pure), {@code report} (console, JSON, CSV, charts, HTML) and {@code profile}
- * (per-node capacity for the planner).
+ * {@code metrics} (the definitions, pure), {@code report} (console, JSON, CSV, charts, HTML), {@code profile}
+ * (per-node capacity for the planner) and {@code overload} (a cluster at capacity, overloaded, then at capacity).
  */
 package dev.baton.bench.serve;

@@ -166,6 +166,9 @@ public final class ScriptedOpenAiServer implements AutoCloseable {
     private static void send(HttpExchange ex, int status, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "application/json");
+        if (status == 503) {
+            ex.getResponseHeaders().add("Retry-After", "1"); // as a router refusing for capacity does; 429s here carry none
+        }
         ex.sendResponseHeaders(status, b.length);
         ex.getResponseBody().write(b);
         ex.close();

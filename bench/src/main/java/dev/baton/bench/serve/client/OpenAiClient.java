@@ -174,6 +174,7 @@ public final class OpenAiClient implements AutoCloseable {
         }, Math.max(0, deadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
         try (in) {
             if (status != 200) {
+                s.retryAfter = response.headers().firstValue("Retry-After").orElse(null);
                 return s.fail(ErrorKind.HTTP, status, errorMessage(in));
             }
             String type = response.headers().firstValue("Content-Type").orElse("");
@@ -280,6 +281,7 @@ public final class OpenAiClient implements AutoCloseable {
         int count;
         final StringBuilder text = new StringBuilder();
         Usage usage;
+        String retryAfter;
 
         void add(long now, String content) {
             if (count == contentNs.length) {
@@ -296,7 +298,7 @@ public final class OpenAiClient implements AutoCloseable {
 
         RequestResult result(ErrorKind kind, int status, String message) {
             return new RequestResult(sendNs, endNs, Arrays.copyOf(contentNs, count), text.toString(), usage, kind, status,
-                    message);
+                    message, retryAfter);
         }
     }
 }

@@ -21,11 +21,20 @@ package dev.baton.bench.serve.metrics;
  * @param cachedTokens the server's {@code usage.prompt_tokens_details.cached_tokens}, -1 when not reported
  * @param itlMs the inter-token latencies of this request
  * @param meetsSlo whether it completed within every objective of the run's {@link Slo}
+ * @param retryAfter the {@code Retry-After} header of a refusal (429, 503), or null when the answer had none
  */
 public record RequestRecord(int index, String target, String point, int session, int turn, double sendMs,
         boolean ok, String error, String errorMessage, int httpStatus, int expectedPromptTokens, int promptTokens,
         int outputTokens, int maxTokens, int chunks, int cachedTokens, double ttftMs, double tpotMs, double e2eMs, double[] itlMs,
-        boolean meetsSlo) {
+        boolean meetsSlo, String retryAfter) {
+
+    /** A record without a {@code Retry-After} header. */
+    public RequestRecord(int index, String target, String point, int session, int turn, double sendMs, boolean ok, String error,
+            String errorMessage, int httpStatus, int expectedPromptTokens, int promptTokens, int outputTokens, int maxTokens,
+            int chunks, int cachedTokens, double ttftMs, double tpotMs, double e2eMs, double[] itlMs, boolean meetsSlo) {
+        this(index, target, point, session, turn, sendMs, ok, error, errorMessage, httpStatus, expectedPromptTokens, promptTokens,
+                outputTokens, maxTokens, chunks, cachedTokens, ttftMs, tpotMs, e2eMs, itlMs, meetsSlo, null);
+    }
 
     /**
      * Derives the record of {@code r}.
@@ -43,7 +52,7 @@ public record RequestRecord(int index, String target, String point, int session,
         return new RequestRecord(index, target, point, session, turn, (r.sendNs() - pointStartNs) / 1e6, r.ok(),
                 r.ok() ? null : r.error().key(r.httpStatus()), r.errorMessage(), r.httpStatus(), expectedPromptTokens,
                 u == null ? -1 : u.promptTokens(), out, maxTokens, c.length, u == null ? -1 : u.cachedTokens(), ttft, tpot, e2e,
-                RequestMetrics.itlMs(c), slo.meets(r.ok(), ttft, tpot, e2e));
+                RequestMetrics.itlMs(c), slo.meets(r.ok(), ttft, tpot, e2e), r.retryAfter());
     }
 
     /** Whether it completed with fewer tokens than asked for: the server stopped early (at EOS, ignore_eos unsupported). */

@@ -13,9 +13,16 @@ package dev.baton.bench.serve.metrics;
  * @param usage the last {@code usage} object of the stream, or null if none came
  * @param httpStatus the response status, or 0 when no response came
  * @param errorMessage a short description of the failure, or null
+ * @param retryAfter the response's {@code Retry-After} header, or null when it had none (or no response came)
  */
 public record RequestResult(long sendNs, long endNs, long[] contentNs, String text, Usage usage, ErrorKind error,
-        int httpStatus, String errorMessage) {
+        int httpStatus, String errorMessage, String retryAfter) {
+
+    /** A result without a {@code Retry-After} header. */
+    public RequestResult(long sendNs, long endNs, long[] contentNs, String text, Usage usage, ErrorKind error, int httpStatus,
+            String errorMessage) {
+        this(sendNs, endNs, contentNs, text, usage, error, httpStatus, errorMessage, null);
+    }
 
     /** Whether the request completed: HTTP 200, a clean stream to {@code [DONE]}, at least one content chunk. */
     public boolean ok() {

@@ -63,7 +63,8 @@ public final class ConsoleTable {
                 f(st.max(), 1), Integer.toString(st.count())));
     }
 
-    static String f(double v, int decimals) {
+    /** {@code v} with {@code decimals} decimals, {@code -} when undefined. */
+    public static String f(double v, int decimals) {
         if (Double.isNaN(v) || Double.isInfinite(v)) {
             return "-";
         }
@@ -71,7 +72,7 @@ public final class ConsoleTable {
     }
 
     /** A plain text table: headers and text left-aligned, numbers (and {@code -}) right-aligned. */
-    static String table(List<String> head, List<List<String>> rows) {
+    public static String table(List<String> head, List<List<String>> rows) {
         int[] w = new int[head.size()];
         for (int i = 0; i < w.length; i++) {
             w[i] = head.get(i).length();
