@@ -42,7 +42,8 @@ abstract sealed class VocabularyTokenizer implements Tokenizer permits BpeTokeni
             return byteLevel ? byteLevelDecode(text) : text.replace('▁', ' ').getBytes(StandardCharsets.UTF_8);
         }
         if ((attr & Vocabulary.ATTR_BYTE) != 0) {
-            if (text.length() == 6 && text.startsWith("<0x") && text.endsWith(">")) {
+            if (text.length() == 6 && text.startsWith("<0x") && text.endsWith(">")
+                    && HexFormat.isHexDigit(text.charAt(3)) && HexFormat.isHexDigit(text.charAt(4))) {
                 return new byte[] {(byte) HexFormat.fromHexDigits(text, 3, 5)};
             }
             return text.getBytes(StandardCharsets.UTF_8);
