@@ -115,6 +115,8 @@ class CrashMatrixIT {
             awaitQuietOrGone(http, base, all);
             assertTrue(migrations(http, base, "prefill-lost") > 0, "no migration counted for a lost prefill node");
             p3.close();
+        } catch (Exception | AssertionError e) {
+            throw new AssertionError(e + "\n" + DisaggregatedClusterIT.logs(all), e); // every process's log with it
         } finally {
             for (NodeProcess n : all) {
                 n.close();
@@ -205,7 +207,8 @@ class CrashMatrixIT {
 
     /**
      * After a freeze: the frozen node is either back (reachable) or was downed and removed; either way every
-     * reachable node ends with no block used, nothing running and nothing in flight.
+     * reachable node ends with no block used, nothing running or waiting and nothing in flight (a node that woke
+     * holds nothing of the attempts that moved away from it).
      */
     static void awaitQuietOrGone(HttpClient http, String base, List<NodeProcess> all) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -215,7 +218,7 @@ class CrashMatrixIT {
             for (JsonNode n : nodes) {
                 if (n.get("reachable").asBoolean()) {
                     quiet &= n.at("/kv/blocks_used").asInt() == 0 && n.get("running").asInt() == 0
-                            && n.get("in_flight").asInt() == 0;
+                            && n.get("waiting").asInt() == 0 && n.get("in_flight").asInt() == 0;
                 }
             }
             if (quiet) {

@@ -674,12 +674,9 @@ public final class ClusterDispatcher {
             }
             for (InFlight f : lost) {
                 end(f.attempt, requests);
-                NodeProtocol.Cancel cancel = new NodeProtocol.Cancel(f.attempt, reason);
-                for (Node other : new Node[] {f.prefill, f.decode}) {
-                    if (other != null && other != n) {
-                        other.ref.tell(cancel);
-                    }
-                }
+                // every node of the attempt, the lost one too: a node that was only frozen (or whose loop was stuck)
+                // may come back, and must then free the attempt's blocks instead of holding them for its timeouts
+                tellNodes(f, new NodeProtocol.Cancel(f.attempt, reason));
                 migrate(f, n == f.prefill ? "prefill-lost" : "node-lost", reason);
             }
         }
@@ -698,11 +695,6 @@ public final class ClusterDispatcher {
             String reason = "node " + id + " is stuck: its engine loop has made no progress for "
                     + n.load.stuckMillis() + " ms";
             ctx.getLog().warn("{}; no new requests go to it and its streams move", reason);
-            for (InFlight f : requests.values()) {
-                if (f.uses(n)) {
-                    n.ref.tell(new NodeProtocol.Cancel(f.attempt, reason));
-                }
-            }
             failNode(n, reason);
         }
 
