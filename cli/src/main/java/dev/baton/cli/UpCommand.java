@@ -41,7 +41,7 @@ final class UpCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--port", paramLabel = "P", defaultValue = "8000",
-            description = "HTTP port of the router; node i serves its metrics on P+i (default: ${DEFAULT-VALUE})")
+            description = "HTTP port of the router; node i serves its metrics on the first free port from P+i (default: ${DEFAULT-VALUE})")
     int port;
 
     @Option(names = "--cluster-port", paramLabel = "P", defaultValue = "25520",
@@ -102,12 +102,24 @@ final class UpCommand implements Callable<Integer> {
         }
         java.util.Map<String, Integer> counts = new java.util.HashMap<>();
         List<String> metricsUrls = new ArrayList<>();
+        // Each node's ports are the first free ones from where they would be (cluster port + 1 + i, HTTP port + 1 + i,
+        // KV at 20000 + its cluster port % 20000): a port some other process holds (an ephemeral port of a connection,
+        // another cluster) would make the node exit at start with "Address already in use".
+        dev.baton.cli.planner.PortProbe ports = dev.baton.cli.planner.PortProbe.system();
+        ports.reserve(port);
+        ports.reserve(clusterPort);
         for (int i = 0; i < roles.size(); i++) {
             String role = roles.get(i);
             String name = role + "-" + counts.merge(role, 1, Integer::sum);
-            List<String> w = new ArrayList<>(List.of(role, "--cluster-port", Integer.toString(clusterPort + 1 + i),
-                    "--seed", seed, "--node-id", name, "--metrics-port", Integer.toString(port + 1 + i)));
-            metricsUrls.add(name + " http://127.0.0.1:" + (port + 1 + i) + "/metrics");
+            int nodeCluster = ports.tcp(clusterPort + 1 + i, name + "'s cluster port");
+            int metrics = ports.tcp(port + 1 + i, name + "'s metrics port");
+            List<String> w = new ArrayList<>(List.of(role, "--cluster-port", Integer.toString(nodeCluster),
+                    "--seed", seed, "--node-id", name, "--metrics-port", Integer.toString(metrics)));
+            if (!role.equals("worker")) {
+                int kv = ports.udpPair(20000 + nodeCluster % 20000, name + "'s KV ports");
+                w.addAll(List.of("--kv-port", Integer.toString(kv), "--kv-reply-port", Integer.toString(kv + 1)));
+            }
+            metricsUrls.add(name + " http://127.0.0.1:" + metrics + "/metrics");
             w.addAll(common);
             pids.add(spawn(dir, name, w));
         }

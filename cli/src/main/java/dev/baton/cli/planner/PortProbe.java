@@ -10,7 +10,7 @@ import java.util.Set;
 /**
  * Finds free ports on this host for nodes about to start: the first port at or above a given one that no socket
  * holds (bound on any address) and that this probe has not handed out before, since a node just started may not
- * have bound its ports yet. Used by the planner's local connector and {@code bin/baton bench chaos}. Not thread-safe
+ * have bound its ports yet. Used by the planner's local connector, {@code bin/baton up} and {@code bin/baton bench chaos}. Not thread-safe
  * (each calls it from one thread).
  */
 public final class PortProbe {
@@ -35,6 +35,11 @@ public final class PortProbe {
     /** A probe that binds real sockets on the wildcard address. */
     public static PortProbe system() {
         return new PortProbe(PortProbe::tcpFree, PortProbe::udpFree);
+    }
+
+    /** Marks {@code port} as handed out (a port another process was told to use): the probe never returns it. */
+    public void reserve(int port) {
+        handedOut.add(port);
     }
 
     /**
