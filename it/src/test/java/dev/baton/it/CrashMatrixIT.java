@@ -95,6 +95,7 @@ class CrashMatrixIT {
             awaitNode(http, base, "p3", all);
 
             // 3. SIGSTOP a decode node for 5 s
+            double before = allMigrations(http, base);
             streams = start(http, base, prompts);
             String frozenId = DisaggregatedClusterIT.awaitBusy(http, base, "decode");
             NodeProcess frozen = frozenId.equals("d3") ? d3 : decodeLeft;
@@ -103,9 +104,11 @@ class CrashMatrixIT {
             frozen.freeze(false);
             assertAllIdentical(streams, expected, all, "SIGSTOP for 5 s of decode node " + frozenId);
             awaitQuietOrGone(http, base, all);
+            assertMovedAtMostOnce(http, base, before, "SIGSTOP for 5 s of decode node " + frozenId);
 
             // 4. SIGSTOP a prefill node for 5 s right after the streams start
             ensureDecodePair(http, base, dir, seed, all);
+            before = allMigrations(http, base);
             streams = start(http, base, prompts);
             awaitInFlight(http, base, "p2");
             p2.freeze(true);
@@ -113,6 +116,7 @@ class CrashMatrixIT {
             p2.freeze(false);
             assertAllIdentical(streams, expected, all, "SIGSTOP for 5 s of prefill node p2");
             awaitQuietOrGone(http, base, all);
+            assertMovedAtMostOnce(http, base, before, "SIGSTOP for 5 s of prefill node p2");
             assertTrue(migrations(http, base, "prefill-lost") > 0, "no migration counted for a lost prefill node");
             p3.close();
         } catch (Exception | AssertionError e) {
@@ -175,6 +179,22 @@ class CrashMatrixIT {
         Matcher m = Pattern.compile("baton_router_migrations_total\\{[^}]*reason=\"" + reason + "\"[^}]*} ([0-9.eE+]+)")
                 .matcher(body);
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
+    /** The router's migrations, all reasons together. */
+    static double allMigrations(HttpClient http, String base) throws Exception {
+        return migrations(http, base, "node-lost") + migrations(http, base, "prefill-lost")
+                + migrations(http, base, "node-failed");
+    }
+
+    /**
+     * A frozen node that wakes marks every other node unreachable for a moment (its failure detector heard
+     * nothing while it slept): the router moves only the streams of the node it no longer hears from itself,
+     * so no stream moves twice and the phase counts at most one migration per stream.
+     */
+    static void assertMovedAtMostOnce(HttpClient http, String base, double before, String fault) throws Exception {
+        double moved = allMigrations(http, base) - before;
+        assertTrue(moved <= STREAMS, fault + ": " + moved + " migrations for " + STREAMS + " streams");
     }
 
     /** Waits until the router has a request in flight on node {@code id}. */

@@ -112,7 +112,9 @@ public final class ClusterDispatcher {
         final ActorRef<NodeProtocol.Command> ref;
         final String role;
         NodeProtocol.LoadReport load;
-        boolean reachable = true;
+        boolean reachable = true; // the cluster's word: no observer marks it unreachable
+        boolean lost; // unreachable and silent to this router's polls: its attempts were moved (failNode)
+        long heardNanos = System.nanoTime(); // when this router last had a load report from it
         boolean draining; // announced or reported: finishes what it has, gets nothing new
         int inFlight;
         int reservedBlocks; // blocks this router sent since the node's last load report
@@ -159,6 +161,9 @@ public final class ClusterDispatcher {
         boolean prefilledReported;
         boolean cancelled;
         InFlight current;
+        long parkedUntil; // System.nanoTime() deadline while no node can take the stream over; 0 when not parked
+        String parkedReason; // why its last attempt ended, while parked
+        String parkedTag;
 
         Job(RequestId client, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener) {
             this.client = client;
@@ -347,7 +352,10 @@ public final class ClusterDispatcher {
                     })
                     .onMessage(CancelReq.class, c -> {
                         Job j = jobs.get(c.id());
-                        if (j != null) {
+                        if (j != null && j.parkedUntil != 0) {
+                            jobs.remove(c.id()); // waiting for a node: nothing runs anywhere
+                            j.listener.onFailed(c.reason(), false);
+                        } else if (j != null) {
                             j.cancelled = true;
                             tellNodes(j.current, new NodeProtocol.Cancel(j.current.attempt, c.reason()));
                         }
@@ -374,6 +382,7 @@ public final class ClusterDispatcher {
                     })
                     .onMessage(Listing.class, l -> {
                         onListing(l.listing(), nodes, core, ctx, index);
+                        core.retryParked();
                         publish(nodes, index);
                         return Behaviors.same();
                     })
@@ -402,6 +411,7 @@ public final class ClusterDispatcher {
                         if (n != null) {
                             boolean wasStuck = n.load != null && n.load.stuck();
                             n.load = l.report();
+                            n.heardNanos = System.nanoTime();
                             n.draining |= l.report().draining();
                             n.reservedBlocks = 0;
                             n.loadEpoch++;
@@ -410,6 +420,7 @@ public final class ClusterDispatcher {
                             if (l.report().stuck() != wasStuck) {
                                 core.stuckChanged(n);
                             }
+                            core.retryParked();
                             publish(nodes, index);
                         }
                         return Behaviors.same();
@@ -421,11 +432,14 @@ public final class ClusterDispatcher {
                         for (Node n : nodes.values()) {
                             if (n.address().equals(a)) {
                                 n.reachable = reachable;
-                                if (!reachable) {
-                                    core.failNode(n, "node " + a + " is unreachable");
+                                if (reachable) {
+                                    n.lost = false;
+                                } else {
+                                    core.checkLost(n);
                                 }
                             }
                         }
+                        core.retryParked();
                         publish(nodes, index);
                         return Behaviors.same();
                     })
@@ -445,6 +459,12 @@ public final class ClusterDispatcher {
                         return Behaviors.same();
                     })
                     .onMessage(Poll.class, p -> {
+                        for (Node n : List.copyOf(nodes.values())) {
+                            if (!n.reachable && !n.lost) {
+                                core.checkLost(n);
+                            }
+                        }
+                        core.retryParked();
                         pollLoads(nodes, ctx);
                         return Behaviors.same();
                     })
@@ -483,7 +503,7 @@ public final class ClusterDispatcher {
 
     private static void pollLoads(Map<ActorRef<NodeProtocol.Command>, Node> nodes, ActorContext<Msg> ctx) {
         for (Node n : nodes.values()) {
-            if (n.reachable) {
+            if (!n.lost) { // an unreachable node not yet lost is polled too: its answer says the router still hears it
                 ActorRef<NodeProtocol.Command> from = n.ref;
                 ctx.ask(NodeProtocol.LoadReport.class, n.ref, Duration.ofSeconds(2), NodeProtocol.GetLoad::new,
                         (report, failure) -> report != null ? new Load(report, from) : new LoadFailed(from));
@@ -509,6 +529,8 @@ public final class ClusterDispatcher {
         final ActorRef<GenerationEvent> events;
         final KvIndex index;
         final Hashing hashing;
+        final java.util.LinkedHashSet<Job> parked = new java.util.LinkedHashSet<>(); // waiting for a node, oldest first
+        String lastRefusal; // why the last dispatch found no node
 
         Core(ActorContext<Msg> ctx, Map<ActorRef<NodeProtocol.Command>, Node> nodes, Map<RequestId, InFlight> requests,
                 Map<RequestId, Job> jobs, ActorRef<GenerationEvent> events, KvIndex index, Hashing hashing) {
@@ -710,18 +732,73 @@ public final class ClusterDispatcher {
                 return;
             }
             job.migrations++;
+            if (!moveOn(job, tag, reason)) {
+                if (routing.migrationWait().isZero()) {
+                    jobs.remove(job.client);
+                    job.listener.onFailed(reason + "; no node could take the stream over: " + lastRefusal, true);
+                    return;
+                }
+                job.parkedUntil = Math.max(1, System.nanoTime() + routing.migrationWait().toNanos());
+                job.parkedReason = reason;
+                job.parkedTag = tag;
+                parked.add(job);
+                ctx.getLog().info("{} waits up to {} for a node to take it over after {} token(s) ({}: {}; {})",
+                        job.client, routing.migrationWait(), job.deliveredCount, tag, reason, lastRefusal);
+            }
+        }
+
+        /** Routes the next attempt of {@code job}; false when no node can take it now ({@link #lastRefusal} says why). */
+        private boolean moveOn(Job job, String tag, String reason) {
             RequestId attempt = new RequestId(ThreadLocalRandom.current().nextLong());
-            String refused = dispatch(job, attempt);
-            if (refused != null) {
-                jobs.remove(job.client);
-                job.listener.onFailed(reason + "; no node could take the stream over: " + refused, true);
-                return;
+            lastRefusal = dispatch(job, attempt);
+            if (lastRefusal != null) {
+                return false;
             }
             metrics.migrated(tag);
             InFlight next = job.current;
             Node to = next.worker != null ? next.worker : next.decode;
             ctx.getLog().info("{} moves to {} as {} after {} token(s) ({}: {})", job.client, to.address(), attempt,
                     job.deliveredCount, tag, reason);
+            return true;
+        }
+
+        /**
+         * The streams waiting for a node (in the order they began to wait) try again: those that a node can take
+         * now move on; those whose wait is over fail (retryable); a cancelled one has left already.
+         */
+        void retryParked() {
+            if (parked.isEmpty()) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (Iterator<Job> it = parked.iterator(); it.hasNext(); ) {
+                Job job = it.next();
+                if (jobs.get(job.client) != job) {
+                    it.remove(); // cancelled while it waited
+                } else if (moveOn(job, job.parkedTag, job.parkedReason)) {
+                    job.parkedUntil = 0;
+                    it.remove();
+                } else if (now - job.parkedUntil >= 0) {
+                    it.remove();
+                    jobs.remove(job.client);
+                    job.listener.onFailed(job.parkedReason + "; no node could take the stream over within "
+                            + routing.migrationWait() + ": " + lastRefusal, true);
+                }
+            }
+        }
+
+        /**
+         * {@code n} is marked unreachable: it is lost for this router (its attempts move) once it has also been
+         * silent to this router's load polls for {@link RoutingSettings#lostAfterSilence()}; until then it only gets
+         * no new requests. A node that wakes from a pause marks every other node unreachable for a moment: the
+         * streams on the nodes this router still hears from stay where they are.
+         */
+        void checkLost(Node n) {
+            if (n.lost || System.nanoTime() - n.heardNanos < routing.lostAfterSilence().toNanos()) {
+                return;
+            }
+            n.lost = true;
+            failNode(n, "node " + n.address() + " is unreachable");
         }
     }
 

@@ -18,9 +18,16 @@ import java.time.Duration;
  * @param loadPollInterval how often every node's load is polled
  * @param maxMigrations    most times one request's stream moves to another node after the node serving it was
  *                         lost (docs/design.md §12); 0 never: the request fails, retryable
+ * @param migrationWait    how long a request whose node was lost waits for a node that can take it over, when
+ *                         none can at that moment (the only node of a role lost, its replacement joining)
+ * @param lostAfterSilence a node the cluster marks unreachable is lost for this router (its streams move) only
+ *                         once it has also not answered this router's load polls for this long: a node that wakes
+ *                         from a pause marks the others unreachable for a moment, and streams on nodes the router
+ *                         still hears from stay where they are; at least twice the poll interval
  */
 public record RoutingSettings(double cacheWeight, double queueWeight, double decodeLoadWeight, int maxImbalance,
-        int decodePrefillThreshold, Duration loadPollInterval, int maxMigrations) {
+        int decodePrefillThreshold, Duration loadPollInterval, int maxMigrations, Duration migrationWait,
+        Duration lostAfterSilence) {
 
     public RoutingSettings {
         if (maxMigrations < 0) {
@@ -37,7 +44,12 @@ public record RoutingSettings(double cacheWeight, double queueWeight, double dec
 
     /** The defaults of {@code reference.conf}, polling every {@code loadPollInterval}. */
     public static RoutingSettings defaults(Duration loadPollInterval) {
-        return new RoutingSettings(1.0, 1.0, 256.0, 4, 64, loadPollInterval, 2);
+        return new RoutingSettings(1.0, 1.0, 256.0, 4, 64, loadPollInterval, 2, Duration.ofSeconds(10),
+                max(Duration.ofMillis(1500), loadPollInterval.multipliedBy(3)));
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     public static RoutingSettings defaults() {
@@ -48,6 +60,7 @@ public record RoutingSettings(double cacheWeight, double queueWeight, double dec
         Config c = config.getConfig("baton.router.routing");
         return new RoutingSettings(c.getDouble("cache-weight"), c.getDouble("queue-weight"),
                 c.getDouble("decode-load-weight"), c.getInt("max-imbalance"), c.getInt("decode-prefill-threshold"),
-                c.getDuration("load-poll-interval"), c.getInt("max-migrations"));
+                c.getDuration("load-poll-interval"), c.getInt("max-migrations"), c.getDuration("migration-wait"),
+                c.getDuration("lost-after-silence"));
     }
 }

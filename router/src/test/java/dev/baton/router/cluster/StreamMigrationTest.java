@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -45,14 +46,17 @@ class StreamMigrationTest {
     /** A worker's {@link NodeProtocol.Generate}, and which worker got it. */
     record Got(String node, NodeProtocol.Generate generate) {}
 
-    /** A worker that reports room for 100 blocks and hands every request to the test. */
-    static Behavior<NodeProtocol.Command> worker(String id, ActorRef<Got> got) {
+    /**
+     * A worker that reports room for 100 blocks and hands every request to the test; its load reports say its
+     * engine loop is stuck for as long as {@code stuckMillis} is above 0.
+     */
+    static Behavior<NodeProtocol.Command> worker(String id, ActorRef<Got> got, AtomicLong stuckMillis) {
         return Behaviors.setup(ctx -> {
             ctx.getSystem().receptionist().tell(Receptionist.register(NodeProtocol.WORKER_KEY, ctx.getSelf()));
             return Behaviors.receive(NodeProtocol.Command.class)
                     .onMessage(NodeProtocol.GetLoad.class, g -> {
                         g.replyTo().tell(new NodeProtocol.LoadReport(new NodeId(id), "worker", 0, 0, 100, 100, 16, 0, "",
-                                "", 1, 0));
+                                "", 1, 0, false, 0, 0, stuckMillis.get()));
                         return Behaviors.same();
                     })
                     .onMessage(NodeProtocol.Generate.class, g -> {
@@ -102,6 +106,7 @@ class StreamMigrationTest {
     private ActorTestKit kit;
     private TestProbe<Got> got;
     private final Map<String, ActorRef<NodeProtocol.Command>> workers = new HashMap<>();
+    private final Map<String, AtomicLong> stuck = new HashMap<>();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @BeforeEach
@@ -122,7 +127,8 @@ class StreamMigrationTest {
         }
         got = kit.createTestProbe();
         for (String id : new String[] {"a", "b"}) {
-            workers.put(id, kit.spawn(worker(id, got.getRef()), "worker-" + id));
+            stuck.put(id, new AtomicLong());
+            workers.put(id, kit.spawn(worker(id, got.getRef(), stuck.get(id)), "worker-" + id));
         }
     }
 
@@ -132,8 +138,12 @@ class StreamMigrationTest {
     }
 
     private ClusterDispatcher dispatcher(int maxMigrations) throws InterruptedException {
+        return dispatcher(maxMigrations, Duration.ofSeconds(10));
+    }
+
+    private ClusterDispatcher dispatcher(int maxMigrations, Duration migrationWait) throws InterruptedException {
         ClusterDispatcher d = new ClusterDispatcher(kit.system(), new RoutingSettings(1, 1, 256, 4, 64,
-                Duration.ofMillis(100), maxMigrations), registry);
+                Duration.ofMillis(100), maxMigrations, migrationWait, Duration.ofMillis(300)), registry);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!(d.ready() && d.nodes().size() == 2 && d.nodes().stream().allMatch(n -> n.totalBlocks() > 0))) {
             assertTrue(System.nanoTime() < deadline, "the workers did not report: " + d.nodes());
@@ -234,5 +244,75 @@ class StreamMigrationTest {
         f.replyTo().tell(new GenerationEvent.Failed(f.requestId(), "engine error: boom", false));
         assertEquals("failed: engine error: boom", failed.done.get(5, TimeUnit.SECONDS));
         got.expectNoMessage(Duration.ofMillis(300));
+    }
+
+    /** Waits until the dispatcher has seen node {@code id} stuck (or not). */
+    private static void awaitStuck(ClusterDispatcher d, String id, boolean stuck) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (d.nodes().stream().noneMatch(n -> n.nodeId().equals(id) && n.healthy() != stuck)) {
+            assertTrue(System.nanoTime() < deadline, "the dispatcher did not see " + id + " stuck=" + stuck);
+            Thread.sleep(10);
+        }
+    }
+
+    /** A started request on "a" whose node is lost while "b" cannot take it: it waits, and the client hears nothing. */
+    private Got startedThenNoNodeLeft(ClusterDispatcher d, RequestId id, Client client) throws Exception {
+        stuck.get("b").set(40_000);
+        awaitStuck(d, "b", true);
+        d.submit(id, new int[] {1, 2}, spec(5L), "", client);
+        Got first = got.receiveMessage(Duration.ofSeconds(5));
+        assertEquals("a", first.node(), "b is stuck: it gets no new request");
+        tokens(first.generate(), 0, 7, "a");
+        stuck.get("a").set(40_000); // a is lost too: its stream has nowhere to go
+        awaitStuck(d, "a", true);
+        return first;
+    }
+
+    @Test
+    void shouldWaitForANodeWhenNoneCanTakeTheStreamOverAtOnce() throws Exception {
+        ClusterDispatcher d = dispatcher(2);
+        Client client = new Client();
+        startedThenNoNodeLeft(d, new RequestId(6), client);
+        got.expectNoMessage(Duration.ofMillis(500));
+        assertTrue(!client.done.isDone(), "the stream waits for a node instead of failing: " + client.done.getNow(null));
+
+        stuck.get("b").set(0); // b moves again: the waiting stream goes there
+        Got second = got.receiveMessage(Duration.ofSeconds(5));
+        assertEquals("b", second.node());
+        NodeProtocol.Generate g2 = second.generate();
+        assertEquals(1, g2.resumed());
+        assertArrayEquals(new int[] {1, 2, 7}, g2.promptTokens(), "the prompt plus the delivered token");
+        tokens(g2, 1, 8, "b");
+        g2.replyTo().tell(new GenerationEvent.Finished(g2.requestId(), "length", "", 2, 2));
+        assertEquals("length/2", client.done.get(5, TimeUnit.SECONDS));
+        assertArrayEquals(new int[] {7, 8}, client.ids(), "no token lost or repeated");
+        assertEquals(1.0, registry.get("baton.router.migrations").tag("reason", "node-lost").counter().count());
+    }
+
+    @Test
+    void shouldFailRetryableWhenNoNodeCameWithinTheWait() throws Exception {
+        ClusterDispatcher d = dispatcher(2, Duration.ofMillis(400));
+        Client client = new Client();
+        long start = System.nanoTime();
+        startedThenNoNodeLeft(d, new RequestId(7), client);
+        String outcome = client.done.get(10, TimeUnit.SECONDS);
+        assertTrue(outcome.startsWith("retryable: ") && outcome.contains("is stuck")
+                && outcome.contains("no node could take the stream over within PT0.4S"), outcome);
+        assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(400), "it waited first");
+        assertEquals(0.0, registry.get("baton.router.migrations").tag("reason", "node-lost").counter().count());
+    }
+
+    @Test
+    void shouldEndAWaitingStreamAtOnceWhenItsClientCancels() throws Exception {
+        ClusterDispatcher d = dispatcher(2, Duration.ofSeconds(30));
+        Client client = new Client();
+        startedThenNoNodeLeft(d, new RequestId(8), client);
+        got.expectNoMessage(Duration.ofMillis(300));
+        d.cancel(new RequestId(8), "the client went away");
+        assertEquals("failed: the client went away", client.done.get(5, TimeUnit.SECONDS),
+                "a cancel while it waits ends it at once");
+        stuck.get("b").set(0);
+        awaitStuck(d, "b", false);
+        got.expectNoMessage(Duration.ofMillis(500)); // and it is not sent anywhere once a node is back
     }
 }
