@@ -54,6 +54,9 @@ final class ApiRoutes extends AllDirectives {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApiRoutes.class);
 
+    /** The header naming a request's session (sticky sessions); it wins over the body's {@code user}. */
+    static final String SESSION_HEADER = "X-Session-Id";
+
     private final RouterSettings settings;
     private final GenerationBackend backend;
     private final ModelCard model;
@@ -114,7 +117,8 @@ final class ApiRoutes extends AllDirectives {
 
     /** {@code key}: the accepted API key, the per-key limits' subject ({@code ""} when the API is open). */
     private Route generate(Kind kind, String key) {
-        return entity(Unmarshaller.entityToByteArray(), body -> completeWithFuture(completions.handle(kind, body, key)));
+        return optionalHeaderValueByName(SESSION_HEADER, session -> entity(Unmarshaller.entityToByteArray(),
+                body -> completeWithFuture(completions.handle(kind, body, key, session.orElse(null)))));
     }
 
     private Route planner() {

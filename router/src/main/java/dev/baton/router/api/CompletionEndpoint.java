@@ -86,6 +86,14 @@ final class CompletionEndpoint {
      * control first (per-key limits, the cluster's capacity), then the backend.
      */
     CompletionStage<HttpResponse> handle(Kind kind, byte[] body, String apiKey) {
+        return handle(kind, body, apiKey, null);
+    }
+
+    /**
+     * As {@link #handle(Kind, byte[], String)}, for the session named by the {@code X-Session-Id} header
+     * ({@code sessionHeader}, null when absent; it wins over the body's {@code user}).
+     */
+    CompletionStage<HttpResponse> handle(Kind kind, byte[] body, String apiKey, String sessionHeader) {
         long arrivalNanos = System.nanoTime();
         long created = System.currentTimeMillis() / 1000;
         Endpoint endpoint = kind == Kind.CHAT ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
@@ -93,6 +101,13 @@ final class CompletionEndpoint {
         Prepared prepared;
         try {
             request = RequestParser.parse(body, kind, settings.limits());
+            if (sessionHeader != null && !sessionHeader.isEmpty()) {
+                if (sessionHeader.length() > RequestParser.MAX_SESSION_CHARS) {
+                    throw ApiException.invalid(null, "the X-Session-Id header must be at most "
+                            + RequestParser.MAX_SESSION_CHARS + " characters, got " + sessionHeader.length());
+                }
+                request = request.withSession(sessionHeader);
+            }
             prepared = preparer.prepare(request);
         } catch (ApiException e) {
             return error(endpoint, e.error());
@@ -121,7 +136,7 @@ final class CompletionEndpoint {
         SubmitResult result;
         try {
             result = backend.submit(id, prepared.promptTokens(), prepared.params(), request.cacheSalt(),
-                    new Admitted(run, ticket));
+                    request.session(), new Admitted(run, ticket));
         } catch (RuntimeException e) {
             LOG.warn("the backend threw on submit of {}", id, e);
             ticket.ended(-1);

@@ -40,6 +40,16 @@ public interface GenerationBackend {
             BackendListener listener);
 
     /**
+     * Starts a request of the session {@code session} (the API's {@code user} or {@code X-Session-Id}; null for
+     * none): a backend that routes may send it where the session's last request went (sticky sessions). Others
+     * ignore it.
+     */
+    default SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
+            String session, BackendListener listener) {
+        return submit(id, promptTokens, params, cacheSalt, listener);
+    }
+
+    /**
      * Cancels a request wherever it is (client gone, timeout). Unknown or finished ids are ignored;
      * may be called more than once for the same id.
      */

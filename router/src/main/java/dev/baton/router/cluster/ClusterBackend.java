@@ -50,6 +50,12 @@ public final class ClusterBackend implements GenerationBackend {
     @Override
     public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
             BackendListener listener) {
+        return submit(id, promptTokens, params, cacheSalt, null, listener);
+    }
+
+    @Override
+    public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
+            String session, BackendListener listener) {
         List<NodeView> nodes = dispatcher.nodes();
         boolean disaggregated = has(nodes, "prefill") && has(nodes, "decode");
         int positions = promptTokens.length + params.maxTokens();
@@ -70,7 +76,7 @@ public final class ClusterBackend implements GenerationBackend {
                 return new SubmitResult.Overloaded(fit.reason());
             }
             case NOW -> {
-                dispatcher.submit(id, promptTokens, params.toSpec(), cacheSalt, new Relay(listener));
+                dispatcher.submit(id, promptTokens, params.toSpec(), cacheSalt, session, new Relay(listener));
                 return SubmitResult.ACCEPTED;
             }
         }

@@ -73,8 +73,8 @@ public final class ClusterDispatcher {
 
     private sealed interface Msg {}
 
-    private record Submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener)
-            implements Msg {}
+    private record Submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
+            DispatchListener listener) implements Msg {}
 
     private record CancelReq(RequestId id, String reason) implements Msg {}
 
@@ -154,6 +154,7 @@ public final class ClusterDispatcher {
         final int[] prompt;
         final SamplingSpec sampling; // with a seed: a migrated attempt draws what the first would have
         final String cacheSalt;
+        final String session; // the sticky-session key (salt and session id), null for none
         final DispatchListener listener;
         int[] delivered = new int[16]; // token ids the client has received, in order
         int deliveredCount;
@@ -165,11 +166,13 @@ public final class ClusterDispatcher {
         String parkedReason; // why its last attempt ended, while parked
         String parkedTag;
 
-        Job(RequestId client, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener) {
+        Job(RequestId client, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
+                DispatchListener listener) {
             this.client = client;
             this.prompt = prompt;
             this.sampling = sampling;
             this.cacheSalt = cacheSalt;
+            this.session = session;
             this.listener = listener;
         }
 
@@ -264,7 +267,18 @@ public final class ClusterDispatcher {
      * routing by prefix as on the nodes.
      */
     public void submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, DispatchListener listener) {
-        actor.tell(new Submit(id, prompt, sampling, cacheSalt, listener));
+        submit(id, prompt, sampling, cacheSalt, null, listener);
+    }
+
+    /**
+     * As {@link #submit(RequestId, int[], SamplingSpec, String, DispatchListener)}, for a request of the session
+     * {@code session} (null for none): it goes to the node(s) that served the session's last request while they
+     * can take it ({@link RoutingSettings.Sessions}).
+     */
+    public void submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
+            DispatchListener listener) {
+        String key = session == null || !routing.sessions().enabled() ? null : cacheSalt + '\u0000' + session;
+        actor.tell(new Submit(id, prompt, sampling, cacheSalt, key, listener));
     }
 
     /** Cancels a request on its node(s) (client gone, timeout); the listener hears {@code onFailed}. */
@@ -530,6 +544,13 @@ public final class ClusterDispatcher {
         final KvIndex index;
         final Hashing hashing;
         final java.util.LinkedHashSet<Job> parked = new java.util.LinkedHashSet<>(); // waiting for a node, oldest first
+        /** Sticky sessions by key, least recently used first; at most {@code max-sessions}. */
+        final Map<String, Sticky> sessions = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Sticky> eldest) {
+                return size() > routing.sessions().maxSessions();
+            }
+        };
         String lastRefusal; // why the last dispatch found no node
 
         Core(ActorContext<Msg> ctx, Map<ActorRef<NodeProtocol.Command>, Node> nodes, Map<RequestId, InFlight> requests,
@@ -551,7 +572,7 @@ public final class ClusterDispatcher {
             // a seed chosen here: a stream that migrates draws on the next node what it would have drawn here
             SamplingSpec spec = s.sampling().seed() != null ? s.sampling()
                     : withSeed(s.sampling(), ThreadLocalRandom.current().nextLong());
-            Job job = new Job(s.id(), s.prompt(), spec, s.cacheSalt(), s.listener());
+            Job job = new Job(s.id(), s.prompt(), spec, s.cacheSalt(), s.session(), s.listener());
             String refused = dispatch(job, s.id());
             if (refused != null) {
                 s.listener().onFailed(refused, true);
@@ -569,17 +590,26 @@ public final class ClusterDispatcher {
             int resumed = job.deliveredCount;
             int positions = job.prompt.length + job.sampling.maxTokens();
             BlockHash[] prefix = hashing.prefix(prompt, job.cacheSalt);
+            Sticky sticky = sticky(job);
             if (any(nodes, "prefill") && any(nodes, "decode")) {
-                Choice chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
+                Choice chosen = stick(sticky == null ? null : sticky.node, "decode", positions, prefix);
+                if (chosen == null) {
+                    chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
+                }
                 if (chosen != null && chosen.cachedTokens() > 0
                         && prompt.length - chosen.cachedTokens() <= routing.decodePrefillThreshold()) {
                     // the decode node holds all of the prompt but a short remainder: it computes that itself
                     metrics.decided("decode", "local");
                     runWhole(job, attempt, prompt, chosen, positions);
+                    remember(job, chosen.node(), sticky == null ? null : sticky.prefill);
                     return null;
                 }
                 Node decode = chosen == null ? null : chosen.node();
-                Choice prefill = decode == null ? null : chooseByPrefix(nodes, "prefill", prompt.length, prefix, index);
+                Choice prefill = decode == null ? null : stick(sticky == null ? null : sticky.prefill, "prefill",
+                        prompt.length, prefix);
+                if (decode != null && prefill == null) {
+                    prefill = chooseByPrefix(nodes, "prefill", prompt.length, prefix, index);
+                }
                 if (decode == null || prefill == null) {
                     return (decode == null ? "no decode node" : "no prefill node") + " has KV room for this request now";
                 }
@@ -597,16 +627,62 @@ public final class ClusterDispatcher {
                         prefill.node.ref, events, resumed));
                 prefill.node.ref.tell(new NodeProtocol.Prefill(attempt, transfer, prompt, job.sampling, job.cacheSalt,
                         decode.ref, events, resumed));
+                remember(job, decode, prefill.node);
                 return null;
             }
-            Choice worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
+            Choice worker = stick(sticky == null ? null : sticky.node, "worker", positions, prefix);
+            if (worker == null) {
+                worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
+            }
             if (worker == null) {
                 return any(nodes, "worker") ? "no node has KV room for this request now"
                         : "no worker node, or prefill and decode pair, is ready";
             }
             metrics.decided("worker", worker.reason());
             runWhole(job, attempt, prompt, worker, positions);
+            remember(job, worker.node(), null);
             return null;
+        }
+
+        /** The session's last node(s), when the job has a session and it was not forgotten. */
+        private Sticky sticky(Job job) {
+            if (job.session == null) {
+                return null;
+            }
+            Sticky st = sessions.get(job.session);
+            if (st != null && System.nanoTime() - st.seenNanos > routing.sessions().idleTimeout().toNanos()) {
+                sessions.remove(job.session);
+                return null;
+            }
+            return st;
+        }
+
+        /**
+         * {@code n}, the node of {@code role} that served the session's last request, when it can take this one:
+         * still a member, usable, room for {@code positions}, within the herding guard. Else null.
+         */
+        private Choice stick(Node n, String role, int positions, BlockHash[] prefix) {
+            if (n == null || nodes.get(n.ref) != n || !n.usable(role) || !n.hasRoom(n.blocksFor(positions))) {
+                return null;
+            }
+            int least = Integer.MAX_VALUE;
+            for (Node o : nodes.values()) {
+                if (o.usable(role)) {
+                    least = Math.min(least, o.inFlight);
+                }
+            }
+            if (n.inFlight > least + routing.maxImbalance()) {
+                return null; // the herding guard wins over the session
+            }
+            int cached = prefix.length == 0 ? 0 : index.overlap(n.load.node(), prefix) * Math.max(1, n.load.blockSize());
+            return new Choice(n, cached, "session");
+        }
+
+        /** The session of {@code job} goes on at {@code node} (decode node or worker) and {@code prefill}. */
+        private void remember(Job job, Node node, Node prefill) {
+            if (job.session != null) {
+                sessions.put(job.session, new Sticky(node, prefill, System.nanoTime()));
+            }
         }
 
         /** Sends the whole request to one node (a worker, or a decode node holding nearly all of the prompt). */
@@ -801,6 +877,9 @@ public final class ClusterDispatcher {
             failNode(n, "node " + n.address() + " is unreachable");
         }
     }
+
+    /** Where a session's last request went: its decode node or worker, and its prefill node (or null). */
+    private record Sticky(Node node, Node prefill, long seenNanos) {}
 
     /**
      * A node chosen for a request, how many of the prompt's tokens it is believed to hold, and why it

@@ -8,7 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * The router's routing meters (docs/design.md §8):
  *
  * <pre>
- *   baton.routing.decisions{role=prefill|decode|worker, reason=prefix|load|guard|local}
+ *   baton.routing.decisions{role=prefill|decode|worker, reason=prefix|load|guard|local|session}
  *                                 placements of a request's part on a node of that role: on a node holding
  *                                 part of the prompt, by load alone (no node held any), by load because the
  *                                 herding guard passed over a node that did, or (decode) the whole request
@@ -24,7 +24,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 final class RoutingMetrics {
 
     private static final String[] ROLES = {"prefill", "decode", "worker"};
-    private static final String[] REASONS = {"prefix", "load", "guard", "local"};
+    private static final String[] REASONS = {"prefix", "load", "guard", "local", "session"};
 
     static final String[] MIGRATION_REASONS = {"node-lost", "prefill-lost", "node-failed"};
 

@@ -24,10 +24,31 @@ import java.time.Duration;
  *                         once it has also not answered this router's load polls for this long: a node that wakes
  *                         from a pause marks the others unreachable for a moment, and streams on nodes the router
  *                         still hears from stay where they are; at least twice the poll interval
+ * @param sessions         sticky sessions: where a session's next request goes
  */
 public record RoutingSettings(double cacheWeight, double queueWeight, double decodeLoadWeight, int maxImbalance,
         int decodePrefillThreshold, Duration loadPollInterval, int maxMigrations, Duration migrationWait,
-        Duration lostAfterSilence) {
+        Duration lostAfterSilence, Sessions sessions) {
+
+    /**
+     * Sticky sessions ({@code baton.router.routing.sessions}): a request with a session id (the API's {@code user}
+     * or the {@code X-Session-Id} header) goes to the node(s) that served the session's last request while they
+     * can take it (usable, room for it, within the herding guard), so a conversation finds its own KV there.
+     *
+     * @param enabled     off: session ids are ignored
+     * @param maxSessions most sessions remembered (the least recently used is forgotten first)
+     * @param idleTimeout a session not seen for this long is forgotten
+     */
+    public record Sessions(boolean enabled, int maxSessions, Duration idleTimeout) {
+        public Sessions {
+            if (maxSessions < 1 || idleTimeout.isNegative() || idleTimeout.isZero()) {
+                throw new IllegalArgumentException("baton.router.routing.sessions: max-sessions must be >= 1 and "
+                        + "idle-timeout positive, got " + maxSessions + " and " + idleTimeout);
+            }
+        }
+
+        public static final Sessions DEFAULTS = new Sessions(true, 100_000, Duration.ofMinutes(10));
+    }
 
     public RoutingSettings {
         if (maxMigrations < 0) {
@@ -45,7 +66,7 @@ public record RoutingSettings(double cacheWeight, double queueWeight, double dec
     /** The defaults of {@code reference.conf}, polling every {@code loadPollInterval}. */
     public static RoutingSettings defaults(Duration loadPollInterval) {
         return new RoutingSettings(1.0, 1.0, 256.0, 4, 64, loadPollInterval, 2, Duration.ofSeconds(10),
-                max(Duration.ofMillis(1500), loadPollInterval.multipliedBy(3)));
+                max(Duration.ofMillis(1500), loadPollInterval.multipliedBy(3)), Sessions.DEFAULTS);
     }
 
     private static Duration max(Duration a, Duration b) {
@@ -61,6 +82,7 @@ public record RoutingSettings(double cacheWeight, double queueWeight, double dec
         return new RoutingSettings(c.getDouble("cache-weight"), c.getDouble("queue-weight"),
                 c.getDouble("decode-load-weight"), c.getInt("max-imbalance"), c.getInt("decode-prefill-threshold"),
                 c.getDuration("load-poll-interval"), c.getInt("max-migrations"), c.getDuration("migration-wait"),
-                c.getDuration("lost-after-silence"));
+                c.getDuration("lost-after-silence"), new Sessions(c.getBoolean("sessions.enabled"),
+                c.getInt("sessions.max-sessions"), c.getDuration("sessions.idle-timeout")));
     }
 }

@@ -72,6 +72,13 @@ final class ApiClient {
         return post(path, body, "application/json");
     }
 
+    /** POSTs a JSON {@code body} with one more header. */
+    HttpResponse<String> post(String path, String body, String header, String value) throws IOException, InterruptedException {
+        return HTTP.send(request(path).header("Content-Type", "application/json").header(header, value)
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     /** POSTs {@code body} as UTF-8 whatever {@code contentType} says. */
     HttpResponse<String> post(String path, String body, String contentType) throws IOException, InterruptedException {
         return HTTP.send(request(path).header("Content-Type", contentType)

@@ -18,6 +18,7 @@ import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.LoopSettings;
 import dev.baton.router.api.openai.RequestLimits;
+import dev.baton.router.api.openai.RequestParser;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.http.HttpResponse;
@@ -135,6 +136,16 @@ class RouterHttpServerTest {
         HttpResponse<String> bad = api.post("/v1/completions", body("prompt", prompt, "cache_salt", 7));
         assertEquals(400, bad.statusCode());
         assertEquals("cache_salt", json(bad).at("/error/param").asText());
+    }
+
+    @Test
+    void shouldTakeASessionHeaderAndRefuseAnOverlongOneWith400() throws Exception {
+        String request = body("prompt", "Once upon a time", "max_tokens", 2, "temperature", 0);
+        assertEquals(200, api.post("/v1/completions", request, "X-Session-Id", "chat-42").statusCode());
+        HttpResponse<String> bad = api.post("/v1/completions", request, "X-Session-Id",
+                "s".repeat(RequestParser.MAX_SESSION_CHARS + 1));
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertTrue(json(bad).at("/error/message").asText().contains("X-Session-Id"), bad.body());
     }
 
     @Test

@@ -143,7 +143,8 @@ class StreamMigrationTest {
 
     private ClusterDispatcher dispatcher(int maxMigrations, Duration migrationWait) throws InterruptedException {
         ClusterDispatcher d = new ClusterDispatcher(kit.system(), new RoutingSettings(1, 1, 256, 4, 64,
-                Duration.ofMillis(100), maxMigrations, migrationWait, Duration.ofMillis(300)), registry);
+                Duration.ofMillis(100), maxMigrations, migrationWait, Duration.ofMillis(300),
+                RoutingSettings.Sessions.DEFAULTS), registry);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!(d.ready() && d.nodes().size() == 2 && d.nodes().stream().allMatch(n -> n.totalBlocks() > 0))) {
             assertTrue(System.nanoTime() < deadline, "the workers did not report: " + d.nodes());

@@ -20,6 +20,8 @@ import java.util.OptionalInt;
  * @param includeUsage {@code stream_options.include_usage}
  * @param cacheSalt    {@code cache_salt}: the tenant cache salt ({@code ""} when absent); requests reuse
  *                     each other's KV blocks only under the same salt
+ * @param session      {@code user}: the session (conversation, end user) the request belongs to, or null; the
+ *                     router sends a session's requests to the node that served its last one (sticky sessions)
  */
 public record CompletionRequest(
         Kind kind,
@@ -30,7 +32,8 @@ public record CompletionRequest(
         SamplingParams sampling,
         boolean stream,
         boolean includeUsage,
-        String cacheSalt) {
+        String cacheSalt,
+        String session) {
 
     /** The two generation endpoints. */
     public enum Kind {
@@ -71,5 +74,11 @@ public record CompletionRequest(
         Objects.requireNonNull(maxTokensParam, "maxTokensParam");
         Objects.requireNonNull(sampling, "sampling");
         Objects.requireNonNull(cacheSalt, "cacheSalt");
+    }
+
+    /** This request as one of the session {@code id} (the {@code X-Session-Id} header). */
+    public CompletionRequest withSession(String id) {
+        return new CompletionRequest(kind, model, prompt, maxTokens, maxTokensParam, sampling, stream, includeUsage,
+                cacheSalt, id);
     }
 }

@@ -35,8 +35,8 @@ import java.util.OptionalLong;
  * {@code repetition_penalty}, {@code logprobs}, {@code top_logprobs}, {@code n} (1 only),
  * {@code ignore_eos}, {@code stream}, {@code stream_options.include_usage}, {@code cache_salt}
  * (a tenant's cache salt, as vLLM's: prefix-cached KV is shared only between requests with the
- * same salt, so one tenant cannot learn another's prompts from cache timing). Other fields (e.g.
- * {@code user}) are ignored, except {@code echo: true} and {@code best_of &gt; 1}, which are refused
+ * same salt, so one tenant cannot learn another's prompts from cache timing), {@code user} (the session id
+ * of sticky sessions, at most {@link #MAX_SESSION_CHARS} characters). Other fields are ignored, except {@code echo: true} and {@code best_of &gt; 1}, which are refused
  * because they would change the answer's meaning. Every string must be valid Unicode: one holding a
  * lone UTF-16 surrogate ({@code "\\ud800"}) is refused with a 400 naming its field.
  *
@@ -55,6 +55,9 @@ public final class RequestParser {
             JsonNodeType.ARRAY, "an array",
             JsonNodeType.OBJECT, "an object",
             JsonNodeType.NULL, "null");
+
+    /** Longest session id accepted: {@code user}, or the {@code X-Session-Id} header. */
+    public static final int MAX_SESSION_CHARS = 256;
 
     /** Longest {@code cache_salt} accepted (a 256-bit random salt is 43 characters in base64). */
     public static final int MAX_CACHE_SALT_CHARS = 1024;
@@ -159,8 +162,13 @@ public final class RequestParser {
             throw ApiException.invalid("cache_salt", "cache_salt must be at most " + MAX_CACHE_SALT_CHARS
                     + " characters, got " + cacheSalt.length());
         }
+        String user = optString(root, "user");
+        if (user != null && user.length() > MAX_SESSION_CHARS) {
+            throw ApiException.invalid("user", "user must be at most " + MAX_SESSION_CHARS + " characters, got "
+                    + user.length());
+        }
         return new CompletionRequest(kind, model, prompt, maxTokens, maxParam, b.build(), stream, includeUsage,
-                cacheSalt == null ? "" : cacheSalt);
+                cacheSalt == null ? "" : cacheSalt, user == null || user.isEmpty() ? null : user);
     }
 
     private static Prompt prompt(JsonNode root) {

@@ -99,6 +99,19 @@ class RequestParserTest {
     }
 
     @Test
+    void shouldReadTheSessionFromUserAndRefuseAnOverlongOne() {
+        assertEquals(null, completion("{\"prompt\": \"x\"}").session());
+        assertEquals(null, completion("{\"prompt\": \"x\", \"user\": \"\"}").session());
+        assertEquals("alice-chat-7", completion("{\"prompt\": \"x\", \"user\": \"alice-chat-7\"}").session());
+        assertEquals("bob", completion("{\"prompt\": \"x\", \"user\": \"alice\"}").withSession("bob").session());
+        assertEquals("user", refusal("{\"prompt\": \"x\", \"user\": 5}", Kind.COMPLETION).param());
+        String tooLong = "u".repeat(RequestParser.MAX_SESSION_CHARS + 1);
+        ApiError e = refusal("{\"prompt\": \"x\", \"user\": \"" + tooLong + "\"}", Kind.COMPLETION);
+        assertEquals("user", e.param());
+        assertTrue(e.message().contains("at most " + RequestParser.MAX_SESSION_CHARS), e.message());
+    }
+
+    @Test
     void shouldRefuseOptionsThatChangeTheAnswersMeaning() {
         assertEquals("n", refusal("{\"prompt\": \"x\", \"n\": 2}", Kind.COMPLETION).param());
         assertEquals("best_of", refusal("{\"prompt\": \"x\", \"best_of\": 3}", Kind.COMPLETION).param());
