@@ -133,6 +133,11 @@ final class ServeOptions {
             description = "send ignore_eos: true so outputs are exactly max_tokens long (default: on; --no-ignore-eos for servers that refuse it)")
     boolean ignoreEos;
 
+    @Option(names = "--session-ids", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "send each session's id as the request's user field, so that a server with sticky sessions "
+                    + "keeps a conversation on one node (default: on; --no-session-ids to measure without)")
+    boolean sessionIds;
+
     @Option(names = "--extra-body", paramLabel = "JSON", description = "fields merged into every request, e.g. '{\"temperature\": 0}'")
     String extraBody;
 
@@ -203,7 +208,7 @@ final class ServeOptions {
         LoadRunner.Limits limits = new LoadRunner.Limits(requests, duration == null ? null : duration(duration, "--duration"),
                 duration(thinkTime, "--think-time", true), maxInFlight);
         ClientOptions client = new ClientOptions(ignoreEos, extraBody(), duration(requestTimeout, "--request-timeout"),
-                Duration.ofSeconds(10));
+                Duration.ofSeconds(10), sessionIds);
         return new ServeSettings(list, theApi, w, loads, limits, warmup, Slo.parse(slo), seed, client);
     }
 

@@ -284,6 +284,29 @@ class ScriptedServerTest {
     }
 
     @Test
+    void shouldSendEachSessionsIdAsUserUnlessTurnedOff() throws IOException {
+        for (boolean on : new boolean[] {true, false}) {
+            try (ScriptedOpenAiServer server = new ScriptedOpenAiServer(b -> Script.ok(5, 2, 2));
+                    OpenAiClient client = client(server, Api.CHAT, new ClientOptions(true, null, Duration.ofMinutes(1),
+                            Duration.ofSeconds(10), on))) {
+                MultiTurnWorkload w = new MultiTurnWorkload(new ApproximatePrompts(), Api.CHAT, 2,
+                        new LengthDistribution.Fixed(3), new LengthDistribution.Fixed(2));
+                LoadRunner runner = new LoadRunner(client, "scripted", new LoadRunner.Limits(4, null, Duration.ZERO, 64));
+                runner.run(new LoadSpec.Concurrency(1), w.sessions(4, 1), 0, LoadRunner.Listener.NONE);
+                List<String> users = server.received().stream().map(r -> r.body().path("user").asText(null)).toList();
+                assertEquals(4, users.size());
+                if (on) {
+                    assertEquals(users.get(0), users.get(1), "both turns of a session carry its id");
+                    assertEquals(users.get(2), users.get(3));
+                    assertTrue(users.get(0) != null && !users.get(0).equals(users.get(2)), "two sessions, two ids: " + users);
+                } else {
+                    assertTrue(users.stream().allMatch(java.util.Objects::isNull), "--no-session-ids sends none: " + users);
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldStartNoRequestAfterTheDurationLimit() throws IOException {
         try (ScriptedOpenAiServer server = new ScriptedOpenAiServer(b -> Script.ok(80, 10, 3));
                 OpenAiClient client = client(server, Api.COMPLETIONS, ClientOptions.defaults())) {

@@ -11,8 +11,15 @@ import java.time.Duration;
  * @param extraBody fields merged into every request body (server-specific sampling options); may be null
  * @param requestTimeout the limit on one request, from sending to the end of its stream
  * @param connectTimeout the limit on opening a connection
+ * @param sessionIds send each session's id (a run-unique name) as {@code user}, so that a server with sticky
+ *     sessions sends a conversation's turns to one node
  */
-public record ClientOptions(boolean ignoreEos, ObjectNode extraBody, Duration requestTimeout, Duration connectTimeout) {
+public record ClientOptions(boolean ignoreEos, ObjectNode extraBody, Duration requestTimeout, Duration connectTimeout,
+        boolean sessionIds) {
+
+    public ClientOptions(boolean ignoreEos, ObjectNode extraBody, Duration requestTimeout, Duration connectTimeout) {
+        this(ignoreEos, extraBody, requestTimeout, connectTimeout, true);
+    }
 
     /** {@code ignore_eos} on, no extra fields, 5 minutes per request, 10 s to connect. */
     public static ClientOptions defaults() {
@@ -20,6 +27,6 @@ public record ClientOptions(boolean ignoreEos, ObjectNode extraBody, Duration re
     }
 
     public ClientOptions withRequestTimeout(Duration d) {
-        return new ClientOptions(ignoreEos, extraBody, d, connectTimeout);
+        return new ClientOptions(ignoreEos, extraBody, d, connectTimeout, sessionIds);
     }
 }

@@ -48,6 +48,8 @@ public final class OpenAiClient implements AutoCloseable {
     private final Target target;
     private final Api api;
     private final ClientOptions options;
+    /** Makes this client's session ids unique across runs against one server (no stale stickiness). */
+    private final String sessionPrefix = "bench-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + "-";
     private final HttpClient http;
     private final ScheduledExecutorService timer;
     private final ObjectMapper json = new ObjectMapper();
@@ -102,10 +104,26 @@ public final class OpenAiClient implements AutoCloseable {
         }
     }
 
+    /** The session id this client sends for session number {@code session}, or null when session ids are off. */
+    public String sessionId(int session) {
+        return options.sessionIds() ? sessionPrefix + session : null;
+    }
+
     /** The JSON body of one streamed request: the conversation so far and the output length. */
     public ObjectNode body(String model, List<Message> history, int maxTokens) {
+        return body(model, history, maxTokens, null);
+    }
+
+    /**
+     * The JSON body of one streamed request of the session {@code session}, sent as {@code user} (the session id
+     * of servers with sticky sessions; null for none).
+     */
+    public ObjectNode body(String model, List<Message> history, int maxTokens, String session) {
         ObjectNode body = json.createObjectNode();
         body.put("model", model);
+        if (session != null) {
+            body.put("user", session);
+        }
         if (api == Api.CHAT) {
             ArrayNode messages = body.putArray("messages");
             for (Message m : history) {
@@ -136,9 +154,14 @@ public final class OpenAiClient implements AutoCloseable {
      * @return the time stamps and outcome; never null, never throws for a failed request
      */
     public RequestResult send(String model, List<Message> history, int maxTokens) {
+        return send(model, history, maxTokens, null);
+    }
+
+    /** As {@link #send(String, List, int)}, for the session {@code session} (its id sent as {@code user}; null for none). */
+    public RequestResult send(String model, List<Message> history, int maxTokens, String session) {
         byte[] payload;
         try {
-            payload = json.writeValueAsBytes(body(model, history, maxTokens));
+            payload = json.writeValueAsBytes(body(model, history, maxTokens, session));
         } catch (IOException e) {
             throw new IllegalStateException("cannot encode a request body", e);
         }

@@ -163,7 +163,7 @@ public final class LoadRunner {
                 RequestResult r;
                 inFlight.acquireUninterruptibly();
                 try {
-                    r = client.send(model, List.copyOf(history), turn.maxTokens());
+                    r = client.send(model, List.copyOf(history), turn.maxTokens(), client.sessionId(s.id()));
                 } finally {
                     inFlight.release();
                 }
