@@ -67,7 +67,8 @@ final class PrefillCommand extends NodeCommand {
     Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config, MeterRegistry registry) {
         AeronKvTransport transport = AeronKvTransport.launch(kv.settings(config, id), registry);
         PrefillNode.Shipping shipping = new PrefillNode.Shipping(transport, region, engine, loop,
-                PrefillSettings.from(config));
+                PrefillSettings.from(config), registry,
+                io.micrometer.core.instrument.Tags.of("role", role(), "node", id.value(), "model", engine.config().name()));
         return new Role(PrefillNode.create(id, engine, loop, shipping, kvEvents), () -> {
             shipping.close();
             transport.close();

@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -112,6 +114,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
     private final boolean streaming;
     private final Consumer<RequestId> ended;
     private final BiConsumer<RequestId, String> abort;
+    private final Timer handoff;
     private final Map<RequestId, Shipment> byRequest = new HashMap<>();
     private final Map<TransferId, Shipment> byTransfer = new HashMap<>();
     private final List<Shipment> active = new ArrayList<>();
@@ -129,13 +132,15 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
      * @param ended                told (on the loop thread) when a shipment ends, however it ends
      * @param abort                cancels a request in the loop, retryable (a streamed transfer failed
      *                             while its prompt was computed); called on the loop thread
+     * @param handoff              records, per completed transfer, the time from the prompt's last chunk
+     *                             to the decode node's verdict: the part of the transfer not hidden
      * @param region               the pool's memory when it is shared (null: not): decode nodes on this
      *                             host then copy blocks out of the pool themselves (the shipper holds
      *                             them until the verdict anyway)
      */
     KvShipper(KvTransport transport, SharedRegion region, KvBlockPool pool, KvCompatibility compatibility,
             BlockHasher hasher, long leaseNanos, long transferTimeoutNanos, boolean streaming, Consumer<RequestId> ended,
-            BiConsumer<RequestId, String> abort) {
+            BiConsumer<RequestId, String> abort, Timer handoff) {
         this.sender = transport.newSender(this, region);
         this.pool = pool;
         this.compatibility = compatibility;
@@ -145,6 +150,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         this.streaming = streaming;
         this.ended = ended;
         this.abort = abort;
+        this.handoff = handoff;
     }
 
     /** Shipments of prompts being computed, holding blocks, or waiting for an endpoint. Any thread. */
@@ -232,7 +238,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         Shipment s = byRequest.get(id);
         if (s != null && s.seq == null) {
             if (s.phase == Phase.SENDING || s.phase == Phase.ENDED) {
-                sender.cancel(s.transferId, "the prompt's prefill ended before it was computed");
+                sender.cancel(s.transferId, "the request ended on the prefill node before its KV was handed over");
             }
             remove(s);
         }
@@ -386,6 +392,7 @@ final class KvShipper implements LoopAgent, KvSendListener, AutoCloseable {
         Shipment s = byTransfer.get(id);
         if (s != null) {
             shipped++;
+            handoff.record(System.nanoTime() - s.computedNanos, TimeUnit.NANOSECONDS);
             remove(s);
         }
     }

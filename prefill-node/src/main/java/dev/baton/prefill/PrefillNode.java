@@ -17,6 +17,10 @@ import dev.baton.engine.sched.PrefillListener;
 import dev.baton.engine.sched.PrefilledSequence;
 import dev.baton.kvtransfer.KvTransport;
 import dev.baton.kvtransfer.SharedRegion;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -46,9 +50,12 @@ public final class PrefillNode extends NodeActor {
          *                 blocks out of it), or null
          * @param settings the lease, the transfer timeout and whether blocks are shipped while a prompt is
          *                 computed ({@code baton.prefill})
+         * @param registry where {@code baton.prefill.kv.handoff} (time from a prompt's last chunk to the decode
+         *                 node's verdict on its KV) and {@code baton.prefill.kv.streamed.blocks} go
+         * @param tags     their tags (role, node, model)
          */
         public Shipping(KvTransport transport, SharedRegion region, Engine engine, EngineLoop loop,
-                PrefillSettings settings) {
+                PrefillSettings settings, MeterRegistry registry, Tags tags) {
             this.shipper = new KvShipper(transport, region, engine.pool(), engine.compatibility(),
                     new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize()),
                     settings.kvLease().toNanos(), settings.transferTimeout().toNanos(), settings.streamKv(), id -> {
@@ -56,7 +63,11 @@ public final class PrefillNode extends NodeActor {
                         if (n != null) {
                             n.tell(new RequestEnded(id));
                         }
-                    }, (id, reason) -> loop.cancel(id, reason, true));
+                    }, (id, reason) -> loop.cancel(id, reason, true), Timer.builder("baton.prefill.kv.handoff")
+                            .description("time from a prompt's last chunk to the decode node's verdict on its KV")
+                            .tags(tags).register(registry));
+            FunctionCounter.builder("baton.prefill.kv.streamed.blocks", shipper, KvShipper::streamedBlocks)
+                    .description("KV blocks shipped while their prompt was still computed").tags(tags).register(registry);
             loop.attach(shipper);
         }
 

@@ -137,6 +137,7 @@ class KvStreamingTest {
         final AgentRunner receiverRunner;
         final PrefillNode.Shipping shipping;
         final ActorRef<NodeProtocol.Command> node;
+        final SimpleMeterRegistry registry = new SimpleMeterRegistry();
         /** Counted down when the loop stops after the first cycle that shipped blocks of an unfinished prompt. */
         final CountDownLatch held = new CountDownLatch(1);
         /** Counted down by the test to let the held loop go on. */
@@ -154,7 +155,8 @@ class KvStreamingTest {
                     .withChannels("aeron:ipc", 1001, "aeron:ipc", 1002), new SimpleMeterRegistry());
             receiver = transport.newReceiver(engine.compatibility(), intake);
             receiverRunner = transport.startOnThread(receiver);
-            shipping = new PrefillNode.Shipping(transport, null, engine, loop, PrefillSettings.defaults().withStreamKv(streamKv));
+            shipping = new PrefillNode.Shipping(transport, null, engine, loop, PrefillSettings.defaults().withStreamKv(streamKv),
+                    registry, io.micrometer.core.instrument.Tags.of("node", name));
             loop.attach(() -> { // after the shipper's cycle, before the step
                 if (holdOnce && shipping.streamedBlocks() > 0) {
                     holdOnce = false;
@@ -266,6 +268,9 @@ class KvStreamingTest {
             assertEquals((blocks - 1) * bs, end.positions()[blocks - 1], "the partial last block");
             rig.awaitFree();
             assertEquals(1, rig.shipping.shipped(), "the transfer counts as shipped");
+            assertEquals(1, rig.registry.get("baton.prefill.kv.handoff").timer().count());
+            assertEquals(rig.shipping.streamedBlocks(), (long) rig.registry.get("baton.prefill.kv.streamed.blocks")
+                    .functionCounter().count());
             client.expectMessageClass(GenerationEvent.Prefilled.class, Duration.ofSeconds(5));
             assertInstanceOf(GenerationEvent.Tokens.class, client.receiveMessage(Duration.ofSeconds(5)));
             client.expectNoMessage(Duration.ofMillis(100)); // the decode node continues: no end here

@@ -359,7 +359,8 @@ public final class EngineLoop implements AutoCloseable {
     /**
      * Cancels a request wherever it is, as {@link #cancel(RequestId, String)}; {@code retryable}: its listener
      * gets {@code onFailed(reason, true)}, the request failed for a reason another node would not have (a
-     * prefill node whose KV transfer to the decode node failed while the prompt was still computed).
+     * prefill node whose KV transfer to the decode node failed while the prompt was still computed). Unlike
+     * the other, it is not kept for a request that is not here (it does not overtake its request).
      */
     public void cancel(RequestId id, String reason, boolean retryable) {
         inbox.add(new Cancel(id, reason, retryable));
@@ -632,8 +633,9 @@ public final class EngineLoop implements AutoCloseable {
                     Running r = byId.get(x.id());
                     if (r != null) {
                         cancel(r, x.reason(), x.retryable());
-                    } else {
-                        // a cancel may overtake its request (sent by another node): refuse the request if it comes
+                    } else if (!x.retryable()) {
+                        // a cancel may overtake its request (sent by another node): refuse the request if it comes;
+                        // a retryable one comes from this node (its request left the loop meanwhile): nothing to keep
                         earlyCancels.put(x.id(), new EarlyCancel(x.reason(), System.nanoTime()));
                     }
                 }
