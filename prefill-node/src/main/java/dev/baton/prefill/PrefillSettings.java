@@ -35,12 +35,9 @@ public record PrefillSettings(Duration kvLease, Duration transferTimeout, boolea
         }
     }
 
+    /** The same settings with streaming {@code on} or off. */
     public PrefillSettings withStreamKv(boolean on) {
         return new PrefillSettings(kvLease, transferTimeout, sharedPool, on);
-    }
-
-    public PrefillSettings withTimeouts(Duration lease, Duration timeout) {
-        return new PrefillSettings(lease, timeout, sharedPool, streamKv).validate();
     }
 
     /** Checks every field; returns this. */
