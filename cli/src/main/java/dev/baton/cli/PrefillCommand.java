@@ -9,6 +9,7 @@ import dev.baton.kvtransfer.KvTransferException;
 import dev.baton.kvtransfer.SharedRegion;
 import dev.baton.kvtransfer.aeron.AeronKvTransport;
 import dev.baton.prefill.PrefillNode;
+import dev.baton.prefill.PrefillSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.foreign.MemorySegment;
 import java.util.function.LongFunction;
@@ -32,7 +33,7 @@ final class PrefillCommand extends NodeCommand {
 
     @Override
     LongFunction<MemorySegment> poolMemory(Config config) {
-        if (!config.getBoolean("baton.prefill.shared-pool")) {
+        if (!PrefillSettings.from(config).sharedPool()) {
             return null;
         }
         if (!SharedRegion.isSupported()) {
@@ -66,11 +67,13 @@ final class PrefillCommand extends NodeCommand {
     Role start(NodeId id, Engine engine, EngineLoop loop, KvEventFeed kvEvents, Config config, MeterRegistry registry) {
         AeronKvTransport transport = AeronKvTransport.launch(kv.settings(config, id), registry);
         PrefillNode.Shipping shipping = new PrefillNode.Shipping(transport, region, engine, loop,
-                config.getDuration("baton.prefill.kv-lease"), config.getDuration("baton.prefill.transfer-timeout"));
+                PrefillSettings.from(config), registry,
+                io.micrometer.core.instrument.Tags.of("role", role(), "node", id.value(), "model", engine.config().name()));
         return new Role(PrefillNode.create(id, engine, loop, shipping, kvEvents), () -> {
             shipping.close();
             transport.close();
         }, ", KV acknowledgements on " + transport.settings().replyChannel()
-                + (region != null ? ", KV pool shared with decode nodes on this host" : ""));
+                + (region != null ? ", KV pool shared with decode nodes on this host" : "")
+                + (PrefillSettings.from(config).streamKv() ? ", KV streamed while prompts are computed" : ""));
     }
 }

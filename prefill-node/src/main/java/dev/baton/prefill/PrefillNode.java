@@ -7,6 +7,7 @@ import dev.baton.common.protocol.KvEvents;
 import dev.baton.common.protocol.NodeActor;
 import dev.baton.common.protocol.NodeProtocol;
 import dev.baton.engine.Engine;
+import dev.baton.engine.kv.KvSequence;
 import dev.baton.engine.sampling.SamplingParams;
 import dev.baton.engine.sched.EngineLoop;
 import dev.baton.engine.sched.EventRelay;
@@ -16,7 +17,10 @@ import dev.baton.engine.sched.PrefillListener;
 import dev.baton.engine.sched.PrefilledSequence;
 import dev.baton.kvtransfer.KvTransport;
 import dev.baton.kvtransfer.SharedRegion;
-import java.time.Duration;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -28,7 +32,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * A prefill node (role {@code prefill}, docs/design.md §3): runs {@link NodeProtocol.Prefill} requests
  * through a prefill-only {@link EngineLoop} (batched, chunked), streams the prompt's first token to
  * the requester, hands it to the decode node ({@link NodeProtocol.Handoff}) and ships the prompt's
- * KV there through kv-transfer once the decode node says where ({@link NodeProtocol.DecodeReady}).
+ * KV there through kv-transfer once the decode node says where ({@link NodeProtocol.DecodeReady}): with
+ * {@code baton.prefill.stream-kv} (the default) each chunk's finished blocks while the next chunk is
+ * computed, the rest once the prompt is.
  * A request that ends with its first token ends here (the router then cancels the decode node's
  * reservation); one that fails here cancels it on the decode node itself.
  */
@@ -40,27 +46,39 @@ public final class PrefillNode extends NodeActor {
         private volatile ActorRef<NodeProtocol.Command> node;
 
         /**
-         * @param region          the shared memory holding the engine's KV pool (decode nodes on this host
-         *                        copy blocks out of it), or null
-         * @param lease           how long prefilled blocks wait for the decode node before they are freed
-         * @param transferTimeout deadline of one transfer
+         * @param region   the shared memory holding the engine's KV pool (decode nodes on this host copy
+         *                 blocks out of it), or null
+         * @param settings the lease, the transfer timeout and whether blocks are shipped while a prompt is
+         *                 computed ({@code baton.prefill})
+         * @param registry where {@code baton.prefill.kv.handoff} (time from a prompt's last chunk to the decode
+         *                 node's verdict on its KV) and {@code baton.prefill.kv.streamed.blocks} go
+         * @param tags     their tags (role, node, model)
          */
-        public Shipping(KvTransport transport, SharedRegion region, Engine engine, EngineLoop loop, Duration lease,
-                Duration transferTimeout) {
+        public Shipping(KvTransport transport, SharedRegion region, Engine engine, EngineLoop loop,
+                PrefillSettings settings, MeterRegistry registry, Tags tags) {
             this.shipper = new KvShipper(transport, region, engine.pool(), engine.compatibility(),
-                    new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize()), lease.toNanos(),
-                    transferTimeout.toNanos(), id -> {
+                    new BlockHasher(engine.fingerprint(), "", engine.pool().spec().blockSize()),
+                    settings.kvLease().toNanos(), settings.transferTimeout().toNanos(), settings.streamKv(), id -> {
                         ActorRef<NodeProtocol.Command> n = node;
                         if (n != null) {
                             n.tell(new RequestEnded(id));
                         }
-                    });
+                    }, (id, reason) -> loop.cancel(id, reason, true), Timer.builder("baton.prefill.kv.handoff")
+                            .description("time from a prompt's last chunk to the decode node's verdict on its KV")
+                            .tags(tags).register(registry));
+            FunctionCounter.builder("baton.prefill.kv.streamed.blocks", shipper, KvShipper::streamedBlocks)
+                    .description("KV blocks shipped while their prompt was still computed").tags(tags).register(registry);
             loop.attach(shipper);
         }
 
-        /** Shipments holding blocks or waiting for a decode node. */
+        /** Shipments of prompts being computed, holding blocks, or waiting for a decode node. */
         public int inFlight() {
             return shipper.inFlight();
+        }
+
+        /** Blocks shipped while their prompt was still computed, since start. */
+        public long streamedBlocks() {
+            return shipper.streamedBlocks();
         }
 
         /** Transfers the decode nodes verified so far. */
@@ -162,6 +180,13 @@ public final class PrefillNode extends NodeActor {
         @Override
         public void onAdmitted() {
             prefill.decode().tell(new NodeProtocol.PrefillStarted(id, prefill.transferId()));
+            shipping.shipper.admitted(prefill);
+        }
+
+        /** A chunk is computed: its finished blocks may go to the decode node while the next one runs. */
+        @Override
+        public void onPrefillProgress(KvSequence kv, int computed) {
+            shipping.shipper.progress(id, kv, computed);
         }
 
         @Override

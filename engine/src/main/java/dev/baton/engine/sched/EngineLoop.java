@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Besides whole requests ({@link #submit}), a loop runs the two halves of a disaggregated request:
  * {@link #submitPrefill prefill-only} requests (prompt blocks only, first token, then the KV goes to
- * the listener to be shipped) and {@link #submitImport imported} requests (blocks for prompt plus
+ * the listener to be shipped; after each chunk short of the prompt's end the listener hears how far
+ * the prompt is written, {@link PrefillListener#onPrefillProgress}, so it can ship finished blocks while the rest
+ * is computed) and {@link #submitImport imported} requests (blocks for prompt plus
  * {@code max_tokens} reserved up front; the sequence joins the decode batch once its prompt KV has
  * arrived through a {@link KvImport} and its first token has been {@link #handoff handed over}). With
  * the prefix cache on, an imported request starts from the leading prompt blocks this node holds
@@ -96,7 +98,7 @@ public final class EngineLoop implements AutoCloseable {
 
     private record Submit(Running seq) implements Command {}
 
-    private record Cancel(RequestId id, String reason) implements Command {}
+    private record Cancel(RequestId id, String reason, boolean retryable) implements Command {}
 
     private record Handoff(RequestId id, int token) implements Command {}
 
@@ -116,6 +118,7 @@ public final class EngineLoop implements AutoCloseable {
         final GenerationListener listener;
         final KvSequence kv;
         int computed; // prompt positions whose KV is written (or reused from the prefix cache)
+        int reported; // prefill-only requests: the computed positions last reported through onPrefillProgress
         int row = -1;
         boolean stepped; // in the current step's batch
         PrefixReuse.Blocks prefix; // null when prefix caching is off, and until admission
@@ -350,7 +353,17 @@ public final class EngineLoop implements AutoCloseable {
 
     /** Cancels a request wherever it is; its listener gets {@code onFailed(reason)} and its blocks are freed. */
     public void cancel(RequestId id, String reason) {
-        inbox.add(new Cancel(id, reason));
+        cancel(id, reason, false);
+    }
+
+    /**
+     * Cancels a request wherever it is, as {@link #cancel(RequestId, String)}; {@code retryable}: its listener
+     * gets {@code onFailed(reason, true)}, the request failed for a reason another node would not have (a
+     * prefill node whose KV transfer to the decode node failed while the prompt was still computed). Unlike
+     * the other, it is not kept for a request that is not here (it does not overtake its request).
+     */
+    public void cancel(RequestId id, String reason, boolean retryable) {
+        inbox.add(new Cancel(id, reason, retryable));
         LockSupport.unpark(thread);
     }
 
@@ -560,6 +573,11 @@ public final class EngineLoop implements AutoCloseable {
         for (Iterator<Running> it = running.iterator(); it.hasNext(); ) {
             Running r = it.next();
             if (r.row < 0) {
+                if (r.mode == Mode.PREFILL && r.computed > r.reported) {
+                    // a chunk (or cached blocks) short of the prompt's end: its finished blocks may be shipped now
+                    r.reported = r.computed;
+                    ((PrefillListener) r.listener).onPrefillProgress(r.kv, r.computed);
+                }
                 continue;
             }
             if (r.out.generated() == 0) {
@@ -614,9 +632,10 @@ public final class EngineLoop implements AutoCloseable {
                 case Cancel x -> {
                     Running r = byId.get(x.id());
                     if (r != null) {
-                        cancel(r, x.reason());
-                    } else {
-                        // a cancel may overtake its request (sent by another node): refuse the request if it comes
+                        cancel(r, x.reason(), x.retryable());
+                    } else if (!x.retryable()) {
+                        // a cancel may overtake its request (sent by another node): refuse the request if it comes;
+                        // a retryable one comes from this node (its request left the loop meanwhile): nothing to keep
                         earlyCancels.put(x.id(), new EarlyCancel(x.reason(), System.nanoTime()));
                     }
                 }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
 class DisaggregatedLoopTest {
 
     /** The prefill half: records the handed-over sequence. */
-    static final class PrefillCollector extends EngineLoopTest.Collector implements PrefillListener {
+    static class PrefillCollector extends EngineLoopTest.Collector implements PrefillListener {
         final CompletableFuture<PrefilledSequence> prefilled = new CompletableFuture<>();
         volatile Runnable onDone = () -> { };
 
@@ -180,6 +180,55 @@ class DisaggregatedLoopTest {
             assertTrue(e.getCause().getMessage().contains("the prefill node failed"), e.getCause().getMessage());
             assertFalse(c.reserved.isDone(), "no blocks reserved");
             assertEquals(de.pool().blockCount(), de.pool().freeBlockCount());
+        }
+    }
+
+    @Test
+    void shouldReportEachChunkOfAPrefillWithBlocksThatNoLongerChange() throws Exception {
+        int[] prompt = new SplittableRandom(11).ints(150, 0, 508).toArray(); // chunks of 64, 64 and 22 (batch 64)
+        record Progress(int computed, int[] table, byte[][] bytes) {}
+        java.util.List<Progress> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (Engine pe = Engine.open(EngineLoopTest.settings(8L << 20));
+                EngineLoop prefill = new EngineLoop(pe, LoopSettings.defaults(), "p")) {
+            int bs = pe.pool().spec().blockSize();
+            PrefillCollector c = new PrefillCollector() {
+                @Override
+                public void onPrefillProgress(dev.baton.engine.kv.KvSequence kv, int computed) {
+                    int full = computed / bs;
+                    int[] table = java.util.Arrays.copyOf(kv.blockTable(), full);
+                    byte[][] bytes = new byte[full][];
+                    for (int i = 0; i < full; i++) {
+                        bytes[i] = pe.pool().block(table[i]).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    }
+                    seen.add(new Progress(computed, table, bytes));
+                }
+            };
+            CompletableFuture<byte[][]> last = new CompletableFuture<>();
+            c.onDone = () -> {
+                PrefilledSequence s = c.prefilled.join();
+                byte[][] bytes = new byte[s.kv().blockCount()][];
+                for (int i = 0; i < bytes.length; i++) {
+                    bytes[i] = pe.pool().block(s.kv().blockTable()[i]).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                }
+                int[] table = java.util.Arrays.copyOf(s.kv().blockTable(), s.kv().blockCount());
+                for (Progress p : seen) {
+                    assertArrayEquals(java.util.Arrays.copyOf(table, p.table().length), p.table(),
+                            "a finished block's table entry stays");
+                }
+                s.kv().free();
+                last.complete(bytes);
+            };
+            prefill.submitPrefill(new GenerationRequest(new RequestId(1), prompt,
+                    SamplingParams.builder().temperature(0).maxTokens(8).build()), c);
+            byte[][] done = last.get(30, TimeUnit.SECONDS);
+            assertEquals(java.util.List.of(64, 128), seen.stream().map(Progress::computed).toList(),
+                    "one report per chunk short of the prompt's end");
+            for (Progress p : seen) {
+                for (int i = 0; i < p.bytes().length; i++) {
+                    assertArrayEquals(done[i], p.bytes()[i], "block " + i + " at " + p.computed() + " is final");
+                }
+            }
+            awaitFree(pe.pool());
         }
     }
 
