@@ -66,6 +66,11 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * sequence with the same draws, so the client's stream goes on with no token lost or repeated. At most
  * {@link RoutingSettings#maxMigrations()} times per request.
  *
+ * <p>Several models (docs/design.md §1): a request may carry its model's fingerprint; it then goes only to nodes
+ * whose load reports carry that fingerprint (every choice above, the session's node and the herding guard's least
+ * busy node included), and its prompt is hashed with that model's block hasher. Without one (a router serving one
+ * model) any node serves it.
+ *
  * <p>Threading: {@link #submit}, {@link #cancel} and the getters are thread-safe; all state lives in
  * one actor; listeners are called on that actor's thread.
  */

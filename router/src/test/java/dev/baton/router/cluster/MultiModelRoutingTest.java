@@ -170,6 +170,58 @@ class MultiModelRoutingTest {
         assertTrue(outcome.startsWith("retryable: ") && outcome.contains("for this model"), outcome);
     }
 
+    @Test
+    void shouldHashEachRequestsPromptWithItsOwnModelsHasher() throws Exception {
+        String modelD = "0000000000000000000000000000000d";
+        ActorRef<NodeProtocol.Command> d1 = kit.spawn(node("d1", "worker", modelD, got.getRef()), "d1");
+        ActorRef<NodeProtocol.Command> d2 = kit.spawn(node("d2", "worker", modelD, got.getRef()), "d2");
+        int[] prompt = new int[33];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 7 + i;
+        }
+        // d1 holds the prompt's two full blocks as hashed for model A, d2 as hashed for model D: a request for D must
+        // find its prefix on d2 only (with one hasher for every model, it would find it on d1 or nowhere)
+        dev.baton.common.BlockHash[] asA = new dev.baton.common.BlockHasher(
+                dev.baton.common.ModelFingerprint.parse(MODEL_A), "", 16).hashFullBlocks(prompt, 32);
+        dev.baton.common.BlockHash[] asD = new dev.baton.common.BlockHasher(
+                dev.baton.common.ModelFingerprint.parse(modelD), "", 16).hashFullBlocks(prompt, 32);
+        ActorRef<org.apache.pekko.actor.typed.pubsub.Topic.Command<dev.baton.common.protocol.KvEvents.Batch>> topic =
+                kit.spawn(org.apache.pekko.actor.typed.pubsub.Topic.create(dev.baton.common.protocol.KvEvents.Batch.class,
+                        dev.baton.common.protocol.KvEvents.TOPIC), "test-kv-events");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (indexed("d1") < 2 || indexed("d2") < 2) {
+            assertTrue(System.nanoTime() < deadline, "the KV events did not arrive: " + dispatcher.nodes());
+            topic.tell(org.apache.pekko.actor.typed.pubsub.Topic.publish(stored("d1", asA, d1)));
+            topic.tell(org.apache.pekko.actor.typed.pubsub.Topic.publish(stored("d2", asD, d2)));
+            Thread.sleep(100);
+        }
+        for (int i = 0; i < 2; i++) {
+            dispatcher.submit(new RequestId(next++), prompt, new SamplingSpec(0f, 0, 1f, 0f, 1L, 1f, 0f, 0f, 8,
+                    List.of(), List.of(), null, true), "", null, modelD, new StreamMigrationTest.Client());
+            assertEquals("d2", got.receiveMessage(Duration.ofSeconds(5)).node(), "D's prefix is on d2");
+        }
+    }
+
+    private int indexed(String node) {
+        return dispatcher.nodes().stream().filter(n -> n.nodeId().equals(node)).mapToInt(NodeView::indexedBlocks)
+                .findFirst().orElse(0);
+    }
+
+    private static dev.baton.common.protocol.KvEvents.Batch stored(String node, dev.baton.common.BlockHash[] hashes,
+            ActorRef<NodeProtocol.Command> ref) {
+        byte[] kinds = new byte[hashes.length];
+        long[] hi = new long[hashes.length];
+        long[] lo = new long[hashes.length];
+        int[] depths = new int[hashes.length];
+        for (int i = 0; i < hashes.length; i++) {
+            kinds[i] = dev.baton.common.protocol.KvEvents.STORED;
+            hi[i] = hashes[i].hi();
+            lo[i] = hashes[i].lo();
+            depths[i] = i + 1;
+        }
+        return new dev.baton.common.protocol.KvEvents.Batch(new NodeId(node), 1, 1, kinds, hi, lo, depths, ref);
+    }
+
     /** A card of the tiny oracle model under {@code id} (only the id and the vocabulary matter here). */
     private static dev.baton.router.api.ModelCard card(String id) throws java.io.IOException {
         java.nio.file.Path file = java.nio.file.Path.of(System.getProperty("baton.oracle.dir", "../../shared/oracle"),
