@@ -229,8 +229,9 @@ public final class PlannerService implements AutoCloseable {
                 .limit(count).toList();
     }
 
+    /** Serving: reachable, its KV pool reported, not draining, and its engine loop not stuck (a stuck node is not ready). */
     private static boolean ready(NodeView n) {
-        return n.reachable() && !n.draining() && n.totalBlocks() > 0;
+        return n.serving();
     }
 
     /** The pools as the router sees them, the queue-to-compute ratio over the whole of each node's life. */

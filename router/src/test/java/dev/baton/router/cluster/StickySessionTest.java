@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import dev.baton.common.RequestId;
 import dev.baton.common.protocol.SamplingSpec;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -16,9 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,20 +37,7 @@ class StickySessionTest {
 
     @BeforeEach
     void start() {
-        kit = ActorTestKit.create("baton", ConfigFactory.parseString("""
-                pekko.actor.provider = cluster
-                pekko.remote.artery.canonical { hostname = "127.0.0.1", port = 0 }
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.cluster.downing-provider-class = ""
-                pekko.loglevel = WARNING
-                """).withFallback(ConfigFactory.load()));
-        Cluster cluster = Cluster.get(kit.system());
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (cluster.selfMember().status() != MemberStatus.up()) {
-            assertTrue(System.nanoTime() < deadline, "the test's cluster did not come up");
-            Thread.onSpinWait();
-        }
+        kit = StreamMigrationTest.oneMemberCluster();
         got = kit.createTestProbe();
         for (String id : new String[] {"a", "b"}) {
             stuck.put(id, new AtomicLong());

@@ -109,9 +109,9 @@ class StreamMigrationTest {
     private final Map<String, AtomicLong> stuck = new HashMap<>();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
-    @BeforeEach
-    void start() {
-        kit = ActorTestKit.create("baton", ConfigFactory.parseString("""
+    /** A test kit whose actor system is a one-member cluster, up (the dispatcher subscribes to cluster events). */
+    static ActorTestKit oneMemberCluster() {
+        ActorTestKit kit = ActorTestKit.create("baton", ConfigFactory.parseString("""
                 pekko.actor.provider = cluster
                 pekko.remote.artery.canonical { hostname = "127.0.0.1", port = 0 }
                 pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
@@ -125,6 +125,12 @@ class StreamMigrationTest {
             assertTrue(System.nanoTime() < deadline, "the test's cluster did not come up");
             Thread.onSpinWait();
         }
+        return kit;
+    }
+
+    @BeforeEach
+    void start() {
+        kit = oneMemberCluster();
         got = kit.createTestProbe();
         for (String id : new String[] {"a", "b"}) {
             stuck.put(id, new AtomicLong());

@@ -109,6 +109,17 @@ class PlannerServiceTest {
     }
 
     @Test
+    void shouldNotCountANodeWhoseEngineLoopIsStuckAsReady() {
+        NodeView stuck = new NodeView("p2", "a", "prefill", true, false, 1, 0, 90, 100, 16, 0, 0, "", 0, 0, 0, 45_000);
+        List<NodeView> view = List.of(node("p1", "prefill", 0, 0, 0), stuck);
+        var pools = PlannerService.pools(view);
+        assertEquals(1, pools.get(Pool.PREFILL).ready(), "a stuck node serves nothing");
+        assertEquals(1, pools.get(Pool.PREFILL).starting(), "it counts as not ready (given up after the start timeout)");
+        assertEquals(List.of("p1"), PlannerService.leastBusy(view, Pool.PREFILL, 2).stream().map(NodeView::nodeId).toList(),
+                "nor is it drained as a scale-down candidate");
+    }
+
+    @Test
     void shouldTakeThePoolsQueueToComputeRatioOverTheInterval() {
         java.util.Map<String, long[]> times = new java.util.HashMap<>();
         NodeView a0 = new NodeView("p1", "a", "prefill", true, false, 0, 0, 90, 100, 16, 0, 0, "", 0, 1_000, 1_000);
