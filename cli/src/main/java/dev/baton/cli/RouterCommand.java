@@ -133,7 +133,12 @@ final class RouterCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ClusterDispatcher dispatcher = new ClusterDispatcher(system,
                 dev.baton.router.cluster.RoutingSettings.from(config), registry);
-        Management.start(system, dispatcher::ready);
+        List<dev.baton.router.api.GenerationBackend> backends = new ArrayList<>();
+        for (int i = 0; i < cards.size(); i++) {
+            backends.add(new ClusterBackend(dispatcher, cards.get(i), fingerprints.get(i)));
+        }
+        // ready as the API's /ready is: when every served model can serve (with one model: when the cluster can)
+        Management.start(system, () -> backends.stream().allMatch(b -> b.readiness().ready()));
         PlannerService planner = null;
         RouterHttpServer.Hooks hooks = RouterHttpServer.Hooks.NONE;
         if (capacity != null) {
@@ -141,10 +146,6 @@ final class RouterCommand implements Callable<Integer> {
             planner = new PlannerService(plannerSettings, capacity, dispatcher::nodes, dispatcher::drain, connector, registry)
                     .start(dispatcher::ready);
             hooks = new RouterHttpServer.Hooks(planner.observer(), planner::view);
-        }
-        List<dev.baton.router.api.GenerationBackend> backends = new ArrayList<>();
-        for (int i = 0; i < cards.size(); i++) {
-            backends.add(new ClusterBackend(dispatcher, cards.get(i), fingerprints.get(i)));
         }
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, admission,
                 backends, registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);

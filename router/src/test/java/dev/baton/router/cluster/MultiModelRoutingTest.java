@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import dev.baton.common.NodeId;
 import dev.baton.common.RequestId;
 import dev.baton.common.protocol.NodeProtocol;
@@ -23,9 +22,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -85,20 +81,8 @@ class MultiModelRoutingTest {
 
     @BeforeEach
     void start() throws InterruptedException {
-        kit = ActorTestKit.create("baton", ConfigFactory.parseString("""
-                pekko.actor.provider = cluster
-                pekko.remote.artery.canonical { hostname = "127.0.0.1", port = 0 }
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.cluster.downing-provider-class = ""
-                pekko.loglevel = WARNING
-                """).withFallback(ConfigFactory.load()));
-        Cluster cluster = Cluster.get(kit.system());
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        kit = StreamMigrationTest.oneMemberCluster();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (cluster.selfMember().status() != MemberStatus.up()) {
-            assertTrue(System.nanoTime() < deadline, "the test's cluster did not come up");
-            Thread.onSpinWait();
-        }
         got = kit.createTestProbe();
         kit.spawn(node("a1", "worker", MODEL_A, got.getRef()), "a1");
         kit.spawn(node("a2", "worker", MODEL_A, got.getRef()), "a2");
