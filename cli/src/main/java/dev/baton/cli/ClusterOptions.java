@@ -54,6 +54,11 @@ final class ClusterOptions {
             description = "certificates a peer's must chain to (default: --cluster-cert itself, one certificate shared by the cluster)")
     java.nio.file.Path clusterTrust;
 
+    @Option(names = "--join-check", paramLabel = "one|by-name",
+            description = "which nodes may join (baton.cluster.join-check.models): one model, or several told apart by"
+                    + " name (a router serving several models); set it alike on every node (default: from config, one)")
+    String joinCheck;
+
     /** The node's configuration: flags over {@code base}, with its role; refuses addressing that cannot work. */
     Config apply(Config base, String role) {
         Config c = base;
@@ -68,6 +73,10 @@ final class ClusterOptions {
         }
         if (seeds != null && !seeds.isEmpty()) {
             c = c.withValue(SEEDS, ConfigValueFactory.fromIterable(seeds.stream().map(ClusterOptions::seedAddress).toList()));
+        }
+        if (joinCheck != null) {
+            c = c.withValue(dev.baton.common.cluster.JoinCompatChecker.MODELS_PATH, ConfigValueFactory.fromAnyRef(joinCheck));
+            dev.baton.common.cluster.JoinCompatChecker.models(c); // a bad value stops the node here, named
         }
         c = c.withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(role)));
         c = clusterTls(c.resolve());

@@ -10,8 +10,9 @@ import picocli.CommandLine.Option;
 /** Options shared by the commands that load a model; flags override the configuration file. */
 final class EngineOptions {
 
-    @Option(names = "--model", paramLabel = "PATH", description = "GGUF model file (default: the embedded demo model)")
-    Path model;
+    @Option(names = "--model", paramLabel = "PATH", description = "GGUF model file (default: the embedded demo model); "
+            + "the router takes it once per model it serves")
+    java.util.List<Path> models = new java.util.ArrayList<>();
 
     @Option(names = "--config", paramLabel = "FILE", description = "configuration file (default: cluster.conf)")
     Path config;
@@ -25,7 +26,21 @@ final class EngineOptions {
     /** True when no model was given anywhere and the demo model is used. */
     boolean demo;
 
+    /** The one {@code --model} given, or null; a command that loads one model refuses several. */
+    Path model() {
+        if (models.size() > 1) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--model is given " + models.size() + " times: only the router (and bin/baton up) serves several models");
+        }
+        return models.isEmpty() ? null : models.get(0);
+    }
+
     EngineSettings settings() throws IOException {
+        return settings(model());
+    }
+
+    /** The engine settings with {@code model} (null: the configuration's, or the demo model). */
+    EngineSettings settings(Path model) throws IOException {
         Config cfg = BatonConfig.load(config);
         Path cacheDir = Path.of(cfg.getString("baton.engine.cache-dir"));
         Path fallback = model;

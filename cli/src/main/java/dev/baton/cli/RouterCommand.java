@@ -4,7 +4,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.baton.cli.planner.ConnectorContext;
 import dev.baton.cli.planner.Connectors;
-import dev.baton.engine.EngineSettings;
 import dev.baton.engine.gguf.GgufFile;
 import dev.baton.planner.CapacityModel;
 import dev.baton.planner.CapacityProfile;
@@ -19,7 +18,13 @@ import dev.baton.router.cluster.ClusterDispatcher;
 import dev.baton.router.planner.PlannerService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import com.typesafe.config.ConfigValueFactory;
+import dev.baton.common.ModelFingerprint;
+import dev.baton.common.cluster.JoinCompatChecker;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +39,10 @@ import picocli.CommandLine.Option;
 /**
  * {@code bin/baton router}: the OpenAI-compatible HTTP API in front of the cluster. It reads the
  * model file only for its tokenizer and chat template; the nodes run the model.
+ *
+ * <p>Several models: {@code --model} once per model. Each is served under its file name (without {@code .gguf})
+ * by the nodes started with that file (the router matches them by the file's fingerprint, which their load
+ * reports carry); the cluster's join check is set to {@code by-name} so that nodes of each model may join.
  */
 @Command(name = "router", mixinStandardHelpOptions = true, description = "Run the router (HTTP API) of a cluster.")
 final class RouterCommand implements Callable<Integer> {
@@ -66,8 +75,14 @@ final class RouterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineSettings engine = engineOptions.settings();
+        List<Path> modelFiles = engineOptions.models.size() > 1 ? List.copyOf(engineOptions.models)
+                : List.of(engineOptions.settings().model());
         Config config = management.apply(cluster.apply(BatonConfig.load(engineOptions.config), "router"));
+        boolean several = modelFiles.size() > 1;
+        if (several) {
+            // nodes of each model must be let in: the check compares nodes of the same model name only
+            config = config.withValue(JoinCompatChecker.MODELS_PATH, ConfigValueFactory.fromAnyRef("by-name"));
+        }
         if (port != null) {
             config = ConfigFactory.parseString("baton.router.port = " + port).withFallback(config);
         }
@@ -92,16 +107,38 @@ final class RouterCommand implements Callable<Integer> {
         PlannerSettings plannerSettings = PlannerSettings.from(config.resolve());
         CapacityModel capacity = plannerSettings.mode() == Mode.OFF ? null
                 : new CapacityModel(CapacityProfile.read(plannerSettings.profile()));
-        String modelId = engine.model().getFileName().toString().replaceFirst("\\.gguf$", "");
-        ModelCard card;
-        try (GgufFile file = GgufFile.open(engine.model())) {
-            card = ModelCard.fromGguf(modelId, file.metadata(), System.currentTimeMillis() / 1000);
+        if (several && plannerSettings.mode() == Mode.ACT) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "baton.planner.mode = act"
+                    + " scales the pools of one model; it cannot be used with several --model");
         }
+        List<ModelCard> cards = new ArrayList<>();
+        List<String> fingerprints = new ArrayList<>();
+        long created = System.currentTimeMillis() / 1000;
+        for (Path file : modelFiles) {
+            String id = file.getFileName().toString().replaceFirst("\\.gguf$", "");
+            for (ModelCard c : cards) {
+                if (c.id().equals(id)) {
+                    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "two --model files are"
+                            + " named " + id + ".gguf: each model is served under its file name, so the names must differ");
+                }
+            }
+            try (GgufFile gguf = GgufFile.open(file)) {
+                cards.add(ModelCard.fromGguf(id, gguf.metadata(), created));
+            }
+            // with one model every node serves it; with several the nodes are told apart by the file's fingerprint
+            fingerprints.add(several ? ModelFingerprint.of(file).toString() : null);
+        }
+        String modelId = String.join(", ", cards.stream().map(ModelCard::id).toList());
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "baton", config);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ClusterDispatcher dispatcher = new ClusterDispatcher(system,
                 dev.baton.router.cluster.RoutingSettings.from(config), registry);
-        Management.start(system, dispatcher::ready);
+        List<dev.baton.router.api.GenerationBackend> backends = new ArrayList<>();
+        for (int i = 0; i < cards.size(); i++) {
+            backends.add(new ClusterBackend(dispatcher, cards.get(i), fingerprints.get(i)));
+        }
+        // ready as the API's /ready is: when every served model can serve (with one model: when the cluster can)
+        Management.start(system, () -> backends.stream().allMatch(b -> b.readiness().ready()));
         PlannerService planner = null;
         RouterHttpServer.Hooks hooks = RouterHttpServer.Hooks.NONE;
         if (capacity != null) {
@@ -111,7 +148,7 @@ final class RouterCommand implements Callable<Integer> {
             hooks = new RouterHttpServer.Hooks(planner.observer(), planner::view);
         }
         RouterHttpServer.Binding binding = RouterHttpServer.start(system, settings, admission,
-                new ClusterBackend(dispatcher, card), registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                backends, registry, hooks).toCompletableFuture().get(30, TimeUnit.SECONDS);
         LOG.info("router up: model {} on {}://{}:{}/v1", modelId, settings.tls().enabled() ? "https" : "http",
                 settings.host(), binding.port());
         CountDownLatch stopped = new CountDownLatch(1);
@@ -139,7 +176,7 @@ final class RouterCommand implements Callable<Integer> {
     /** The connector the planner acts through in {@code act} mode: nodes it starts join as this router did. */
     private NodeConnector connector(PlannerSettings s, Config config) {
         ConnectorContext ctx = new ConnectorContext(cluster.seeds == null ? java.util.List.of() : cluster.seeds, cluster.host,
-                engineOptions.model, engineOptions.config, engineOptions.threads,
+                engineOptions.model(), engineOptions.config, engineOptions.threads,
                 java.nio.file.Path.of(System.getProperty("baton.home", ".")));
         return Connectors.create(s, config, ctx);
     }

@@ -20,6 +20,10 @@ import picocli.CommandLine.Option;
  * {@code bin/baton up}: starts a local cluster (router and nodes) as separate JVM processes, each in
  * its own session so that a Ctrl-C in this terminal does not stop them, waits until the router's
  * {@code /ready} answers 200, and prints where everything is. {@code bin/baton down} stops it.
+ *
+ * <p>Several models ({@code --model} more than once): the pools ({@code --prefill}/{@code --decode}, or
+ * {@code --workers} with {@code --colocated}) are started for each model, node ids prefixed with the model's id, and
+ * one router serves them all; every process runs with {@code --join-check by-name}.
  */
 @Command(name = "up", mixinStandardHelpOptions = true, description = "Start a local cluster of separate processes.")
 final class UpCommand implements Callable<Integer> {
@@ -37,8 +41,9 @@ final class UpCommand implements Callable<Integer> {
             description = "worker nodes with --colocated (default: ${DEFAULT-VALUE})")
     int workers;
 
-    @Option(names = "--model", paramLabel = "PATH", description = "GGUF model (default: the embedded demo model)")
-    Path model;
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "GGUF model (default: the embedded demo model); once per model to serve several, each with its own pools")
+    List<Path> models = new ArrayList<>();
 
     @Option(names = "--port", paramLabel = "P", defaultValue = "8000",
             description = "HTTP port of the router; node i serves its metrics on the first free port from P+i (default: ${DEFAULT-VALUE})")
@@ -66,6 +71,10 @@ final class UpCommand implements Callable<Integer> {
             throw new IllegalArgumentException(colocated ? "--workers must be at least 1, got " + workers
                     : "--prefill and --decode must be at least 1, got " + prefill + " and " + decode);
         }
+        if (models.stream().map(UpCommand::modelId).distinct().count() < models.size()) {
+            throw new IllegalArgumentException("two --model files have the same name: each model is served under its"
+                    + " file name, so the names must differ");
+        }
         Path home = Path.of(System.getProperty("baton.home", ".")).toAbsolutePath().normalize();
         Path runs = home.resolve("run");
         Path current = runs.resolve("current");
@@ -78,8 +87,9 @@ final class UpCommand implements Callable<Integer> {
         Files.deleteIfExists(current);
         Files.createSymbolicLink(current, dir.getFileName());
         List<String> common = new ArrayList<>();
-        if (model != null) {
-            common.addAll(List.of("--model", model.toAbsolutePath().toString()));
+        boolean several = models.size() > 1;
+        if (several) {
+            common.addAll(List.of("--join-check", "by-name"));
         }
         if (config != null) {
             common.addAll(List.of("--config", config.toAbsolutePath().toString()));
@@ -92,13 +102,21 @@ final class UpCommand implements Callable<Integer> {
         List<String> router = new ArrayList<>(List.of("router", "--port", Integer.toString(port), "--cluster-port",
                 Integer.toString(clusterPort), "--seed", seed));
         router.addAll(common);
+        for (Path m : models) {
+            router.addAll(List.of("--model", m.toAbsolutePath().toString()));
+        }
         pids.add(spawn(dir, "router", router));
         List<String> roles = new ArrayList<>();
-        if (colocated) {
-            roles.addAll(java.util.Collections.nCopies(workers, "worker"));
-        } else {
-            roles.addAll(java.util.Collections.nCopies(prefill, "prefill"));
-            roles.addAll(java.util.Collections.nCopies(decode, "decode"));
+        List<Path> roleModels = new ArrayList<>(); // the model of each node; null: the default (demo) model
+        for (Path m : models.isEmpty() ? java.util.Collections.<Path>singletonList(null) : models) {
+            int before = roles.size();
+            if (colocated) {
+                roles.addAll(java.util.Collections.nCopies(workers, "worker"));
+            } else {
+                roles.addAll(java.util.Collections.nCopies(prefill, "prefill"));
+                roles.addAll(java.util.Collections.nCopies(decode, "decode"));
+            }
+            roleModels.addAll(java.util.Collections.nCopies(roles.size() - before, m));
         }
         java.util.Map<String, Integer> counts = new java.util.HashMap<>();
         List<String> metricsUrls = new ArrayList<>();
@@ -110,7 +128,9 @@ final class UpCommand implements Callable<Integer> {
         ports.reserve(clusterPort);
         for (int i = 0; i < roles.size(); i++) {
             String role = roles.get(i);
-            String name = role + "-" + counts.merge(role, 1, Integer::sum);
+            Path nodeModel = roleModels.get(i);
+            String prefix = several ? modelId(nodeModel) + "-" : "";
+            String name = prefix + role + "-" + counts.merge(prefix + role, 1, Integer::sum);
             int nodeCluster = ports.tcp(clusterPort + 1 + i, name + "'s cluster port");
             int metrics = ports.tcp(port + 1 + i, name + "'s metrics port");
             List<String> w = new ArrayList<>(List.of(role, "--cluster-port", Integer.toString(nodeCluster),
@@ -121,12 +141,16 @@ final class UpCommand implements Callable<Integer> {
             }
             metricsUrls.add(name + " http://127.0.0.1:" + metrics + "/metrics");
             w.addAll(common);
+            if (nodeModel != null) {
+                w.addAll(List.of("--model", nodeModel.toAbsolutePath().toString()));
+            }
             pids.add(spawn(dir, name, w));
         }
         Files.writeString(dir.resolve("pids"), String.join("\n", pids.stream().map(String::valueOf).toList()) + "\n");
         String url = "http://127.0.0.1:" + port;
         System.err.println("baton: starting router and " + (colocated ? workers + " worker(s)"
-                : prefill + " prefill and " + decode + " decode node(s)") + "; logs in " + dir);
+                : prefill + " prefill and " + decode + " decode node(s)") + (several ? " for each of " + models.size()
+                        + " models" : "") + "; logs in " + dir);
         if (!waitReady(url, Duration.ofSeconds(readyTimeoutSeconds), pids)) {
             System.err.println("baton: the cluster did not become ready in " + readyTimeoutSeconds + " s; stopping it."
                     + " Logs: " + dir);
@@ -135,11 +159,21 @@ final class UpCommand implements Callable<Integer> {
         }
         System.out.println("Baton is up: " + url + "/v1  (OpenAI-compatible)");
         System.out.println("  try:   curl " + url + "/v1/completions -H 'Content-Type: application/json' "
-                + "-d '{\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
+                + "-d '{" + (several ? "\"model\":\"" + modelId(models.get(0)) + "\"," : "")
+                + "\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
+        if (several) {
+            System.out.println("  models: " + String.join(", ", models.stream().map(UpCommand::modelId).toList())
+                    + " (name one in \"model\")");
+        }
         System.out.println("  logs:  " + dir);
         System.out.println("  metrics: router " + url + "/metrics; " + String.join(", ", metricsUrls));
         System.out.println("  stop:  bin/baton down");
         return 0;
+    }
+
+    /** The id the router serves a model file under: its file name without {@code .gguf}. */
+    static String modelId(Path model) {
+        return model.getFileName().toString().replaceFirst("\\.gguf$", "");
     }
 
     private long spawn(Path dir, String name, List<String> args) throws IOException {

@@ -34,12 +34,12 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * POST /v1/completions        key   CompletionEndpoint
  * POST /v1/chat/completions   key   CompletionEndpoint
- * GET  /v1/models             key   the served model
+ * GET  /v1/models             key   the served models
  * GET  /v1/cluster            admin the backend's cluster view
  * POST /v1/cluster/nodes/{id}/drain  admin drain a serving node (202; 404 for an unknown id)
  * GET  /v1/planner            admin the SLO planner's last decision (404 when the planner is off)
  * GET  /health                      200 while the process serves HTTP
- * GET  /ready                       200 when the backend can serve, else 503 with the reason
+ * GET  /ready                       200 when every served model's backend can serve, else 503 with the reasons
  * GET  /metrics                     Prometheus text of the shared registry
  * </pre>
  *
@@ -58,8 +58,7 @@ final class ApiRoutes extends AllDirectives {
     static final String SESSION_HEADER = "X-Session-Id";
 
     private final RouterSettings settings;
-    private final GenerationBackend backend;
-    private final ModelCard model;
+    private final List<GenerationBackend> backends;
     private final ApiMetrics metrics;
     private final PrometheusMeterRegistry registry;
     private final CompletionEndpoint completions;
@@ -77,16 +76,22 @@ final class ApiRoutes extends AllDirectives {
     /** @param planner the body of GET /v1/planner; null when no planner runs */
     ApiRoutes(RouterSettings settings, GenerationBackend backend, ModelCard model, ApiMetrics metrics,
             PrometheusMeterRegistry registry, CompletionEndpoint completions, java.util.function.Supplier<JsonNode> planner) {
+        this(settings, List.of(backend), metrics, registry, completions, planner);
+    }
+
+    /** The routes of a router that serves the models of {@code backends} (one backend per model). */
+    ApiRoutes(RouterSettings settings, List<GenerationBackend> backends, ApiMetrics metrics,
+            PrometheusMeterRegistry registry, CompletionEndpoint completions, java.util.function.Supplier<JsonNode> planner) {
         this.planner = planner;
         this.settings = settings;
-        this.backend = backend;
-        this.model = model;
+        this.backends = List.copyOf(backends);
         this.metrics = metrics;
         this.registry = registry;
         this.completions = completions;
         this.apiKeys = settings.apiKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
         this.adminKeys = settings.adminKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
-        this.modelsBody = OpenAiJson.models(model.id(), model.createdEpochSeconds(), model.contextLength());
+        this.modelsBody = OpenAiJson.models(this.backends.stream().map(b -> new OpenAiJson.ModelEntry(b.model().id(),
+                b.model().createdEpochSeconds(), b.model().contextLength())).toList());
     }
 
     Route route() {
@@ -109,7 +114,7 @@ final class ApiRoutes extends AllDirectives {
                         () -> withAdminKey(endpoint, () -> drain(nodeId)))),
                 path(segment("v1").slash("planner"), () -> get(() -> withAdminKey(endpoint, this::planner))),
                 path(segment("v1").slash("cluster"), () -> get(() -> withAdminKey(endpoint,
-                        () -> complete(HttpAnswers.json(200, OpenAiJson.bytes(backend.clusterView())))))),
+                        () -> complete(HttpAnswers.json(200, OpenAiJson.bytes(clusterView())))))),
                 path("health", () -> get(() -> complete(HttpAnswers.json(200, status("ok", null))))),
                 path("ready", () -> get(this::ready)),
                 path("metrics", () -> get(() -> complete(HttpAnswers.text(200, HttpAnswers.PROMETHEUS_TEXT, registry.scrape())))));
@@ -129,7 +134,11 @@ final class ApiRoutes extends AllDirectives {
     }
 
     private Route drain(String nodeId) {
-        if (!backend.drain(nodeId, "asked through the router's API")) {
+        boolean known = false;
+        for (GenerationBackend b : backends) {
+            known = known || b.drain(nodeId, "asked through the router's API"); // the first that knows the node drains it
+        }
+        if (!known) {
             return complete(HttpAnswers.json(404, status("unknown node", "no serving node \"" + nodeId
                     + "\" is in the cluster (GET /v1/cluster lists them)")));
         }
@@ -140,12 +149,39 @@ final class ApiRoutes extends AllDirectives {
     }
 
     private Route ready() {
-        Readiness r = backend.readiness();
-        if (r.ready()) {
+        List<String> reasons = new java.util.ArrayList<>();
+        for (GenerationBackend b : backends) {
+            Readiness r = b.readiness();
+            if (!r.ready()) {
+                reasons.add(backends.size() == 1 ? r.reason() : b.model().id() + ": " + r.reason());
+            }
+        }
+        if (reasons.isEmpty()) {
             return complete(HttpAnswers.json(200, status("ready", null)));
         }
-        return complete(HttpAnswers.json(503, status("not ready", r.reason()))
+        return complete(HttpAnswers.json(503, status("not ready", String.join("; ", reasons)))
                 .addHeader(RetryAfter.create(settings.retryAfterSeconds())));
+    }
+
+    /**
+     * The cluster view: the backend's; with several models, the first backend's (they share the cluster) with
+     * {@code models} (id and readiness of each) in place of {@code model}.
+     */
+    private JsonNode clusterView() {
+        JsonNode first = backends.get(0).clusterView();
+        if (backends.size() == 1 || !(first instanceof ObjectNode o)) {
+            return first;
+        }
+        ObjectNode view = o.deepCopy();
+        view.remove("model");
+        view.put("ready", backends.stream().allMatch(b -> b.readiness().ready()));
+        com.fasterxml.jackson.databind.node.ArrayNode models = view.putArray("models");
+        for (GenerationBackend b : backends) {
+            ObjectNode m = models.addObject();
+            m.put("id", b.model().id());
+            m.put("ready", b.readiness().ready());
+        }
+        return view;
     }
 
     private static byte[] status(String status, String reason) {

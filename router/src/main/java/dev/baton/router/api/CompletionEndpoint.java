@@ -12,6 +12,8 @@ import dev.baton.router.api.openai.CompletionRequest.Kind;
 import dev.baton.router.api.openai.OpenAiJson;
 import dev.baton.router.api.openai.RequestParser;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,9 +52,11 @@ final class CompletionEndpoint {
 
     private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
 
-    private final GenerationBackend backend;
-    private final ModelCard model;
-    private final RequestPreparer preparer;
+    /** A served model: its backend, its card, its preparer. */
+    private record Served(GenerationBackend backend, ModelCard model, RequestPreparer preparer) {}
+
+    private final List<Served> served;
+    private final List<String> ids;
     private final RouterSettings settings;
     private final ApiMetrics metrics;
     private final Materializer materializer;
@@ -62,10 +66,23 @@ final class CompletionEndpoint {
 
     CompletionEndpoint(GenerationBackend backend, ModelCard model, RouterSettings settings, ApiMetrics metrics,
             Materializer materializer, Scheduler scheduler, ExecutionContextExecutor executor, AdmissionControl admission) {
+        this(List.of(backend), settings, metrics, materializer, scheduler, executor, admission);
+    }
+
+    /**
+     * The endpoint of a router that serves the models of {@code backends} (one backend per model, distinct ids): a
+     * request goes to the backend its {@code model} names; without {@code model} to the only one, or 400 when there
+     * are several; a model not served is 404.
+     */
+    CompletionEndpoint(List<GenerationBackend> backends, RouterSettings settings, ApiMetrics metrics,
+            Materializer materializer, Scheduler scheduler, ExecutionContextExecutor executor, AdmissionControl admission) {
         this.admission = admission;
-        this.backend = backend;
-        this.model = model;
-        this.preparer = new RequestPreparer(model, settings.limits());
+        List<Served> s = new ArrayList<>();
+        for (GenerationBackend b : backends) {
+            s.add(new Served(b, b.model(), new RequestPreparer(b.model(), settings.limits())));
+        }
+        this.served = List.copyOf(s);
+        this.ids = s.stream().map(x -> x.model().id()).toList();
         this.settings = settings;
         this.metrics = metrics;
         this.materializer = materializer;
@@ -98,6 +115,7 @@ final class CompletionEndpoint {
         long created = System.currentTimeMillis() / 1000;
         Endpoint endpoint = kind == Kind.CHAT ? Endpoint.CHAT_COMPLETIONS : Endpoint.COMPLETIONS;
         CompletionRequest request;
+        Served target;
         Prepared prepared;
         try {
             request = RequestParser.parse(body, kind, settings.limits());
@@ -108,13 +126,18 @@ final class CompletionEndpoint {
                 }
                 request = request.withSession(sessionHeader);
             }
-            prepared = preparer.prepare(request);
+            target = select(request.model());
+            prepared = target.preparer().prepare(request);
         } catch (ApiException e) {
             return error(endpoint, e.error());
         }
+        GenerationBackend backend = target.backend();
+        ModelCard model = target.model();
 
+        // one admission control for the router: with several models it weighs the requests in flight against the KV
+        // of every model's nodes; whether this model's nodes have room is the backend's answer (503 when not)
         AdmissionControl.Decision decision = admission.admit(apiKey, prepared.promptTokens().length,
-                prepared.params().maxTokens(), backend.kvCapacityPositions());
+                prepared.params().maxTokens(), kvCapacityPositions());
         if (decision instanceof AdmissionControl.Refused r) {
             return error(endpoint, r.reason().status == 429 ? ApiError.rateLimited(r.message(), r.retryAfterSeconds())
                     : ApiError.overloaded(r.message(), r.retryAfterSeconds()));
@@ -214,6 +237,31 @@ final class CompletionEndpoint {
             ticket.ended(-1);
             run.onFailed(reason, retryable);
         }
+    }
+
+    /** The served model {@code requested} names (null: the only one). */
+    private Served select(String requested) {
+        if (requested == null) {
+            if (served.size() == 1) {
+                return served.get(0);
+            }
+            throw new ApiException(ApiError.modelRequired(ids));
+        }
+        for (Served s : served) {
+            if (s.model().id().equals(requested)) {
+                return s;
+            }
+        }
+        throw new ApiException(ApiError.modelNotFound(requested, ids));
+    }
+
+    /** KV positions of the nodes of every served model. */
+    private long kvCapacityPositions() {
+        long positions = 0;
+        for (Served s : served) {
+            positions += s.backend().kvCapacityPositions();
+        }
+        return positions;
     }
 
     /** Ends a run the backend did not take, and drains its (empty) stream so nothing waits for a reader. */

@@ -93,18 +93,42 @@ public final class RouterHttpServer {
      */
     public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings,
             AdmissionSettings admissionSettings, GenerationBackend backend, PrometheusMeterRegistry registry, Hooks hooks) {
+        return start(system, settings, admissionSettings, java.util.List.of(backend), registry, hooks);
+    }
+
+    /**
+     * {@link #start(ActorSystem, RouterSettings, AdmissionSettings, GenerationBackend, PrometheusMeterRegistry, Hooks)}
+     * for several models: one backend per model, each {@link GenerationBackend#model()} of its own id. A request goes
+     * to the backend its {@code model} names (404 for another; 400 without one when there are several);
+     * {@code GET /v1/models} lists them all in this order; {@code GET /ready} is 200 when every one is ready.
+     *
+     * @throws IllegalArgumentException when {@code backends} is empty or two serve the same model id
+     */
+    public static CompletionStage<Binding> start(ActorSystem<?> system, RouterSettings settings,
+            AdmissionSettings admissionSettings, java.util.List<GenerationBackend> backends, PrometheusMeterRegistry registry,
+            Hooks hooks) {
+        if (backends.isEmpty()) {
+            throw new IllegalArgumentException("no model to serve");
+        }
+        java.util.Set<String> ids = new java.util.LinkedHashSet<>();
+        for (GenerationBackend b : backends) {
+            if (!ids.add(b.model().id())) {
+                throw new IllegalArgumentException("two models are served as '" + b.model().id()
+                        + "': each needs its own id (file name)");
+            }
+        }
         settings.validate();
         // Read first: a key or certificate that cannot be used stops the start here, named, with nothing bound.
         HttpsConnectionContext https = settings.tls().enabled()
                 ? ConnectionContext.httpsServer(settings.tls().keyMaterial().sslContext(null)) : null;
-        ModelCard model = backend.model();
-        ApiMetrics metrics = new ApiMetrics(registry, model.id(), hooks.observer());
+        String modelTag = String.join(",", ids);
+        ApiMetrics metrics = new ApiMetrics(registry, modelTag, hooks.observer());
         Materializer materializer = Materializer.matFromSystem(system);
         AdmissionControl admission = new AdmissionControl(admissionSettings, settings.retryAfterSeconds(), System::nanoTime,
                 registry);
-        CompletionEndpoint completions = new CompletionEndpoint(backend, model, settings, metrics, materializer,
+        CompletionEndpoint completions = new CompletionEndpoint(backends, settings, metrics, materializer,
                 system.scheduler(), system.executionContext(), admission);
-        ApiRoutes routes = new ApiRoutes(settings, backend, model, metrics, registry, completions, hooks.planner());
+        ApiRoutes routes = new ApiRoutes(settings, backends, metrics, registry, completions, hooks.planner());
         ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port())
                 .withSettings(serverSettings(system, settings, admissionSettings));
         if (https != null) {
@@ -116,7 +140,7 @@ public final class RouterHttpServer {
                     Binding binding = new Binding(b, settings.shutdownTimeout());
                     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
                             "baton-router-http-" + b.localAddress().getPort(), binding::stop);
-                    LOG.info("router API serving model {} on {}://{}:{}", model.id(), scheme,
+                    LOG.info("router API serving model {} on {}://{}:{}", modelTag, scheme,
                             b.localAddress().getHostString(), b.localAddress().getPort());
                     return binding;
                 });

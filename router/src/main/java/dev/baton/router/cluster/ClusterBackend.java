@@ -24,16 +24,31 @@ import java.util.List;
  * dispatcher decides the nodes. The HTTP layer's admission control ({@code router/…/admission}) ran
  * before, with {@link #kvCapacityPositions()}.
  *
+ * <p>Several models: a router that serves several models has one backend per model, all on the same dispatcher;
+ * each is given its model's fingerprint and sees, admits to and routes to only the nodes of that model (a model with
+ * no serving node is not ready and answers 503, while the others serve).
+ *
  * <p>Thread-safe: every method may be called from any thread and none blocks.
  */
 public final class ClusterBackend implements GenerationBackend {
 
     private final ClusterDispatcher dispatcher;
     private final ModelCard model;
+    private final String fingerprint; // null: every node serves this model (a router serving one)
 
+    /** The backend of a router that serves one model: every node of the cluster serves it. */
     public ClusterBackend(ClusterDispatcher dispatcher, ModelCard model) {
+        this(dispatcher, model, null);
+    }
+
+    /**
+     * The backend of {@code model} in a router that serves several: only the nodes whose load reports carry
+     * {@code fingerprint} (the model file's {@link dev.baton.common.ModelFingerprint}) serve it.
+     */
+    public ClusterBackend(ClusterDispatcher dispatcher, ModelCard model, String fingerprint) {
         this.dispatcher = dispatcher;
         this.model = model;
+        this.fingerprint = fingerprint;
     }
 
     @Override
@@ -43,6 +58,11 @@ public final class ClusterBackend implements GenerationBackend {
 
     @Override
     public Readiness readiness() {
+        if (fingerprint != null) {
+            return dispatcher.ready(fingerprint) ? Readiness.isReady()
+                    : Readiness.notReady("no serving node of model " + model.id() + " has joined the cluster and reported"
+                            + " its load yet");
+        }
         return dispatcher.ready() ? Readiness.isReady()
                 : Readiness.notReady("no serving node has joined the cluster and reported its load yet");
     }
@@ -56,7 +76,7 @@ public final class ClusterBackend implements GenerationBackend {
     @Override
     public SubmitResult submit(RequestId id, int[] promptTokens, SamplingParams params, String cacheSalt,
             String session, BackendListener listener) {
-        List<NodeView> nodes = dispatcher.nodes();
+        List<NodeView> nodes = nodes();
         boolean disaggregated = has(nodes, "prefill") && has(nodes, "decode");
         int positions = promptTokens.length + params.maxTokens();
         Fit fit;
@@ -66,7 +86,8 @@ public final class ClusterBackend implements GenerationBackend {
         } else if (has(nodes, "worker")) {
             fit = fit(nodes, "worker", positions, "prompt plus max_tokens");
         } else {
-            return new SubmitResult.Unavailable("no serving node is ready");
+            return new SubmitResult.Unavailable(fingerprint == null ? "no serving node is ready"
+                    : "no serving node of model " + model.id() + " is ready");
         }
         switch (fit.kind()) {
             case NEVER -> {
@@ -76,7 +97,7 @@ public final class ClusterBackend implements GenerationBackend {
                 return new SubmitResult.Overloaded(fit.reason());
             }
             case NOW -> {
-                dispatcher.submit(id, promptTokens, params.toSpec(), cacheSalt, session, new Relay(listener));
+                dispatcher.submit(id, promptTokens, params.toSpec(), cacheSalt, session, fingerprint, new Relay(listener));
                 return SubmitResult.ACCEPTED;
             }
         }
@@ -120,10 +141,25 @@ public final class ClusterBackend implements GenerationBackend {
                         + "); the largest " + role + " node holds " + largest);
     }
 
-    /** KV positions of the usable decode nodes (disaggregated) or workers, as last reported. */
+    /** The nodes of this backend's model, as last seen. */
+    private List<NodeView> nodes() {
+        List<NodeView> all = dispatcher.nodes();
+        if (fingerprint == null) {
+            return all;
+        }
+        List<NodeView> mine = new java.util.ArrayList<>(all.size());
+        for (NodeView n : all) {
+            if (n.serves(fingerprint)) {
+                mine.add(n);
+            }
+        }
+        return mine;
+    }
+
+    /** KV positions of this model's usable decode nodes (disaggregated) or workers, as last reported. */
     @Override
     public long kvCapacityPositions() {
-        List<NodeView> nodes = dispatcher.nodes();
+        List<NodeView> nodes = nodes();
         String role = has(nodes, "prefill") && has(nodes, "decode") ? "decode" : "worker";
         long positions = 0;
         for (NodeView n : nodes) {
@@ -148,13 +184,16 @@ public final class ClusterBackend implements GenerationBackend {
     public JsonNode clusterView() {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         root.put("model", model.id());
-        root.put("ready", dispatcher.ready());
+        root.put("ready", fingerprint == null ? dispatcher.ready() : dispatcher.ready(fingerprint));
         ArrayNode members = root.putArray("nodes");
         for (NodeView n : dispatcher.nodes()) {
             ObjectNode o = members.addObject();
             o.put("node", n.nodeId());
             o.put("address", n.address());
             o.put("role", n.role());
+            if (!n.model().isEmpty()) {
+                o.put("model_fingerprint", n.model());
+            }
             o.put("reachable", n.reachable());
             o.put("draining", n.draining());
             o.put("healthy", n.healthy());

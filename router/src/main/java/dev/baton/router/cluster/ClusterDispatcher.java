@@ -66,6 +66,11 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * sequence with the same draws, so the client's stream goes on with no token lost or repeated. At most
  * {@link RoutingSettings#maxMigrations()} times per request.
  *
+ * <p>Several models (docs/design.md §1): a request may carry its model's fingerprint; it then goes only to nodes
+ * whose load reports carry that fingerprint (every choice above, the session's node and the herding guard's least
+ * busy node included), and its prompt is hashed with that model's block hasher. Without one (a router serving one
+ * model) any node serves it.
+ *
  * <p>Threading: {@link #submit}, {@link #cancel} and the getters are thread-safe; all state lives in
  * one actor; listeners are called on that actor's thread.
  */
@@ -74,7 +79,7 @@ public final class ClusterDispatcher {
     private sealed interface Msg {}
 
     private record Submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
-            DispatchListener listener) implements Msg {}
+            String model, DispatchListener listener) implements Msg {}
 
     private record CancelReq(RequestId id, String reason) implements Msg {}
 
@@ -130,8 +135,13 @@ public final class ClusterDispatcher {
             return ref.path().address();
         }
 
-        boolean usable(String wanted) {
-            return role.equals(wanted) && reachable && !draining && load != null && !load.stuck();
+        boolean usable(String wanted, String model) {
+            return role.equals(wanted) && reachable && !draining && load != null && !load.stuck() && serves(model);
+        }
+
+        /** Whether the node serves {@code model} (a fingerprint; null: any model) as of its last load report. */
+        boolean serves(String model) {
+            return model == null || (load != null && model.equals(load.model()));
         }
 
         int blocksFor(int positions) {
@@ -155,6 +165,7 @@ public final class ClusterDispatcher {
         final SamplingSpec sampling; // with a seed: a migrated attempt draws what the first would have
         final String cacheSalt;
         final String session; // the sticky-session key (salt and session id), null for none
+        final String model; // the fingerprint of the model the request is for; null: any node's model (one served)
         final DispatchListener listener;
         int[] delivered = new int[16]; // token ids the client has received, in order
         int deliveredCount;
@@ -166,8 +177,9 @@ public final class ClusterDispatcher {
         String parkedReason; // why its last attempt ended, while parked
         String parkedTag;
 
-        Job(RequestId client, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
+        Job(RequestId client, int[] prompt, SamplingSpec sampling, String cacheSalt, String session, String model,
                 DispatchListener listener) {
+            this.model = model;
             this.client = client;
             this.prompt = prompt;
             this.sampling = sampling;
@@ -277,8 +289,20 @@ public final class ClusterDispatcher {
      */
     public void submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
             DispatchListener listener) {
-        String key = session == null || !routing.sessions().enabled() ? null : cacheSalt + '\u0000' + session;
-        actor.tell(new Submit(id, prompt, sampling, cacheSalt, key, listener));
+        submit(id, prompt, sampling, cacheSalt, session, null, listener);
+    }
+
+    /**
+     * As {@link #submit(RequestId, int[], SamplingSpec, String, String, DispatchListener)}, for the model whose
+     * fingerprint is {@code model} (as the nodes report it in {@link NodeProtocol.LoadReport#model()}): only nodes
+     * of that model are chosen, and its prompt is hashed with that model's block hasher. Null: any node (a router
+     * that serves one model).
+     */
+    public void submit(RequestId id, int[] prompt, SamplingSpec sampling, String cacheSalt, String session,
+            String model, DispatchListener listener) {
+        String key = session == null || !routing.sessions().enabled() ? null
+                : (model == null ? "" : model) + '\u0000' + cacheSalt + '\u0000' + session;
+        actor.tell(new Submit(id, prompt, sampling, cacheSalt, key, model, listener));
     }
 
     /** Cancels a request on its node(s) (client gone, timeout); the listener hears {@code onFailed}. */
@@ -291,11 +315,21 @@ public final class ClusterDispatcher {
         return ready(view);
     }
 
+    /** True when nodes of the model whose fingerprint is {@code model} can serve (null: any model). */
+    public boolean ready(String model) {
+        return ready(view, model);
+    }
+
     static boolean ready(List<NodeView> nodes) {
+        return ready(nodes, null);
+    }
+
+    /** True when the serving nodes of {@code model} (null: of any model) hold a worker, or a prefill and a decode node. */
+    static boolean ready(List<NodeView> nodes, String model) {
         boolean prefill = false;
         boolean decode = false;
         for (NodeView n : nodes) {
-            if (n.serving()) {
+            if (n.serving() && (model == null || model.equals(n.model()))) {
                 switch (n.role()) {
                     case "worker" -> {
                         return true;
@@ -525,9 +559,9 @@ public final class ClusterDispatcher {
         }
     }
 
-    private static boolean any(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role) {
+    private static boolean any(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role, String model) {
         for (Node n : nodes.values()) {
-            if (n.usable(role)) {
+            if (n.usable(role, model)) {
                 return true;
             }
         }
@@ -572,7 +606,7 @@ public final class ClusterDispatcher {
             // a seed chosen here: a stream that migrates draws on the next node what it would have drawn here
             SamplingSpec spec = s.sampling().seed() != null ? s.sampling()
                     : withSeed(s.sampling(), ThreadLocalRandom.current().nextLong());
-            Job job = new Job(s.id(), s.prompt(), spec, s.cacheSalt(), s.session(), s.listener());
+            Job job = new Job(s.id(), s.prompt(), spec, s.cacheSalt(), s.session(), s.model(), s.listener());
             String refused = dispatch(job, s.id());
             if (refused != null) {
                 s.listener().onFailed(refused, true);
@@ -589,12 +623,13 @@ public final class ClusterDispatcher {
             int[] prompt = job.deliveredCount == 0 ? job.prompt : job.resumedPrompt();
             int resumed = job.deliveredCount;
             int positions = job.prompt.length + job.sampling.maxTokens();
-            BlockHash[] prefix = hashing.prefix(prompt, job.cacheSalt);
+            BlockHash[] prefix = hashing.prefix(prompt, job.cacheSalt, job.model);
             Sticky sticky = sticky(job);
-            if (any(nodes, "prefill") && any(nodes, "decode")) {
-                Choice chosen = stick(sticky == null ? null : sticky.node, "decode", positions, prefix);
+            String model = job.model;
+            if (any(nodes, "prefill", model) && any(nodes, "decode", model)) {
+                Choice chosen = stick(sticky == null ? null : sticky.node, "decode", positions, prefix, model);
                 if (chosen == null) {
-                    chosen = chooseByPrefix(nodes, "decode", positions, prefix, index);
+                    chosen = chooseByPrefix(nodes, "decode", positions, prefix, index, model);
                 }
                 if (chosen != null && chosen.cachedTokens() > 0
                         && prompt.length - chosen.cachedTokens() <= routing.decodePrefillThreshold()) {
@@ -606,9 +641,9 @@ public final class ClusterDispatcher {
                 }
                 Node decode = chosen == null ? null : chosen.node();
                 Choice prefill = decode == null ? null : stick(sticky == null ? null : sticky.prefill, "prefill",
-                        prompt.length, prefix);
+                        prompt.length, prefix, model);
                 if (decode != null && prefill == null) {
-                    prefill = chooseByPrefix(nodes, "prefill", prompt.length, prefix, index);
+                    prefill = chooseByPrefix(nodes, "prefill", prompt.length, prefix, index, model);
                 }
                 if (decode == null || prefill == null) {
                     return (decode == null ? "no decode node" : "no prefill node") + " has KV room for this request now";
@@ -630,13 +665,13 @@ public final class ClusterDispatcher {
                 remember(job, decode, prefill.node);
                 return null;
             }
-            Choice worker = stick(sticky == null ? null : sticky.node, "worker", positions, prefix);
+            Choice worker = stick(sticky == null ? null : sticky.node, "worker", positions, prefix, model);
             if (worker == null) {
-                worker = chooseByPrefix(nodes, "worker", positions, prefix, index);
+                worker = chooseByPrefix(nodes, "worker", positions, prefix, index, model);
             }
             if (worker == null) {
-                return any(nodes, "worker") ? "no node has KV room for this request now"
-                        : "no worker node, or prefill and decode pair, is ready";
+                return any(nodes, "worker", model) ? "no node has KV room for this request now"
+                        : "no worker node, or prefill and decode pair, is ready" + (model == null ? "" : " for this model");
             }
             metrics.decided("worker", worker.reason());
             runWhole(job, attempt, prompt, worker, positions);
@@ -661,13 +696,13 @@ public final class ClusterDispatcher {
          * {@code n}, the node of {@code role} that served the session's last request, when it can take this one:
          * still a member, usable, room for {@code positions}, within the herding guard. Else null.
          */
-        private Choice stick(Node n, String role, int positions, BlockHash[] prefix) {
-            if (n == null || nodes.get(n.ref) != n || !n.usable(role) || !n.hasRoom(n.blocksFor(positions))) {
+        private Choice stick(Node n, String role, int positions, BlockHash[] prefix, String model) {
+            if (n == null || nodes.get(n.ref) != n || !n.usable(role, model) || !n.hasRoom(n.blocksFor(positions))) {
                 return null;
             }
             int least = Integer.MAX_VALUE;
             for (Node o : nodes.values()) {
-                if (o.usable(role)) {
+                if (o.usable(role, model)) {
                     least = Math.min(least, o.inFlight);
                 }
             }
@@ -898,10 +933,10 @@ public final class ClusterDispatcher {
      * a prefill or worker node is the prompt tokens it has queued; that of a decode node, its requests.
      */
     private Choice chooseByPrefix(Map<ActorRef<NodeProtocol.Command>, Node> nodes, String role, int positions,
-            BlockHash[] prefix, KvIndex index) {
+            BlockHash[] prefix, KvIndex index, String model) {
         int least = Integer.MAX_VALUE;
         for (Node n : nodes.values()) {
-            if (n.usable(role)) {
+            if (n.usable(role, model)) {
                 least = Math.min(least, n.inFlight);
             }
         }
@@ -910,8 +945,8 @@ public final class ClusterDispatcher {
         double bestCost = Double.MAX_VALUE;
         int mostCachedAnywhere = 0;
         for (Node n : nodes.values()) {
-            if (!n.usable(role) || !n.hasRoom(n.blocksFor(positions))) {
-                continue;
+            if (!n.usable(role, model) || !n.hasRoom(n.blocksFor(positions))) {
+                continue; // nodes of another model never count: their blocks hash from another root anyway
             }
             int cached = prefix.length == 0 ? 0 : index.overlap(n.load.node(), prefix) * Math.max(1, n.load.blockSize());
             mostCachedAnywhere = Math.max(mostCachedAnywhere, cached);
@@ -932,18 +967,31 @@ public final class ClusterDispatcher {
         return new Choice(best, bestCached, bestCached > 0 ? "prefix" : mostCachedAnywhere > 0 ? "guard" : "load");
     }
 
-    /** Hashes prompts the way the nodes do, once their model fingerprint and block size are known. */
+    /**
+     * Hashes prompts the way the nodes do, per model: each model's hasher is learnt from the first load report of a
+     * node of that model (its fingerprint, the root of every chain, and its block size), so blocks of different models
+     * never share a hash.
+     */
     private static final class Hashing {
-        private BlockHasher hasher;
+        private final Map<String, BlockHasher> byModel = new HashMap<>();
+        private BlockHasher first; // the first model learnt: for requests that name none (a router serving one model)
 
         void learn(NodeProtocol.LoadReport r) {
-            if (hasher == null && r.model() != null && !r.model().isEmpty() && r.blockSize() > 0) {
-                hasher = new BlockHasher(ModelFingerprint.parse(r.model()), "", r.blockSize());
+            if (r.model() != null && !r.model().isEmpty() && r.blockSize() > 0 && !byModel.containsKey(r.model())) {
+                BlockHasher h = new BlockHasher(ModelFingerprint.parse(r.model()), "", r.blockSize());
+                byModel.put(r.model(), h);
+                if (first == null) {
+                    first = h;
+                }
             }
         }
 
-        /** The hashes of the prompt's full blocks that a node could reuse (the last prompt position is always computed). */
-        BlockHash[] prefix(int[] prompt, String cacheSalt) {
+        /**
+         * The hashes of the prompt's full blocks that a node of {@code model} (null: the first model learnt) could
+         * reuse (the last prompt position is always computed).
+         */
+        BlockHash[] prefix(int[] prompt, String cacheSalt, String model) {
+            BlockHasher hasher = model == null ? first : byModel.get(model);
             if (hasher == null || prompt.length < 2) {
                 return new BlockHash[0];
             }
@@ -1027,7 +1075,7 @@ public final class ClusterDispatcher {
                     l == null ? 0 : l.totalBlocks(), l == null ? 0 : l.blockSize(), n.inFlight,
                     l == null ? 0 : l.generatedTokens(), l == null ? "" : l.kvEndpoint(),
                     l == null ? 0 : index.size(l.node()), l == null ? 0 : l.queueNanos(), l == null ? 0 : l.computeNanos(),
-                    l == null ? 0 : l.stuckMillis()));
+                    l == null ? 0 : l.stuckMillis(), l == null || l.model() == null ? "" : l.model()));
         }
         view = List.copyOf(v);
     }

@@ -14,10 +14,24 @@ package dev.baton.router.cluster;
  * @param computeNanos    time the node spent computing since it started
  * @param stuckMillis     how long the node's engine loop has been stuck (its last report; 0: healthy): a stuck
  *                        node is sent nothing new until a report says it moves again
+ * @param model           the fingerprint of the model the node serves (its last report; empty before one)
  */
 public record NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
         int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
-        int indexedBlocks, long queueNanos, long computeNanos, long stuckMillis) {
+        int indexedBlocks, long queueNanos, long computeNanos, long stuckMillis, String model) {
+
+    /** A view without the model's fingerprint (a router serving one model). */
+    public NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,
+            int freeBlocks, int totalBlocks, int blockSize, int inFlight, long generatedTokens, String kvEndpoint,
+            int indexedBlocks, long queueNanos, long computeNanos, long stuckMillis) {
+        this(nodeId, address, role, reachable, draining, running, waiting, freeBlocks, totalBlocks, blockSize, inFlight,
+                generatedTokens, kvEndpoint, indexedBlocks, queueNanos, computeNanos, stuckMillis, "");
+    }
+
+    /** Whether the node serves the model of fingerprint {@code model} (null: any model). */
+    public boolean serves(String model) {
+        return model == null || model.equals(this.model);
+    }
 
     /** A view of a node that is not stuck. */
     public NodeView(String nodeId, String address, String role, boolean reachable, boolean draining, int running, int waiting,

@@ -61,6 +61,19 @@ public record ApiError(int status, String type, String message, String param, St
                 + served + "'", "model", "model_not_found", 0);
     }
 
+    /** 404: the request names a model this server does not serve, when it serves several. */
+    public static ApiError modelNotFound(String requested, java.util.List<String> served) {
+        return served.size() == 1 ? modelNotFound(requested, served.get(0))
+                : new ApiError(404, INVALID_REQUEST, "the model '" + requested + "' does not exist; this server serves '"
+                        + String.join("', '", served) + "'", "model", "model_not_found", 0);
+    }
+
+    /** 400: a request without {@code model} to a server that serves several models. */
+    public static ApiError modelRequired(java.util.List<String> served) {
+        return new ApiError(400, INVALID_REQUEST, "this server serves several models ('" + String.join("', '", served)
+                + "'): name one in 'model'", "model", "model_required", 0);
+    }
+
     /** 404: no such endpoint. */
     public static ApiError unknownUrl(String method, String path) {
         return new ApiError(404, INVALID_REQUEST, "invalid URL (" + method + " " + path + ")", null, "unknown_url", 0);

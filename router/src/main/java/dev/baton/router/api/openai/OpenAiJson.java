@@ -173,15 +173,25 @@ public final class OpenAiJson {
 
     /** {@code GET /v1/models}: the one model served. */
     public static byte[] models(String id, long created, int contextLength) {
+        return models(java.util.List.of(new ModelEntry(id, created, contextLength)));
+    }
+
+    /** One model of {@code GET /v1/models}. */
+    public record ModelEntry(String id, long created, int contextLength) {}
+
+    /** {@code GET /v1/models}: every model served, in the given order. */
+    public static byte[] models(java.util.List<ModelEntry> models) {
         ObjectNode root = JSON.createObjectNode();
         root.put("object", "list");
         ArrayNode data = root.putArray("data");
-        ObjectNode m = data.addObject();
-        m.put("id", id);
-        m.put("object", "model");
-        m.put("created", created);
-        m.put("owned_by", "baton");
-        m.put("max_model_len", contextLength);
+        for (ModelEntry e : models) {
+            ObjectNode m = data.addObject();
+            m.put("id", e.id());
+            m.put("object", "model");
+            m.put("created", e.created());
+            m.put("owned_by", "baton");
+            m.put("max_model_len", e.contextLength());
+        }
         return bytes(root);
     }
 
