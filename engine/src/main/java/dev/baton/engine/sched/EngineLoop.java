@@ -59,8 +59,11 @@ import org.slf4j.LoggerFactory;
  * the sequence keeps every token up to and including the first one that differs from the draft: between
  * 1 and k + 1 tokens per step, the same tokens as without speculation. The KV written for the rejected
  * draft positions is dropped by shortening the sequence's KV length (its blocks stay reserved and are
- * written again by later steps). Drafts use only the token and logit rows left once every decoding
- * sequence has its one position, so no sequence is pushed out of a step by another's draft.
+ * written again by later steps). A draft of which nothing is accepted pauses the sequence's drafts for a
+ * number of steps that doubles with each such draft in a row (1 to 31), so an answer that does not follow
+ * its drafts costs few wasted positions. Drafts use only the token and logit rows left once every decoding
+ * sequence has its one position, so no sequence is pushed out of a step by another's draft; like decode
+ * tokens they go before prefill chunks (time per output token first).
  * {@link #draftedTokens()} and {@link #acceptedDraftTokens()} count them.
  *
  * <p>A loop that has work and does not complete a duty cycle for {@code baton.engine.stuck-after} (a forward
@@ -104,6 +107,13 @@ public final class EngineLoop implements AutoCloseable {
 
     private enum Mode { FULL, PREFILL, IMPORT }
 
+    /**
+     * A draft of which no token is accepted pauses drafting for the sequence for 1, 3, 7 ... up to 2^5 - 1
+     * decode steps (doubling with each such draft in a row, reset by an accepted one), so a sequence whose
+     * answer does not follow its drafts pays for few of them.
+     */
+    private static final int MAX_DRAFT_BACKOFF = 5;
+
     private sealed interface Command permits Submit, Cancel, Handoff, Start, Imported, Task {}
 
     private record Submit(Running seq) implements Command {}
@@ -144,6 +154,8 @@ public final class EngineLoop implements AutoCloseable {
         int queuedTokens; // prompt tokens counted in queuedPromptTokens until the request is admitted or ends
         int[] draftTokens; // the current step's draft (null for prefill-only requests)
         int drafted; // draft tokens in the current step
+        int draftMisses; // drafts in a row of which nothing was accepted (at most MAX_DRAFT_BACKOFF)
+        int draftPause; // decode steps to go without a draft
 
         Running(RequestId id, Mode mode, int[] prompt, String cacheSalt, SequenceOutput out, GenerationListener listener,
                 KvSequence kv) {
@@ -646,6 +658,10 @@ public final class EngineLoop implements AutoCloseable {
         if (r.draftTokens == null) {
             return 0;
         }
+        if (r.draftPause > 0) {
+            r.draftPause--;
+            return 0;
+        }
         int room = Math.min(batch.remainingTokens(), batch.remainingLogitRows()) - 1 - decodersAfter;
         int k = Math.min(Math.min(room, r.draftTokens.length), r.out.maxTokens() - r.out.generated() - 1);
         if (k <= 0) {
@@ -676,6 +692,12 @@ public final class EngineLoop implements AutoCloseable {
         }
         draftedTokens += r.drafted;
         acceptedDraftTokens += accepted;
+        if (accepted == 0) {
+            r.draftMisses = Math.min(r.draftMisses + 1, MAX_DRAFT_BACKOFF);
+            r.draftPause = (1 << r.draftMisses) - 1;
+        } else {
+            r.draftMisses = 0;
+        }
         r.kv.setLength(r.out.length() - 1); // every emitted token but the last has its KV written
         if (r.prefix != null) {
             reuse.publishWritten(r.prefix, r.kv, r.out.tokens());

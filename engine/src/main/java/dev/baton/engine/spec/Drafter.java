@@ -2,7 +2,7 @@ package dev.baton.engine.spec;
 
 /**
  * Proposes the tokens a sequence is likely to continue with, for the target model to verify in one
- * forward pass (speculative decoding, docs/design.md §5). A draft only saves time: a wrong draft costs
+ * forward pass (speculative decoding, docs/design.md §4). A draft only saves time: a wrong draft costs
  * the positions it occupied in a step, never a different output.
  *
  * <p>Called on the engine loop's thread; must not block and should allocate nothing per call.

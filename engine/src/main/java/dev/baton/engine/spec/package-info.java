@@ -1,5 +1,5 @@
 /**
- * Speculative decoding: where draft tokens come from (docs/design.md §5). The engine loop verifies the
+ * Speculative decoding: where draft tokens come from (docs/design.md §4). The engine loop verifies the
  * drafts in one forward pass of the target model and keeps the longest accepted prefix.
  *
  * <ul>

@@ -113,8 +113,6 @@ class SpeculativeDecodingTest {
                 assertEquals(0, off.drafted());
                 assertTrue(on.accepted() > 0, model + ": drafts must be accepted here: " + on);
                 rejected += on.drafted() - on.accepted();
-                assertTrue(on.steps() <= off.steps(), model + ": drafts never cost steps: " + on.steps() + " vs "
-                        + off.steps());
             }
         }
         assertTrue(rejected > 0, "drafts must be rejected too");
