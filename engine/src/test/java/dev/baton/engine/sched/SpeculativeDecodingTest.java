@@ -158,6 +158,32 @@ class SpeculativeDecodingTest {
         }
     }
 
+    @Test
+    void shouldCountProposedAndAcceptedDraftTokensInItsMeters() throws Exception {
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (Engine e = Engine.open(settings("tiny-q8_0"));
+                EngineLoop loop = new EngineLoop(e, loop(SpeculationSettings.promptLookup(3, 1, 3)), "spec", registry,
+                        io.micrometer.core.instrument.Tags.of("role", "worker"))) {
+            loop.useDrafter((tokens, length, out, max) -> {
+                out[0] = tokens[length - 1] == 7 ? 7 : (tokens[length - 1] + 1) % 500; // right once the answer is 7s
+                return 1;
+            });
+            EngineLoopTest.Collector c = new EngineLoopTest.Collector();
+            loop.submit(new GenerationRequest(new RequestId(1), new int[] {508, 7, 7, 7, 7, 7, 7, 7},
+                    SamplingParams.builder().temperature(0).maxTokens(24).ignoreEos(true).build()), c);
+            c.done.get(30, TimeUnit.SECONDS);
+            double proposed = registry.get("baton.speculation.draft.tokens").tag("outcome", "proposed").functionCounter()
+                    .count();
+            double accepted = registry.get("baton.speculation.draft.tokens").tag("outcome", "accepted").functionCounter()
+                    .count();
+            assertEquals(loop.draftedTokens(), (long) proposed);
+            assertEquals(loop.acceptedDraftTokens(), (long) accepted);
+            assertTrue(proposed > 0);
+            assertEquals(accepted / proposed, registry.get("baton.speculation.acceptance").gauge().value(), 1e-9);
+            assertEquals(24.0, registry.get("baton.tokens").tag("phase", "decode").functionCounter().count());
+        }
+    }
+
     /**
      * Temperature 1 with top-k 4 on the tiny model: the joint distribution of the first two output tokens over
      * 1,000 seeds, with the second token always verified against a draft (the target's likeliest token), matches
