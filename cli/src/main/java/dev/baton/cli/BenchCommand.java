@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks.", "With --target or --compare: the serving benchmark (see bench serve)."},
-        subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Transfer.class,
+        subcommands = {BenchCommand.Serve.class, BenchCommand.Profile.class, BenchCommand.Engine.class, BenchCommand.Spec.class,
+                BenchCommand.Transfer.class,
                 BenchCommand.Cdf.class, BenchCommand.Trace.class, BenchCommand.Simulate.class, ChaosCommand.class,
                 BenchOverloadCommand.class})
 final class BenchCommand implements Callable<Integer> {
@@ -236,6 +237,67 @@ final class BenchCommand implements Callable<Integer> {
                         llama == null ? rows : out));
             } else {
                 System.out.print(llama == null ? EngineBenchmark.table(rows) : dev.baton.bench.engine.LlamaBench.sideBySide(rows, theirs));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "spec", mixinStandardHelpOptions = true,
+            description = "Single-stream decode tokens/s with speculative decoding: off, prompt-lookup drafts, and the "
+                    + "target's own answer as the draft (full acceptance: the ceiling).")
+    static final class Spec implements Callable<Integer> {
+
+        @Option(names = "--model", paramLabel = "PATH", description = "GGUF model (repeatable). Default: the oracle's "
+                + "small-q8_0")
+        List<Path> models = new ArrayList<>();
+
+        @Option(names = "--threads", split = ",", paramLabel = "N", defaultValue = "1", description = "thread counts (default: ${DEFAULT-VALUE})")
+        List<Integer> threads;
+
+        @Option(names = "--workload", split = ",", paramLabel = "copy|echo|random", defaultValue = "echo,random",
+                description = "copy: the prompt is one random span repeated; echo: a prompt, the model's answer and the "
+                        + "prompt again; random: random tokens (default: ${DEFAULT-VALUE})")
+        List<String> workloads;
+
+        @Option(names = "--draft-tokens", split = ",", paramLabel = "K", defaultValue = "4,8", description = "draft lengths (default: ${DEFAULT-VALUE})")
+        List<Integer> draftTokens;
+
+        @Option(names = "--prompt-tokens", defaultValue = "128", paramLabel = "N", description = "prompt length (default: ${DEFAULT-VALUE})")
+        int promptTokens;
+
+        @Option(names = "--decode-tokens", defaultValue = "256", paramLabel = "N", description = "tokens generated (default: ${DEFAULT-VALUE})")
+        int decodeTokens;
+
+        @Option(names = "--repetitions", defaultValue = "3", paramLabel = "N", description = "measured runs, best kept (default: ${DEFAULT-VALUE})")
+        int repetitions;
+
+        @Option(names = "--output", defaultValue = "table", paramLabel = "table|json", description = "(default: ${DEFAULT-VALUE})")
+        String output;
+
+        @Override
+        public Integer call() throws Exception {
+            List<Path> list = models;
+            if (list.isEmpty()) {
+                Path oracle = Path.of(System.getProperty("baton.home", ".")).resolve("../shared/oracle/models").normalize();
+                if (!Files.isDirectory(oracle)) {
+                    throw new IllegalArgumentException("no --model given and no oracle models at " + oracle);
+                }
+                list = List.of(oracle.resolve("small-q8_0.gguf"));
+            }
+            dev.baton.bench.engine.SpeculationBenchmark bench =
+                    new dev.baton.bench.engine.SpeculationBenchmark(promptTokens, decodeTokens, repetitions);
+            List<dev.baton.bench.engine.SpeculationBenchmark.Row> rows = new ArrayList<>();
+            for (Path m : list) {
+                for (int t : threads) {
+                    for (String w : workloads) {
+                        rows.addAll(bench.run(m, t, w, draftTokens, System.err));
+                    }
+                }
+            }
+            if (output.equals("json")) {
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+            } else {
+                System.out.print(dev.baton.bench.engine.SpeculationBenchmark.table(rows));
             }
             return 0;
         }

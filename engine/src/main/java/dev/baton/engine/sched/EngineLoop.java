@@ -7,6 +7,7 @@ import dev.baton.engine.SequenceOutput;
 import dev.baton.engine.kv.KvBlockPool;
 import dev.baton.engine.kv.KvSequence;
 import dev.baton.engine.kv.KvTier;
+import dev.baton.engine.spec.Drafter;
 import dev.baton.engine.step.StepBatch;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -53,6 +54,20 @@ import org.slf4j.LoggerFactory;
  * evicts are stored there, and a request reads the prompt blocks that follow its cached prefix back
  * from it instead of computing them; their positions count as cached tokens too.
  *
+ * <p>With speculation on ({@code baton.engine.speculation}, prompt lookup by default), a decoding sequence
+ * whose {@link Drafter} proposes a draft of k tokens puts its last token and the draft into the step (k + 1
+ * positions, logits at each), like a small prefill chunk. Its own sampler then samples each position in
+ * turn, exactly as one token per step would (same logits, same counter-based draws, same penalties), and
+ * the sequence keeps every token up to and including the first one that differs from the draft: between
+ * 1 and k + 1 tokens per step, the same tokens as without speculation. The KV written for the rejected
+ * draft positions is dropped by shortening the sequence's KV length (its blocks stay reserved and are
+ * written again by later steps). A draft of which nothing is accepted pauses the sequence's drafts for a
+ * number of steps that doubles with each such draft in a row (1 to 31), so an answer that does not follow
+ * its drafts costs few wasted positions. Drafts use only the token and logit rows left once every decoding
+ * sequence has its one position, so no sequence is pushed out of a step by another's draft; like decode
+ * tokens they go before prefill chunks (time per output token first).
+ * {@link #draftedTokens()} and {@link #acceptedDraftTokens()} count them.
+ *
  * <p>A loop that has work and does not complete a duty cycle for {@code baton.engine.stuck-after} (a forward
  * pass, loop agent or listener that never returns) {@link #isStuck is stuck}: its node then reports itself
  * unhealthy and routers send it nothing new until it moves again.
@@ -94,6 +109,13 @@ public final class EngineLoop implements AutoCloseable {
 
     private enum Mode { FULL, PREFILL, IMPORT }
 
+    /**
+     * A draft of which no token is accepted pauses drafting for the sequence for 1, 3, 7 ... up to 2^5 - 1
+     * decode steps (doubling with each such draft in a row, reset by an accepted one), so a sequence whose
+     * answer does not follow its drafts pays for few of them.
+     */
+    private static final int MAX_DRAFT_BACKOFF = 5;
+
     private sealed interface Command permits Submit, Cancel, Handoff, Start, Imported, Task {}
 
     private record Submit(Running seq) implements Command {}
@@ -133,6 +155,10 @@ public final class EngineLoop implements AutoCloseable {
         long deferredNanos;
         String cancelReason; // set while a cancelled import waits for its transport to give the blocks back
         int queuedTokens; // prompt tokens counted in queuedPromptTokens until the request is admitted or ends
+        int[] draftTokens; // the current step's draft (null for prefill-only requests)
+        int drafted; // draft tokens in the current step
+        int draftMisses; // drafts in a row of which nothing was accepted (at most MAX_DRAFT_BACKOFF)
+        int draftPause; // decode steps to go without a draft
 
         Running(RequestId id, Mode mode, int[] prompt, String cacheSalt, SequenceOutput out, GenerationListener listener,
                 KvSequence kv) {
@@ -194,6 +220,10 @@ public final class EngineLoop implements AutoCloseable {
     /** When the loop last completed a duty cycle (System.nanoTime); written by the loop thread only. */
     private volatile long progressNanos = System.nanoTime();
     private volatile long longestStepNanos;
+    private volatile long draftedTokens;
+    private volatile long acceptedDraftTokens;
+    /** Null when speculation is off. Loop thread only (set through {@link #useDrafter}). */
+    private Drafter drafter;
     /** Null when the engine's prefix cache is off. */
     private final PrefixReuse reuse;
     /** The second tier; attached by {@link #useTier}. */
@@ -214,6 +244,7 @@ public final class EngineLoop implements AutoCloseable {
         this.reuse = engine.settings().prefixCache() ? new PrefixReuse(engine.pool(), engine.fingerprint(), tierLink)
                 : null;
         this.settings = settings.validate();
+        this.drafter = settings.speculation().newDrafter();
         this.batch = engine.newBatch();
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::loop);
         this.thread.start();
@@ -298,6 +329,7 @@ public final class EngineLoop implements AutoCloseable {
                 engine.newSequence());
         r.queuedTokens = toCompute;
         r.deferred = deferred;
+        r.draftTokens = mode == Mode.PREFILL ? null : new int[settings.speculation().draftTokens()];
         inbox.add(new Submit(r));
         LockSupport.unpark(thread);
         return SubmitResult.ACCEPTED;
@@ -331,6 +363,15 @@ public final class EngineLoop implements AutoCloseable {
             engine.pool().setEvictionListener(tierLink);
         });
         return true;
+    }
+
+    /**
+     * Replaces the loop's drafter (null: no speculation) from the next step on, keeping
+     * {@code baton.engine.speculation.draft-tokens} as the most draft tokens per step: for benchmarks and
+     * tests that bring their own drafts (a replayed answer gives the ceiling of full acceptance).
+     */
+    public void useDrafter(Drafter d) {
+        execute(() -> drafter = d);
     }
 
     /** Runs {@code task} on the loop thread between steps (it must not block). */
@@ -399,12 +440,22 @@ public final class EngineLoop implements AutoCloseable {
         return computeNanos;
     }
 
-    /** Prompt positions computed by prefill steps. */
+    /** Draft tokens put into steps for verification (speculative decoding), since start. */
+    public long draftedTokens() {
+        return draftedTokens;
+    }
+
+    /** Draft tokens the target confirmed (each one a token gained over one token per step), since start. */
+    public long acceptedDraftTokens() {
+        return acceptedDraftTokens;
+    }
+
     /** Prompt tokens of submitted whole and prefill-only requests not admitted yet (any thread). */
     public long queuedPromptTokens() {
         return queuedPromptTokens.get();
     }
 
+    /** Prompt positions computed by prefill steps. */
     public long prefilledTokens() {
         return prefilledTokens;
     }
@@ -513,12 +564,22 @@ public final class EngineLoop implements AutoCloseable {
             return work;
         }
         batch.clear();
+        int decodersLeft = 0; // decoding sequences not added yet: each keeps a token and a logit row
+        if (drafter != null) {
+            for (Running r : running) {
+                if (r.decoding()) {
+                    decodersLeft++;
+                }
+            }
+        }
         for (Running r : running) {
             r.row = -1;
             r.stepped = false;
+            r.drafted = 0;
             if (r.decoding() && batch.hasRoomForSequence()) {
                 int pos = r.out.length() - 1;
-                r.row = batch.add(r.kv, r.out.tokens(), pos, pos + 1, true);
+                int k = drafter == null ? 0 : draft(r, --decodersLeft);
+                r.row = batch.add(r.kv, r.out.tokens(), pos, pos + 1 + k, 1 + k);
                 r.stepped = true;
             }
         }
@@ -563,7 +624,7 @@ public final class EngineLoop implements AutoCloseable {
         prefilledTokens += prefill;
         if (reuse != null) {
             for (Running r : running) {
-                if (r.stepped && r.prefix != null) {
+                if (r.stepped && r.prefix != null && r.drafted == 0) { // drafts: after their rejected KV is dropped
                     reuse.publishWritten(r.prefix, r.kv, r.out.tokens());
                 }
             }
@@ -586,6 +647,9 @@ public final class EngineLoop implements AutoCloseable {
             int token = r.out.advance(logits, r.row * vocab);
             generatedTokens++;
             r.listener.onToken(token, r.out.text(), r.out.logprobs());
+            if (r.drafted > 0) {
+                token = verify(r, token, logits, vocab);
+            }
             if (r.out.finished()) {
                 it.remove();
                 release(r);
@@ -600,6 +664,63 @@ public final class EngineLoop implements AutoCloseable {
         }
         publishCounts();
         return 1;
+    }
+
+    /**
+     * Writes a draft for {@code r} after its last token (into its token array, past its length) and returns
+     * its length: 0 when the drafter has none, or when no room is left once each of the {@code decodersAfter}
+     * decoding sequences still to come has its one token and logit row, or when {@code r} can emit no more
+     * than one token.
+     */
+    private int draft(Running r, int decodersAfter) {
+        if (r.draftTokens == null) {
+            return 0;
+        }
+        if (r.draftPause > 0) {
+            r.draftPause--;
+            return 0;
+        }
+        int room = Math.min(batch.remainingTokens(), batch.remainingLogitRows()) - 1 - decodersAfter;
+        int k = Math.min(Math.min(room, r.draftTokens.length), r.out.maxTokens() - r.out.generated() - 1);
+        if (k <= 0) {
+            return 0;
+        }
+        int n = Math.min(k, drafter.draft(r.out.tokens(), r.out.length(), r.draftTokens, k));
+        if (n <= 0) {
+            return 0;
+        }
+        System.arraycopy(r.draftTokens, 0, r.out.tokens(), r.out.length(), n);
+        r.drafted = n;
+        return n;
+    }
+
+    /**
+     * After the step: {@code token}, sampled from the logits of {@code r}'s first row, is out already. While it
+     * equals the draft token at the same position, the draft's next row is valid and samples the next token
+     * (stopping when the sequence finishes). Then the KV of the positions past the last kept draft token is
+     * dropped and the written full blocks are published. Returns the last token emitted.
+     */
+    private int verify(Running r, int token, float[] logits, int vocab) {
+        int accepted = 0;
+        while (accepted < r.drafted && !r.out.finished() && token == r.draftTokens[accepted]) {
+            accepted++;
+            token = r.out.advance(logits, (r.row + accepted) * vocab);
+            generatedTokens++;
+            r.listener.onToken(token, r.out.text(), r.out.logprobs());
+        }
+        draftedTokens += r.drafted;
+        acceptedDraftTokens += accepted;
+        if (accepted == 0) {
+            r.draftMisses = Math.min(r.draftMisses + 1, MAX_DRAFT_BACKOFF);
+            r.draftPause = (1 << r.draftMisses) - 1;
+        } else {
+            r.draftMisses = 0;
+        }
+        r.kv.setLength(r.out.length() - 1); // every emitted token but the last has its KV written
+        if (r.prefix != null) {
+            reuse.publishWritten(r.prefix, r.kv, r.out.tokens());
+        }
+        return token;
     }
 
     private int drainInbox() {

@@ -41,6 +41,10 @@ import java.util.concurrent.TimeUnit;
  *                                                held by this node already, so not sent (counter)
  *   baton.tokens{phase=prefill|decode}           tokens computed (counter)
  *   baton.steps                                  forward passes (counter)
+ *   baton.speculation.draft.tokens{outcome=proposed|accepted}
+ *                                                draft tokens verified in steps / confirmed by the target
+ *                                                (counter; accepted / proposed is the acceptance rate)
+ *   baton.speculation.acceptance                 accepted / proposed draft tokens since start (0 before any)
  *   baton.queue.time                             submit to admission (timer)
  *   baton.step.time                              one forward pass (timer)
  *   baton.queue.compute.ratio                    queue time / compute time, the autoscaling signal
@@ -94,6 +98,13 @@ final class LoopMetrics {
         FunctionCounter.builder("baton.tokens", loop, EngineLoop::generatedTokens).tags(tags).tag("phase", "decode")
                 .baseUnit("tokens").register(registry);
         FunctionCounter.builder("baton.steps", loop, EngineLoop::stepCount).tags(tags).register(registry);
+        FunctionCounter.builder("baton.speculation.draft.tokens", loop, EngineLoop::draftedTokens).tags(tags)
+                .tag("outcome", "proposed").baseUnit("tokens").register(registry);
+        FunctionCounter.builder("baton.speculation.draft.tokens", loop, EngineLoop::acceptedDraftTokens).tags(tags)
+                .tag("outcome", "accepted").baseUnit("tokens").register(registry);
+        Gauge.builder("baton.speculation.acceptance", loop,
+                l -> l.draftedTokens() == 0 ? 0 : (double) l.acceptedDraftTokens() / l.draftedTokens())
+                .tags(tags).register(registry);
         queueTime = Timer.builder("baton.queue.time").tags(tags).publishPercentiles(0.5, 0.9, 0.99).register(registry);
         stepTime = Timer.builder("baton.step.time").tags(tags).publishPercentiles(0.5, 0.9, 0.99).register(registry);
         Gauge.builder("baton.queue.compute.ratio", this, m -> m.computeSeconds == 0 ? 0 : m.queueSeconds / m.computeSeconds)

@@ -3,6 +3,7 @@ package dev.baton.engine.sched;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.baton.engine.EngineException;
+import dev.baton.engine.spec.SpeculationSettings;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,9 +25,11 @@ import java.util.concurrent.TimeUnit;
  * @param stuckAfterNanos     how long the loop may go without completing a duty cycle while it has work before
  *                            it counts as stuck ({@link EngineLoop#isStuck()}); never less than
  *                            {@link EngineLoop#STUCK_STEP_FACTOR} times its longest step so far; 0: never stuck
+ * @param speculation         speculative decoding ({@code baton.engine.speculation}): drafts verified in one step
  */
 public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkTokens, long idleParkNanos,
-        long importTimeoutNanos, long startTimeoutNanos, long maxWaitingTokens, long stuckAfterNanos) {
+        long importTimeoutNanos, long startTimeoutNanos, long maxWaitingTokens, long stuckAfterNanos,
+        SpeculationSettings speculation) {
 
     /** The default bound of {@link #maxWaitingTokens()}: 256 prompts of 1,024 tokens. */
     public static final long DEFAULT_MAX_WAITING_TOKENS = 262_144;
@@ -41,6 +44,13 @@ public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkToken
                 DEFAULT_MAX_WAITING_TOKENS, DEFAULT_STUCK_AFTER_NANOS);
     }
 
+    /** Settings with the default speculation ({@link SpeculationSettings#defaults()}). */
+    public LoopSettings(int maxRunning, int maxWaiting, int prefillChunkTokens, long idleParkNanos,
+            long importTimeoutNanos, long startTimeoutNanos, long maxWaitingTokens, long stuckAfterNanos) {
+        this(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, startTimeoutNanos,
+                maxWaitingTokens, stuckAfterNanos, SpeculationSettings.defaults());
+    }
+
     public static LoopSettings defaults() {
         return new LoopSettings(64, 1024, 256, 1_000_000L, 120_000_000_000L, 300_000_000_000L);
     }
@@ -48,10 +58,13 @@ public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkToken
     /** The same settings with other queue bounds (requests and prompt tokens). */
     public LoopSettings withQueueBounds(int requests, long promptTokens) {
         return new LoopSettings(maxRunning, requests, prefillChunkTokens, idleParkNanos, importTimeoutNanos,
-                startTimeoutNanos, promptTokens, stuckAfterNanos);
+                startTimeoutNanos, promptTokens, stuckAfterNanos, speculation);
     }
 
-    /** The defaults with what the configuration sets: {@code baton.engine.stuck-after}. Errors name the key. */
+    /**
+     * The defaults with what the configuration sets: {@code baton.engine.stuck-after} and
+     * {@code baton.engine.speculation}. Errors name the key.
+     */
     public static LoopSettings from(Config root) {
         long stuckAfter;
         try {
@@ -63,28 +76,38 @@ public record LoopSettings(int maxRunning, int maxWaiting, int prefillChunkToken
             throw new EngineException("baton.engine.stuck-after = " + root.getString("baton.engine.stuck-after")
                     + ": must be 0 (off) or a positive duration");
         }
-        return defaults().withStuckAfterNanos(stuckAfter);
+        return defaults().withStuckAfterNanos(stuckAfter).withSpeculation(SpeculationSettings.from(root));
     }
 
     /** The same settings with another import timeout. */
     public LoopSettings withImportTimeoutNanos(long nanos) {
         return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, nanos, startTimeoutNanos,
-                maxWaitingTokens, stuckAfterNanos);
+                maxWaitingTokens, stuckAfterNanos, speculation);
     }
 
     /** The same settings with another start timeout. */
     public LoopSettings withStartTimeoutNanos(long nanos) {
         return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos, nanos,
-                maxWaitingTokens, stuckAfterNanos);
+                maxWaitingTokens, stuckAfterNanos, speculation);
     }
 
     /** The same settings with another stuck-after time (0: off). */
     public LoopSettings withStuckAfterNanos(long nanos) {
         return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos,
-                startTimeoutNanos, maxWaitingTokens, nanos);
+                startTimeoutNanos, maxWaitingTokens, nanos, speculation);
+    }
+
+    /** The same settings with other speculation. */
+    public LoopSettings withSpeculation(SpeculationSettings s) {
+        return new LoopSettings(maxRunning, maxWaiting, prefillChunkTokens, idleParkNanos, importTimeoutNanos,
+                startTimeoutNanos, maxWaitingTokens, stuckAfterNanos, s);
     }
 
     public LoopSettings validate() {
+        if (speculation == null) {
+            throw new EngineException("loop settings need speculation settings (SpeculationSettings.off() for none)");
+        }
+        speculation.validate();
         if (maxRunning < 1 || maxWaiting < 0 || prefillChunkTokens < 1 || idleParkNanos < 1 || importTimeoutNanos < 1
                 || startTimeoutNanos < 1 || maxWaitingTokens < 1 || stuckAfterNanos < 0) {
             throw new EngineException("loop settings out of range: " + this);

@@ -74,6 +74,11 @@ public final class StepBatch {
         return maxTokens - tokenCount;
     }
 
+    /** Logit rows this batch can still return. */
+    public int remainingLogitRows() {
+        return maxLogitRows - logitRows;
+    }
+
     public boolean hasRoomForSequence() {
         return seqCount < maxSequences && logitRows < maxLogitRows && tokenCount < maxTokens;
     }

@@ -1,0 +1,22 @@
+package dev.baton.engine.spec;
+
+/**
+ * Proposes the tokens a sequence is likely to continue with, for the target model to verify in one
+ * forward pass (speculative decoding, docs/design.md §4). A draft only saves time: a wrong draft costs
+ * the positions it occupied in a step, never a different output.
+ *
+ * <p>Called on the engine loop's thread; must not block and should allocate nothing per call.
+ */
+public interface Drafter {
+
+    /**
+     * Writes at most {@code max} draft tokens into {@code out[0, max)}.
+     *
+     * @param tokens the sequence so far (prompt then generated), entries {@code [0, length)} valid; not changed
+     * @param length tokens of the sequence
+     * @param out    where the draft goes
+     * @param max    the most tokens to propose, at least 1
+     * @return how many tokens were written, 0 for no draft
+     */
+    int draft(int[] tokens, int length, int[] out, int max);
+}
