@@ -3,6 +3,7 @@ package dev.baton.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.baton.bench.engine.EngineBenchmark;
+import dev.baton.bench.engine.LongContextBenchmark;
 import dev.baton.bench.transfer.HostTierBenchmark;
 import dev.baton.bench.transfer.TransferBenchmark;
 import dev.baton.bench.serve.client.ClientOptions;
@@ -190,6 +191,11 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--output", defaultValue = "table", paramLabel = "table|json", description = "(default: ${DEFAULT-VALUE})")
         String output;
 
+        @Option(names = "--context", defaultValue = "0", paramLabel = "N", description = "instead of the table above: "
+                + "single-stream decode at an N-token context (--decode-tokens steps, each at position N), the thread "
+                + "counts alternating, with each one's ratio to the first (default: off; the default model: small-q8_0)")
+        int context;
+
         @Option(names = "--llama-bench", paramLabel = "PATH", description = "also run llama.cpp's llama-bench (and "
                 + "llama-batched-bench beside it) on the same files and threads, and print the ratios (build it with "
                 + "../shared/oracle/tools/build-llama-cpp.sh)")
@@ -211,7 +217,11 @@ final class BenchCommand implements Callable<Integer> {
                     Files.createDirectories(cache);
                     DemoModel.writeSmallF32(oracle.resolve("small-q8_0.gguf"), f32);
                 }
-                list = List.of(f32, oracle.resolve("small-q8_0.gguf"), oracle.resolve("small-q4_0.gguf"));
+                list = context > 0 ? List.of(oracle.resolve("small-q8_0.gguf"))
+                        : List.of(f32, oracle.resolve("small-q8_0.gguf"), oracle.resolve("small-q4_0.gguf"));
+            }
+            if (context > 0) {
+                return longContext(list);
             }
             EngineBenchmark bench = new EngineBenchmark(promptTokens, decodeTokens, repetitions);
             List<EngineBenchmark.Row> rows = new ArrayList<>();
@@ -236,6 +246,20 @@ final class BenchCommand implements Callable<Integer> {
                         llama == null ? rows : out));
             } else {
                 System.out.print(llama == null ? EngineBenchmark.table(rows) : dev.baton.bench.engine.LlamaBench.sideBySide(rows, theirs));
+            }
+            return 0;
+        }
+
+        private int longContext(List<Path> list) throws Exception {
+            LongContextBenchmark bench = new LongContextBenchmark(context, decodeTokens, repetitions);
+            List<LongContextBenchmark.Row> rows = new ArrayList<>();
+            for (Path m : list) {
+                rows.addAll(bench.run(m, threads, System.err));
+            }
+            if (output.equals("json")) {
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+            } else {
+                System.out.print(LongContextBenchmark.table(rows));
             }
             return 0;
         }
