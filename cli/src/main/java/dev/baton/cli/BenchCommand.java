@@ -196,6 +196,11 @@ final class BenchCommand implements Callable<Integer> {
                 + "counts alternating, with each one's ratio to the first (default: off; the default model: small-q8_0)")
         int context;
 
+        @Option(names = "--heads", split = ",", paramLabel = "N", description = "with --context: also measure each model "
+                + "rewritten with N attention heads of width/N dimensions (same weights; written to the cache directory), "
+                + "to see attention spread over threads when heads are few (e.g. 3,1)")
+        List<Integer> heads = new ArrayList<>();
+
         @Option(names = "--llama-bench", paramLabel = "PATH", description = "also run llama.cpp's llama-bench (and "
                 + "llama-batched-bench beside it) on the same files and threads, and print the ratios (build it with "
                 + "../shared/oracle/tools/build-llama-cpp.sh)")
@@ -253,8 +258,18 @@ final class BenchCommand implements Callable<Integer> {
         private int longContext(List<Path> list) throws Exception {
             LongContextBenchmark bench = new LongContextBenchmark(context, decodeTokens, repetitions);
             List<LongContextBenchmark.Row> rows = new ArrayList<>();
+            Path cache = Path.of(BatonConfig.load(null).getString("baton.engine.cache-dir"));
             for (Path m : list) {
                 rows.addAll(bench.run(m, threads, System.err));
+                for (int h : heads) {
+                    String name = m.getFileName().toString().replaceFirst("\\.gguf$", "") + "-" + h + "heads.gguf";
+                    Path variant = cache.resolve(name);
+                    if (!Files.exists(variant)) {
+                        Files.createDirectories(cache);
+                        LongContextBenchmark.writeWithHeads(m, variant, h);
+                    }
+                    rows.addAll(bench.run(variant, threads, System.err));
+                }
             }
             if (output.equals("json")) {
                 System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));

@@ -2,7 +2,12 @@ package dev.baton.bench.engine;
 
 import dev.baton.engine.Engine;
 import dev.baton.engine.EngineSettings;
+import dev.baton.engine.gguf.GgufFile;
+import dev.baton.engine.gguf.GgufMetadata;
+import dev.baton.engine.gguf.GgufTensorInfo;
+import dev.baton.engine.gguf.GgufWriter;
 import dev.baton.engine.kv.KvSequence;
+import dev.baton.engine.model.ModelConfig;
 import dev.baton.engine.step.StepBatch;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,7 +32,7 @@ import java.util.SplittableRandom;
 public final class LongContextBenchmark {
 
     /** One model at one thread count. */
-    public record Row(String model, String weights, int context, int threads, double decodeTokensPerSecond,
+    public record Row(String model, String weights, int heads, int context, int threads, double decodeTokensPerSecond,
             double ratioToFirst) {}
 
     private final int context;
@@ -81,9 +86,10 @@ public final class LongContextBenchmark {
                 }
             }
             String weights = engines[0].file().tensor("blk.0.attn_q.weight").type().name();
+            int heads = engines[0].config().headCount();
             List<Row> rows = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                rows.add(new Row(model.getFileName().toString(), weights, context, threadCounts.get(i), best[i],
+                rows.add(new Row(model.getFileName().toString(), weights, heads, context, threadCounts.get(i), best[i],
                         best[i] / best[0]));
             }
             return rows;
@@ -122,14 +128,47 @@ public final class LongContextBenchmark {
         return steps * 1e9 / (System.nanoTime() - t0);
     }
 
+    /**
+     * Writes {@code source} again with {@code heads} attention heads (and as many KV heads) of
+     * {@code dim / heads} dimensions each, every tensor copied byte for byte: the same weights and the same
+     * attention work per token, cut into fewer or more heads. A model of few heads shows how the attention of
+     * one sequence spreads over more threads than heads. Only for models without grouped-query attention.
+     */
+    public static void writeWithHeads(Path source, Path dest, int heads) throws IOException {
+        try (GgufFile src = GgufFile.open(source)) {
+            ModelConfig c = ModelConfig.from(src);
+            if (c.kvHeadCount() != c.headCount()) {
+                throw new IllegalArgumentException(source.getFileName() + " uses grouped-query attention ("
+                        + c.headCount() + " heads, " + c.kvHeadCount() + " KV heads): --heads needs a model without");
+            }
+            if (heads < 1 || c.dim() % heads != 0) {
+                throw new IllegalArgumentException("--heads " + heads + " does not divide the model's width " + c.dim());
+            }
+            String arch = src.metadata().getString("general.architecture");
+            GgufWriter w = new GgufWriter();
+            for (GgufMetadata.Entry e : src.metadata().entries().values()) {
+                w.put(e);
+            }
+            w.putUint32(arch + ".attention.head_count", heads);
+            w.putUint32(arch + ".attention.head_count_kv", heads);
+            if (src.metadata().has(arch + ".rope.dimension_count")) {
+                w.putUint32(arch + ".rope.dimension_count", c.dim() / heads);
+            }
+            for (GgufTensorInfo t : src.tensors().values()) {
+                w.addRawTensor(t.name(), t.type(), t.data(), t.dims());
+            }
+            w.write(dest);
+        }
+    }
+
     /** A Markdown table of the rows. */
     public static String table(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| model | weights | context | threads | decode tok/s (1 seq) | vs first |\n");
-        sb.append("|---|---|---:|---:|---:|---:|\n");
+        sb.append("| model | weights | heads | context | threads | decode tok/s (1 seq) | vs first |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            sb.append(String.format("| %s | %s | %d | %d | %,.1f | %.2fx |%n", r.model(), r.weights(), r.context(),
-                    r.threads(), r.decodeTokensPerSecond(), r.ratioToFirst()));
+            sb.append(String.format("| %s | %s | %d | %d | %d | %,.1f | %.2fx |%n", r.model(), r.weights(), r.heads(),
+                    r.context(), r.threads(), r.decodeTokensPerSecond(), r.ratioToFirst()));
         }
         return sb.toString();
     }
