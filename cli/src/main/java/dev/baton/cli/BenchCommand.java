@@ -3,6 +3,7 @@ package dev.baton.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.baton.bench.engine.EngineBenchmark;
+import dev.baton.bench.engine.LongContextBenchmark;
 import dev.baton.bench.transfer.HostTierBenchmark;
 import dev.baton.bench.transfer.TransferBenchmark;
 import dev.baton.bench.serve.client.ClientOptions;
@@ -191,6 +192,16 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--output", defaultValue = "table", paramLabel = "table|json", description = "(default: ${DEFAULT-VALUE})")
         String output;
 
+        @Option(names = "--context", defaultValue = "0", paramLabel = "N", description = "instead of the table above: "
+                + "single-stream decode at an N-token context (--decode-tokens steps, each at position N), the thread "
+                + "counts alternating, with each one's ratio to the first (default: off; the default model: small-q8_0)")
+        int context;
+
+        @Option(names = "--heads", split = ",", paramLabel = "N", description = "with --context: also measure each model "
+                + "rewritten with N attention heads of width/N dimensions (same weights; written to the cache directory), "
+                + "to see attention spread over threads when heads are few (e.g. 3,1)")
+        List<Integer> heads = new ArrayList<>();
+
         @Option(names = "--llama-bench", paramLabel = "PATH", description = "also run llama.cpp's llama-bench (and "
                 + "llama-batched-bench beside it) on the same files and threads, and print the ratios (build it with "
                 + "../shared/oracle/tools/build-llama-cpp.sh)")
@@ -212,7 +223,11 @@ final class BenchCommand implements Callable<Integer> {
                     Files.createDirectories(cache);
                     DemoModel.writeSmallF32(oracle.resolve("small-q8_0.gguf"), f32);
                 }
-                list = List.of(f32, oracle.resolve("small-q8_0.gguf"), oracle.resolve("small-q4_0.gguf"));
+                list = context > 0 ? List.of(oracle.resolve("small-q8_0.gguf"))
+                        : List.of(f32, oracle.resolve("small-q8_0.gguf"), oracle.resolve("small-q4_0.gguf"));
+            }
+            if (context > 0) {
+                return longContext(list);
             }
             EngineBenchmark bench = new EngineBenchmark(promptTokens, decodeTokens, repetitions);
             List<EngineBenchmark.Row> rows = new ArrayList<>();
@@ -237,6 +252,30 @@ final class BenchCommand implements Callable<Integer> {
                         llama == null ? rows : out));
             } else {
                 System.out.print(llama == null ? EngineBenchmark.table(rows) : dev.baton.bench.engine.LlamaBench.sideBySide(rows, theirs));
+            }
+            return 0;
+        }
+
+        private int longContext(List<Path> list) throws Exception {
+            LongContextBenchmark bench = new LongContextBenchmark(context, decodeTokens, repetitions);
+            List<LongContextBenchmark.Row> rows = new ArrayList<>();
+            Path cache = Path.of(BatonConfig.load(null).getString("baton.engine.cache-dir"));
+            for (Path m : list) {
+                rows.addAll(bench.run(m, threads, System.err));
+                for (int h : heads) {
+                    String name = m.getFileName().toString().replaceFirst("\\.gguf$", "") + "-" + h + "heads.gguf";
+                    Path variant = cache.resolve(name);
+                    if (!Files.exists(variant)) {
+                        Files.createDirectories(cache);
+                        LongContextBenchmark.writeWithHeads(m, variant, h);
+                    }
+                    rows.addAll(bench.run(variant, threads, System.err));
+                }
+            }
+            if (output.equals("json")) {
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+            } else {
+                System.out.print(LongContextBenchmark.table(rows));
             }
             return 0;
         }

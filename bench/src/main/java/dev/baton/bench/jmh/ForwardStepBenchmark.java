@@ -22,8 +22,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One decode step of the whole engine ({@code ForwardPass.step}): {@code sequences} sequences, each
- * with a 128-token context, feeding one token. With {@code -prof gc} it shows the step allocates
- * nothing ({@code gc.alloc.rate.norm} ~ 0 B/op).
+ * with a {@code context}-token context (128 by default), feeding one token, on {@code threads} threads.
+ * With {@code -prof gc} it shows the step allocates nothing ({@code gc.alloc.rate.norm} ~ 0 B/op);
+ * {@code -p context=2000 -p threads=2 -p sequences=1} covers split-K attention (chunks of one sequence's
+ * attention spread over the threads).
  *
  * <pre>
  * bin/build -q -pl bench -am -DskipTests package
@@ -45,7 +47,11 @@ public class ForwardStepBenchmark {
     @Param({"1", "8"})
     public int sequences;
 
-    private static final int CONTEXT = 128;
+    @Param({"128"})
+    public int context;
+
+    @Param({"1"})
+    public int threads;
 
     private Engine engine;
     private KvSequence[] seqs;
@@ -54,29 +60,33 @@ public class ForwardStepBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        engine = Engine.open(EngineSettings.defaults(Path.of(model)).withThreads(1).withKvCacheBytes(256L << 20)
-                .withBatch(CONTEXT, 32));
+        engine = Engine.open(EngineSettings.defaults(Path.of(model)).withThreads(threads).withKvCacheBytes(512L << 20)
+                .withBatch(Math.min(context, 512), 32));
         batch = engine.newBatch();
         seqs = new KvSequence[sequences];
-        tokens = new int[sequences][CONTEXT + 1];
+        tokens = new int[sequences][context + 1];
         for (int i = 0; i < sequences; i++) {
-            for (int p = 0; p <= CONTEXT; p++) {
+            for (int p = 0; p <= context; p++) {
                 tokens[i][p] = (i * 31 + p * 7) % engine.config().vocabSize();
             }
             seqs[i] = engine.newSequence();
-            batch.clear();
-            batch.add(seqs[i], tokens[i], 0, CONTEXT, true);
-            engine.forward().step(batch);
+            for (int done = 0; done < context; ) {
+                batch.clear();
+                int end = Math.min(context, done + batch.remainingTokens());
+                batch.add(seqs[i], tokens[i], done, end, end == context);
+                engine.forward().step(batch);
+                done = end;
+            }
         }
     }
 
-    /** Re-runs position CONTEXT of every sequence (its KV slot is rewritten with the same values). */
+    /** Re-runs position {@code context} of every sequence (its KV slot is rewritten with the same values). */
     @Benchmark
     public float decodeStep() {
         batch.clear();
         for (int i = 0; i < sequences; i++) {
-            seqs[i].setLength(CONTEXT);
-            batch.add(seqs[i], tokens[i], CONTEXT, CONTEXT + 1, true);
+            seqs[i].setLength(context);
+            batch.add(seqs[i], tokens[i], context, context + 1, true);
         }
         engine.forward().step(batch);
         return engine.forward().logits()[0];

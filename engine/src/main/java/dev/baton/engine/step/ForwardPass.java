@@ -9,7 +9,6 @@ import dev.baton.engine.kv.KvSequence;
 import dev.baton.engine.model.Architecture;
 import dev.baton.engine.model.ModelConfig;
 import dev.baton.engine.model.Weights;
-import dev.baton.engine.tensor.AttentionKernels;
 import dev.baton.engine.tensor.FloatOps;
 import dev.baton.engine.tensor.InputBatch;
 import dev.baton.engine.tensor.VectorMath;
@@ -23,7 +22,8 @@ import java.lang.foreign.MemorySegment;
  * <p>Determinism: every value of a token (its K/V bytes, its logits) is computed by one thread in a
  * fixed order that depends only on that token and its sequence's earlier KV, never on the other
  * tokens of the batch, the chunking of the prompt or the thread count. Matrix rows are split among
- * threads, and attention is split by (token, head).
+ * threads; attention ({@link PagedAttention}) is split by (token, head), and for a context longer than
+ * {@value PagedAttention#CHUNK} positions by fixed chunks of positions merged in a fixed order (split-K).
  *
  * <p>All buffers are allocated once for the batch limits; {@link #step} allocates nothing.
  * Not thread-safe: one caller (the engine loop) at a time.
@@ -48,15 +48,11 @@ public final class ForwardPass {
     private final float[] hb2;    // (T, ffn) up
     private final float[] ropeCos; // (T, ropeDims/2)
     private final float[] ropeSin;
-    private final float[][] scores; // (threads, context) attention scores
-    private final long[][] kBases;  // (threads, blocks per context) K run offsets of one head
-    private final long[][] vBases;
-    private final boolean vectorAttention;
     private final float[] logits; // (maxLogitRows, vocab)
     private final InputBatch input;
 
     private final MatmulTask matmul = new MatmulTask();
-    private final AttentionTask attention = new AttentionTask();
+    private final PagedAttention attention;
 
     // step state read by tasks
     private StepBatch batch;
@@ -87,11 +83,7 @@ public final class ForwardPass {
         hb2 = new float[maxTokens * c.ffnDim()];
         ropeCos = new float[maxTokens * c.ropeDims() / 2];
         ropeSin = new float[maxTokens * c.ropeDims() / 2];
-        scores = new float[workers.threads()][c.contextLength()];
-        int maxBlocks = (c.contextLength() + spec.blockSize() - 1) / spec.blockSize();
-        kBases = new long[workers.threads()][maxBlocks];
-        vBases = new long[workers.threads()][maxBlocks];
-        vectorAttention = AttentionKernels.supports(spec.dtype(), c.headDim());
+        attention = new PagedAttention(c.headCount(), c.kvHeadCount(), c.headDim(), c.contextLength(), spec, workers);
         logits = new float[Math.multiplyExact(maxLogitRows, c.vocabSize())];
         input = new InputBatch(Math.max(maxTokens, maxLogitRows), Math.max(width, c.ffnDim()));
     }
@@ -145,7 +137,7 @@ public final class ForwardPass {
             applyRope(q, c.headCount(), n);
             applyRope(k, c.kvHeadCount(), n);
             storeKv(n);
-            workers.run(attention);
+            attention.run(batch, kvPool, q, att, layer);
             project(l.wo(), xb, dim, att, c.qDim(), n);
             addInto(x, xb, n * dim);
             // feed-forward block
@@ -321,65 +313,6 @@ public final class ForwardPass {
                 int src = (t * c.kvHeadCount() + h) * hd;
                 FloatOps.store(k, src, kvMemory, blockBase + spec.offsetInBlock(layer, false, h, slot), dt, hd);
                 FloatOps.store(v, src, kvMemory, blockBase + spec.offsetInBlock(layer, true, h, slot), dt, hd);
-            }
-        }
-    }
-
-    /** Causal attention for (token, head) units; each unit is computed whole by one thread. */
-    private final class AttentionTask implements WorkerPool.Task {
-        @Override
-        public void run(int part, int parts) {
-            int heads = c.headCount();
-            int units = batch.tokenCount * heads;
-            int u0 = WorkerPool.start(units, part, parts);
-            int u1 = WorkerPool.start(units, part + 1, parts);
-            float[] s = scores[part];
-            int hd = c.headDim();
-            int group = heads / c.kvHeadCount();
-            int bs = spec.blockSize();
-            GgmlType dt = spec.dtype();
-            float scale = (float) (1.0 / Math.sqrt(hd));
-            for (int u = u0; u < u1; u++) {
-                int t = u / heads;
-                int h = u % heads;
-                int kvh = h / group;
-                KvSequence seq = batch.seqs[batch.tokenSeq[t]];
-                int[] table = seq.blockTable();
-                int last = batch.positions[t];
-                int qo = (t * heads + h) * hd;
-                if (vectorAttention) {
-                    long[] kb = kBases[part];
-                    long[] vb = vBases[part];
-                    int blocks = last / bs + 1;
-                    for (int blk = 0; blk < blocks; blk++) {
-                        long base = kvPool.blockOffset(table[blk]);
-                        kb[blk] = base + spec.offsetInBlock(layer, false, kvh, 0);
-                        vb[blk] = base + spec.offsetInBlock(layer, true, kvh, 0);
-                    }
-                    AttentionKernels.attend(q, qo, kvMemory, kb, vb, last + 1, bs, hd, scale, s, att, qo);
-                    continue;
-                }
-                float max = Float.NEGATIVE_INFINITY;
-                for (int p = 0; p <= last; p++) {
-                    long off = kvPool.blockOffset(table[p / bs]) + spec.offsetInBlock(layer, false, kvh, p % bs);
-                    float score = FloatOps.dot(q, qo, kvMemory, off, dt, hd) * scale;
-                    s[p] = score;
-                    if (score > max) {
-                        max = score;
-                    }
-                }
-                double sum = 0;
-                for (int p = 0; p <= last; p++) {
-                    float e = (float) Math.exp(s[p] - max);
-                    s[p] = e;
-                    sum += e;
-                }
-                float inv = (float) (1.0 / sum);
-                java.util.Arrays.fill(att, qo, qo + hd, 0f);
-                for (int p = 0; p <= last; p++) {
-                    long off = kvPool.blockOffset(table[p / bs]) + spec.offsetInBlock(layer, true, kvh, p % bs);
-                    FloatOps.axpy(s[p] * inv, kvMemory, off, dt, att, qo, hd);
-                }
             }
         }
     }

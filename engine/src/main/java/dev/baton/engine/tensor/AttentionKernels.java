@@ -14,6 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
  * pass over the query (independent chains), and the weighted sum of V keeps up to four 16-lane
  * accumulators in registers across all positions.
  *
+ * <p>Two forms: {@link #attend}, one pass over all positions (softmax weights normalized before the
+ * weighted sum of V), and the split form, {@link #partial} per chunk of positions then {@link #merge} of
+ * the chunks in chunk order, which lets the chunks of one head run on different threads
+ * ({@code dev.baton.engine.step.PagedAttention} says which form a context length gets).
+ *
  * <p>Determinism: each score is {@code fma} over the head dimension in order, then the fixed
  * pairwise lane sum of {@link VectorKernels#sumLanes}; each output element accumulates positions in order.
  * Neither depends on the batch, the chunking or the thread. Softmax uses {@link VectorMath#exp}, which is
@@ -54,15 +59,73 @@ public final class AttentionKernels {
         weightedSum(scores, mem, vBase, positions, blockSize, headDim, out, oo);
     }
 
+    /**
+     * One KV chunk of a split (flash-decoding) attention: over positions {@code [from, to)}, with
+     * {@code m = max(score)} and {@code e_p = exp(score_p - m)}, writes {@code m} to {@code max[slot]},
+     * {@code sum(e_p)} (double, in position order) to {@code sum[slot]} and the unnormalized
+     * {@code sum(e_p * V_p)} to {@code out[oo, oo+headDim)}. {@link #merge} combines the chunks.
+     *
+     * @param scores scratch of at least {@code to - from} floats
+     */
+    public static void partial(float[] q, int qo, MemorySegment mem, long[] kBase, long[] vBase, int from, int to,
+            int blockSize, int headDim, float scale, float[] scores, float[] max, double[] sum, int slot, float[] out,
+            int oo) {
+        int n = to - from;
+        scores(q, qo, mem, kBase, from, to, blockSize, headDim, scale, scores);
+        float m = Float.NEGATIVE_INFINITY;
+        for (int p = 0; p < n; p++) {
+            m = Math.max(m, scores[p]);
+        }
+        max[slot] = m;
+        sum[slot] = VectorMath.expShifted(scores, n, m);
+        weightedSum(scores, mem, vBase, from, to, blockSize, headDim, out, oo);
+    }
+
+    /**
+     * Merges {@code count} chunk partials (slots {@code first..first+count-1}, in that order) into the
+     * attention output: with {@code M = max(max[c])} and {@code f_c = exp(max[c] - M)},
+     * {@code out = sum(f_c * o_c) / sum(f_c * sum[c])}, each output element accumulated over the chunks in
+     * order with fma. Plain Java (lanewise, the same bits as any vector form); shared by the F32 vector path
+     * and the scalar path.
+     *
+     * @param parts the chunks' unnormalized outputs, chunk {@code c} at {@code (first + c) * headDim}
+     */
+    public static void merge(float[] max, double[] sum, float[] parts, int first, int count, int headDim, float[] out,
+            int oo) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int c = 0; c < count; c++) {
+            m = Math.max(m, max[first + c]);
+        }
+        java.util.Arrays.fill(out, oo, oo + headDim, 0f);
+        double total = 0;
+        for (int c = 0; c < count; c++) {
+            float f = VectorMath.exp(max[first + c] - m);
+            total += sum[first + c] * f;
+            int po = (first + c) * headDim;
+            for (int d = 0; d < headDim; d++) {
+                out[oo + d] = Math.fma(f, parts[po + d], out[oo + d]);
+            }
+        }
+        float inv = (float) (1.0 / total);
+        for (int d = 0; d < headDim; d++) {
+            out[oo + d] *= inv;
+        }
+    }
+
     static void scores(float[] q, int qo, MemorySegment mem, long[] kBase, int positions, int bs, int hd,
+            float scale, float[] s) {
+        scores(q, qo, mem, kBase, 0, positions, bs, hd, scale, s);
+    }
+
+    /** Scores of positions {@code [from, to)} into {@code s[0, to-from)}; each position's bits depend on it alone. */
+    static void scores(float[] q, int qo, MemorySegment mem, long[] kBase, int from, int to, int bs, int hd,
             float scale, float[] s) {
         long row = (long) hd * Float.BYTES;
         float[] tmp = VectorKernels.scratch();
-        int p = 0;
-        for (int blk = 0; p < positions; blk++) {
-            long base = kBase[blk];
-            int end = Math.min(positions, p + bs);
-            long o = base;
+        int p = from;
+        for (int blk = from / bs; p < to; blk++) {
+            int end = Math.min(to, (blk + 1) * bs);
+            long o = kBase[blk] + (long) (p - blk * bs) * row;
             for (; p + 4 <= end; p += 4, o += 4 * row) {
                 FloatVector c0 = FloatVector.zero(F);
                 FloatVector c1 = c0;
@@ -80,11 +143,12 @@ public final class AttentionKernels {
                 c1.intoArray(tmp, L);
                 c2.intoArray(tmp, 2 * L);
                 c3.intoArray(tmp, 3 * L);
-                VectorKernels.sumLanes(tmp, 0, 4, s, p, 1);
-                s[p] *= scale;
-                s[p + 1] *= scale;
-                s[p + 2] *= scale;
-                s[p + 3] *= scale;
+                int i = p - from;
+                VectorKernels.sumLanes(tmp, 0, 4, s, i, 1);
+                s[i] *= scale;
+                s[i + 1] *= scale;
+                s[i + 2] *= scale;
+                s[i + 3] *= scale;
             }
             for (; p < end; p++, o += row) {
                 FloatVector c0 = FloatVector.zero(F);
@@ -93,13 +157,20 @@ public final class AttentionKernels {
                             .fma(FloatVector.fromArray(F, q, qo + d), c0);
                 }
                 c0.intoArray(tmp, 0);
-                VectorKernels.sumLanes(tmp, 0, 1, s, p, 1);
-                s[p] *= scale;
+                int i = p - from;
+                VectorKernels.sumLanes(tmp, 0, 1, s, i, 1);
+                s[i] *= scale;
             }
         }
     }
 
     static void weightedSum(float[] w, MemorySegment mem, long[] vBase, int positions, int bs, int hd, float[] out,
+            int oo) {
+        weightedSum(w, mem, vBase, 0, positions, bs, hd, out, oo);
+    }
+
+    /** {@code out = sum(w[p - from] * V_p)} over positions {@code [from, to)}, each element accumulated in position order. */
+    static void weightedSum(float[] w, MemorySegment mem, long[] vBase, int from, int to, int bs, int hd, float[] out,
             int oo) {
         long row = (long) hd * Float.BYTES;
         int chunks = hd / L;
@@ -111,13 +182,13 @@ public final class AttentionKernels {
             FloatVector a1 = a0;
             FloatVector a2 = a0;
             FloatVector a3 = a0;
-            int p = 0;
-            for (int blk = 0; p < positions; blk++) {
-                long o = vBase[blk] + cOff;
-                int end = Math.min(positions, p + bs);
+            int p = from;
+            for (int blk = from / bs; p < to; blk++) {
+                long o = vBase[blk] + (long) (p - blk * bs) * row + cOff;
+                int end = Math.min(to, (blk + 1) * bs);
                 if (n == 4) {
                     for (; p < end; p++, o += row) {
-                        FloatVector wv = FloatVector.broadcast(F, w[p]);
+                        FloatVector wv = FloatVector.broadcast(F, w[p - from]);
                         a0 = FloatVector.fromMemorySegment(F, mem, o, LE).fma(wv, a0);
                         a1 = FloatVector.fromMemorySegment(F, mem, o + lane, LE).fma(wv, a1);
                         a2 = FloatVector.fromMemorySegment(F, mem, o + 2 * lane, LE).fma(wv, a2);
@@ -125,7 +196,7 @@ public final class AttentionKernels {
                     }
                 } else {
                     for (; p < end; p++, o += row) {
-                        FloatVector wv = FloatVector.broadcast(F, w[p]);
+                        FloatVector wv = FloatVector.broadcast(F, w[p - from]);
                         a0 = FloatVector.fromMemorySegment(F, mem, o, LE).fma(wv, a0);
                         if (n > 1) {
                             a1 = FloatVector.fromMemorySegment(F, mem, o + lane, LE).fma(wv, a1);

@@ -91,6 +91,45 @@ class DeterminismTest {
         }
     }
 
+    /**
+     * Past {@value PagedAttention#CHUNK} positions attention is split into chunks (split-K): a 600-token prompt
+     * crosses two chunk boundaries. Decode steps of one sequence run split among the threads (2 and 3 threads),
+     * prefill chunks in whole (token, head) units; both must give the bits of one thread and of one chunk.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"small-q8_0"})
+    void shouldGiveIdenticalLongContextResultsForOneTwoAndThreeThreads(String model) throws Exception {
+        int promptLen = 600;
+        Trace[] traces = new Trace[3];
+        Run[] chunked = new Run[3];
+        Run whole = null;
+        for (int threads = 1; threads <= 3; threads++) {
+            try (TestModel m = new TestModel(Oracle.model(model), threads, promptLen, 8, 64, GgmlType.F32,
+                    KernelMode.defaultMode())) {
+                int[] target = tokens(13, promptLen + 4, m.config.vocabSize());
+                traces[threads - 1] = decode(m, target, promptLen, null);
+                chunked[threads - 1] = prefill(m, Arrays.copyOf(target, promptLen), 128);
+                if (threads == 1) {
+                    whole = prefill(m, Arrays.copyOf(target, promptLen), promptLen);
+                }
+            }
+        }
+        for (int t = 2; t <= 3; t++) {
+            Trace tr = traces[t - 1];
+            for (int s = 0; s < tr.logits.length; s++) {
+                assertArrayEquals(traces[0].logits[s], tr.logits[s], model + ": logits differ at step " + s + " with "
+                        + t + " threads");
+            }
+            assertArrayEquals(traces[0].kv, tr.kv, model + ": KV bytes differ with " + t + " threads");
+        }
+        for (int t = 1; t <= 3; t++) {
+            assertArrayEquals(whole.kv, chunked[t - 1].kv, model + ": KV bytes differ in chunks of 128, " + t + " threads");
+            assertArrayEquals(whole.lastLogits, chunked[t - 1].lastLogits, model + ": logits differ in chunks of 128, "
+                    + t + " threads");
+        }
+        assertArrayEquals(whole.lastLogits, traces[0].logits[0], model + ": prefill logits differ");
+    }
+
     record Trace(float[][] logits, byte[] kv) {}
 
     /**
