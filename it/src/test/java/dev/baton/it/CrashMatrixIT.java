@@ -15,7 +15,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -32,8 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
  * of a prefill node, SIGSTOP for 5 s of a decode node, SIGSTOP for 5 s of a prefill node. Every stream
  * completes with exactly the text the engine alone generates for its prompt (the router moved the streams of
  * the lost node to another one, from the tokens the client had); the router counts the migrations; after
- * each fault every surviving node is back to no block used, nothing running, nothing in flight. A fresh node
- * replaces the lost one before the next fault, so there is always a node left to take the streams over.
+ * each fault every surviving node is back to no block used, nothing running, nothing in flight; at the end,
+ * after the peers' idle timeout, every node holds no Aeron publication and the nodes that lived through every
+ * phase run no more threads than after the first. A fresh node replaces the lost one before the next fault, so
+ * there is always a node left to take the streams over.
  */
 @Timeout(420)
 class CrashMatrixIT {
@@ -62,10 +66,10 @@ class CrashMatrixIT {
         try (NodeProcess router = NodeProcess.start(dir, "router", "router", "--model", MODEL.toString(), "--port",
                 Integer.toString(httpPort), "--cluster-port", Integer.toString(seedPort), "--seed", seed)) {
             all.add(router);
-            NodeProcess p1 = started(all, DisaggregatedClusterIT.node(dir, "p1", "prefill", seed));
-            NodeProcess p2 = started(all, DisaggregatedClusterIT.node(dir, "p2", "prefill", seed));
-            NodeProcess d1 = started(all, DisaggregatedClusterIT.node(dir, "d1", "decode", seed));
-            NodeProcess d2 = started(all, DisaggregatedClusterIT.node(dir, "d2", "decode", seed));
+            NodeProcess p1 = started(all, node(dir, "p1", "prefill", seed));
+            NodeProcess p2 = started(all, node(dir, "p2", "prefill", seed));
+            NodeProcess d1 = started(all, node(dir, "d1", "decode", seed));
+            NodeProcess d2 = started(all, node(dir, "d2", "decode", seed));
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
             ConcurrentStreamsIT.awaitReady(http, base, 4, all, 150);
@@ -79,7 +83,11 @@ class CrashMatrixIT {
             assertAllIdentical(streams, expected, all, "SIGKILL of decode node " + victim);
             DisaggregatedClusterIT.awaitMarkedDown(http, base, victim, all);
             DisaggregatedClusterIT.awaitIdle(http, base, 3, all);
-            NodeProcess d3 = started(all, DisaggregatedClusterIT.node(dir, "d3", "decode", seed));
+            Map<String, Double> threadsAfterLoad = new HashMap<>(); // the nodes that live through every phase
+            threadsAfterLoad.put("p2", metric(http, "p2", "jvm_threads_live_threads"));
+            threadsAfterLoad.put(decodeLeft == d1 ? "d1" : "d2", metric(http, decodeLeft == d1 ? "d1" : "d2",
+                    "jvm_threads_live_threads"));
+            NodeProcess d3 = started(all, node(dir, "d3", "decode", seed));
             awaitNode(http, base, "d3", all);
             double nodeLost = migrations(http, base, "node-lost");
             assertTrue(nodeLost > 0, "the router counted no migration after a decode node was lost");
@@ -91,7 +99,7 @@ class CrashMatrixIT {
             assertAllIdentical(streams, expected, all, "SIGKILL of prefill node p1");
             DisaggregatedClusterIT.awaitMarkedDown(http, base, "p1", all);
             DisaggregatedClusterIT.awaitIdle(http, base, 3, all);
-            NodeProcess p3 = started(all, DisaggregatedClusterIT.node(dir, "p3", "prefill", seed));
+            NodeProcess p3 = started(all, node(dir, "p3", "prefill", seed));
             awaitNode(http, base, "p3", all);
 
             // 3. SIGSTOP a decode node for 5 s
@@ -118,12 +126,77 @@ class CrashMatrixIT {
             awaitQuietOrGone(http, base, all);
             assertMovedAtMostOnce(http, base, before, "SIGSTOP for 5 s of prefill node p2");
             assertTrue(migrations(http, base, "prefill-lost") > 0, "no migration counted for a lost prefill node");
+            assertBackToBaseline(http, base, threadsAfterLoad, all);
             p3.close();
         } catch (Exception | AssertionError e) {
             throw new AssertionError(e + "\n" + DisaggregatedClusterIT.logs(all), e); // every process's log with it
         } finally {
             for (NodeProcess n : all) {
                 n.close();
+            }
+        }
+    }
+
+    /** The metrics port of each node this test started, by node id. */
+    private static final Map<String, Integer> METRICS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * A node of {@code role} serving its metrics on a port of its own, whose Aeron publications to a peer close
+     * after {@link #PEER_IDLE_S} s without a transfer (60 s by default).
+     */
+    static NodeProcess node(Path dir, String id, String role, String seed) throws Exception {
+        int metrics = NodeProcess.freePort();
+        METRICS.put(id, metrics);
+        return NodeProcess.start(dir, id, List.of("-Dbaton.kv-transfer.aeron.peer-idle-timeout=" + PEER_IDLE_S + "s"),
+                role, "--model", MODEL.toString(), "--threads", "1", "--cluster-port", Integer.toString(NodeProcess.freePort()),
+                "--kv-port", Integer.toString(NodeProcess.freePort()), "--kv-reply-port",
+                Integer.toString(NodeProcess.freePort()), "--seed", seed, "--node-id", id, "--metrics-port",
+                Integer.toString(metrics));
+    }
+
+    static final int PEER_IDLE_S = 5;
+
+    /** The sum of the samples of {@code name} on node {@code id}'s metrics endpoint. */
+    static double metric(HttpClient http, String id, String name) throws Exception {
+        String body = HttpClusterIT.raw(http, "http://127.0.0.1:" + METRICS.get(id) + "/metrics", null).body();
+        double sum = 0;
+        boolean seen = false;
+        for (String line : body.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                seen = true;
+            }
+        }
+        assertTrue(seen, "node " + id + " has no " + name + " on its metrics endpoint");
+        return sum;
+    }
+
+    /**
+     * After the faults and the peers' idle timeout, every reachable node holds no Aeron publication (every peer it
+     * sent to or answered is idle, dead or gone) and the nodes that lived through every phase run no more threads
+     * than after the first phase's load (a few of slack for the JVM's and Pekko's pools).
+     */
+    static void assertBackToBaseline(HttpClient http, String base, Map<String, Double> threadsAfterLoad,
+            List<NodeProcess> all) throws Exception {
+        Thread.sleep(TimeUnit.SECONDS.toMillis(PEER_IDLE_S + 2));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (JsonNode n : DisaggregatedClusterIT.nodes(http, base)) {
+            String id = n.get("node").asText();
+            if (!n.get("reachable").asBoolean() || !METRICS.containsKey(id)) {
+                continue;
+            }
+            double publications;
+            while ((publications = metric(http, id, "baton_kv_transfer_publications")) > 0
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(250);
+            }
+            assertEquals(0.0, publications, "node " + id + " still holds Aeron publications to idle or dead peers\n"
+                    + DisaggregatedClusterIT.logs(all));
+            Double threads = threadsAfterLoad.get(id);
+            if (threads != null) {
+                double now = metric(http, id, "jvm_threads_live_threads");
+                assertTrue(now <= threads + 4, "node " + id + " runs " + now + " threads, " + threads
+                        + " after the first phase");
             }
         }
     }
@@ -258,7 +331,7 @@ class CrashMatrixIT {
             decode += n.get("role").asText().equals("decode") && n.get("reachable").asBoolean() ? 1 : 0;
         }
         if (decode < 2) {
-            all.add(DisaggregatedClusterIT.node(dir, "d4", "decode", seed));
+            all.add(node(dir, "d4", "decode", seed));
             awaitNode(http, base, "d4", all);
         }
     }

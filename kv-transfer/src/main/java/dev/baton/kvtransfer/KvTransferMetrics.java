@@ -1,12 +1,14 @@
 package dev.baton.kvtransfer;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.LongTaskTimer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.EnumMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The Micrometer meters of one side ({@code direction} {@code send} or {@code receive}) of one
@@ -63,6 +65,7 @@ public final class KvTransferMetrics {
     private final EnumMap<DropReason, Counter> dropped = new EnumMap<>(DropReason.class);
     private final Timer duration;
     private final LongTaskTimer inFlight;
+    private final AtomicInteger publications = new AtomicInteger();
 
     public KvTransferMetrics(MeterRegistry registry, String transport, String direction) {
         Tags tags = Tags.of("transport", transport, "direction", direction);
@@ -84,6 +87,19 @@ public final class KvTransferMetrics {
         duration = Timer.builder("baton.kv.transfer.duration").tags(tags).publishPercentileHistogram()
                 .description("begin to verdict").register(registry);
         inFlight = LongTaskTimer.builder("baton.kv.transfer.in.flight").tags(tags).register(registry);
+        Gauge.builder("baton.kv.transfer.publications", publications, AtomicInteger::get).tags(tags)
+                .description("publications open to peers (closed once no transfer used them for peer-idle-timeout)")
+                .register(registry);
+    }
+
+    /** A publication to a peer was opened ({@code +1}) or closed ({@code -1}). */
+    public void publications(int delta) {
+        publications.addAndGet(delta);
+    }
+
+    /** Publications open to peers, over every sender or receiver sharing these meters. */
+    public int openPublications() {
+        return publications.get();
     }
 
     public void bytes(long n) {

@@ -76,6 +76,7 @@ final class AeronKvReceiver implements KvReceiver {
         long destinationTag;
         int sessionId;
         ExclusivePublication reply;
+        Reply replyOwner; // the reply publication's bookkeeping (use count, last use)
         long startNs;
         long deadlineNs;
         int blockCount;
@@ -230,7 +231,22 @@ final class AeronKvReceiver implements KvReceiver {
     private final Subscription data;
     private final FragmentAssembler assembler;
 
-    private final Map<KvDestination, ExclusivePublication> replyPublications = new HashMap<>();
+    /** A publication to a sender's reply channel: how many transfers use it, and when one last did. */
+    private static final class Reply {
+        final KvDestination key;
+        final ExclusivePublication publication;
+        int inFlight;
+        long lastUsedNs;
+
+        Reply(KvDestination key, ExclusivePublication publication) {
+            this.key = key;
+            this.publication = publication;
+        }
+    }
+
+    private final Map<KvDestination, Reply> replyPublications = new HashMap<>();
+    private final java.util.ArrayList<Reply> replyList = new java.util.ArrayList<>(); // walked without allocating
+    private long nextReplyCheckNs;
     private final Long2ObjectHashMap<Transfer> transfers = new Long2ObjectHashMap<>();
     private final ArrayDeque<Transfer> pool = new ArrayDeque<>();
     private final Long2LongHashMap finished = new Long2LongHashMap(0);
@@ -295,6 +311,10 @@ final class AeronKvReceiver implements KvReceiver {
             nextCheckNs = nowNs + Frames.CHECK_INTERVAL_NS;
             work += checkDeadlines();
         }
+        if (nowNs - nextReplyCheckNs >= 0) {
+            nextReplyCheckNs = nowNs + REGION_SWEEP_NS;
+            work += closeIdleReplies();
+        }
         if (!regions.isEmpty() && nowNs - nextRegionSweepNs >= 0) {
             nextRegionSweepNs = nowNs + REGION_SWEEP_NS;
             work += sweepRegions();
@@ -330,10 +350,12 @@ final class AeronKvReceiver implements KvReceiver {
             sendCancel(t, FailureCode.CLOSED, "receiver closed");
             fail(t, KvFailure.CLOSED, "receiver closed with the transfer in flight", false);
         }
-        for (ExclusivePublication p : replyPublications.values()) {
-            CloseHelper.quietClose(p);
+        for (Reply r : replyList) {
+            CloseHelper.quietClose(r.publication);
         }
+        metrics.publications(-replyList.size());
         replyPublications.clear();
+        replyList.clear();
         pendingReplies.clear();
         CloseHelper.quietClose(data);
         for (Region r : regions.values()) {
@@ -429,8 +451,10 @@ final class AeronKvReceiver implements KvReceiver {
                 d.dtype(), d.blockSize(), d.layout(), d.layerCount(), d.kvHeadCount(), d.headDim(), d.kvProtocolVersion());
         String replyChannel = d.replyChannel();
         ExclusivePublication reply;
+        Reply replyOwner;
         try {
-            reply = replyPublication(replyChannel, replyStreamId);
+            replyOwner = replyPublication(replyChannel, replyStreamId);
+            reply = replyOwner.publication;
         } catch (RuntimeException e) { // not a channel Aeron can publish on: no verdict can be sent
             metrics.refused();
             remember(idValue, REFUSED);
@@ -464,6 +488,8 @@ final class AeronKvReceiver implements KvReceiver {
         t.destinationTag = destinationTag;
         t.sessionId = sessionId;
         t.reply = reply;
+        t.replyOwner = replyOwner;
+        replyOwner.inFlight++;
         t.startNs = nowNs;
         t.deadlineNs = expiryNs;
         t.blockCount = blockCount;
@@ -794,6 +820,11 @@ final class AeronKvReceiver implements KvReceiver {
             t.region.users--;
             t.region = null;
         }
+        if (t.replyOwner != null) {
+            t.replyOwner.inFlight--;
+            t.replyOwner.lastUsedNs = nowNs;
+            t.replyOwner = null;
+        }
         t.id = null;
         t.blocks = null;
         t.reply = null;
@@ -812,14 +843,39 @@ final class AeronKvReceiver implements KvReceiver {
         finished.put(idValue, kind);
     }
 
-    private ExclusivePublication replyPublication(String channel, int streamId) {
+    private Reply replyPublication(String channel, int streamId) {
         KvDestination key = new KvDestination(channel, streamId);
-        ExclusivePublication p = replyPublications.get(key);
-        if (p == null) {
-            p = aeron.addExclusivePublication(settings.publicationChannel(channel), streamId);
-            replyPublications.put(key, p);
+        Reply r = replyPublications.get(key);
+        if (r == null) {
+            r = new Reply(key, aeron.addExclusivePublication(settings.publicationChannel(channel), streamId));
+            replyPublications.put(key, r);
+            replyList.add(r);
+            metrics.publications(1);
         }
-        return p;
+        r.lastUsedNs = nowNs;
+        return r;
+    }
+
+    /**
+     * Closes the reply publications that no transfer used for {@code peer-idle-timeout}: a prefill node that died
+     * or left holds none of this receiver's publications and driver resources forever (a reply still waiting to be
+     * sent on one has passed its deadline by then); the next transfer from it opens a new one.
+     */
+    private int closeIdleReplies() {
+        int closed = 0;
+        for (int i = replyList.size() - 1; i >= 0; i--) {
+            Reply r = replyList.get(i);
+            if (r.inFlight == 0 && nowNs - r.lastUsedNs >= settings.peerIdleTimeoutNs()) {
+                CloseHelper.quietClose(r.publication);
+                replyPublications.remove(r.key);
+                int last = replyList.size() - 1;
+                replyList.set(i, replyList.get(last));
+                replyList.remove(last);
+                metrics.publications(-1);
+                closed++;
+            }
+        }
+        return closed;
     }
 
     private void sendCancel(Transfer t, FailureCode code, String reason) {

@@ -31,6 +31,7 @@ import io.micrometer.core.instrument.LongTaskTimer;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -81,15 +82,23 @@ final class AeronKvSender implements KvSender {
 
     /** A destination: its publication, and whether its receiver maps this sender's region. */
     private static final class Peer {
+        final KvDestination destination;
         final ExclusivePublication publication;
         final boolean sameHost;
         int region; // REGION_*
+        int inFlight; // transfers begun and not ended
+        long lastUsedNs; // when a transfer to it last began or ended (or it was opened)
 
-        Peer(ExclusivePublication publication, boolean sameHost) {
+        Peer(KvDestination destination, ExclusivePublication publication, boolean sameHost, long nowNs) {
+            this.destination = destination;
             this.publication = publication;
             this.sameHost = sameHost;
+            this.lastUsedNs = nowNs;
         }
     }
+
+    /** How often idle peers are looked for. */
+    private static final long PEER_CHECK_NS = 1_000_000_000L;
 
     private static final int REGION_UNKNOWN = 0;
     private static final int REGION_MAPPED = 1;
@@ -105,6 +114,8 @@ final class AeronKvSender implements KvSender {
 
     private final SharedRegion region;
     private final Map<KvDestination, Peer> peers = new HashMap<>();
+    private final ArrayList<Peer> peerList = new ArrayList<>(); // the same peers, walked without allocating
+    private long nextPeerCheckNs;
     private final Long2ObjectHashMap<Transfer> transfers = new Long2ObjectHashMap<>();
     private final ArrayDeque<Transfer> pool = new ArrayDeque<>();
     private Transfer[] expired = new Transfer[16];
@@ -155,6 +166,10 @@ final class AeronKvSender implements KvSender {
             nextCheckNs = nowNs + Frames.CHECK_INTERVAL_NS;
             work += checkDeadlines();
         }
+        if (nowNs - nextPeerCheckNs >= 0) {
+            nextPeerCheckNs = nowNs + PEER_CHECK_NS;
+            work += closeIdlePeers();
+        }
         return work;
     }
 
@@ -186,9 +201,11 @@ final class AeronKvSender implements KvSender {
         }
         Peer peer = peers.get(destination);
         if (peer == null) {
-            peer = new Peer(aeron.addExclusivePublication(settings.publicationChannel(destination.channel()),
-                    destination.streamId()), AeronTransportSettings.isSameHost(destination.channel()));
+            peer = new Peer(destination, aeron.addExclusivePublication(settings.publicationChannel(destination.channel()),
+                    destination.streamId()), AeronTransportSettings.isSameHost(destination.channel()), now);
             peers.put(destination, peer);
+            peerList.add(peer);
+            metrics.publications(1);
         }
         ExclusivePublication pub = peer.publication;
         if (!pub.isConnected()) {
@@ -237,6 +254,8 @@ final class AeronKvSender implements KvSender {
         t.partActive = false;
         t.sample = metrics.startTransfer();
         t.peer = peer;
+        peer.inFlight++;
+        peer.lastUsedNs = now;
         t.offeredRegion = offerRegion;
         t.pull = pull;
         transfers.put(t.idValue, t);
@@ -415,8 +434,33 @@ final class AeronKvSender implements KvSender {
         for (Peer p : peers.values()) {
             CloseHelper.quietClose(p.publication);
         }
+        metrics.publications(-peerList.size());
         peers.clear();
+        peerList.clear();
         CloseHelper.quietClose(replies);
+    }
+
+    /**
+     * Closes the publications to peers that no transfer used for {@code peer-idle-timeout}: a decode node that
+     * died or left (or is only quiet) holds no publication, log buffer and driver resources of this sender forever;
+     * the next transfer to it opens a new one.
+     */
+    private int closeIdlePeers() {
+        int closed = 0;
+        long idleNs = settings.peerIdleTimeoutNs();
+        for (int i = peerList.size() - 1; i >= 0; i--) {
+            Peer p = peerList.get(i);
+            if (p.inFlight == 0 && nowNs - p.lastUsedNs >= idleNs) {
+                CloseHelper.quietClose(p.publication);
+                peers.remove(p.destination);
+                int last = peerList.size() - 1;
+                peerList.set(i, peerList.get(last));
+                peerList.remove(last);
+                metrics.publications(-1);
+                closed++;
+            }
+        }
+        return closed;
     }
 
     private int checkDeadlines() {
@@ -525,6 +569,10 @@ final class AeronKvSender implements KvSender {
     }
 
     private void release(Transfer t) {
+        if (t.peer != null) {
+            t.peer.inFlight--;
+            t.peer.lastUsedNs = nowNs;
+        }
         t.id = null;
         t.publication = null;
         t.sample = null;

@@ -36,7 +36,8 @@ public record AeronTransportSettings(
         double debugReceiveLossRate,
         long debugReceiveLossSeed,
         long driverTimeoutNs,
-        String bindAddress) {
+        String bindAddress,
+        long peerIdleTimeoutNs) {
 
     /** Configuration path of these settings. */
     public static final String PATH = "baton.kv-transfer.aeron";
@@ -87,6 +88,9 @@ public record AeronTransportSettings(
         if (!(debugReceiveLossRate >= 0 && debugReceiveLossRate <= 0.5)) {
             throw invalid("debug-receive-loss-rate", debugReceiveLossRate, "from 0 to 0.5");
         }
+        if (peerIdleTimeoutNs < TimeUnit.SECONDS.toNanos(1)) {
+            throw invalid("peer-idle-timeout", peerIdleTimeoutNs + " ns", "at least 1 s");
+        }
         if (driverTimeoutNs < TimeUnit.MILLISECONDS.toNanos(100)) {
             throw invalid("driver-timeout", driverTimeoutNs + " ns", "at least 100 ms");
         }
@@ -119,7 +123,8 @@ public record AeronTransportSettings(
                     c.getDouble("debug-receive-loss-rate"),
                     c.getLong("debug-receive-loss-seed"),
                     c.getDuration("driver-timeout", TimeUnit.NANOSECONDS),
-                    c.getString("bind-address"));
+                    c.getString("bind-address"),
+                    c.getDuration("peer-idle-timeout", TimeUnit.NANOSECONDS));
         } catch (ConfigException e) {
             throw new KvTransferException("invalid kv-transfer configuration: " + e.getMessage(), e);
         }
@@ -134,14 +139,14 @@ public record AeronTransportSettings(
     public AeronTransportSettings withDriver(DriverMode mode, String directory) {
         return new AeronTransportSettings(name, mode, directory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
+                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress, peerIdleTimeoutNs);
     }
 
     /** A copy with other receive and reply channels (and the name derived from them again). */
     public AeronTransportSettings withChannels(String channel, int streamId, String replyChannel, int replyStreamId) {
         return new AeronTransportSettings("", driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
+                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress, peerIdleTimeoutNs);
     }
 
     /**
@@ -151,35 +156,43 @@ public record AeronTransportSettings(
     public AeronTransportSettings withBindAddress(String address) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs,
-                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, address);
+                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, address, peerIdleTimeoutNs);
     }
 
     /** A copy with another MTU and term lengths (UDP publications', IPC publications'). */
     public AeronTransportSettings withFrames(int mtuBytes, int termLengthBytes, int ipcTermLengthBytes) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs,
-                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
+                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress, peerIdleTimeoutNs);
     }
 
     /** A copy whose embedded driver drops {@code rate} of received UDP data frames (tests only). */
     public AeronTransportSettings withDebugReceiveLoss(double rate, long seed) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idleStrategy, rate, seed, driverTimeoutNs, bindAddress);
+                idleStrategy, rate, seed, driverTimeoutNs, bindAddress, peerIdleTimeoutNs);
     }
 
     /** A copy with another idle strategy. */
     public AeronTransportSettings withIdleStrategy(IdleKind idle) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs, fragmentLimit,
-                idle, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
+                idle, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress, peerIdleTimeoutNs);
     }
 
     /** A copy with another receiver deadline cap. */
+    /** A copy that closes a peer's publication after {@code timeoutNs} without a transfer. */
+    public AeronTransportSettings withPeerIdleTimeoutNs(long timeoutNs) {
+        return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
+                replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, maxTransferTimeoutNs,
+                fragmentLimit, idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress,
+                timeoutNs);
+    }
+
     public AeronTransportSettings withMaxTransferTimeoutNs(long timeoutNs) {
         return new AeronTransportSettings(name, driver, aeronDirectory, threadingMode, channel, streamId, replyChannel,
                 replyStreamId, mtuBytes, termLengthBytes, ipcTermLengthBytes, socketBufferBytes, timeoutNs, fragmentLimit,
-                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress);
+                idleStrategy, debugReceiveLossRate, debugReceiveLossSeed, driverTimeoutNs, bindAddress, peerIdleTimeoutNs);
     }
 
     /** Whether {@code channel} is a UDP channel (as opposed to IPC). */

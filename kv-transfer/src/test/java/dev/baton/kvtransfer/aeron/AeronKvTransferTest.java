@@ -252,6 +252,47 @@ class AeronKvTransferTest {
     }
 
     @Test
+    void shouldCloseThePublicationsToAPeerNoTransferUsedForThePeerIdleTimeout() throws Exception {
+        String dir = Fixtures.aeronDir("idle");
+        dirs.add(dir);
+        long idleNs = TimeUnit.MILLISECONDS.toNanos(1500);
+        AeronKvTransport transport = closeLater(AeronKvTransport.launch(Fixtures.settings(dir, "aeron:ipc", 31, "aeron:ipc", 32)
+                .withPeerIdleTimeoutNs(idleNs), registry));
+        RecordingReceiver rl = new RecordingReceiver();
+        run(transport, transport.newReceiver(compat(LAYERS), rl));
+        RecordingSender sl = new RecordingSender();
+        KvSender sender = closeLater(transport.newSender(sl));
+        int blockBytes = LAYERS * 1024;
+        MemorySegment source = arena.allocate(blockBytes);
+        assertEquals(SendResult.OK, Fixtures.sendTransfer(sender, compat(LAYERS), transport.destination(), SEED, 61, 2,
+                blockBytes, deadline(1_000), source, Integer.MAX_VALUE));
+        assertEquals("complete", awaitSent(sender, sl, 10_000).kind());
+        rl.next(10, TimeUnit.SECONDS).arena().close();
+        java.util.function.ToDoubleFunction<String> open = direction -> registry.get("baton.kv.transfer.publications")
+                .tag("direction", direction).gauge().value();
+        assertEquals(1.0, open.applyAsDouble("send"), "the sender's publication to the receiver");
+        assertEquals(1.0, open.applyAsDouble("receive"), "the receiver's publication to the sender's reply channel");
+
+        // no transfer for longer than peer-idle-timeout: both sides close their publication to the other
+        long end = deadline(15_000);
+        while ((open.applyAsDouble("send") > 0 || open.applyAsDouble("receive") > 0) && System.nanoTime() - end < 0) {
+            sender.doWork();
+            Thread.sleep(5);
+        }
+        assertEquals(0.0, open.applyAsDouble("send"), "an idle peer's publication is closed");
+        assertEquals(0.0, open.applyAsDouble("receive"), "an idle reply publication is closed");
+
+        // the next transfer opens a new one and completes
+        assertEquals(SendResult.OK, Fixtures.sendTransfer(sender, compat(LAYERS), transport.destination(), SEED, 62, 2,
+                blockBytes, deadline(1_000), source, Integer.MAX_VALUE));
+        assertEquals("complete", awaitSent(sender, sl, 10_000).kind());
+        Received again = rl.next(10, TimeUnit.SECONDS);
+        assertVerified(again, blockBytes);
+        again.arena().close();
+        assertEquals(1.0, open.applyAsDouble("send"));
+    }
+
+    @Test
     void shouldRefuseMismatchedTupleAtBeginAndReportTheReasonToTheSender() throws Exception {
         AeronKvTransport transport = ipcTransport();
         RecordingReceiver rl = new RecordingReceiver();
