@@ -82,7 +82,9 @@ class ConcurrentStreamsIT {
                         completion = chunk.at("/usage/completion_tokens").asInt();
                     }
                 }
-                assertEquals("length", finish, "request " + i);
+                int request = i;
+                assertEquals("length", finish, () -> "request " + request + ": " + data + "\n"
+                        + DisaggregatedClusterIT.logs(List.of(router, p1, d1, d2)));
                 assertEquals(maxTokens[i], completion, "request " + i);
             }
             int expected = 0;
