@@ -159,6 +159,7 @@ public final class EngineLoop implements AutoCloseable {
         int drafted; // draft tokens in the current step
         int draftMisses; // drafts in a row of which nothing was accepted (at most MAX_DRAFT_BACKOFF)
         int draftPause; // decode steps to go without a draft
+        Drafter sequenceDrafter; // the loop drafter's drafter for this sequence (its first draft on), or null
 
         Running(RequestId id, Mode mode, int[] prompt, String cacheSalt, SequenceOutput out, GenerationListener listener,
                 KvSequence kv) {
@@ -244,7 +245,7 @@ public final class EngineLoop implements AutoCloseable {
         this.reuse = engine.settings().prefixCache() ? new PrefixReuse(engine.pool(), engine.fingerprint(), tierLink)
                 : null;
         this.settings = settings.validate();
-        this.drafter = settings.speculation().newDrafter();
+        this.drafter = settings.speculation().newDrafter(engine);
         this.batch = engine.newBatch();
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::loop);
         this.thread.start();
@@ -371,7 +372,33 @@ public final class EngineLoop implements AutoCloseable {
      * tests that bring their own drafts (a replayed answer gives the ceiling of full acceptance).
      */
     public void useDrafter(Drafter d) {
-        execute(() -> drafter = d);
+        execute(() -> {
+            for (Running r : running) {
+                releaseDrafter(r);
+            }
+            closeDrafter();
+            drafter = d;
+        });
+    }
+
+    /** Frees what {@code r}'s drafts hold (a draft model's KV of it). */
+    private static void releaseDrafter(Running r) {
+        if (r.sequenceDrafter != null) {
+            r.sequenceDrafter.release();
+            r.sequenceDrafter = null;
+        }
+    }
+
+    /** Closes a drafter the loop opened (a draft model); loop thread, or after it ended. */
+    private void closeDrafter() {
+        if (drafter instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("closing the drafter failed: {}", e.toString());
+            }
+        }
+        drafter = null;
     }
 
     /** Runs {@code task} on the loop thread between steps (it must not block). */
@@ -543,6 +570,7 @@ public final class EngineLoop implements AutoCloseable {
             }
         }
         failAll("engine loop closed", true);
+        closeDrafter();
     }
 
     /** One duty cycle: commands, admission, one step, outputs. Returns 0 when there was nothing to do. */
@@ -685,7 +713,10 @@ public final class EngineLoop implements AutoCloseable {
         if (k <= 0) {
             return 0;
         }
-        int n = Math.min(k, drafter.draft(r.out.tokens(), r.out.length(), r.draftTokens, k));
+        if (r.sequenceDrafter == null) {
+            r.sequenceDrafter = drafter.forSequence();
+        }
+        int n = Math.min(k, r.sequenceDrafter.draft(r.out.tokens(), r.out.length(), r.draftTokens, k));
         if (n <= 0) {
             return 0;
         }
@@ -989,6 +1020,7 @@ public final class EngineLoop implements AutoCloseable {
 
     /** {@code r} leaves the loop (ended, failed, or handed to a shipper). */
     private void left(Running r) {
+        releaseDrafter(r);
         pending.decrementAndGet();
         dequeued(r);
     }

@@ -19,4 +19,16 @@ public interface Drafter {
      * @return how many tokens were written, 0 for no draft
      */
     int draft(int[] tokens, int length, int[] out, int max);
+
+    /**
+     * The drafter one sequence uses from its first draft until it leaves the loop, which then calls
+     * {@link #release()} on it: a drafter that keeps state per sequence (a draft model's KV) returns a new one; a
+     * stateless one returns itself (the default).
+     */
+    default Drafter forSequence() {
+        return this;
+    }
+
+    /** The sequence this came from {@link #forSequence} for has left the loop: free what it holds. */
+    default void release() {}
 }

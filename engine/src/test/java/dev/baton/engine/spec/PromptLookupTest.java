@@ -48,12 +48,13 @@ class PromptLookupTest {
     @Test
     void shouldReadAndCheckItsSettings() {
         var conf = ConfigFactory.parseString("baton.engine.speculation { mode = off, draft-tokens = 6, ngram-min = 1, "
-                + "ngram-max = 2 }");
+                + "ngram-max = 2 }").withFallback(ConfigFactory.defaultReference());
         SpeculationSettings s = SpeculationSettings.from(conf);
-        assertEquals(new SpeculationSettings(SpeculationSettings.Mode.OFF, 6, 1, 2), s);
-        assertEquals(null, s.newDrafter());
+        assertEquals(new SpeculationSettings(SpeculationSettings.Mode.OFF, 6, 1, 2, null, 64L << 20), s);
+        assertEquals(null, s.newDrafter(null));
         EngineException bad = assertThrows(EngineException.class, () -> SpeculationSettings.from(ConfigFactory.parseString(
-                "baton.engine.speculation { mode = ngram, draft-tokens = 6, ngram-min = 1, ngram-max = 2 }")));
+                "baton.engine.speculation { mode = ngram, draft-tokens = 6, ngram-min = 1, ngram-max = 2 }")
+                .withFallback(ConfigFactory.defaultReference())));
         assertTrue(bad.getMessage().contains("baton.engine.speculation.mode"), bad.getMessage());
         EngineException big = assertThrows(EngineException.class, () -> SpeculationSettings.promptLookup(33, 1, 2));
         assertTrue(big.getMessage().contains("draft-tokens"), big.getMessage());

@@ -1,0 +1,182 @@
+package dev.baton.engine.spec;
+
+import dev.baton.engine.Engine;
+import dev.baton.engine.EngineException;
+import dev.baton.engine.EngineSettings;
+import dev.baton.engine.kv.KvPoolExhaustedException;
+import dev.baton.engine.kv.KvSequence;
+import dev.baton.engine.step.StepBatch;
+import dev.baton.engine.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drafts from a second, smaller model with the target's vocabulary ({@code baton.engine.speculation.mode =
+ * draft-model}, {@code --draft-model}): for each decoding sequence the draft model keeps its own KV of the
+ * sequence's tokens, and a draft is its greedy continuation of up to k tokens. Between drafts the target keeps a
+ * prefix of the draft (and one token of its own); the draft model's KV is cut back to the tokens the two still
+ * share and only the new ones are computed, so a sequence costs the draft model one forward pass per drafted
+ * token plus one for the target's own token.
+ *
+ * <p>A draft never changes the output (the target verifies it, docs/design.md §4); so nothing in here may fail a
+ * request either: when the draft model's KV pool is full, a sequence runs past its context, or its forward pass
+ * throws, the sequence gets no draft that step (the error is logged once).
+ *
+ * <p>Runs on the engine loop's thread (its forward pass on the draft engine's own workers). Allocates nothing per
+ * draft: each sequence's token copy is sized once, to the draft model's context.
+ */
+public final class DraftModel implements Drafter, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DraftModel.class);
+
+    private final Engine draft;
+    private final StepBatch batch;
+    private final int vocab;
+    private final int context;
+    private boolean failureLogged;
+
+    private DraftModel(Engine draft) {
+        this.draft = draft;
+        this.batch = draft.newBatch();
+        this.vocab = draft.config().vocabSize();
+        this.context = draft.config().contextLength();
+    }
+
+    /**
+     * Opens the draft model at {@code path} for {@code target}: its own KV pool of {@code kvCacheBytes} and the
+     * target's thread count. Refuses a file whose vocabulary is not the target's (size, or any token's bytes) with
+     * the first difference named.
+     */
+    public static DraftModel open(Path path, long kvCacheBytes, Engine target) {
+        EngineSettings s = EngineSettings.defaults(path).withThreads(target.settings().threads())
+                .withKvCacheBytes(kvCacheBytes).withPrefixCache(false).validate();
+        Engine e;
+        try {
+            e = Engine.open(s);
+        } catch (IOException | RuntimeException ex) {
+            throw new EngineException("draft model " + path + ": " + ex.getMessage(), ex);
+        }
+        try {
+            checkVocabulary(path, e.tokenizer(), target);
+            return new DraftModel(e);
+        } catch (RuntimeException ex) {
+            e.close();
+            throw ex;
+        }
+    }
+
+    private static void checkVocabulary(Path path, Tokenizer d, Engine target) {
+        Tokenizer t = target.tokenizer();
+        String which = "draft model " + path + " does not share the vocabulary of the target "
+                + target.settings().model().getFileName() + ": ";
+        if (d.vocabSize() != t.vocabSize() || target.config().vocabSize() != d.vocabSize()) {
+            throw new EngineException(which + d.vocabSize() + " tokens against " + t.vocabSize());
+        }
+        for (int id = 0; id < t.vocabSize(); id++) {
+            if (!Arrays.equals(d.tokenBytes(id), t.tokenBytes(id))) {
+                throw new EngineException(which + "token " + id + " is '" + d.tokenText(id) + "' against '"
+                        + t.tokenText(id) + "'");
+            }
+        }
+    }
+
+    /** The draft model's engine (its pool, for tests and meters). */
+    public Engine engine() {
+        return draft;
+    }
+
+    /** Without a sequence there is no KV to keep: no draft (the loop asks {@link #forSequence} instead). */
+    @Override
+    public int draft(int[] tokens, int length, int[] out, int max) {
+        return 0;
+    }
+
+    @Override
+    public Drafter forSequence() {
+        return new Sequence();
+    }
+
+    @Override
+    public void close() {
+        draft.close();
+    }
+
+    /** One sequence's draft state: its KV in the draft model and the tokens that KV holds. */
+    private final class Sequence implements Drafter {
+        private final KvSequence kv = draft.newSequence();
+        /** Tokens fed to the draft model: {@code fed[0, kv.length())} is what its KV holds; drafts go after. */
+        private final int[] fed = new int[context];
+
+        @Override
+        public int draft(int[] tokens, int length, int[] out, int max) {
+            int k = Math.min(max, context - length);
+            if (k <= 0 || length < 1) {
+                return 0;
+            }
+            try {
+                return compute(tokens, length, out, k);
+            } catch (KvPoolExhaustedException e) {
+                kv.setLength(0); // keep nothing half-computed; the next draft starts over
+                return 0;
+            } catch (RuntimeException e) {
+                kv.setLength(0);
+                if (!failureLogged) {
+                    failureLogged = true;
+                    LOG.warn("draft model step failed; sequences go on without drafts where it fails", e);
+                }
+                return 0;
+            }
+        }
+
+        private int compute(int[] tokens, int length, int[] out, int k) {
+            int shared = 0;
+            int held = Math.min(kv.length(), length - 1); // the last token is fed again for its logits
+            while (shared < held && fed[shared] == tokens[shared]) {
+                shared++;
+            }
+            kv.setLength(shared);
+            kv.reserve(length + k - 1);
+            System.arraycopy(tokens, shared, fed, shared, length - shared);
+            int pos = shared;
+            while (pos < length) { // the tokens the draft model has not seen, in chunks of its batch
+                batch.clear();
+                int to = Math.min(length, pos + batch.remainingTokens());
+                batch.add(kv, fed, pos, to, to == length);
+                draft.forward().step(batch);
+                pos = to;
+            }
+            float[] logits = draft.forward().logits();
+            for (int i = 0; ; i++) {
+                int t = argmax(logits);
+                out[i] = t;
+                if (i + 1 == k) {
+                    return k;
+                }
+                fed[length + i] = t;
+                batch.clear();
+                batch.add(kv, fed, length + i, length + i + 1, true);
+                draft.forward().step(batch);
+            }
+        }
+
+        private int argmax(float[] logits) {
+            int best = 0;
+            float max = logits[0];
+            for (int i = 1; i < vocab; i++) {
+                if (logits[i] > max) {
+                    max = logits[i];
+                    best = i;
+                }
+            }
+            return best;
+        }
+
+        @Override
+        public void release() {
+            kv.free();
+        }
+    }
+}
