@@ -310,6 +310,10 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--repetitions", defaultValue = "3", paramLabel = "N", description = "measured runs, best kept (default: ${DEFAULT-VALUE})")
         int repetitions;
 
+        @Option(names = "--draft-model", paramLabel = "PATH", description = "also measure drafts from this GGUF "
+                + "(repeatable; the model's own file gives full acceptance at the draft model's cost)")
+        List<Path> draftModels = new ArrayList<>();
+
         @Option(names = "--output", defaultValue = "table", paramLabel = "table|json", description = "(default: ${DEFAULT-VALUE})")
         String output;
 
@@ -324,7 +328,7 @@ final class BenchCommand implements Callable<Integer> {
                 list = List.of(oracle.resolve("small-q8_0.gguf"));
             }
             dev.baton.bench.engine.SpeculationBenchmark bench =
-                    new dev.baton.bench.engine.SpeculationBenchmark(promptTokens, decodeTokens, repetitions);
+                    new dev.baton.bench.engine.SpeculationBenchmark(promptTokens, decodeTokens, repetitions, draftModels);
             List<dev.baton.bench.engine.SpeculationBenchmark.Row> rows = new ArrayList<>();
             for (Path m : list) {
                 for (int t : threads) {

@@ -27,6 +27,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Mixin;
+import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
@@ -53,6 +54,11 @@ abstract class NodeCommand implements Callable<Integer> {
             description = "serve Prometheus metrics on this port (0: any free port; default: none)")
     int metricsPort;
 
+    @Option(names = "--draft-model", paramLabel = "PATH", description = "speculative decoding with drafts from this "
+            + "smaller GGUF with the model's vocabulary (decode and worker nodes; sets "
+            + "baton.engine.speculation.mode = draft-model)")
+    Path draftModel;
+
     /** What a role adds to the engine loop: its actor and the resources to close after the loop stops. */
     record Role(Behavior<NodeProtocol.Command> behavior, AutoCloseable resources, String summary) {}
 
@@ -71,7 +77,15 @@ abstract class NodeCommand implements Callable<Integer> {
             throw new com.typesafe.config.ConfigException.BadValue("baton.node.queue.max-waiting-prompt-tokens",
                     tokens + " is out of range (>= 1)");
         }
-        return LoopSettings.from(config).withQueueBounds(requests, tokens);
+        LoopSettings s = LoopSettings.from(config).withQueueBounds(requests, tokens);
+        if ("prefill".equals(role())) { // a prefill node computes prompts and never decodes: nothing to draft
+            if (draftModel != null) {
+                throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--draft-model: a prefill node does not decode; give it to the decode (or worker) nodes");
+            }
+            return s.withSpeculation(dev.baton.engine.spec.SpeculationSettings.off());
+        }
+        return draftModel == null ? s : s.withSpeculation(s.speculation().withDraftModel(draftModel));
     }
 
     /**
@@ -120,7 +134,16 @@ abstract class NodeCommand implements Callable<Integer> {
         NodeMetricsServer metrics = metricsPort >= 0 ? new NodeMetricsServer(bindAddress, metricsPort, health) : null;
         MeterRegistry registry = metrics == null ? new SimpleMeterRegistry() : metrics.registry;
         Tags tags = Tags.of("role", role(), "node", id.value(), "model", engine.config().name());
-        EngineLoop loop = new EngineLoop(engine, loopSettings(config), "engine-loop", registry, tags);
+        LoopSettings loopSettings;
+        EngineLoop loop;
+        try {
+            loopSettings = loopSettings(config);
+            loop = new EngineLoop(engine, loopSettings, "engine-loop", registry, tags); // opens a draft model
+        } catch (RuntimeException e) {
+            engine.close();
+            closeAfterEngine();
+            throw e;
+        }
         health.watch(loop::stuckMillis); // a loop that stops moving with work makes the node unready
         HostKvTier tier = HostKvTier.open(config, engine, registry, tags);
         if (tier != null) {
@@ -160,9 +183,10 @@ abstract class NodeCommand implements Callable<Integer> {
         JoinRefusals refusals = JoinRefusals.start(system, role() + " " + id.value());
         Drain.install(system, nodeRef, health, id);
         Management.start(system, health::ready);
-        LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}{}", role(), id.value(),
-                engine.config().name(), settings.model(), engine.pool().blockCount(), engine.pool().spec().blockSize(),
-                tier == null ? "none" : tier.describe(), node.summary());
+        LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}, speculation {}{}", role(),
+                id.value(), engine.config().name(), settings.model(), engine.pool().blockCount(),
+                engine.pool().spec().blockSize(), tier == null ? "none" : tier.describe(),
+                loopSettings.speculation().describe(), node.summary());
         CountDownLatch stopped = new CountDownLatch(1);
         system.getWhenTerminated().whenComplete((d, e) -> stopped.countDown());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

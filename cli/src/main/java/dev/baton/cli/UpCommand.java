@@ -45,6 +45,10 @@ final class UpCommand implements Callable<Integer> {
             description = "GGUF model (default: the embedded demo model); once per model to serve several, each with its own pools")
     List<Path> models = new ArrayList<>();
 
+    @Option(names = "--draft-model", paramLabel = "PATH", description = "speculative decoding on the decode (or worker) "
+            + "nodes with drafts from this smaller GGUF with the model's vocabulary (one --model only)")
+    Path draftModel;
+
     @Option(names = "--port", paramLabel = "P", defaultValue = "8000",
             description = "HTTP port of the router; node i serves its metrics on the first free port from P+i (default: ${DEFAULT-VALUE})")
     int port;
@@ -74,6 +78,13 @@ final class UpCommand implements Callable<Integer> {
         if (models.stream().map(UpCommand::modelId).distinct().count() < models.size()) {
             throw new IllegalArgumentException("two --model files have the same name: each model is served under its"
                     + " file name, so the names must differ");
+        }
+        if (draftModel != null && models.size() != 1) {
+            throw new IllegalArgumentException("--draft-model drafts for one model: give exactly one --model with it"
+                    + (models.isEmpty() ? " (the demo model has no smaller sibling)" : ", not " + models.size()));
+        }
+        if (draftModel != null && !Files.isRegularFile(draftModel)) {
+            throw new IllegalArgumentException("--draft-model " + draftModel + ": no such file");
         }
         Path home = Path.of(System.getProperty("baton.home", ".")).toAbsolutePath().normalize();
         Path runs = home.resolve("run");
@@ -143,6 +154,9 @@ final class UpCommand implements Callable<Integer> {
             w.addAll(common);
             if (nodeModel != null) {
                 w.addAll(List.of("--model", nodeModel.toAbsolutePath().toString()));
+            }
+            if (draftModel != null && !role.equals("prefill")) {
+                w.addAll(List.of("--draft-model", draftModel.toAbsolutePath().toString()));
             }
             pids.add(spawn(dir, name, w));
         }

@@ -31,6 +31,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code target}: the target's own answer (recorded by the {@code off} run) replayed as the draft: every
  *       draft is accepted and drafting costs nothing, the ceiling of the mechanism (what a draft model equal to
  *       the target would reach if its drafts were free).</li>
+ *   <li>{@code draft:FILE}: each {@code --draft-model} ({@link dev.baton.engine.spec.DraftModel}), drafting cost
+ *       included; the target's own file as the draft model gives full acceptance at the draft model's cost.</li>
  * </ul>
  * Workloads: {@code copy}, a prompt made of one random span repeated, so that prompt lookup finds matches (how
  * many drafts the model then confirms depends on the model: an answer that copies or repeats itself confirms
@@ -49,12 +51,22 @@ public final class SpeculationBenchmark {
     private final int promptTokens;
     private final int decodeTokens;
     private final int repetitions;
+    private final List<Path> draftModels;
 
     public SpeculationBenchmark(int promptTokens, int decodeTokens, int repetitions) {
+        this(promptTokens, decodeTokens, repetitions, List.of());
+    }
+
+    /** @param draftModels draft models measured beside prompt lookup and the replayed answer (may be empty) */
+    public SpeculationBenchmark(int promptTokens, int decodeTokens, int repetitions, List<Path> draftModels) {
         this.promptTokens = promptTokens;
         this.decodeTokens = decodeTokens;
         this.repetitions = repetitions;
+        this.draftModels = List.copyOf(draftModels);
     }
+
+    /** One kind of drafts at one draft length; {@code replay}: the recorded answer is the drafter. */
+    private record Kind(String label, int k, SpeculationSettings spec, boolean replay) {}
 
     private record Result(int[] tokens, double tokensPerSecond, long drafted, long accepted, long decodeSteps) {}
 
@@ -77,31 +89,35 @@ public final class SpeculationBenchmark {
                 off = once(e, SpeculationSettings.off(), null, prompt);
             }
             int[] answer = off.tokens();
-            double offBest = 0;
-            int kinds = 1 + 2 * draftTokens.size();
-            Result[] best = new Result[kinds];
+            List<Kind> kinds = new ArrayList<>();
+            kinds.add(new Kind("off", 0, SpeculationSettings.off(), false));
+            for (int k : draftTokens) {
+                kinds.add(new Kind("prompt-lookup", k, SpeculationSettings.promptLookup(k, 2, 4), false));
+                kinds.add(new Kind("target", k, SpeculationSettings.promptLookup(k, 2, 4), true));
+                for (Path d : draftModels) {
+                    kinds.add(new Kind("draft:" + d.getFileName(), k, SpeculationSettings.draftModel(d, k), false));
+                }
+            }
+            Result[] best = new Result[kinds.size()];
             for (int rep = 0; rep <= repetitions; rep++) { // repetition 0 warms up
                 progress.printf("baton bench spec: %s, %d thread(s), %s, round %d of %d...%n", model.getFileName(),
                         threads, workload, rep, repetitions);
-                for (int kind = 0; kind < kinds; kind++) {
-                    Result r = kind == 0 ? once(e, SpeculationSettings.off(), null, prompt)
-                            : once(e, SpeculationSettings.promptLookup(draftTokens.get((kind - 1) / 2), 2, 4),
-                                    kind % 2 == 1 ? null : replay(prompt.length, answer), prompt);
+                for (int i = 0; i < kinds.size(); i++) {
+                    Kind kind = kinds.get(i);
+                    Result r = once(e, kind.spec(), kind.replay() ? replay(prompt.length, answer) : null, prompt);
                     if (!Arrays.equals(answer, r.tokens())) {
-                        throw new IllegalStateException("speculation changed the output (kind " + kind + ")");
+                        throw new IllegalStateException("speculation changed the output (" + kind + ")");
                     }
-                    if (rep > 0 && (best[kind] == null || r.tokensPerSecond() > best[kind].tokensPerSecond())) {
-                        best[kind] = r;
+                    if (rep > 0 && (best[i] == null || r.tokensPerSecond() > best[i].tokensPerSecond())) {
+                        best[i] = r;
                     }
                 }
             }
-            offBest = best[0].tokensPerSecond();
+            double offBest = best[0].tokensPerSecond();
             List<Row> rows = new ArrayList<>();
             String name = model.getFileName().toString();
-            rows.add(row(name, threads, workload, "off", 0, best[0], offBest));
-            for (int kind = 1; kind < kinds; kind++) {
-                rows.add(row(name, threads, workload, kind % 2 == 1 ? "prompt-lookup" : "target",
-                        draftTokens.get((kind - 1) / 2), best[kind], offBest));
+            for (int i = 0; i < kinds.size(); i++) {
+                rows.add(row(name, threads, workload, kinds.get(i).label(), kinds.get(i).k(), best[i], offBest));
             }
             return rows;
         }

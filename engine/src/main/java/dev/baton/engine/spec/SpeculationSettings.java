@@ -110,6 +110,16 @@ public record SpeculationSettings(Mode mode, int draftTokens, int ngramMin, int 
         return this;
     }
 
+    /** For logs: what drafts and how many tokens. */
+    public String describe() {
+        return switch (mode) {
+            case OFF -> "off";
+            case PROMPT_LOOKUP -> "prompt lookup (up to " + draftTokens + " tokens, n-grams " + ngramMin + ".."
+                    + ngramMax + ")";
+            case DRAFT_MODEL -> "draft model " + draftModel + " (up to " + draftTokens + " tokens)";
+        };
+    }
+
     public boolean enabled() {
         return mode != Mode.OFF;
     }
