@@ -154,7 +154,7 @@ final class ChaosCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     /** A node process this command started. */
-    private record Node(String id, String role, Process process) {}
+    private record Node(String id, String role, Process process, int clusterPort) {}
 
     private final List<Node> nodes = new ArrayList<>();
     private final Map<String, Integer> counts = new LinkedHashMap<>();
@@ -409,7 +409,7 @@ final class ChaosCommand implements Callable<Integer> {
     }
 
     private Node startNode(String role, Path pids) throws IOException {
-        // ids unique on this host (the Aeron directory is named after the node): c<router's Pekko port>-<role>-<n>
+        // ids unique among this host's chaos runs (readable in logs and /v1/cluster): c<router's Pekko port>-<role>-<n>
         String id = "c" + seedAddress.substring(seedAddress.lastIndexOf(':') + 1) + "-" + role + "-"
                 + counts.merge(role, 1, Integer::sum);
         int cluster = ports.tcp(clusterPort, id + "'s --cluster-port");
@@ -419,7 +419,7 @@ final class ChaosCommand implements Callable<Integer> {
         args.addAll(common);
         Process p = NodeLauncher.start(logs.resolve(id + ".log"), heap, args);
         appendPid(pids, p);
-        Node n = new Node(id, role, p);
+        Node n = new Node(id, role, p, cluster);
         nodes.add(n);
         return n;
     }
@@ -457,7 +457,7 @@ final class ChaosCommand implements Callable<Integer> {
                 victim.process().destroyForcibly();
                 victim.process().waitFor(10, TimeUnit.SECONDS);
                 nodes.remove(victim);
-                removeAeronDirectory(victim.id());
+                removeAeronDirectory(victim.id(), victim.clusterPort());
                 replacement = startNode(victim.role(), pids).id();
                 back = awaitNode(http, base, replacement, Duration.ofSeconds(120));
             } else {
@@ -473,7 +473,7 @@ final class ChaosCommand implements Callable<Integer> {
                     victim.process().destroyForcibly();
                     victim.process().waitFor(10, TimeUnit.SECONDS);
                     nodes.remove(victim);
-                    removeAeronDirectory(victim.id());
+                    removeAeronDirectory(victim.id(), victim.clusterPort());
                     replacement = startNode(victim.role(), pids).id();
                     back = awaitNode(http, base, replacement, Duration.ofSeconds(120));
                 }
@@ -503,9 +503,9 @@ final class ChaosCommand implements Callable<Integer> {
     }
 
     /** The default Aeron directory of a killed node (its driver cannot remove it): removed so /dev/shm does not fill. */
-    private static void removeAeronDirectory(String nodeId) {
+    private static void removeAeronDirectory(String nodeId, int clusterPort) {
         for (Path base : List.of(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")))) {
-            Path d = base.resolve("baton-aeron-" + nodeId);
+            Path d = base.resolve(KvOptions.aeronDirectoryName(nodeId, clusterPort));
             if (Files.isDirectory(d)) {
                 try (Stream<Path> walk = Files.walk(d)) {
                     for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {

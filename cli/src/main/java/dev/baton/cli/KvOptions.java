@@ -54,8 +54,18 @@ final class KvOptions {
         if (config.getString(AeronTransportSettings.PATH + ".aeron-dir").isBlank()) {
             Path shm = Path.of("/dev/shm");
             Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-            s = s.withDriver(s.driver(), base.resolve("baton-aeron-" + node.value()).toString());
+            s = s.withDriver(s.driver(), base.resolve(aeronDirectoryName(node.value(),
+                    config.getInt("pekko.remote.artery.canonical.port"))).toString());
         }
         return s;
+    }
+
+    /**
+     * The default Aeron directory's name (under /dev/shm, else the temporary directory): the node id and its cluster
+     * port, so that nodes of the same id in two clusters on one host (two {@code bin/baton up} with other ports) never
+     * share a media driver; no two live nodes of a host share a cluster port.
+     */
+    static String aeronDirectoryName(String nodeId, int clusterPort) {
+        return "baton-aeron-" + nodeId + "-" + clusterPort;
     }
 }

@@ -113,6 +113,23 @@ final class UpCommand implements Callable<Integer> {
         List<String> router = new ArrayList<>(List.of("router", "--port", Integer.toString(port), "--cluster-port",
                 Integer.toString(clusterPort), "--seed", seed));
         router.addAll(common);
+        // Each node's ports are the first free ones from where they would be (cluster port + 1 + i, HTTP port + 1 + i,
+        // KV at 20000 + its cluster port % 20000): a port some other process holds (an ephemeral port of a connection,
+        // another cluster) would make the node exit at start with "Address already in use".
+        dev.baton.cli.planner.PortProbe ports = dev.baton.cli.planner.PortProbe.system();
+        ports.reserve(port);
+        ports.reserve(clusterPort);
+        // With the API over HTTPS (baton.router.tls), readiness is read from the router's management endpoint
+        // (plain HTTP on loopback: /ready there is the router's readiness), so the probe needs no trust in its
+        // certificate.
+        com.typesafe.config.Config routerConfig = BatonConfig.load(config);
+        boolean tls = routerConfig.getBoolean("baton.router.tls.enabled");
+        String probe = "http://127.0.0.1:" + port;
+        if (tls) {
+            int management = ports.tcp(port + 1000, "the router's management port");
+            router.addAll(List.of("--management-port", Integer.toString(management)));
+            probe = "http://127.0.0.1:" + management;
+        }
         for (Path m : models) {
             router.addAll(List.of("--model", m.toAbsolutePath().toString()));
         }
@@ -131,12 +148,6 @@ final class UpCommand implements Callable<Integer> {
         }
         java.util.Map<String, Integer> counts = new java.util.HashMap<>();
         List<String> metricsUrls = new ArrayList<>();
-        // Each node's ports are the first free ones from where they would be (cluster port + 1 + i, HTTP port + 1 + i,
-        // KV at 20000 + its cluster port % 20000): a port some other process holds (an ephemeral port of a connection,
-        // another cluster) would make the node exit at start with "Address already in use".
-        dev.baton.cli.planner.PortProbe ports = dev.baton.cli.planner.PortProbe.system();
-        ports.reserve(port);
-        ports.reserve(clusterPort);
         for (int i = 0; i < roles.size(); i++) {
             String role = roles.get(i);
             Path nodeModel = roleModels.get(i);
@@ -161,18 +172,20 @@ final class UpCommand implements Callable<Integer> {
             pids.add(spawn(dir, name, w));
         }
         Files.writeString(dir.resolve("pids"), String.join("\n", pids.stream().map(String::valueOf).toList()) + "\n");
-        String url = "http://127.0.0.1:" + port;
+        String url = (tls ? "https" : "http") + "://127.0.0.1:" + port;
         System.err.println("baton: starting router and " + (colocated ? workers + " worker(s)"
                 : prefill + " prefill and " + decode + " decode node(s)") + (several ? " for each of " + models.size()
                         + " models" : "") + "; logs in " + dir);
-        if (!waitReady(url, Duration.ofSeconds(readyTimeoutSeconds), pids)) {
+        if (!waitReady(probe, Duration.ofSeconds(readyTimeoutSeconds), pids)) {
             System.err.println("baton: the cluster did not become ready in " + readyTimeoutSeconds + " s; stopping it."
                     + " Logs: " + dir);
             DownCommand.stop(current.resolve("pids"));
             return 1;
         }
         System.out.println("Baton is up: " + url + "/v1  (OpenAI-compatible)");
-        System.out.println("  try:   curl " + url + "/v1/completions -H 'Content-Type: application/json' "
+        String certificate = routerConfig.getString("baton.router.tls.certificate");
+        System.out.println("  try:   curl " + (tls && !certificate.isBlank() ? "--cacert " + certificate + " " : "")
+                + url + "/v1/completions -H 'Content-Type: application/json' "
                 + "-d '{" + (several ? "\"model\":\"" + modelId(models.get(0)) + "\"," : "")
                 + "\"prompt\":\"Once upon a time\",\"max_tokens\":32}'");
         if (several) {

@@ -67,4 +67,41 @@ class UpDownIT {
         }
         assertTrue(refused, "the router still answers after bin/baton down");
     }
+
+    /**
+     * With the API over HTTPS ({@code baton.router.tls} in {@code --config}), {@code bin/baton up} still sees the
+     * cluster ready (through the router's management endpoint), prints the https URL, and the API answers over TLS.
+     */
+    @Test
+    void shouldStartAClusterWhoseApiIsServedOverTls(@TempDir Path dir) throws Exception {
+        dev.baton.router.tls.SelfSignedCertificate.writePem(dev.baton.router.tls.SelfSignedCertificate.create("api",
+                java.util.List.of("127.0.0.1", "localhost"), Duration.ofDays(1)), dir.resolve("api.pem"),
+                dir.resolve("api.key"));
+        Path conf = dir.resolve("tls.conf");
+        Files.writeString(conf, "include file(\"" + NodeProcess.root().resolve("cluster.conf") + "\")\n"
+                + "baton.router.tls { enabled = on, certificate = \"" + dir.resolve("api.pem") + "\", private-key = \""
+                + dir.resolve("api.key") + "\" }\n");
+        int port = NodeProcess.freePort();
+        Path model = Path.of(System.getProperty("baton.oracle.dir")).resolve("models/tiny-f32.gguf");
+        int up = run(dir, "up.log", "up", "--model", model.toString(), "--colocated", "--port", Integer.toString(port),
+                "--cluster-port", Integer.toString(NodeProcess.freePort()), "--threads", "1", "--node-heap", "384m",
+                "--config", conf.toString(), "--ready-timeout", "90");
+        String upLog = Files.readString(dir.resolve("up.log"));
+        try {
+            assertEquals(0, up, upLog);
+            assertTrue(upLog.contains("https://127.0.0.1:" + port + "/v1") && upLog.contains("--cacert"), upLog);
+            javax.net.ssl.SSLContext trust = javax.net.ssl.SSLContext.getInstance("TLS");
+            trust.init(null, dev.baton.router.tls.KeyMaterial.trustManagers(
+                    dev.baton.router.tls.KeyMaterial.readCertificates(dir.resolve("api.pem"), "api")), null);
+            HttpClient https = HttpClient.newBuilder().sslContext(trust).build();
+            HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port
+                    + "/v1/completions")).header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"Hi\",\"max_tokens\":4,\"ignore_eos\":true}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            assertTrue(r.body().contains("\"completion_tokens\":4"), r.body());
+        } finally {
+            assertEquals(0, run(dir, "down.log", "down"), Files.readString(dir.resolve("down.log")));
+        }
+    }
 }

@@ -23,7 +23,6 @@ import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,8 +106,8 @@ final class ApiRoutes extends AllDirectives {
 
     private Route endpoints(Endpoint endpoint) {
         return concat(
-                path(segment("v1").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(Kind.COMPLETION, key)))),
-                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(Kind.CHAT, key)))),
+                path(segment("v1").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(endpoint, Kind.COMPLETION, key)))),
+                path(segment("v1").slash("chat").slash("completions"), () -> post(() -> withKeyOf(endpoint, key -> generate(endpoint, Kind.CHAT, key)))),
                 path(segment("v1").slash("models"), () -> get(() -> withKey(endpoint, () -> complete(HttpAnswers.json(200, modelsBody))))),
                 path(segment("v1").slash("cluster").slash("nodes").slash(segment()).slash("drain"), nodeId -> post(
                         () -> withAdminKey(endpoint, () -> drain(nodeId)))),
@@ -121,9 +120,30 @@ final class ApiRoutes extends AllDirectives {
     }
 
     /** {@code key}: the accepted API key, the per-key limits' subject ({@code ""} when the API is open). */
-    private Route generate(Kind kind, String key) {
-        return optionalHeaderValueByName(SESSION_HEADER, session -> entity(Unmarshaller.entityToByteArray(),
-                body -> completeWithFuture(completions.handle(kind, body, key, session.orElse(null)))));
+    private Route generate(Endpoint endpoint, Kind kind, String key) {
+        long timeoutMillis = settings.bodyTimeout().toMillis();
+        return optionalHeaderValueByName(SESSION_HEADER, session -> extractRequestEntity(entity -> entity
+                .getContentLengthOption().orElse(0) > settings.maxRequestBytes()
+                ? complete(HttpAnswers.error(counted(endpoint, ApiError.requestTooLarge(settings.maxRequestBytes()))))
+                : extractMaterializer(mat -> completeWithFuture(entity.toStrict(timeoutMillis, settings.maxRequestBytes(), mat)
+                        .thenCompose(strict -> completions.handle(kind, strict.getData().toArray(), key,
+                                session.orElse(null)))
+                        .exceptionally(failure -> {
+                            Throwable cause = failure instanceof java.util.concurrent.CompletionException
+                                    && failure.getCause() != null ? failure.getCause() : failure;
+                            if (cause instanceof java.util.concurrent.TimeoutException) {
+                                // Connection: close, as Pekko's own request timeout does: the rest of the body
+                                // may still be on its way
+                                return HttpAnswers.error(counted(endpoint, ApiError.bodyTimeout(timeoutMillis)))
+                                        .addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"));
+                            }
+                            if (cause instanceof EntityStreamSizeException) {
+                                return HttpAnswers.error(counted(endpoint,
+                                        ApiError.requestTooLarge(settings.maxRequestBytes())));
+                            }
+                            throw failure instanceof java.util.concurrent.CompletionException c ? c
+                                    : new java.util.concurrent.CompletionException(failure);
+                        })))));
     }
 
     private Route planner() {

@@ -28,6 +28,7 @@ import java.util.Objects;
  * @param maxUriBytes     longest request target (past it: 414)
  * @param limits          limits on a request's fields ({@code baton.router.limits}): prompt tokens,
  *                        {@code max_tokens}, stop strings, logprobs (past one: 400)
+ * @param bodyTimeout     longest the whole request body may take to arrive once its headers have (past it: 408)
  */
 public record RouterSettings(
         String host,
@@ -43,7 +44,8 @@ public record RouterSettings(
         int maxHeaderBytes,
         int maxHeaders,
         int maxUriBytes,
-        RequestLimits limits) {
+        RequestLimits limits,
+        Duration bodyTimeout) {
 
     /** The largest {@link #maxStreamBuffer()}: a million events is far past any useful client lag. */
     public static final int MAX_STREAM_BUFFER = 1 << 20;
@@ -78,7 +80,8 @@ public record RouterSettings(
                     Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-header-bytes"))),
                     c.getInt("max-headers"),
                     Math.toIntExact(Math.min(Integer.MAX_VALUE, c.getBytes("max-uri-bytes"))),
-                    limits(c.getConfig("limits"))).validate();
+                    limits(c.getConfig("limits")),
+                    c.getDuration("body-timeout")).validate();
         } catch (ConfigException | dev.baton.router.tls.TlsConfigException e) {
             throw new RouterConfigException("configuration: " + e.getMessage(), e);
         }
@@ -92,43 +95,49 @@ public record RouterSettings(
     /** A copy listening on {@code newPort} (0: a free port). */
     public RouterSettings withPort(int newPort) {
         return new RouterSettings(host, newPort, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, bodyTimeout).validate();
     }
 
     /** A copy accepting exactly {@code keys} (empty: no key needed). */
     public RouterSettings withApiKeys(List<String> keys) {
         return new RouterSettings(host, port, keys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, bodyTimeout).validate();
     }
 
     /** A copy with another request timeout. */
     public RouterSettings withRequestTimeout(Duration timeout) {
         return new RouterSettings(host, port, apiKeys, timeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, bodyTimeout).validate();
     }
 
     /** A copy with another stream buffer. */
     public RouterSettings withMaxStreamBuffer(int events) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, events, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, bodyTimeout).validate();
     }
 
     /** A copy whose admin endpoints take exactly {@code keys} (empty: the API keys). */
     public RouterSettings withAdminKeys(List<String> keys) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, keys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+                shutdownTimeout, keys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, bodyTimeout).validate();
     }
 
     /** A copy serving HTTPS as {@code newTls} says (or plain HTTP when it is off). */
     public RouterSettings withTls(dev.baton.router.tls.TlsSettings newTls) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, newTls, maxHeaderBytes, maxHeaders, maxUriBytes, limits).validate();
+                shutdownTimeout, adminKeys, newTls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, bodyTimeout).validate();
     }
 
     /** A copy with other limits on a request's fields. */
     public RouterSettings withLimits(RequestLimits newLimits) {
         return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
-                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, newLimits).validate();
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, newLimits, bodyTimeout).validate();
+    }
+
+    /** A copy that waits at most {@code timeout} for a request body. */
+    public RouterSettings withBodyTimeout(Duration timeout) {
+        return new RouterSettings(host, port, apiKeys, requestTimeout, maxStreamBuffer, retryAfter, maxRequestBytes,
+                shutdownTimeout, adminKeys, tls, maxHeaderBytes, maxHeaders, maxUriBytes, limits, timeout).validate();
     }
 
     /**
@@ -164,6 +173,7 @@ public record RouterSettings(
         check(maxHeaderBytes >= 256 && maxHeaderBytes <= 1 << 20, "max-header-bytes", maxHeaderBytes, "256B..1MiB");
         check(maxHeaders >= 8 && maxHeaders <= 1024, "max-headers", maxHeaders, "8..1024");
         check(maxUriBytes >= 256 && maxUriBytes <= 1 << 20, "max-uri-bytes", maxUriBytes, "256B..1MiB");
+        check(bodyTimeout != null && bodyTimeout.toMillis() >= 1, "body-timeout", bodyTimeout, ">= 1ms");
         check(limits.maxPromptTokens() >= 0, "limits.max-prompt-tokens", limits.maxPromptTokens(),
                 ">= 0, 0: the model's context");
         check(limits.maxTokens() >= 0, "limits.max-tokens", limits.maxTokens(), ">= 0, 0: the model's context");

@@ -60,6 +60,8 @@ class RouterHttpServerTest {
 
     /** The limits of the third server on the same backend: each well under the model's and the engine's. */
     static final RequestLimits LIMITS = new RequestLimits(64, 4, 2, 5, 3);
+    /** The third server's body timeout. */
+    static final java.time.Duration BODY_TIMEOUT = java.time.Duration.ofMillis(1500);
 
     @BeforeAll
     static void start() throws Exception {
@@ -73,7 +75,7 @@ class RouterHttpServerTest {
         keyed = RouterHttpServer.start(system, ApiClient.settings().withApiKeys(List.of("other-key", KEY)), backend,
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
         api = new ApiClient(open.port());
-        limited = RouterHttpServer.start(system, ApiClient.settings().withLimits(LIMITS), backend,
+        limited = RouterHttpServer.start(system, ApiClient.settings().withLimits(LIMITS).withBodyTimeout(BODY_TIMEOUT), backend,
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).toCompletableFuture().get(30, TimeUnit.SECONDS);
         limitedApi = new ApiClient(limited.port());
     }
@@ -472,6 +474,39 @@ class RouterHttpServerTest {
             s.getOutputStream().flush();
             s.shutdownOutput();
             return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * A client that sends the headers and part of the body, then stalls, gets 408 once the body timeout is past (and
+     * the connection closed), not after the request timeout; a body that arrives in time, in pieces, is served.
+     */
+    @Test
+    void shouldAnswerABodyThatStallsWith408AfterTheBodyTimeout() throws Exception {
+        String body = "{\"prompt\":\"Hello\",\"max_tokens\":2}";
+        String head = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length() + "\r\n\r\n";
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", limited.port())) {
+            s.setSoTimeout(10_000);
+            long start = System.nanoTime();
+            s.getOutputStream().write((head + body.substring(0, 10)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertOpenAiError(answer, 408);
+            assertTrue(answer.contains("request_timeout") && answer.contains("body-timeout"), answer);
+            assertTrue(millis >= BODY_TIMEOUT.toMillis() - 100, "answered after " + millis + " ms");
+        }
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", limited.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write((head + body.substring(0, 10)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            Thread.sleep(BODY_TIMEOUT.toMillis() / 3);
+            s.getOutputStream().write((body.substring(10)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            s.shutdownOutput();
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
         }
     }
 

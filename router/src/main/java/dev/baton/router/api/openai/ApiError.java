@@ -7,7 +7,7 @@ import java.util.Objects;
  * HTTP status it goes out with. Immutable. Messages are for clients: they name the field and the
  * limit, never a stack trace or a node's internals.
  *
- * @param status            HTTP status (400, 401, 403, 404, 405, 413, 429, 500, 503, 504)
+ * @param status            HTTP status (400, 401, 403, 404, 405, 408, 413, 429, 500, 503, 504)
  * @param type              OpenAI's {@code type}, e.g. {@code invalid_request_error}
  * @param message           what is wrong, for a person
  * @param param             the request field at fault, or null
@@ -89,6 +89,12 @@ public record ApiError(int status, String type, String message, String param, St
     public static ApiError requestTooLarge(long limitBytes) {
         return new ApiError(413, INVALID_REQUEST, "the request body is larger than " + limitBytes + " bytes", null,
                 "request_too_large", 0);
+    }
+
+    /** 408: the request body did not arrive within the server's body timeout. */
+    public static ApiError bodyTimeout(long timeoutMillis) {
+        return new ApiError(408, INVALID_REQUEST, "the request body did not arrive within " + timeoutMillis
+                + " ms (the server's body-timeout)", null, "request_timeout", 0);
     }
 
     /** 503: the cluster is at capacity (queues or KV full); a client's own limits are {@link #rateLimited}. */
