@@ -600,15 +600,21 @@ public final class EngineLoop implements AutoCloseable {
                 }
             }
         }
+        boolean planned = drafter != null && drafter.batched();
+        if (planned) {
+            draftAll(decodersLeft);
+        }
         for (Running r : running) {
             r.row = -1;
             r.stepped = false;
-            r.drafted = 0;
             if (r.decoding() && batch.hasRoomForSequence()) {
                 int pos = r.out.length() - 1;
-                int k = drafter == null ? 0 : draft(r, --decodersLeft);
+                int k = planned ? r.drafted : drafter == null ? 0 : draft(r, --decodersLeft);
+                r.drafted = k;
                 r.row = batch.add(r.kv, r.out.tokens(), pos, pos + 1 + k, 1 + k);
                 r.stepped = true;
+            } else {
+                r.drafted = 0;
             }
         }
         int prefill = 0;
@@ -701,6 +707,18 @@ public final class EngineLoop implements AutoCloseable {
      * than one token.
      */
     private int draft(Running r, int decodersAfter) {
+        int k = draftLimit(r, Math.min(batch.remainingTokens(), batch.remainingLogitRows()) - 1 - decodersAfter);
+        if (k <= 0) {
+            return 0;
+        }
+        return takeDraft(r, r.sequenceDrafter.draft(r.out.tokens(), r.out.length(), r.draftTokens, k), k);
+    }
+
+    /**
+     * The most draft tokens {@code r} may put into this step with {@code room} positions to spare (0: none; counts
+     * down a pause), its sequence drafter made when it has none.
+     */
+    private int draftLimit(Running r, int room) {
         if (r.draftTokens == null) {
             return 0;
         }
@@ -708,21 +726,84 @@ public final class EngineLoop implements AutoCloseable {
             r.draftPause--;
             return 0;
         }
-        int room = Math.min(batch.remainingTokens(), batch.remainingLogitRows()) - 1 - decodersAfter;
         int k = Math.min(Math.min(room, r.draftTokens.length), r.out.maxTokens() - r.out.generated() - 1);
-        if (k <= 0) {
-            return 0;
-        }
-        if (r.sequenceDrafter == null) {
+        if (k > 0 && r.sequenceDrafter == null) {
             r.sequenceDrafter = drafter.forSequence();
         }
-        int n = Math.min(k, r.sequenceDrafter.draft(r.out.tokens(), r.out.length(), r.draftTokens, k));
+        return Math.max(0, k);
+    }
+
+    /** A draft of {@code n} tokens in {@code r.draftTokens} (at most {@code k}) goes after its last token. */
+    private static int takeDraft(Running r, int n, int k) {
+        n = Math.min(k, n);
         if (n <= 0) {
             return 0;
         }
         System.arraycopy(r.draftTokens, 0, r.out.tokens(), r.out.length(), n);
-        r.drafted = n;
         return n;
+    }
+
+    /** Per-step arrays of {@link #draftAll}, sized to the batch's sequences on first use. */
+    private Running[] planRuns;
+    private Drafter[] planDrafters;
+    private int[][] planTokens;
+    private int[] planLengths;
+    private int[][] planOuts;
+    private int[] planMax;
+    private int[] planCounts;
+
+    /**
+     * A batched drafter's drafts for the step about to be built, in one call: which sequences the step will take and
+     * how many draft positions each may have are worked out as the step's own pass does (with each draft at its
+     * most, so whatever the drafts turn out to be the step has room for them), then {@link Drafter#draftBatch}
+     * drafts them all; sets {@code drafted} of every running sequence.
+     */
+    private void draftAll(int decodersLeft) {
+        int maxSequences = batch.remainingSequences();
+        if (planRuns == null || planRuns.length < maxSequences) {
+            planRuns = new Running[maxSequences];
+            planDrafters = new Drafter[maxSequences];
+            planTokens = new int[maxSequences][];
+            planLengths = new int[maxSequences];
+            planOuts = new int[maxSequences][];
+            planMax = new int[maxSequences];
+            planCounts = new int[maxSequences];
+        }
+        int tokens = batch.remainingTokens();
+        int rows = batch.remainingLogitRows();
+        int sequences = 0;
+        int n = 0;
+        for (Running r : running) {
+            r.drafted = 0;
+            if (!r.decoding() || sequences >= maxSequences || tokens <= 0 || rows <= 0) {
+                continue;
+            }
+            sequences++;
+            int k = draftLimit(r, Math.min(tokens, rows) - 1 - --decodersLeft);
+            tokens -= 1 + k;
+            rows -= 1 + k;
+            if (k > 0) {
+                planRuns[n] = r;
+                planDrafters[n] = r.sequenceDrafter;
+                planTokens[n] = r.out.tokens();
+                planLengths[n] = r.out.length();
+                planOuts[n] = r.draftTokens;
+                planMax[n] = k;
+                n++;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        drafter.draftBatch(planDrafters, planTokens, planLengths, planOuts, planMax, planCounts, n);
+        for (int i = 0; i < n; i++) {
+            Running r = planRuns[i];
+            r.drafted = takeDraft(r, planCounts[i], planMax[i]);
+            planRuns[i] = null;
+            planDrafters[i] = null;
+            planTokens[i] = null;
+            planOuts[i] = null;
+        }
     }
 
     /**

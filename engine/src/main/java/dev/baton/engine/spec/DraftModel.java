@@ -100,6 +100,127 @@ public final class DraftModel implements Drafter, AutoCloseable {
     }
 
     @Override
+    public boolean batched() {
+        return true;
+    }
+
+    /**
+     * Every sequence's draft in as few forward passes as the draft batch allows: first each sequence's tokens the
+     * draft model has not seen (its catch-up, logits at its last token), then one position per sequence and pass
+     * until each has its {@code max} tokens. A sequence whose catch-up or KV does not fit gets no draft; a failing
+     * pass leaves every sequence of the call without one.
+     */
+    @Override
+    public void draftBatch(Drafter[] seqs, int[][] tokens, int[] lengths, int[][] outs, int[] max, int[] counts,
+            int n) {
+        int rounds = 0;
+        for (int i = 0; i < n; i++) {
+            Sequence q = (Sequence) seqs[i];
+            int k = Math.min(max[i], context - lengths[i]);
+            counts[i] = 0;
+            q.want = 0;
+            if (k <= 0 || lengths[i] < 1) {
+                continue;
+            }
+            try {
+                q.pos = q.catchUp(tokens[i], lengths[i], k);
+                q.want = k;
+                rounds = Math.max(rounds, k);
+            } catch (KvPoolExhaustedException e) {
+                q.kv.setLength(0);
+            }
+        }
+        try {
+            // catch-up passes: each sequence's unseen tokens, split over passes when they exceed a batch
+            boolean pending = true;
+            while (pending) {
+                pending = false;
+                batch.clear();
+                for (int i = 0; i < n; i++) {
+                    Sequence q = (Sequence) seqs[i];
+                    if (q.want == 0 || q.pos >= lengths[i]) {
+                        continue;
+                    }
+                    if (!batch.hasRoomForSequence()) {
+                        pending = true;
+                        break;
+                    }
+                    int to = Math.min(lengths[i], q.pos + batch.remainingTokens());
+                    q.row = batch.add(q.kv, q.fed, q.pos, to, to == lengths[i]);
+                    q.pos = to;
+                    pending |= to < lengths[i];
+                }
+                if (batch.tokenCount() > 0) {
+                    draft.forward().step(batch);
+                    float[] logits = draft.forward().logits();
+                    for (int i = 0; i < n; i++) {
+                        Sequence q = (Sequence) seqs[i];
+                        if (q.want > 0 && q.row >= 0 && q.pos == lengths[i] && counts[i] == 0) {
+                            outs[i][0] = argmax(logits, q.row);
+                            counts[i] = 1;
+                            q.row = -1;
+                        }
+                    }
+                }
+            }
+            // one position per sequence and pass: the token drafted last goes in, the next comes out
+            for (int j = 1; j < rounds; j++) {
+                int from = 0;
+                while (from < n) {
+                    batch.clear();
+                    int end = from;
+                    for (; end < n && batch.hasRoomForSequence(); end++) {
+                        Sequence q = (Sequence) seqs[end];
+                        if (q.want > j && counts[end] == j) {
+                            int p = lengths[end] + j - 1;
+                            q.fed[p] = outs[end][j - 1];
+                            q.row = batch.add(q.kv, q.fed, p, p + 1, true);
+                        }
+                    }
+                    if (batch.tokenCount() > 0) {
+                        draft.forward().step(batch);
+                        float[] logits = draft.forward().logits();
+                        for (int i = from; i < end; i++) {
+                            Sequence q = (Sequence) seqs[i];
+                            if (q.want > j && counts[i] == j) {
+                                outs[i][j] = argmax(logits, q.row);
+                                counts[i] = j + 1;
+                            }
+                        }
+                    }
+                    from = end;
+                }
+            }
+        } catch (RuntimeException e) {
+            for (int i = 0; i < n; i++) {
+                counts[i] = 0;
+                ((Sequence) seqs[i]).kv.setLength(0);
+            }
+            logFailure(e);
+        }
+    }
+
+    private void logFailure(RuntimeException e) {
+        if (!failureLogged) {
+            failureLogged = true;
+            LOG.warn("draft model step failed; sequences go on without drafts where it fails", e);
+        }
+    }
+
+    private int argmax(float[] logits, int row) {
+        int base = row * vocab;
+        int best = 0;
+        float max = logits[base];
+        for (int i = 1; i < vocab; i++) {
+            if (logits[base + i] > max) {
+                max = logits[base + i];
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Override
     public void close() {
         draft.close();
     }
@@ -109,6 +230,28 @@ public final class DraftModel implements Drafter, AutoCloseable {
         private final KvSequence kv = draft.newSequence();
         /** Tokens fed to the draft model: {@code fed[0, kv.length())} is what its KV holds; drafts go after. */
         private final int[] fed = new int[context];
+        /** {@link #draftBatch}: tokens wanted (0: none), the next position to feed, the logits row of the last pass. */
+        private int want;
+        private int pos;
+        private int row = -1;
+
+        /**
+         * Cuts the KV back to the tokens it shares with {@code tokens[0, length)} (the last one always fed again, for
+         * its logits), reserves room for {@code k} draft tokens and copies the new tokens in; returns the first
+         * position to feed.
+         */
+        int catchUp(int[] tokens, int length, int k) {
+            int shared = 0;
+            int held = Math.min(kv.length(), length - 1);
+            while (shared < held && fed[shared] == tokens[shared]) {
+                shared++;
+            }
+            kv.setLength(shared);
+            kv.reserve(length + k - 1);
+            System.arraycopy(tokens, shared, fed, shared, length - shared);
+            row = -1;
+            return shared;
+        }
 
         @Override
         public int draft(int[] tokens, int length, int[] out, int max) {
@@ -123,24 +266,13 @@ public final class DraftModel implements Drafter, AutoCloseable {
                 return 0;
             } catch (RuntimeException e) {
                 kv.setLength(0);
-                if (!failureLogged) {
-                    failureLogged = true;
-                    LOG.warn("draft model step failed; sequences go on without drafts where it fails", e);
-                }
+                logFailure(e);
                 return 0;
             }
         }
 
         private int compute(int[] tokens, int length, int[] out, int k) {
-            int shared = 0;
-            int held = Math.min(kv.length(), length - 1); // the last token is fed again for its logits
-            while (shared < held && fed[shared] == tokens[shared]) {
-                shared++;
-            }
-            kv.setLength(shared);
-            kv.reserve(length + k - 1);
-            System.arraycopy(tokens, shared, fed, shared, length - shared);
-            int pos = shared;
+            int pos = catchUp(tokens, length, k);
             while (pos < length) { // the tokens the draft model has not seen, in chunks of its batch
                 batch.clear();
                 int to = Math.min(length, pos + batch.remainingTokens());
@@ -150,7 +282,7 @@ public final class DraftModel implements Drafter, AutoCloseable {
             }
             float[] logits = draft.forward().logits();
             for (int i = 0; ; i++) {
-                int t = argmax(logits);
+                int t = argmax(logits, 0);
                 out[i] = t;
                 if (i + 1 == k) {
                     return k;
@@ -160,18 +292,6 @@ public final class DraftModel implements Drafter, AutoCloseable {
                 batch.add(kv, fed, length + i, length + i + 1, true);
                 draft.forward().step(batch);
             }
-        }
-
-        private int argmax(float[] logits) {
-            int best = 0;
-            float max = logits[0];
-            for (int i = 1; i < vocab; i++) {
-                if (logits[i] > max) {
-                    max = logits[i];
-                    best = i;
-                }
-            }
-            return best;
         }
 
         @Override

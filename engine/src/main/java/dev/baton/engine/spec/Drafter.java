@@ -31,4 +31,25 @@ public interface Drafter {
 
     /** The sequence this came from {@link #forSequence} for has left the loop: free what it holds. */
     default void release() {}
+
+    /**
+     * Whether the loop should draft every sequence of a step in one call to {@link #draftBatch} (a draft model runs
+     * one forward pass per draft position for all of them) rather than one {@link #draft} per sequence.
+     */
+    default boolean batched() {
+        return false;
+    }
+
+    /**
+     * Drafts for {@code n} sequences at once: for each {@code i < n}, the sequence's own drafter {@code seqs[i]}
+     * (from {@link #forSequence}), its tokens {@code tokens[i][0, lengths[i])}, at most {@code max[i]} (at least 1)
+     * draft tokens into {@code outs[i]}, and how many were written into {@code counts[i]}. The default drafts
+     * each sequence on its own.
+     */
+    default void draftBatch(Drafter[] seqs, int[][] tokens, int[] lengths, int[][] outs, int[] max, int[] counts,
+            int n) {
+        for (int i = 0; i < n; i++) {
+            counts[i] = seqs[i].draft(tokens[i], lengths[i], outs[i], max[i]);
+        }
+    }
 }

@@ -79,6 +79,11 @@ public final class StepBatch {
         return maxLogitRows - logitRows;
     }
 
+    /** Sequences this batch can still take. */
+    public int remainingSequences() {
+        return maxSequences - seqCount;
+    }
+
     public boolean hasRoomForSequence() {
         return seqCount < maxSequences && logitRows < maxLogitRows && tokenCount < maxTokens;
     }

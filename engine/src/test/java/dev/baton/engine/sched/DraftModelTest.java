@@ -135,6 +135,62 @@ class DraftModelTest {
         }
     }
 
+    /**
+     * The batched path (every sequence's draft in shared passes, the one the loop uses) drafts exactly what one
+     * sequence at a time does, across calls that move the sequences on as the target would (accepting part of a
+     * draft, a token of its own), including sequences whose catch-up is longer than a draft batch.
+     */
+    @Test
+    void shouldDraftTheSameTokensBatchedAsOneSequenceAtATime() throws Exception {
+        try (Engine e = Engine.open(settings("tiny-q8_0"));
+                DraftModel one = DraftModel.open(Oracle.model("tiny-f32"), 16L << 20, e);
+                DraftModel all = DraftModel.open(Oracle.model("tiny-f32"), 16L << 20, e)) {
+            int n = 5;
+            SplittableRandom rnd = new SplittableRandom(21);
+            int[][] tokens = new int[n][400];
+            int[] lengths = new int[n];
+            for (int i = 0; i < n; i++) {
+                lengths[i] = i == 0 ? 300 : 2 + rnd.nextInt(40); // 300: more than one draft batch (256 tokens)
+                tokens[i][0] = 508;
+                for (int t = 1; t < lengths[i]; t++) {
+                    tokens[i][t] = 3 + rnd.nextInt(497);
+                }
+            }
+            dev.baton.engine.spec.Drafter[] singles = new dev.baton.engine.spec.Drafter[n];
+            dev.baton.engine.spec.Drafter[] batched = new dev.baton.engine.spec.Drafter[n];
+            for (int i = 0; i < n; i++) {
+                singles[i] = one.forSequence();
+                batched[i] = all.forSequence();
+            }
+            int[][] outs = new int[n][6];
+            int[] max = new int[n];
+            int[] counts = new int[n];
+            for (int round = 0; round < 6; round++) {
+                for (int i = 0; i < n; i++) {
+                    max[i] = 1 + (i + round) % 5;
+                }
+                all.draftBatch(batched, tokens, lengths, outs, max, counts, n);
+                for (int i = 0; i < n; i++) {
+                    int[] expected = new int[6];
+                    int got = singles[i].draft(tokens[i], lengths[i], expected, max[i]);
+                    assertEquals(got, counts[i], "round " + round + ", sequence " + i);
+                    assertArrayEquals(java.util.Arrays.copyOf(expected, got), java.util.Arrays.copyOf(outs[i], counts[i]),
+                            "round " + round + ", sequence " + i);
+                    // the target keeps part of the draft and adds a token of its own
+                    int keep = (i + round) % (counts[i] + 1);
+                    System.arraycopy(outs[i], 0, tokens[i], lengths[i], keep);
+                    tokens[i][lengths[i] + keep] = 3 + rnd.nextInt(497);
+                    lengths[i] += keep + 1;
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                singles[i].release();
+                batched[i].release();
+            }
+            assertEquals(all.engine().pool().blockCount(), all.engine().pool().freeBlockCount());
+        }
+    }
+
     @Test
     void shouldRefuseADraftModelWithAnotherVocabularyOrNoFile() throws Exception {
         try (Engine e = Engine.open(settings("tiny-q8_0"))) {
