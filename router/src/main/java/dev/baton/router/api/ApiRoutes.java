@@ -122,28 +122,35 @@ final class ApiRoutes extends AllDirectives {
     /** {@code key}: the accepted API key, the per-key limits' subject ({@code ""} when the API is open). */
     private Route generate(Endpoint endpoint, Kind kind, String key) {
         long timeoutMillis = settings.bodyTimeout().toMillis();
+        long maxBytes = settings.maxRequestBytes();
         return optionalHeaderValueByName(SESSION_HEADER, session -> extractRequestEntity(entity -> entity
-                .getContentLengthOption().orElse(0) > settings.maxRequestBytes()
-                ? complete(HttpAnswers.error(counted(endpoint, ApiError.requestTooLarge(settings.maxRequestBytes()))))
-                : extractMaterializer(mat -> completeWithFuture(entity.toStrict(timeoutMillis, settings.maxRequestBytes(), mat)
-                        .thenCompose(strict -> completions.handle(kind, strict.getData().toArray(), key,
-                                session.orElse(null)))
-                        .exceptionally(failure -> {
-                            Throwable cause = failure instanceof java.util.concurrent.CompletionException
-                                    && failure.getCause() != null ? failure.getCause() : failure;
-                            if (cause instanceof java.util.concurrent.TimeoutException) {
-                                // Connection: close, as Pekko's own request timeout does: the rest of the body
-                                // may still be on its way
-                                return HttpAnswers.error(counted(endpoint, ApiError.bodyTimeout(timeoutMillis)))
-                                        .addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"));
-                            }
-                            if (cause instanceof EntityStreamSizeException) {
-                                return HttpAnswers.error(counted(endpoint,
-                                        ApiError.requestTooLarge(settings.maxRequestBytes())));
-                            }
-                            throw failure instanceof java.util.concurrent.CompletionException c ? c
-                                    : new java.util.concurrent.CompletionException(failure);
-                        })))));
+                .getContentLengthOption().orElse(0) > maxBytes
+                ? complete(HttpAnswers.error(counted(endpoint, ApiError.requestTooLarge(maxBytes))))
+                : extractMaterializer(mat -> completeWithFuture(entity.toStrict(timeoutMillis, maxBytes, mat)
+                        .handle((strict, failure) -> failure == null
+                                ? completions.handle(kind, strict.getData().toArray(), key, session.orElse(null))
+                                : java.util.concurrent.CompletableFuture.completedFuture(
+                                        unreadableBody(endpoint, failure, timeoutMillis)))
+                        .thenCompose(answer -> answer)))));
+    }
+
+    /**
+     * The answer to a body that could not be read: 408 when it did not arrive within the body timeout (connection
+     * closed, as Pekko's own request timeout does: the rest may still be on its way), 413 past the size limit, else
+     * 400 (a truncated body, broken chunked encoding).
+     */
+    private HttpResponse unreadableBody(Endpoint endpoint, Throwable failure, long timeoutMillis) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof java.util.concurrent.TimeoutException) {
+            return HttpAnswers.error(counted(endpoint, ApiError.bodyTimeout(timeoutMillis)))
+                    .addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"));
+        }
+        if (cause instanceof EntityStreamSizeException) {
+            return HttpAnswers.error(counted(endpoint, ApiError.requestTooLarge(settings.maxRequestBytes())));
+        }
+        return HttpAnswers.error(counted(endpoint, ApiError.invalid(null, "the request body cannot be read: "
+                + cause.getMessage())));
     }
 
     private Route planner() {
