@@ -20,7 +20,8 @@ final class EngineOptions {
     @Option(names = "--threads", paramLabel = "N", description = "compute threads (default: all cores)")
     Integer threads;
 
-    @Option(names = "--kv-dtype", paramLabel = "F32|F16", description = "KV cache element type (default: F32)")
+    @Option(names = "--kv-dtype", paramLabel = "F32|F16|Q8_0", description = "KV cache element type (default: F32; "
+            + "Q8_0 needs a head dimension that is a multiple of 32)")
     String kvDtype;
 
     /** True when no model was given anywhere and the demo model is used. */
@@ -59,8 +60,9 @@ final class EngineOptions {
             s = s.withKvDtype(switch (kvDtype.toUpperCase(java.util.Locale.ROOT)) {
                 case "F32" -> dev.baton.engine.gguf.GgmlType.F32;
                 case "F16" -> dev.baton.engine.gguf.GgmlType.F16;
+                case "Q8_0" -> dev.baton.engine.gguf.GgmlType.Q8_0;
                 default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                        "--kv-dtype must be F32 or F16, got " + kvDtype);
+                        "--kv-dtype must be F32, F16 or Q8_0, got " + kvDtype);
             });
         }
         return s.validate();

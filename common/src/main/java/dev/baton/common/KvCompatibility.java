@@ -9,7 +9,7 @@ import java.util.List;
  * {@link #mismatch(KvCompatibility)}'s reason.
  *
  * @param model           fingerprint of the model file the KV was computed with
- * @param dtype           element type of the KV cache ("F32" or "F16")
+ * @param dtype           element type of the KV cache ("F32", "F16" or "Q8_0")
  * @param blockSize       positions per block
  * @param layout          name of the byte layout inside a block
  * @param protocolVersion version of the KV format / transfer protocol

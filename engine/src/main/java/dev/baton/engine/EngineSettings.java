@@ -14,7 +14,7 @@ import java.util.Locale;
  * @param threads          compute threads of the forward pass (1..1024)
  * @param kvCacheBytes     off-heap bytes for the KV block pool (rounded down to whole blocks)
  * @param blockSize        positions per KV block (docs/design.md §4; default 16)
- * @param kvDtype          F32 or F16
+ * @param kvDtype          F32, F16 or Q8_0 (blocks of 32 along each head's row: the head dimension must divide)
  * @param maxBatchTokens   tokens one forward pass takes (prefill chunk budget)
  * @param maxBatchSequences sequences one forward pass takes
  * @param kernelMode       vectorized or scalar kernels
@@ -59,8 +59,8 @@ public record EngineSettings(
             int threads = c.getInt("threads");
             String kernels = c.getString("kernels").toUpperCase(Locale.ROOT);
             String dtype = c.getString("kv-dtype").toUpperCase(Locale.ROOT);
-            if (!dtype.equals("F32") && !dtype.equals("F16")) {
-                throw new EngineException("baton.engine.kv-dtype = " + dtype + ": must be F32 or F16");
+            if (!dtype.equals("F32") && !dtype.equals("F16") && !dtype.equals("Q8_0")) {
+                throw new EngineException("baton.engine.kv-dtype = " + dtype + ": must be F32, F16 or Q8_0");
             }
             if (!kernels.equals("VECTOR") && !kernels.equals("SCALAR")) {
                 throw new EngineException("baton.engine.kernels = " + kernels + ": must be vector or scalar");
@@ -120,7 +120,8 @@ public record EngineSettings(
         check(threads >= 1 && threads <= 1024, "threads", threads, "1..1024");
         check(kvCacheBytes >= 1, "kvCacheBytes", kvCacheBytes, ">= 1 block");
         check(blockSize >= 1 && blockSize <= 1024, "blockSize", blockSize, "1..1024");
-        check(kvDtype == GgmlType.F32 || kvDtype == GgmlType.F16, "kvDtype", kvDtype, "F32 or F16");
+        check(kvDtype == GgmlType.F32 || kvDtype == GgmlType.F16 || kvDtype == GgmlType.Q8_0, "kvDtype", kvDtype,
+                "F32, F16 or Q8_0");
         check(maxBatchTokens >= 1 && maxBatchTokens <= 65536, "maxBatchTokens", maxBatchTokens, "1..65536");
         check(maxBatchSequences >= 1 && maxBatchSequences <= 4096, "maxBatchSequences", maxBatchSequences, "1..4096");
         return this;

@@ -23,7 +23,7 @@ import java.util.Map;
  *
  * @param modelName       the model's name (GGUF {@code general.name}); issue 16 routes by it
  * @param model           the fingerprint of the model file
- * @param kvDtype         element type of the KV cache (F32 or F16)
+ * @param kvDtype         element type of the KV cache (F32, F16 or Q8_0)
  * @param blockSize       positions per KV block
  * @param kvLayout        name of the byte layout inside a block
  * @param protocolVersion the KV format / transfer protocol version ({@link KvCompatibility#PROTOCOL_VERSION})

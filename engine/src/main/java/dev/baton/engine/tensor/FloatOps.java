@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Vector operations of the forward pass outside the matrix products: dot products and
- * {@code y += alpha*x} over the KV cache (off-heap, F32 or little-endian F16), stores into it, and
+ * {@code y += alpha*x} over the KV cache (off-heap, F32, little-endian F16 or Q8_0 blocks), stores into it, and
  * RMS normalization.
  *
  * <p>Static, stateless, allocation-free and thread-safe. Vectorized where the Vector API is usable
@@ -35,6 +35,9 @@ public final class FloatOps {
         if (bType == GgmlType.F16) {
             return VECTOR ? FloatOpsVector.dotF16(a, ao, b, bByteOffset, n) : scalarDotF16(a, ao, b, bByteOffset, n);
         }
+        if (bType == GgmlType.Q8_0) {
+            return dotQ8_0(a, ao, b, bByteOffset, n);
+        }
         throw unsupported(bType);
     }
 
@@ -52,6 +55,8 @@ public final class FloatOps {
             } else {
                 scalarAxpy(alpha, x, xByteOffset, xType, y, yo, n);
             }
+        } else if (xType == GgmlType.Q8_0) {
+            axpyQ8_0(alpha, x, xByteOffset, y, yo, n);
         } else {
             throw unsupported(xType);
         }
@@ -72,6 +77,9 @@ public final class FloatOps {
             for (int i = 0; i < n; i++) {
                 dst.set(I16_LE, dstByteOffset + 2L * i, HalfFloats.floatToF16(src[so + i]));
             }
+        } else if (dstType == GgmlType.Q8_0) {
+            // ggml's quantize_row_q8_0_ref: per 32 values d = max|x| / 127 (stored as f16), q = roundf(x / d)
+            dev.baton.engine.gguf.GgufQuantizer.quantize(GgmlType.Q8_0, src, so, n, dst, dstByteOffset);
         } else {
             throw unsupported(dstType);
         }
@@ -132,7 +140,39 @@ public final class FloatOps {
         }
     }
 
+    /**
+     * {@code sum(a[ao+i] * x[i])} over Q8_0 blocks of 32 ({@code f16 d | i8 q[32]}): per block the products with
+     * the integers in one {@code fma} chain, then {@code acc = fma(d, blockSum, acc)}; a fixed order, so the same
+     * bits whatever the batch or thread.
+     */
+    static float dotQ8_0(float[] a, int ao, MemorySegment b, long bOff, int n) {
+        float acc = 0f;
+        for (int blk = 0; blk < n / 32; blk++) {
+            long at = bOff + 34L * blk;
+            float d = HalfFloats.f16ToFloat(b.get(I16_LE, at));
+            int base = ao + blk * 32;
+            float s = 0f;
+            for (int j = 0; j < 32; j++) {
+                s = Math.fma(a[base + j], b.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 2 + j), s);
+            }
+            acc = Math.fma(d, s, acc);
+        }
+        return acc;
+    }
+
+    /** {@code y[yo+i] += alpha * d * q[i]} over Q8_0 blocks of 32: {@code fma(alpha * d, q, y)} each. */
+    static void axpyQ8_0(float alpha, MemorySegment x, long xOff, float[] y, int yo, int n) {
+        for (int blk = 0; blk < n / 32; blk++) {
+            long at = xOff + 34L * blk;
+            float ad = alpha * HalfFloats.f16ToFloat(x.get(I16_LE, at));
+            int base = yo + blk * 32;
+            for (int j = 0; j < 32; j++) {
+                y[base + j] = Math.fma(ad, x.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 2 + j), y[base + j]);
+            }
+        }
+    }
+
     private static IllegalArgumentException unsupported(GgmlType type) {
-        return new IllegalArgumentException("KV element type " + type + " is not F32 or F16");
+        return new IllegalArgumentException("KV element type " + type + " is not F32, F16 or Q8_0");
     }
 }

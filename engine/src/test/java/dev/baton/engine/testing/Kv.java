@@ -15,7 +15,7 @@ public final class Kv {
     public static byte[] bytes(KvSequence seq) {
         KvBlockPool pool = seq.pool();
         KvCacheSpec spec = pool.spec();
-        int run = spec.headDim() * spec.elementBytes();
+        int run = spec.rowBytes();
         byte[] out = new byte[seq.length() * spec.layerCount() * 2 * spec.kvHeadCount() * run];
         MemorySegment dst = MemorySegment.ofArray(out);
         long o = 0;
