@@ -197,6 +197,10 @@ final class BenchCommand implements Callable<Integer> {
                 + "counts alternating, with each one's ratio to the first (default: off; the default model: small-q8_0)")
         int context;
 
+        @Option(names = "--kv-dtype", defaultValue = "F32", paramLabel = "F32|F16|Q8_0", description = "with --context: "
+                + "the KV cache type (default: ${DEFAULT-VALUE})")
+        String kvDtype;
+
         @Option(names = "--heads", split = ",", paramLabel = "N", description = "with --context: also measure each model "
                 + "rewritten with N attention heads of width/N dimensions (same weights; written to the cache directory), "
                 + "to see attention spread over threads when heads are few (e.g. 3,1)")
@@ -257,7 +261,9 @@ final class BenchCommand implements Callable<Integer> {
         }
 
         private int longContext(List<Path> list) throws Exception {
-            LongContextBenchmark bench = new LongContextBenchmark(context, decodeTokens, repetitions);
+            LongContextBenchmark bench = new LongContextBenchmark(context, decodeTokens, repetitions,
+                    dev.baton.engine.gguf.GgmlType.valueOf(kvDtype.toUpperCase(java.util.Locale.ROOT)));
+            System.err.println("baton bench engine: KV cache " + kvDtype.toUpperCase(java.util.Locale.ROOT));
             List<LongContextBenchmark.Row> rows = new ArrayList<>();
             Path cache = Path.of(BatonConfig.load(null).getString("baton.engine.cache-dir"));
             for (Path m : list) {

@@ -38,14 +38,21 @@ public final class LongContextBenchmark {
     private final int context;
     private final int steps;
     private final int repetitions;
+    private final dev.baton.engine.gguf.GgmlType kvDtype;
 
     public LongContextBenchmark(int context, int steps, int repetitions) {
+        this(context, steps, repetitions, dev.baton.engine.gguf.GgmlType.F32);
+    }
+
+    /** @param kvDtype the engines' KV cache type ({@code baton.engine.kv-dtype}) */
+    public LongContextBenchmark(int context, int steps, int repetitions, dev.baton.engine.gguf.GgmlType kvDtype) {
         if (context < 1 || steps < 1 || repetitions < 1) {
             throw new IllegalArgumentException("context, steps and repetitions must be positive");
         }
         this.context = context;
         this.steps = steps;
         this.repetitions = repetitions;
+        this.kvDtype = kvDtype;
     }
 
     /** Measures {@code model} at each thread count; rows in the order of {@code threadCounts}. */
@@ -59,7 +66,7 @@ public final class LongContextBenchmark {
             int[] tokens = null;
             for (int i = 0; i < n; i++) {
                 EngineSettings s = EngineSettings.defaults(model).withThreads(threadCounts.get(i))
-                        .withKvCacheBytes(1L << 30).withBatch(512, 1);
+                        .withKvCacheBytes(1L << 30).withBatch(512, 1).withKvDtype(kvDtype);
                 engines[i] = Engine.open(s);
                 int limit = engines[i].config().contextLength();
                 if (context + 1 > limit) {

@@ -19,6 +19,8 @@ import java.lang.foreign.MemorySegment;
 public final class FloatOps {
 
     private static final boolean VECTOR = KernelMode.defaultMode() == KernelMode.VECTOR;
+    /** Q8_0 rows take the vector kernels with 8 or more float lanes (no byte shape holds fewer than 8 lanes' bytes). */
+    private static final boolean VECTOR_Q8_0 = VECTOR && FloatOpsVector.q8_0Rows();
 
     private FloatOps() {}
 
@@ -36,7 +38,7 @@ public final class FloatOps {
             return VECTOR ? FloatOpsVector.dotF16(a, ao, b, bByteOffset, n) : scalarDotF16(a, ao, b, bByteOffset, n);
         }
         if (bType == GgmlType.Q8_0) {
-            return dotQ8_0(a, ao, b, bByteOffset, n);
+            return VECTOR_Q8_0 ? FloatOpsVector.dotQ8_0(a, ao, b, bByteOffset, n) : dotQ8_0(a, ao, b, bByteOffset, n);
         }
         throw unsupported(bType);
     }
@@ -56,7 +58,11 @@ public final class FloatOps {
                 scalarAxpy(alpha, x, xByteOffset, xType, y, yo, n);
             }
         } else if (xType == GgmlType.Q8_0) {
-            axpyQ8_0(alpha, x, xByteOffset, y, yo, n);
+            if (VECTOR_Q8_0) {
+                FloatOpsVector.axpyQ8_0(alpha, x, xByteOffset, y, yo, n);
+            } else {
+                axpyQ8_0(alpha, x, xByteOffset, y, yo, n);
+            }
         } else {
             throw unsupported(xType);
         }

@@ -119,6 +119,56 @@ final class FloatOpsVector {
         }
     }
 
+    /** Bytes, one per float lane: the int8 values of a Q8_0 block, L at a time (null below 8 lanes: no such shape). */
+    private static final jdk.incubator.vector.VectorSpecies<Byte> B = L >= 8
+            ? jdk.incubator.vector.VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(L * 8)) : null;
+
+    /** Whether the Q8_0 row kernels below run here (8 or more float lanes). */
+    static boolean q8_0Rows() {
+        return B != null;
+    }
+
+    /**
+     * {@code sum(a[ao+i] * x[i])} over Q8_0 blocks: per block the lanes' fma chains over the integers (as floats),
+     * then {@code acc = fma(blockSums, d, acc)} lanewise, the lanes summed pairwise at the end. A fixed order, so the
+     * same bits for a row whatever the batch or thread (other widths round differently).
+     */
+    static float dotQ8_0(float[] a, int ao, MemorySegment b, long bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < n / 32; blk++) {
+            long at = bOff + 34L * blk;
+            float d = Float.float16ToFloat(b.get(I16_LE, at));
+            int base = ao + blk * 32;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += L) {
+                FloatVector q = (FloatVector) jdk.incubator.vector.ByteVector.fromMemorySegment(B, b, at + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                s = FloatVector.fromArray(F, a, base + j).fma(q, s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, d), acc);
+        }
+        if (L == 16) {
+            acc = acc.add(acc.rearrange(SWAP8));
+        }
+        acc = acc.add(acc.rearrange(SWAP4));
+        acc = acc.add(acc.rearrange(SWAP2));
+        return acc.add(acc.rearrange(SWAP1)).lane(0);
+    }
+
+    /** {@code y[yo+i] += alpha * d * q[i]} over Q8_0 blocks: lanewise {@code fma(alpha * d, q, y)}, the scalar bits. */
+    static void axpyQ8_0(float alpha, MemorySegment x, long xOff, float[] y, int yo, int n) {
+        for (int blk = 0; blk < n / 32; blk++) {
+            long at = xOff + 34L * blk;
+            FloatVector ad = FloatVector.broadcast(F, alpha * Float.float16ToFloat(x.get(I16_LE, at)));
+            int base = yo + blk * 32;
+            for (int j = 0; j < 32; j += L) {
+                FloatVector q = (FloatVector) jdk.incubator.vector.ByteVector.fromMemorySegment(B, x, at + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                ad.fma(q, FloatVector.fromArray(F, y, base + j)).intoArray(y, base + j);
+            }
+        }
+    }
+
     static void storeF32(float[] src, int so, MemorySegment dst, long dstOff, int n) {
         int upper = n - n % L;
         for (int i = 0; i < upper; i += L) {

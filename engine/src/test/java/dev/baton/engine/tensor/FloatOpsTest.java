@@ -90,6 +90,29 @@ class FloatOpsTest {
         }
     }
 
+    /** Q8_0 cache rows: the vector dot within float rounding of the scalar one, the vector axpy bit for bit. */
+    @Test
+    void shouldAgreeWithTheScalarLoopsOnQ8_0Rows() {
+        assumeTrue(KernelMode.vectorAvailable() && FloatOpsVector.q8_0Rows(), "Vector API not usable here, or < 8 lanes");
+        MemorySegment kv = Arena.ofAuto().allocate(34L * 8 + 6);
+        for (int n : new int[] {32, 64, 96, 256}) {
+            float[] a = TestTensors.randomFloats(n + 2, 140 + n, 1f);
+            float[] b = TestTensors.randomFloats(n, 180 + n, 3f);
+            FloatOps.store(b, 0, kv, 6, GgmlType.Q8_0, n);
+            double magnitude = 0;
+            for (int i = 0; i < n; i++) {
+                magnitude += Math.abs((double) a[2 + i] * b[i]);
+            }
+            assertEquals(FloatOps.dotQ8_0(a, 2, kv, 6, n), FloatOpsVector.dotQ8_0(a, 2, kv, 6, n), 1e-6 * magnitude,
+                    "dot n=" + n);
+            float[] y1 = TestTensors.randomFloats(n + 1, 220 + n, 1f);
+            float[] y2 = y1.clone();
+            FloatOps.axpyQ8_0(0.3f, kv, 6, y1, 1, n);
+            FloatOpsVector.axpyQ8_0(0.3f, kv, 6, y2, 1, n);
+            assertArrayEquals(y1, y2, 0f, "axpy n=" + n);
+        }
+    }
+
     @Test
     void shouldAgreeWithTheScalarLoopsOnEveryLength() {
         assumeTrue(KernelMode.vectorAvailable(), "Vector API not usable here");

@@ -20,7 +20,7 @@ import java.util.function.LongSupplier;
  *  3. tokens/min bucket   has p + max_tokens  6. KV positions claimed + p + max_tokens
  *                                                                          <= kv-fraction * pool KV positions
  *                                             7. predicted TTFT = (queued + p) / speed <= max-ttft
- *                                                (before any prompt was computed: queued + p <= 8192)
+ *                                                (before 512 prompt tokens were computed: queued + p <= 8192)
  * </pre>
  *
  * The first check that fails decides; a refused request changes no count. An admitted one holds a
@@ -75,6 +75,14 @@ public final class AdmissionControl {
      */
     static final long COLD_QUEUED_PROMPT_TOKENS = 8192;
 
+    /**
+     * Prompt tokens computed before the measured speed is used: a few short first prompts say little about it (their
+     * wait is mostly the fixed latency of routing, a step and the handoff: a 3-token prompt answered in 0.3 s
+     * "measures" 10 tokens/s and would then refuse a burst that the cluster computes in seconds). Until then the
+     * cold bound holds.
+     */
+    static final long MIN_MEASURED_PROMPT_TOKENS = 512;
+
     private final AdmissionSettings settings;
     private final LongSupplier clock;
     private final long minRetryAfterSeconds;
@@ -96,7 +104,7 @@ public final class AdmissionControl {
         this.settings = settings.validate();
         this.minRetryAfterSeconds = Math.max(1, minRetryAfterSeconds);
         this.clock = clock;
-        this.predictor = new TtftPredictor(0.9, 1, clock.getAsLong());
+        this.predictor = new TtftPredictor(0.9, MIN_MEASURED_PROMPT_TOKENS, clock.getAsLong());
         if (registry != null) {
             for (Reason r : Reason.values()) {
                 rejections.put(r, Counter.builder("baton.router.admission.rejections").tag("reason", r.tag)
@@ -165,7 +173,7 @@ public final class AdmissionControl {
             long predicted = predictor.predictNanos(promptTokens, now);
             long limit = settings.maxTtft().toNanos();
             if (predicted < 0 && queued + promptTokens > COLD_QUEUED_PROMPT_TOKENS) {
-                // no prompt computed yet (a cold router): no speed to predict with, so queue little
+                // too little computed yet (a cold router): no speed to predict with, so queue little
                 return refuse(Reason.TTFT, "the router has not measured the prefill speed yet and " + queued
                         + " prompt tokens wait", -1);
             }

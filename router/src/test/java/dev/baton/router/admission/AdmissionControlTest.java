@@ -150,6 +150,21 @@ class AdmissionControlTest {
         admitted(a.admit("", 1000, 1, 0)); // 0.8 s predicted
     }
 
+    /** A short first prompt (its wait mostly fixed latency) does not make a speed that refuses what follows. */
+    @Test
+    void shouldNotPredictFromAFewShortFirstPrompts() {
+        AdmissionControl a = control(open().withMaxTtft(Duration.ofSeconds(10)));
+        AdmissionControl.Ticket hi = admitted(a.admit("", 3, 1, 0));
+        now += 300 * MS; // 10 tokens/s, were it believed
+        hi.prefilled();
+        hi.ended(1);
+        assertTrue(Double.isNaN(a.prefillTokensPerSecond()), "no speed from 3 tokens");
+        for (int i = 0; i < 20; i++) {
+            admitted(a.admit("", 400, 1, 0)); // 8,000 queued: within the cold bound
+        }
+        refused(a.admit("", 400, 1, 0), Reason.TTFT); // 8,400 > 8,192
+    }
+
     @Test
     void shouldChangeNoCountForARefusedRequest() {
         AdmissionControl a = control(open().withBounds(1, 1_000_000, 0).withKeyLimits(0, 0, 100, 0));
