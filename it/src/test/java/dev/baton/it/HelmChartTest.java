@@ -331,6 +331,20 @@ class HelmChartTest {
 
     // -------------------------------------------------------------------------------------------- planner
 
+    /** {@code model.draftPath}: the decode and worker pools draft with it; the prefill pool (which never decodes) not. */
+    @Test
+    void shouldDraftWithTheDraftModelOnTheDecodeAndWorkerPoolsOnly() throws IOException {
+        Manifests m = template(null, Map.of("model.path", "/models/m.gguf", "model.draftPath", "/models/draft.gguf",
+                "worker.enabled", "true"));
+        for (String pool : List.of("decode.conf", "worker.conf")) {
+            Config c = clusterConf(m, pool);
+            assertEquals("draft-model", c.getString("baton.engine.speculation.mode"), pool);
+            assertEquals("/models/draft.gguf", c.getString("baton.engine.speculation.draft-model"), pool);
+        }
+        assertFalse(clusterConf(m, "prefill.conf").hasPath("baton.engine.speculation"), "prefill pool");
+        assertFalse(clusterConf(defaults(), "decode.conf").hasPath("baton.engine.speculation"), "no draft model");
+    }
+
     static Manifests planned() throws IOException {
         return template(null, Map.of("planner.mode", "act", "planner.profile", "/models/profile.json",
                 "planner.objectives.ttft", "300ms", "planner.pools.decode.max", "6"));
