@@ -139,6 +139,9 @@ public record DeployNode(String id, Role role, Inventory.Host host, int clusterP
             a.addAll(List.of("--seed", seed));
         }
         a.addAll(List.of("--node-id", id, "--model", inventory.model()));
+        if (!inventory.draftModel().isEmpty() && (role == Role.DECODE || role == Role.WORKER)) {
+            a.addAll(List.of("--draft-model", inventory.draftModel()));
+        }
         if (inventory.threads() > 0) {
             a.addAll(List.of("--threads", Integer.toString(inventory.threads())));
         }

@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
  * @param batonHome   directory on the hosts holding {@code bin/baton}
  * @param runDir      directory on the hosts for node logs and pid files
  * @param model       GGUF file on the hosts
+ * @param draftModel  GGUF file on the hosts that the decode and worker nodes draft with ({@code --draft-model}), or ""
  * @param config      configuration file on the hosts for {@code --config}, or "" for none
  * @param threads     compute threads per node, 0 for all cores
  * @param heap        JVM heap per node ({@code -Xmx} value, e.g. {@code 2g})
@@ -44,7 +45,8 @@ import java.util.regex.Pattern;
  * @param stopGrace   how long a node has after SIGTERM before SIGKILL
  * @param hosts       the hosts, in file order
  */
-public record Inventory(Path source, SshSettings ssh, String batonHome, String runDir, String model, String config,
+public record Inventory(Path source, SshSettings ssh, String batonHome, String runDir, String model, String draftModel,
+        String config,
         int threads, String heap, String javaOptions, Map<String, String> environment, int clusterPort,
         String nodeIdPrefix, String apiKey, Duration readyTimeout, Duration stopGrace, List<Host> hosts) {
 
@@ -190,7 +192,9 @@ public record Inventory(Path source, SshSettings ssh, String batonHome, String r
         for (int i = 0; i < list.size(); i++) {
             hosts.add(host(i, list.get(i).toConfig(), ssh, ports, source));
         }
-        Inventory inventory = new Inventory(source, ssh, home, runDir, model, c.getString("config").strip(), threads,
+        String draftModel = c.getString("draft-model").strip();
+        Inventory inventory = new Inventory(source, ssh, home, runDir, model, draftModel, c.getString("config").strip(),
+                threads,
                 heap, c.getString("java-options").strip(), env, clusterPort, prefix, c.getString("api-key"), ready,
                 grace, hosts);
         checkRoles(inventory);

@@ -53,6 +53,10 @@ final class NodeScripts {
                         + "/cli/target/dist (run bin/build -DskipTests package there)")).append('\n');
         s.append("[ -f ").append(quote(inventory.model())).append(" ] || problem ")
                 .append(quote("model file not found: " + inventory.model())).append('\n');
+        if (!inventory.draftModel().isEmpty()) {
+            s.append("[ -f ").append(quote(inventory.draftModel())).append(" ] || problem ")
+                    .append(quote("draft model file not found: " + inventory.draftModel())).append('\n');
+        }
         if (!inventory.config().isEmpty()) {
             s.append("[ -f ").append(quote(inventory.config())).append(" ] || problem ")
                     .append(quote("config file not found: " + inventory.config())).append('\n');

@@ -78,6 +78,22 @@ class InventoryTest {
     }
 
     @Test
+    void shouldGiveTheDraftModelToTheDecodeNodesOnly() throws Exception {
+        Inventory inv = load(FIVE_HOSTS + "draft-model = \"/models/draft.gguf\"\n");
+        for (DeployNode n : inv.nodes()) {
+            List<String> args = n.arguments(inv, List.of());
+            boolean decode = n.id().startsWith("decode");
+            assertEquals(decode, args.contains("--draft-model"), n.id() + ": " + args);
+            if (decode) {
+                assertEquals("/models/draft.gguf", args.get(args.indexOf("--draft-model") + 1));
+            }
+        }
+        Inventory plain = load(FIVE_HOSTS);
+        assertTrue(plain.nodes().stream().noneMatch(n -> n.arguments(plain, List.of()).contains("--draft-model")),
+                "no draft model by default");
+    }
+
+    @Test
     void shouldGiveSeveralNodesOnOneHostTheirOwnPorts() throws Exception {
         Inventory inv = load(BASE + """
                 node-id-prefix = "t1-"
