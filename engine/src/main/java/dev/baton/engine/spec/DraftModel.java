@@ -253,45 +253,24 @@ public final class DraftModel implements Drafter, AutoCloseable {
             return shared;
         }
 
+        /** One sequence on its own: {@link #draftBatch} with this sequence alone (arrays made once, here). */
+        private final Drafter[] self = {this};
+        private final int[][] tokensOf = new int[1][];
+        private final int[][] outOf = new int[1][];
+        private final int[] lengthOf = new int[1];
+        private final int[] maxOf = new int[1];
+        private final int[] countOf = new int[1];
+
         @Override
         public int draft(int[] tokens, int length, int[] out, int max) {
-            int k = Math.min(max, context - length);
-            if (k <= 0 || length < 1) {
-                return 0;
-            }
-            try {
-                return compute(tokens, length, out, k);
-            } catch (KvPoolExhaustedException e) {
-                kv.setLength(0); // keep nothing half-computed; the next draft starts over
-                return 0;
-            } catch (RuntimeException e) {
-                kv.setLength(0);
-                logFailure(e);
-                return 0;
-            }
-        }
-
-        private int compute(int[] tokens, int length, int[] out, int k) {
-            int pos = catchUp(tokens, length, k);
-            while (pos < length) { // the tokens the draft model has not seen, in chunks of its batch
-                batch.clear();
-                int to = Math.min(length, pos + batch.remainingTokens());
-                batch.add(kv, fed, pos, to, to == length);
-                draft.forward().step(batch);
-                pos = to;
-            }
-            float[] logits = draft.forward().logits();
-            for (int i = 0; ; i++) {
-                int t = argmax(logits, 0);
-                out[i] = t;
-                if (i + 1 == k) {
-                    return k;
-                }
-                fed[length + i] = t;
-                batch.clear();
-                batch.add(kv, fed, length + i, length + i + 1, true);
-                draft.forward().step(batch);
-            }
+            tokensOf[0] = tokens;
+            outOf[0] = out;
+            lengthOf[0] = length;
+            maxOf[0] = max;
+            DraftModel.this.draftBatch(self, tokensOf, lengthOf, outOf, maxOf, countOf, 1);
+            tokensOf[0] = null;
+            outOf[0] = null;
+            return countOf[0];
         }
 
         @Override

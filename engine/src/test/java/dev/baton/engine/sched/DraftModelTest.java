@@ -136,8 +136,8 @@ class DraftModelTest {
     }
 
     /**
-     * The batched path (every sequence's draft in shared passes, the one the loop uses) drafts exactly what one
-     * sequence at a time does, across calls that move the sequences on as the target would (accepting part of a
+     * The batched path (every sequence's draft in shared passes, the one the loop uses) drafts exactly what each
+     * sequence drafted on its own does, across calls that move the sequences on as the target would (accepting part of a
      * draft, a token of its own), including sequences whose catch-up is longer than a draft batch.
      */
     @Test
