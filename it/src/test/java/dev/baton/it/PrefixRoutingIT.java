@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,14 +38,18 @@ class PrefixRoutingIT {
         int httpPort = NodeProcess.freePort();
         int seedPort = NodeProcess.freePort();
         String seed = "127.0.0.1:" + seedPort;
+        // the burst below freezes the prefix's holder while it is routed: no process may take that pause for a crash
+        Path conf = dir.resolve("patient.conf");
+        Files.writeString(conf, "include file(\"" + NodeProcess.root().resolve("cluster.conf") + "\")\n"
+                + "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 20s\n");
         // requests go through a prefill node even when the decode node holds their prompt (DecodeReuseIT covers that)
         try (NodeProcess router = NodeProcess.start(dir, "router", List.of("-Dbaton.router.routing.decode-prefill-threshold=0"),
-                    "router", "--model",
-                    DisaggregatedClusterIT.MODEL.toString(), "--port", Integer.toString(httpPort), "--cluster-port",
+                    "router", "--config", conf.toString(),
+                    "--model", DisaggregatedClusterIT.MODEL.toString(), "--port", Integer.toString(httpPort), "--cluster-port",
                     Integer.toString(seedPort), "--seed", seed);
-                NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed);
-                NodeProcess p2 = DisaggregatedClusterIT.node(dir, "p2", "prefill", seed);
-                NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed)) {
+                NodeProcess p1 = DisaggregatedClusterIT.node(dir, "p1", "prefill", seed, "--config", conf.toString());
+                NodeProcess p2 = DisaggregatedClusterIT.node(dir, "p2", "prefill", seed, "--config", conf.toString());
+                NodeProcess d1 = DisaggregatedClusterIT.node(dir, "d1", "decode", seed, "--config", conf.toString())) {
             List<NodeProcess> all = List.of(router, p1, p2, d1);
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             String base = "http://127.0.0.1:" + httpPort;
@@ -72,22 +77,32 @@ class PrefixRoutingIT {
             Map<String, Long> after = firstTokens(http, base, 6);
             assertEquals(before.get(holder) + 5, after.get(holder), "every request went to " + holder + ": " + after);
 
-            // a burst of requests sharing the prefix spreads over both prefill nodes (the herding guard)
+            // a burst of requests sharing the prefix spreads over both prefill nodes (the herding guard): the holder is
+            // frozen (SIGSTOP) while the burst is routed, so its requests pile up in flight whatever this machine's speed
+            // (a holder that keeps up with a burst rightly takes all of it); once it has max-imbalance (4) more than
+            // the other node, the guard sends the rest there
+            String other = holder.equals("p1") ? "p2" : "p1";
+            NodeProcess frozen = holder.equals("p1") ? p1 : p2;
             List<CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
-            for (int i = 0; i < 16; i++) {
-                burst.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
-                        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(120))
-                        .POST(HttpRequest.BodyPublishers.ofString(request(system + "Burst " + i + "?", 24))).build(),
-                        HttpResponse.BodyHandlers.ofString()));
+            frozen.freeze(true);
+            try {
+                for (int i = 0; i < 16; i++) {
+                    burst.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                            .header("Content-Type", "application/json").timeout(Duration.ofSeconds(120))
+                            .POST(HttpRequest.BodyPublishers.ofString(request(system + "Burst " + i + "?", 24))).build(),
+                            HttpResponse.BodyHandlers.ofString()));
+                }
+                awaitGuard(http, base, holder, other, after.get(other), all);
+            } finally {
+                frozen.freeze(false);
             }
             for (CompletableFuture<HttpResponse<String>> f : burst) {
                 HttpResponse<String> r = f.get(120, TimeUnit.SECONDS);
                 assertEquals(200, r.statusCode(), r.body());
             }
             Map<String, Long> burstDone = firstTokens(http, base, 22);
-            for (String node : List.of("p1", "p2")) {
-                assertTrue(burstDone.get(node) > after.get(node), "the burst never reached " + node + ": " + burstDone);
-            }
+            assertTrue(burstDone.get(holder) >= after.get(holder) + 5, "the holder took at least 5: " + burstDone);
+            assertTrue(burstDone.get(other) > after.get(other), "the burst never reached " + other + ": " + burstDone);
             String metrics = HttpClusterIT.raw(http, base + "/metrics", null).body();
             assertTrue(metrics.contains("baton_routing_decisions_total{reason=\"prefix\",role=\"prefill\"}"),
                     "routing decisions metered");
@@ -108,6 +123,34 @@ class PrefixRoutingIT {
             JsonNode s2 = HttpClusterIT.post(http, base + "/v1/completions", salted);
             assertTrue(s2.at("/usage/prompt_tokens_details/cached_tokens").asInt() >= 16 * ((promptTokens - 1) / 16),
                     "the salted prompt again reuses its own blocks: " + s2);
+        }
+    }
+
+    /**
+     * Waits (up to 20 s) until the router holds 5 requests in flight on the frozen {@code holder} (max-imbalance + 1)
+     * and {@code other} has computed a request more than {@code otherBefore}: the guard sent it there.
+     */
+    static void awaitGuard(HttpClient http, String base, String holder, String other, long otherBefore,
+            List<NodeProcess> all) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            int held = 0;
+            long computed = 0;
+            for (JsonNode v : DisaggregatedClusterIT.nodes(http, base)) {
+                if (v.get("node").asText().equals(holder)) {
+                    held = v.get("in_flight").asInt();
+                } else if (v.get("node").asText().equals(other)) {
+                    computed = v.get("generated_tokens").asLong();
+                }
+            }
+            if (held >= 5 && computed > otherBefore) {
+                return;
+            }
+            int h = held;
+            long c = computed;
+            assertTrue(System.nanoTime() < deadline, () -> "the frozen " + holder + " has " + h + " in flight, " + other
+                    + " computed " + (c - otherBefore) + " of the burst\n" + DisaggregatedClusterIT.logs(all));
+            Thread.sleep(100);
         }
     }
 
