@@ -69,6 +69,36 @@ public final class StepBatch {
         return logitRows;
     }
 
+    /** Token {@code i} of the batch's flat token list. */
+    public int token(int i) {
+        return tokens[i];
+    }
+
+    /** The position of token {@code i} in its sequence. */
+    public int position(int i) {
+        return positions[i];
+    }
+
+    /** The batch sequence index ({@link #sequence}) of token {@code i}. */
+    public int tokenSequence(int i) {
+        return tokenSeq[i];
+    }
+
+    /** Sequence {@code s} of the batch, with its block table. */
+    public KvSequence sequence(int s) {
+        return seqs[s];
+    }
+
+    /** The token index whose logits go to row {@code r}. */
+    public int logitToken(int r) {
+        return logitTokenIndex[r];
+    }
+
+    /** The longest context a sequence of this batch may reach (the model's). */
+    public int contextLength() {
+        return contextLength;
+    }
+
     /** Tokens this batch can still take. */
     public int remainingTokens() {
         return maxTokens - tokenCount;

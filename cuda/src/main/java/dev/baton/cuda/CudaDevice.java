@@ -1,0 +1,242 @@
+package dev.baton.cuda;
+
+import static jcuda.driver.JCudaDriver.cuCtxCreate;
+import static jcuda.driver.JCudaDriver.cuCtxDestroy;
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
+import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
+import static jcuda.driver.JCudaDriver.cuInit;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD8;
+import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One GPU through CUDA's driver API (JCuda): a context, {@link KernelImage}'s module loaded into it, device memory
+ * and kernel launches. {@link #probe()} says, without failing, whether a GPU can be used here and why not.
+ * Not thread-safe: one owner (a node's engine loop) at a time.
+ */
+public final class CudaDevice implements AutoCloseable {
+
+    /** What the driver says about a device. */
+    public record Info(int ordinal, String name, long memoryBytes, int multiprocessors, int major, int minor) {}
+
+    /** Whether a GPU can be used: the devices found, or the reason none can. */
+    public record Availability(List<Info> devices, String reason) {
+        public boolean available() {
+            return reason == null;
+        }
+    }
+
+    private static Availability probed;
+
+    private final Info info;
+    private final CUcontext context = new CUcontext();
+    private final CUmodule module = new CUmodule();
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final List<CUdeviceptr> allocations = new ArrayList<>();
+    private boolean closed;
+
+    /**
+     * Loads the driver and lists the devices, once. Never throws: no kernels in the build, no libcuda (no NVIDIA
+     * driver), a failing cuInit or no device each become the reason.
+     */
+    public static synchronized Availability probe() {
+        if (probed == null) {
+            probed = doProbe();
+        }
+        return probed;
+    }
+
+    private static Availability doProbe() {
+        var noKernels = KernelImage.unavailableReason();
+        if (noKernels.isPresent()) {
+            return new Availability(List.of(), "the GPU kernels were not built: " + noKernels.get());
+        }
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            cuInit(0);
+            int[] count = new int[1];
+            cuDeviceGetCount(count);
+            if (count[0] == 0) {
+                return new Availability(List.of(), "the CUDA driver reports no GPU");
+            }
+            List<Info> devices = new ArrayList<>();
+            for (int i = 0; i < count[0]; i++) {
+                devices.add(info(i));
+            }
+            return new Availability(List.copyOf(devices), null);
+        } catch (LinkageError e) {
+            return new Availability(List.of(), "no CUDA driver (libcuda.so.1) could be loaded: " + e.getMessage());
+        } catch (RuntimeException e) {
+            return new Availability(List.of(), "the CUDA driver failed to start: " + e.getMessage());
+        }
+    }
+
+    private static Info info(int ordinal) {
+        CUdevice d = new CUdevice();
+        cuDeviceGet(d, ordinal);
+        byte[] name = new byte[256];
+        cuDeviceGetName(name, name.length, d);
+        long[] mem = new long[1];
+        cuDeviceTotalMem(mem, d);
+        int[] v = new int[1];
+        cuDeviceGetAttribute(v, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d);
+        int sms = v[0];
+        cuDeviceGetAttribute(v, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d);
+        int major = v[0];
+        cuDeviceGetAttribute(v, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
+        int end = 0;
+        while (end < name.length && name[end] != 0) {
+            end++;
+        }
+        return new Info(ordinal, new String(name, 0, end, StandardCharsets.US_ASCII), mem[0], sms, major, v[0]);
+    }
+
+    /** Opens device {@code ordinal} ({@code --device N}): a context with the kernels loaded. */
+    public static CudaDevice open(int ordinal) {
+        Availability a = probe();
+        if (!a.available()) {
+            throw new CudaUnavailableException(a.reason());
+        }
+        if (ordinal < 0 || ordinal >= a.devices().size()) {
+            throw new CudaUnavailableException("no GPU " + ordinal + ": the driver reports " + a.devices().size());
+        }
+        Info info = a.devices().get(ordinal);
+        if (info.major() < 9) {
+            throw new CudaUnavailableException("GPU " + ordinal + " (" + info.name() + ") has compute capability "
+                    + info.major() + "." + info.minor() + "; the kernels are built for 9.0 and newer");
+        }
+        return new CudaDevice(info, KernelImage.load());
+    }
+
+    private CudaDevice(Info info, KernelImage image) {
+        this.info = info;
+        CUdevice d = new CUdevice();
+        cuDeviceGet(d, info.ordinal());
+        cuCtxCreate(context, 0, d);
+        cuModuleLoadData(module, info.major() == 9 && info.minor() == 0 ? image.cubin() : image.ptx());
+    }
+
+    public Info info() {
+        return info;
+    }
+
+    /** A kernel of the module, looked up once. */
+    public CUfunction function(String name) {
+        return functions.computeIfAbsent(name, n -> {
+            CUfunction f = new CUfunction();
+            cuModuleGetFunction(f, module, n);
+            return f;
+        });
+    }
+
+    /** Device memory of {@code bytes} bytes, zeroed; freed with the device. */
+    public CUdeviceptr alloc(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        cuMemAlloc(p, Math.max(1, bytes));
+        cuMemsetD8(p, (byte) 0, Math.max(1, bytes));
+        allocations.add(p);
+        return p;
+    }
+
+    public CUdeviceptr upload(float[] a) {
+        CUdeviceptr p = alloc(4L * a.length);
+        cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
+        return p;
+    }
+
+    public CUdeviceptr upload(int[] a) {
+        CUdeviceptr p = alloc(4L * a.length);
+        cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
+        return p;
+    }
+
+    public CUdeviceptr upload(byte[] a) {
+        CUdeviceptr p = alloc(a.length);
+        cuMemcpyHtoD(p, Pointer.to(a), a.length);
+        return p;
+    }
+
+    public void copy(CUdeviceptr dst, int[] src, int count) {
+        cuMemcpyHtoD(dst, Pointer.to(src), 4L * count);
+    }
+
+    public void copy(CUdeviceptr dst, float[] src, int count) {
+        cuMemcpyHtoD(dst, Pointer.to(src), 4L * count);
+    }
+
+    public void download(float[] dst, CUdeviceptr src, int count) {
+        cuMemcpyDtoH(Pointer.to(dst), src, 4L * count);
+    }
+
+    public void download(int[] dst, CUdeviceptr src, int count) {
+        cuMemcpyDtoH(Pointer.to(dst), src, 4L * count);
+    }
+
+    public void download(byte[] dst, CUdeviceptr src, int count) {
+        cuMemcpyDtoH(Pointer.to(dst), src, count);
+    }
+
+    /**
+     * Launches {@code l} with arguments in the kernel's order: a {@link CUdeviceptr} (or null for a null
+     * pointer), an Integer, Long, Float or Double, or a byte[] for a struct passed by value.
+     */
+    public void launch(Launch l, Object... args) {
+        Pointer[] params = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            params[i] = switch (args[i]) {
+                case null -> Pointer.to(new long[] {0});
+                case CUdeviceptr p -> Pointer.to(p);
+                case Integer v -> Pointer.to(new int[] {v});
+                case Long v -> Pointer.to(new long[] {v});
+                case Float v -> Pointer.to(new float[] {v});
+                case Double v -> Pointer.to(new double[] {v});
+                case byte[] v -> Pointer.to(v);
+                default -> throw new IllegalArgumentException("argument " + i + " of " + l.kernel() + ": " + args[i]);
+            };
+        }
+        cuLaunchKernel(function(l.kernel()), l.gridX(), l.gridY(), l.gridZ(), l.blockX(), 1, 1, l.sharedBytes(), null,
+                Pointer.to(params), null);
+    }
+
+    public void synchronize() {
+        cuCtxSynchronize();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cuCtxSetCurrent(context);
+        for (CUdeviceptr p : allocations) {
+            cuMemFree(p);
+        }
+        allocations.clear();
+        cuCtxDestroy(context);
+    }
+}
