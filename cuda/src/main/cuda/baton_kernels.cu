@@ -288,13 +288,13 @@ __device__ __forceinline__ long kv_offset(const KvGeometry& g, int block, int la
 }
 
 // Rotates q (T, heads, hd) and k (T, kvHeads, hd) in place, then writes k and v rows into the paged KV
-// of layer `layer`. Grid (T, heads + kvHeads); block: 128 threads. Angles as the CPU computes them:
+// of layer `layer`, and (staging not null) into staging, packed by (token, layer, K|V, head), rowBytes a row. Grid (T, heads + kvHeads); block: 128 threads. Angles as the CPU computes them:
 // theta = pos * base^(-2i / ropeDims) [/ freqs[i]], in double.
 template <typename KV>
 __device__ void rope_store(float* __restrict__ q, float* __restrict__ k, const float* __restrict__ v,
         const int* __restrict__ positions, const int* __restrict__ tokenSeq, const int* __restrict__ blockTables,
         uint8_t* __restrict__ kv, KvGeometry geo, int layer, int heads, int kvHeads, int hd, int ropeDims,
-        double base, const float* __restrict__ freqs, int neox) {
+        double base, const float* __restrict__ freqs, int neox, uint8_t* __restrict__ staging, int layers) {
     int t = blockIdx.x;
     int h = blockIdx.y;
     bool isK = h >= heads;
@@ -330,14 +330,22 @@ __device__ void rope_store(float* __restrict__ q, float* __restrict__ k, const f
         store_kv<KV>(kd, d, a[d]);
         store_kv<KV>(vd, d, vs[d]);
     }
+    if (staging != nullptr) { // the same rows, packed (token, layer, K|V, head) for one copy to the host's pool
+        uint8_t* ks = staging + ((((long) t * layers + layer) * 2 + 0) * kvHeads + head) * geo.rowBytes;
+        uint8_t* vs2 = staging + ((((long) t * layers + layer) * 2 + 1) * kvHeads + head) * geo.rowBytes;
+        for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+            store_kv<KV>(ks, d, a[d]);
+            store_kv<KV>(vs2, d, vs[d]);
+        }
+    }
 }
 
 #define BATON_ROPE_STORE(NAME, KV)                                                                           \
     extern "C" __global__ void NAME(float* q, float* k, const float* v, const int* positions, const int* tokenSeq, \
             const int* blockTables, uint8_t* kv, KvGeometry geo, int layer, int heads, int kvHeads, int hd,          \
-            int ropeDims, double base, const float* freqs, int neox) {                                             \
+            int ropeDims, double base, const float* freqs, int neox, uint8_t* staging, int layers) {               \
         rope_store<KV>(q, k, v, positions, tokenSeq, blockTables, kv, geo, layer, heads, kvHeads, hd, ropeDims,     \
-                base, freqs, neox);                                                                                \
+                base, freqs, neox, staging, layers);                                                               \
     }
 BATON_ROPE_STORE(baton_rope_store_f32, float)
 BATON_ROPE_STORE(baton_rope_store_f16, __half)

@@ -24,6 +24,13 @@ final class EngineOptions {
             + "Q8_0 needs a head dimension that is a multiple of 32)")
     String kvDtype;
 
+    @Option(names = "--backend", paramLabel = "cpu|cuda", description = "the forward pass (default: cpu; cuda needs an "
+            + "NVIDIA driver and a GPU of compute capability 9.0 or newer)")
+    String backend;
+
+    @Option(names = "--device", paramLabel = "N", description = "the GPU the cuda backend uses (default: 0)")
+    Integer device;
+
     /** True when no model was given anywhere and the demo model is used. */
     boolean demo;
 
@@ -64,6 +71,10 @@ final class EngineOptions {
                 default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
                         "--kv-dtype must be F32, F16 or Q8_0, got " + kvDtype);
             });
+        }
+        if (backend != null || device != null) {
+            s = s.withBackend(backend == null ? s.backend() : backend.strip().toLowerCase(java.util.Locale.ROOT),
+                    device == null ? s.device() : device);
         }
         return s.validate();
     }

@@ -183,8 +183,8 @@ abstract class NodeCommand implements Callable<Integer> {
         JoinRefusals refusals = JoinRefusals.start(system, role() + " " + id.value());
         Drain.install(system, nodeRef, health, id);
         Management.start(system, health::ready);
-        LOG.info("{} {} up: model {} ({}), {} KV blocks of {} positions, host tier {}, speculation {}{}", role(),
-                id.value(), engine.config().name(), settings.model(), engine.pool().blockCount(),
+        LOG.info("{} {} up: model {} ({}) on {}, {} KV blocks of {} positions, host tier {}, speculation {}{}", role(),
+                id.value(), engine.config().name(), settings.model(), engine.forward().describe(), engine.pool().blockCount(),
                 engine.pool().spec().blockSize(), tier == null ? "none" : tier.describe(),
                 loopSettings.speculation().describe(), node.summary());
         CountDownLatch stopped = new CountDownLatch(1);

@@ -19,6 +19,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD8;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -180,6 +181,23 @@ public final class CudaDevice implements AutoCloseable {
         return p;
     }
 
+    /** Device memory holding {@code src}'s bytes (a tensor of the file mapping), copied in pieces of at most 1 GiB. */
+    public CUdeviceptr upload(MemorySegment src) {
+        CUdeviceptr p = alloc(src.byteSize());
+        copy(p, 0, src);
+        return p;
+    }
+
+    /** Copies {@code src} (host memory: a mapping, the KV pool) to {@code dst + offset}. */
+    public void copy(CUdeviceptr dst, long offset, MemorySegment src) {
+        long size = src.byteSize();
+        for (long at = 0; at < size; at += 1L << 30) {
+            long n = Math.min(1L << 30, size - at);
+            java.nio.ByteBuffer b = src.asSlice(at, n).asByteBuffer();
+            cuMemcpyHtoD(dst.withByteOffset(offset + at), Pointer.to(b), n);
+        }
+    }
+
     public void copy(CUdeviceptr dst, int[] src, int count) {
         cuMemcpyHtoD(dst, Pointer.to(src), 4L * count);
     }
@@ -196,7 +214,7 @@ public final class CudaDevice implements AutoCloseable {
         cuMemcpyDtoH(Pointer.to(dst), src, 4L * count);
     }
 
-    public void download(byte[] dst, CUdeviceptr src, int count) {
+    public void download(byte[] dst, CUdeviceptr src, long count) {
         cuMemcpyDtoH(Pointer.to(dst), src, count);
     }
 

@@ -136,6 +136,7 @@ class CudaKernelsGpuTest {
         CUdeviceptr qd = gpu.upload(q);
         CUdeviceptr kd = gpu.upload(k);
         CUdeviceptr kv = gpu.alloc(6 * spec.blockBytes());
+        CUdeviceptr staging = gpu.alloc((long) tokens * 2 * 2 * kvHeads * spec.rowBytes());
         int layer = 1;
         double base = 10000;
         for (int neox = 0; neox < 2; neox++) {
@@ -143,12 +144,15 @@ class CudaKernelsGpuTest {
             gpu.copy(kd, k, k.length);
             gpu.launch(LaunchGeometry.ropeStore(GgmlType.F32, tokens, heads, kvHeads, hd), qd, kd, gpu.upload(v),
                     gpu.upload(positions), gpu.upload(tokenSeq), gpu.upload(tables), kv, KvGeometry.of(spec, maxBlocks), layer,
-                    heads, kvHeads, hd, hd, base, null, neox);
+                    heads, kvHeads, hd, hd, base, null, neox, staging, 2);
             float[] gq = new float[q.length];
             gpu.download(gq, qd, gq.length);
             byte[] kvBytes = new byte[(int) (6 * spec.blockBytes())];
             gpu.download(kvBytes, kv, kvBytes.length);
             ByteBuffer kb = ByteBuffer.wrap(kvBytes).order(ByteOrder.LITTLE_ENDIAN);
+            byte[] stagingBytes = new byte[tokens * 2 * 2 * kvHeads * spec.rowBytes()];
+            gpu.download(stagingBytes, staging, stagingBytes.length);
+            ByteBuffer sb = ByteBuffer.wrap(stagingBytes).order(ByteOrder.LITTLE_ENDIAN);
             for (int t = 0; t < tokens; t++) {
                 float[] wq = rope(q, (t * heads) * hd, heads, hd, positions[t], base, neox == 1);
                 for (int i = 0; i < heads * hd; i++) {
@@ -162,6 +166,11 @@ class CudaKernelsGpuTest {
                     for (int d = 0; d < hd; d++) {
                         assertEquals(wk[h * hd + d], kb.getFloat((int) ko + 4 * d), 1e-5f, "k token " + t + " head " + h);
                         assertEquals(v[(t * kvHeads + h) * hd + d], kb.getFloat((int) vo + 4 * d), "v token " + t);
+                        // the staging rows: (token, layer, K|V, head)
+                        int ks = (((t * 2 + layer) * 2) * kvHeads + h) * spec.rowBytes();
+                        int vs = (((t * 2 + layer) * 2 + 1) * kvHeads + h) * spec.rowBytes();
+                        assertEquals(kb.getFloat((int) ko + 4 * d), sb.getFloat(ks + 4 * d), "staged k token " + t);
+                        assertEquals(kb.getFloat((int) vo + 4 * d), sb.getFloat(vs + 4 * d), "staged v token " + t);
                     }
                 }
             }

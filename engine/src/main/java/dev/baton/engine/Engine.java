@@ -11,6 +11,8 @@ import dev.baton.engine.kv.KvSequence;
 import dev.baton.engine.kv.KvSnapshot;
 import dev.baton.engine.model.ModelConfig;
 import dev.baton.engine.model.Weights;
+import dev.baton.engine.step.BackendProvider;
+import dev.baton.engine.step.ForwardBackend;
 import dev.baton.engine.step.ForwardPass;
 import dev.baton.engine.step.StepBatch;
 import dev.baton.engine.tokenizer.Tokenizer;
@@ -38,7 +40,7 @@ public final class Engine implements AutoCloseable {
     private final ChatTemplate chatTemplate;
     private final KvBlockPool pool;
     private final WorkerPool workers;
-    private final ForwardPass forward;
+    private final ForwardBackend forward;
     private final KvCompatibility compatibility;
     private final int[] endOfGeneration;
 
@@ -51,7 +53,6 @@ public final class Engine implements AutoCloseable {
         this.chatTemplate = ChatTemplate.fromGguf(file.metadata(), tokenizer);
         this.endOfGeneration = java.util.stream.IntStream.range(0, tokenizer.vocabSize())
                 .filter(tokenizer::isEndOfGeneration).toArray();
-        Weights weights = Weights.load(file, config, s.kernelMode());
         KvCacheSpec spec = new KvCacheSpec(config.layerCount(), config.kvHeadCount(), config.headDim(), s.blockSize(),
                 s.kvDtype());
         int blocks = KvBlockPool.blocksForBytes(spec, s.kvCacheBytes());
@@ -61,9 +62,34 @@ public final class Engine implements AutoCloseable {
         }
         this.pool = new KvBlockPool(spec, blocks, poolMemory);
         this.workers = new WorkerPool(s.threads(), "baton-forward");
-        this.forward = new ForwardPass(config, weights, spec, s.maxBatchTokens(), s.maxBatchSequences(), workers);
+        try {
+            this.forward = backend(s, file, config, spec, pool, workers);
+        } catch (RuntimeException e) {
+            workers.close();
+            pool.close();
+            throw e;
+        }
         this.compatibility = new KvCompatibility(fingerprint, s.kvDtype().name(), s.blockSize(), KvCacheSpec.LAYOUT,
                 config.layerCount(), config.kvHeadCount(), config.headDim(), KvCompatibility.PROTOCOL_VERSION);
+    }
+
+    /** The CPU's forward pass, or the backend {@code baton.engine.backend} names, found by its provider. */
+    private static ForwardBackend backend(EngineSettings s, GgufFile file, ModelConfig config, KvCacheSpec spec,
+            KvBlockPool pool, WorkerPool workers) {
+        if (s.backend().equals(EngineSettings.CPU)) {
+            Weights weights = Weights.load(file, config, s.kernelMode());
+            return new ForwardPass(config, weights, spec, s.maxBatchTokens(), s.maxBatchSequences(), workers,
+                    s.kernelMode());
+        }
+        java.util.List<String> known = new java.util.ArrayList<>(java.util.List.of(EngineSettings.CPU));
+        for (BackendProvider p : java.util.ServiceLoader.load(BackendProvider.class)) {
+            if (p.name().equals(s.backend())) {
+                return p.open(s, file, config, pool);
+            }
+            known.add(p.name());
+        }
+        throw new EngineException("baton.engine.backend = " + s.backend() + ": no such backend here (known: "
+                + String.join(", ", known) + ")");
     }
 
     /** Loads the model of {@code settings}; a bad file gives an exception naming the problem. */
@@ -114,7 +140,7 @@ public final class Engine implements AutoCloseable {
         return pool;
     }
 
-    public ForwardPass forward() {
+    public ForwardBackend forward() {
         return forward;
     }
 
@@ -163,6 +189,7 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() {
+        forward.close();
         workers.close();
         pool.close();
         file.close();

@@ -21,6 +21,9 @@ import java.util.Locale;
  * @param prefixCache      node-local prefix reuse (docs/design.md §6): an engine loop publishes the KV blocks
  *                         it writes under their block hashes and starts new requests from the cached
  *                         blocks of their prompt; off, every request computes its whole prompt
+ * @param backend          the forward pass: {@code cpu}, or a {@link dev.baton.engine.step.BackendProvider}'s name
+ *                         ({@code cuda})
+ * @param device           the GPU a GPU backend uses ({@code --device N})
  */
 public record EngineSettings(
         Path model,
@@ -31,7 +34,12 @@ public record EngineSettings(
         int maxBatchTokens,
         int maxBatchSequences,
         KernelMode kernelMode,
-        boolean prefixCache) {
+        boolean prefixCache,
+        String backend,
+        int device) {
+
+    /** The CPU's forward pass ({@link dev.baton.engine.step.ForwardPass}). */
+    public static final String CPU = "cpu";
 
     public static final long DEFAULT_KV_CACHE_BYTES = 256L << 20;
     public static final int DEFAULT_BLOCK_SIZE = 16;
@@ -45,7 +53,7 @@ public record EngineSettings(
     public static EngineSettings defaults(Path model) {
         return new EngineSettings(model, Runtime.getRuntime().availableProcessors(), DEFAULT_KV_CACHE_BYTES,
                 DEFAULT_BLOCK_SIZE, GgmlType.F32, DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_BATCH_SEQUENCES,
-                KernelMode.defaultMode(), true);
+                KernelMode.defaultMode(), true, CPU, 0);
     }
 
     /**
@@ -70,7 +78,8 @@ public record EngineSettings(
                     c.getBytes("kv-cache-bytes"), c.getInt("block-size"), GgmlType.valueOf(dtype),
                     c.getInt("max-batch-tokens"), c.getInt("max-batch-sequences"),
                     kernels.equals("SCALAR") ? KernelMode.SCALAR : KernelMode.defaultMode(),
-                    c.getBoolean("prefix-cache")).validate();
+                    c.getBoolean("prefix-cache"), c.getString("backend").strip().toLowerCase(Locale.ROOT),
+                    c.getInt("device")).validate();
         } catch (ConfigException e) {
             throw new EngineException("configuration: " + e.getMessage(), e);
         }
@@ -78,38 +87,44 @@ public record EngineSettings(
 
     public EngineSettings withModel(Path m) {
         return new EngineSettings(m, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
-                kernelMode, prefixCache);
+                kernelMode, prefixCache, backend, device);
     }
 
     public EngineSettings withThreads(int n) {
         return new EngineSettings(model, n, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
-                kernelMode, prefixCache);
+                kernelMode, prefixCache, backend, device);
     }
 
     public EngineSettings withKvCacheBytes(long bytes) {
         return new EngineSettings(model, threads, bytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
-                kernelMode, prefixCache);
+                kernelMode, prefixCache, backend, device);
     }
 
     public EngineSettings withKvDtype(GgmlType t) {
         return new EngineSettings(model, threads, kvCacheBytes, blockSize, t, maxBatchTokens, maxBatchSequences,
-                kernelMode, prefixCache);
+                kernelMode, prefixCache, backend, device);
     }
 
     public EngineSettings withBatch(int tokens, int sequences) {
         return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, tokens, sequences, kernelMode,
-                prefixCache);
+                prefixCache, backend, device);
     }
 
     public EngineSettings withKernelMode(KernelMode m) {
         return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens,
-                maxBatchSequences, m, prefixCache);
+                maxBatchSequences, m, prefixCache, backend, device);
     }
 
     /** The same settings with prefix caching on or off. */
     public EngineSettings withPrefixCache(boolean on) {
         return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
-                kernelMode, on);
+                kernelMode, on, backend, device);
+    }
+
+    /** The same settings on another backend ({@code cpu}, {@code cuda}) and GPU. */
+    public EngineSettings withBackend(String name, int gpu) {
+        return new EngineSettings(model, threads, kvCacheBytes, blockSize, kvDtype, maxBatchTokens, maxBatchSequences,
+                kernelMode, prefixCache, name, gpu);
     }
 
     /** Throws {@link EngineException} naming the first field out of range. */
@@ -124,6 +139,8 @@ public record EngineSettings(
                 "F32, F16 or Q8_0");
         check(maxBatchTokens >= 1 && maxBatchTokens <= 65536, "maxBatchTokens", maxBatchTokens, "1..65536");
         check(maxBatchSequences >= 1 && maxBatchSequences <= 4096, "maxBatchSequences", maxBatchSequences, "1..4096");
+        check(backend != null && !backend.isBlank(), "backend", backend, "cpu or a backend's name, such as cuda");
+        check(device >= 0, "device", device, ">= 0");
         return this;
     }
 

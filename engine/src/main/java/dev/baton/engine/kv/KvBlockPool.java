@@ -57,6 +57,7 @@ public final class KvBlockPool implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment memory;
     private final int[] refCounts;
+    private final int[] generations; // allocations per block (generation())
     private final int[] freeQueue; // ring buffer of free block ids
     private int freeHead;
     private int freeSize;
@@ -100,6 +101,7 @@ public final class KvBlockPool implements AutoCloseable {
             }
         }
         this.refCounts = new int[blockCount];
+        this.generations = new int[blockCount];
         this.freeQueue = new int[blockCount];
         for (int i = 0; i < blockCount; i++) {
             freeQueue[i] = i;
@@ -202,7 +204,17 @@ public final class KvBlockPool implements AutoCloseable {
             }
         }
         refCounts[b] = 1;
+        generations[b]++;
         return b;
+    }
+
+    /**
+     * How many times {@code block} has been allocated: a backend that keeps a copy of the pool elsewhere (a GPU) knows
+     * its copy of a block is stale when the block's generation moved since it last wrote or uploaded it (the block
+     * was taken again, and its host bytes written by an import, the host tier, or nothing yet).
+     */
+    public int generation(int block) {
+        return generations[block];
     }
 
     public void retain(int block) {

@@ -154,18 +154,54 @@ public final class DemoModel {
         }
     }
 
+    /**
+     * The shape of a model written with the demo model's vocabulary and random Q8_0 weights: the demo model's own,
+     * or a larger one for benchmarks ({@link #write(Path, Geometry)}).
+     */
+    public record Geometry(int dim, int layers, int heads, int kvHeads, int ffn, int context) {
+
+        /** The demo model's. */
+        public static final Geometry DEMO = new Geometry(DIM, LAYERS, HEADS, KV_HEADS, FFN, CONTEXT);
+
+        public Geometry {
+            if (dim % heads != 0 || heads % kvHeads != 0 || dim % 32 != 0 || ffn % 32 != 0) {
+                throw new IllegalArgumentException("geometry " + dim + "/" + heads + "/" + kvHeads + "/" + ffn
+                        + ": dim a multiple of heads and of 32, heads of kv heads, ffn of 32");
+            }
+        }
+
+        /** Weights of the transformer blocks, the part a decode step reads in full. */
+        public long blockParameters() {
+            int headDim = dim / heads;
+            return (long) layers * ((long) 2 * dim * dim + 2L * dim * kvHeads * headDim + 3L * dim * ffn);
+        }
+    }
+
+    /**
+     * Writes a model of geometry {@code g} with the demo model's tokenizer, chat template and kind of weights (random,
+     * Q8_0, seeded by tensor name): the demo model itself for {@link Geometry#DEMO}, else a benchmark model of a
+     * real model's size (its output is gibberish).
+     */
+    public static void write(Path dest, Geometry g) throws IOException {
+        writer(g).write(dest);
+    }
+
     /** The complete model, ready to {@link GgufWriter#write}. */
     static GgufWriter writer() {
+        return writer(Geometry.DEMO);
+    }
+
+    private static GgufWriter writer(Geometry g) {
         GgufWriter w = new GgufWriter()
                 .putString("general.architecture", "llama")
                 .putString("general.name", NAME)
-                .putUint32("llama.context_length", CONTEXT)
-                .putUint32("llama.embedding_length", DIM)
-                .putUint32("llama.block_count", LAYERS)
-                .putUint32("llama.feed_forward_length", FFN)
-                .putUint32("llama.attention.head_count", HEADS)
-                .putUint32("llama.attention.head_count_kv", KV_HEADS)
-                .putUint32("llama.rope.dimension_count", HEAD_DIM)
+                .putUint32("llama.context_length", g.context())
+                .putUint32("llama.embedding_length", g.dim())
+                .putUint32("llama.block_count", g.layers())
+                .putUint32("llama.feed_forward_length", g.ffn())
+                .putUint32("llama.attention.head_count", g.heads())
+                .putUint32("llama.attention.head_count_kv", g.kvHeads())
+                .putUint32("llama.rope.dimension_count", g.dim() / g.heads())
                 .putFloat32("llama.rope.freq_base", ROPE_BASE)
                 .putFloat32("llama.attention.layer_norm_rms_epsilon", RMS_EPS)
                 .putUint32("llama.vocab_size", VOCAB)
@@ -182,23 +218,25 @@ public final class DemoModel {
                 .putBool("tokenizer.ggml.add_eos_token", false)
                 .putString("tokenizer.chat_template", CHAT_TEMPLATE);
 
-        int kvDim = KV_HEADS * HEAD_DIM;
-        double attn = 1 / Math.sqrt(DIM);
-        matrix(w, "token_embd.weight", DIM, VOCAB, 1.0);
-        for (int l = 0; l < LAYERS; l++) {
+        int dim = g.dim();
+        int ffn = g.ffn();
+        int kvDim = g.kvHeads() * (dim / g.heads());
+        double attn = 1 / Math.sqrt(dim);
+        matrix(w, "token_embd.weight", dim, VOCAB, 1.0);
+        for (int l = 0; l < g.layers(); l++) {
             String p = "blk." + l + ".";
-            norm(w, p + "attn_norm.weight");
-            matrix(w, p + "attn_q.weight", DIM, DIM, attn);
-            matrix(w, p + "attn_k.weight", DIM, kvDim, attn);
-            matrix(w, p + "attn_v.weight", DIM, kvDim, attn);
-            matrix(w, p + "attn_output.weight", DIM, DIM, attn);
-            norm(w, p + "ffn_norm.weight");
-            matrix(w, p + "ffn_gate.weight", DIM, FFN, Math.sqrt(3.0 / DIM));
-            matrix(w, p + "ffn_up.weight", DIM, FFN, Math.sqrt(3.0 / DIM));
-            matrix(w, p + "ffn_down.weight", FFN, DIM, 1 / Math.sqrt(FFN));
+            norm(w, p + "attn_norm.weight", dim);
+            matrix(w, p + "attn_q.weight", dim, dim, attn);
+            matrix(w, p + "attn_k.weight", dim, kvDim, attn);
+            matrix(w, p + "attn_v.weight", dim, kvDim, attn);
+            matrix(w, p + "attn_output.weight", dim, dim, attn);
+            norm(w, p + "ffn_norm.weight", dim);
+            matrix(w, p + "ffn_gate.weight", dim, ffn, Math.sqrt(3.0 / dim));
+            matrix(w, p + "ffn_up.weight", dim, ffn, Math.sqrt(3.0 / dim));
+            matrix(w, p + "ffn_down.weight", ffn, dim, 1 / Math.sqrt(ffn));
         }
-        norm(w, "output_norm.weight");
-        matrix(w, "output.weight", DIM, VOCAB, 4 / Math.sqrt(DIM));
+        norm(w, "output_norm.weight", dim);
+        matrix(w, "output.weight", dim, VOCAB, 4 / Math.sqrt(dim));
         return w;
     }
 
@@ -211,12 +249,12 @@ public final class DemoModel {
         w.addTensor(name, GgmlType.Q8_0, v, cols, rows);
     }
 
-    private static void norm(GgufWriter w, String name) {
-        float[] v = gaussians(name, DIM);
+    private static void norm(GgufWriter w, String name, int dim) {
+        float[] v = gaussians(name, dim);
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (1 + 0.1 * v[i]);
         }
-        w.addTensor(name, GgmlType.F32, v, DIM);
+        w.addTensor(name, GgmlType.F32, v, dim);
     }
 
     /**

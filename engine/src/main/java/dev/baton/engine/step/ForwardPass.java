@@ -11,6 +11,7 @@ import dev.baton.engine.model.ModelConfig;
 import dev.baton.engine.model.Weights;
 import dev.baton.engine.tensor.FloatOps;
 import dev.baton.engine.tensor.InputBatch;
+import dev.baton.engine.tensor.KernelMode;
 import dev.baton.engine.tensor.VectorMath;
 import dev.baton.engine.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
@@ -28,7 +29,7 @@ import java.lang.foreign.MemorySegment;
  * <p>All buffers are allocated once for the batch limits; {@link #step} allocates nothing.
  * Not thread-safe: one caller (the engine loop) at a time.
  */
-public final class ForwardPass {
+public final class ForwardPass implements ForwardBackend {
 
     private final ModelConfig c;
     private final Weights w;
@@ -60,8 +61,17 @@ public final class ForwardPass {
     private KvBlockPool kvPool;
     private int layer;
 
+    private final KernelMode kernels;
+
     public ForwardPass(ModelConfig config, Weights weights, KvCacheSpec spec, int maxTokens, int maxLogitRows,
             WorkerPool workers) {
+        this(config, weights, spec, maxTokens, maxLogitRows, workers, KernelMode.defaultMode());
+    }
+
+    /** With {@code kernels} the mode the weights were loaded with (for {@link #describe()}). */
+    public ForwardPass(ModelConfig config, Weights weights, KvCacheSpec spec, int maxTokens, int maxLogitRows,
+            WorkerPool workers, KernelMode kernels) {
+        this.kernels = kernels;
         if (spec.layerCount() != config.layerCount() || spec.kvHeadCount() != config.kvHeadCount()
                 || spec.headDim() != config.headDim()) {
             throw new EngineException("KV cache spec " + spec + " does not match the model");
@@ -89,20 +99,29 @@ public final class ForwardPass {
     }
 
     /** A batch sized for this pass's limits. */
+    @Override
     public StepBatch newBatch(int maxSequences) {
         return new StepBatch(maxTokens, maxSequences, maxLogitRows, c.vocabSize(), c.contextLength());
     }
 
+    @Override
     public ModelConfig config() {
         return c;
     }
 
+    @Override
+    public String describe() {
+        return "cpu (" + kernels.describe() + ", " + workers.threads() + " threads)";
+    }
+
     /** Logits of the last step: row {@code r} at {@code [r * vocabSize, (r + 1) * vocabSize)}. */
+    @Override
     public float[] logits() {
         return logits;
     }
 
     /** Runs the batch; on return each sequence's KV length covers its added tokens. */
+    @Override
     public void step(StepBatch b) {
         int n = b.tokenCount;
         if (n == 0) {

@@ -89,6 +89,11 @@ public final class StepBatch {
         return seqs[s];
     }
 
+    /** One past the last position of sequence {@code s} in this batch: its KV length after the step. */
+    public int sequenceEnd(int s) {
+        return seqEnd[s];
+    }
+
     /** The token index whose logits go to row {@code r}. */
     public int logitToken(int r) {
         return logitTokenIndex[r];

@@ -25,6 +25,14 @@ public enum KernelMode {
         return VECTOR_AVAILABLE;
     }
 
+    /** For the startup log: {@code vector kernels, 16 float lanes} or {@code scalar kernels}. */
+    public String describe() {
+        if (this == VECTOR && VECTOR_AVAILABLE) {
+            return "vector kernels, " + VectorProbe.lanes() + " float lanes";
+        }
+        return "scalar kernels";
+    }
+
     private static boolean probeVector() {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             return false;

@@ -7,6 +7,10 @@ final class VectorProbe {
 
     private VectorProbe() {}
 
+    static int lanes() {
+        return FloatVector.SPECIES_PREFERRED.length();
+    }
+
     /** The vector kernels are written for 8 or 16 float lanes (AVX2, AVX-512). */
     static boolean usable() {
         int lanes = FloatVector.SPECIES_PREFERRED.length();

@@ -13,6 +13,23 @@ class KvBlockPoolTest {
     static final KvCacheSpec SPEC = new KvCacheSpec(2, 2, 16, 16, GgmlType.F16);
 
     @Test
+    void shouldCountEachBlocksAllocations() {
+        try (KvBlockPool pool = new KvBlockPool(SPEC, 2)) {
+            int a = pool.allocate();
+            int g = pool.generation(a);
+            pool.retain(a);
+            pool.release(a);
+            assertEquals(g, pool.generation(a), "a reference more is not a new allocation");
+            pool.release(a);
+            int b = pool.allocate();
+            int c = pool.allocate();
+            int again = b == a ? b : c;
+            assertEquals(a, again, "two blocks: the freed one comes back");
+            assertEquals(g + 1, pool.generation(a), "taken again: the generation moved");
+        }
+    }
+
+    @Test
     void shouldSizeBlocksFromTheLayout() {
         assertEquals(16L * 16 * 2, SPEC.headRunBytes());
         assertEquals(2L * 2 * 16 * 16 * 2 * 2, SPEC.blockBytes());

@@ -1,0 +1,322 @@
+package dev.baton.cuda;
+
+import dev.baton.engine.EngineException;
+import dev.baton.engine.gguf.GgmlType;
+import dev.baton.engine.gguf.GgufFile;
+import dev.baton.engine.gguf.GgufQuantizer;
+import dev.baton.engine.gguf.GgufTensorInfo;
+import dev.baton.engine.kv.KvBlockPool;
+import dev.baton.engine.kv.KvCacheSpec;
+import dev.baton.engine.kv.KvSequence;
+import dev.baton.engine.model.Architecture;
+import dev.baton.engine.model.ModelConfig;
+import dev.baton.engine.step.ForwardBackend;
+import dev.baton.engine.step.StepBatch;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * The forward pass on a GPU ({@code baton.engine.backend = cuda}): the same step API, batching and prefix cache as
+ * the CPU's {@link dev.baton.engine.step.ForwardPass}, computed by the kernels of {@code baton_kernels.cu}.
+ *
+ * <p>Memory ({@link DeviceMemoryPlan}): every tensor uploaded once, as stored in the file; activations sized for the
+ * batch limits; a device KV pool of as many blocks as the engine's host pool, in the same layout. The host pool stays
+ * complete: each step's K and V rows are also written, packed, to a staging buffer that comes back in one copy and
+ * lands in the host pool's blocks, so KV export, the host tier and KV transfer read host memory as they do on the
+ * CPU. Blocks written on the host (an import, the host tier) reach the device before a step reads them: a block whose
+ * allocation {@link KvBlockPool#generation generation} moved since the device last held it is uploaded whole.
+ *
+ * <p>Not thread-safe: one engine loop. Determinism: as the kernels' (docs/design.md §4 "GPU kernels").
+ */
+public final class CudaBackend implements ForwardBackend {
+
+    /** One weight matrix on the device, as stored: {@code rows} rows of {@code rowBytes}. */
+    private record Matrix(CUdeviceptr data, GgmlType type, int rows, int cols, long rowBytes) {}
+
+    private record Layer(CUdeviceptr attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo, CUdeviceptr bq,
+            CUdeviceptr bk, CUdeviceptr bv, CUdeviceptr ffnNorm, Matrix gate, Matrix up, Matrix down) {}
+
+    private final ModelConfig c;
+    private final KvBlockPool pool;
+    private final KvCacheSpec spec;
+    private final int maxTokens;
+    private final int maxSequences;
+    private final int maxLogitRows;
+    private final CudaDevice gpu;
+    private final DeviceMemoryPlan plan;
+    private final Matrix embedding;
+    private final Layer[] layers;
+    private final CUdeviceptr outputNorm;
+    private final Matrix output;
+    private final CUdeviceptr ropeFreqs;
+    private final byte[] kvGeometry;
+
+    // device buffers
+    private final CUdeviceptr x;
+    private final CUdeviceptr xb;
+    private final CUdeviceptr q;
+    private final CUdeviceptr k;
+    private final CUdeviceptr v;
+    private final CUdeviceptr att;
+    private final CUdeviceptr hb;
+    private final CUdeviceptr hb2;
+    private final CUdeviceptr logitsDevice;
+    private final CUdeviceptr partial;
+    private final CUdeviceptr tokens;
+    private final CUdeviceptr positions;
+    private final CUdeviceptr tokenSeq;
+    private final CUdeviceptr blockTables;
+    private final CUdeviceptr logitRows;
+    private final CUdeviceptr kv;
+    private final CUdeviceptr staging;
+
+    // host side
+    private final DeviceBatch batch;
+    private final float[] logits;
+    private final byte[] stagingHost;
+    private final int[] deviceGeneration; // per block: the pool generation the device copy belongs to, or -1
+    private final int stagingRowsPerToken;
+
+    /** Opens GPU {@code device} for the model in {@code file}, with a device KV pool as large as {@code pool}. */
+    public CudaBackend(ModelConfig config, GgufFile file, KvBlockPool pool, int maxTokens, int maxSequences, int device) {
+        this.c = config;
+        this.pool = pool;
+        this.spec = pool.spec();
+        this.maxTokens = maxTokens;
+        this.maxSequences = maxSequences;
+        this.maxLogitRows = maxSequences; // as the CPU's pass in an Engine
+        LaunchGeometry.kvSuffix(spec.dtype());
+        if (c.dim() % 32 != 0 || c.qDim() % 32 != 0 || c.ffnDim() % 32 != 0) {
+            throw new CudaUnavailableException("the GPU products take widths that are multiples of 32: dim " + c.dim()
+                    + ", attention " + c.qDim() + ", feed-forward " + c.ffnDim());
+        }
+        CudaDevice d = CudaDevice.open(device);
+        try {
+            this.plan = DeviceMemoryPlan.of(c, file.tensors().values(), spec,
+                    new DeviceMemoryPlan.Limits(maxTokens, maxSequences, maxSequences), d.info().memoryBytes(),
+                    (long) pool.blockCount() * spec.blockBytes(), 0.95, DeviceMemoryPlan.DEFAULT_RESERVE);
+            this.gpu = d;
+            embedding = matrix(file, "token_embd.weight", c.vocabSize(), c.dim());
+            layers = new Layer[c.layerCount()];
+            boolean bias = c.architecture().qkvBias;
+            for (int i = 0; i < layers.length; i++) {
+                String p = "blk." + i + ".";
+                layers[i] = new Layer(vector(file, p + "attn_norm.weight"),
+                        matrix(file, p + "attn_q.weight", c.qDim(), c.dim()),
+                        matrix(file, p + "attn_k.weight", c.kvDim(), c.dim()),
+                        matrix(file, p + "attn_v.weight", c.kvDim(), c.dim()),
+                        matrix(file, p + "attn_output.weight", c.dim(), c.qDim()),
+                        bias ? vector(file, p + "attn_q.bias") : null, bias ? vector(file, p + "attn_k.bias") : null,
+                        bias ? vector(file, p + "attn_v.bias") : null, vector(file, p + "ffn_norm.weight"),
+                        matrix(file, p + "ffn_gate.weight", c.ffnDim(), c.dim()),
+                        matrix(file, p + "ffn_up.weight", c.ffnDim(), c.dim()),
+                        matrix(file, p + "ffn_down.weight", c.dim(), c.ffnDim()));
+            }
+            outputNorm = vector(file, "output_norm.weight");
+            output = c.tiedEmbeddings() ? embedding : matrix(file, "output.weight", c.vocabSize(), c.dim());
+            ropeFreqs = c.ropeFreqs() == null ? null : gpu.upload(c.ropeFreqs());
+
+            int maxBlocks = (c.contextLength() + spec.blockSize() - 1) / spec.blockSize();
+            kvGeometry = KvGeometry.of(spec, maxBlocks);
+            long t = maxTokens;
+            x = gpu.alloc(4 * t * c.dim());
+            xb = gpu.alloc(4 * t * Math.max(c.dim(), c.qDim()));
+            q = gpu.alloc(4 * t * c.qDim());
+            k = gpu.alloc(4 * t * c.kvDim());
+            v = gpu.alloc(4 * t * c.kvDim());
+            att = gpu.alloc(4 * t * c.qDim());
+            hb = gpu.alloc(4 * t * c.ffnDim());
+            hb2 = gpu.alloc(4 * t * c.ffnDim());
+            logitsDevice = gpu.alloc(4L * maxLogitRows * c.vocabSize());
+            partial = gpu.alloc(4 * SplitK.workspaceFloats(maxTokens, c.headCount(), c.headDim(),
+                    SplitK.chunks(c.contextLength() - 1)));
+            tokens = gpu.alloc(4 * t);
+            positions = gpu.alloc(4 * t);
+            tokenSeq = gpu.alloc(4 * t);
+            blockTables = gpu.alloc(4L * maxSequences * maxBlocks);
+            logitRows = gpu.alloc(4L * maxLogitRows);
+            kv = gpu.alloc((long) pool.blockCount() * spec.blockBytes());
+            stagingRowsPerToken = c.layerCount() * 2 * c.kvHeadCount();
+            staging = gpu.alloc(t * stagingRowsPerToken * spec.rowBytes());
+            batch = new DeviceBatch(maxTokens, maxSequences, maxLogitRows, c.contextLength(), spec.blockSize());
+            logits = new float[Math.multiplyExact(maxLogitRows, c.vocabSize())];
+            stagingHost = new byte[Math.toIntExact(t * stagingRowsPerToken * spec.rowBytes())];
+            deviceGeneration = new int[pool.blockCount()];
+            Arrays.fill(deviceGeneration, -1);
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    private Matrix matrix(GgufFile file, String name, int rows, int cols) {
+        GgufTensorInfo t = file.tensor(name);
+        if (t.dims().length != 2 || t.cols() != cols || t.rows() != rows) {
+            throw new EngineException(file.path() + ": tensor '" + name + "' has shape " + Arrays.toString(t.dims())
+                    + ", expected [" + cols + ", " + rows + "]");
+        }
+        LaunchGeometry.weightSuffix(t.type());
+        return new Matrix(gpu.upload(t.data()), t.type(), rows, cols, t.byteSize() / rows);
+    }
+
+    /** A 1-D tensor (norm, bias) as F32 on the device. */
+    private CUdeviceptr vector(GgufFile file, String name) {
+        return gpu.upload(GgufQuantizer.dequantize(file.tensor(name)));
+    }
+
+    /** The plan the backend's memory follows. */
+    public DeviceMemoryPlan plan() {
+        return plan;
+    }
+
+    @Override
+    public StepBatch newBatch(int sequences) {
+        if (sequences > maxSequences) {
+            throw new EngineException("a batch of " + sequences + " sequences on a GPU pass built for " + maxSequences);
+        }
+        return new StepBatch(maxTokens, sequences, maxLogitRows, c.vocabSize(), c.contextLength());
+    }
+
+    @Override
+    public ModelConfig config() {
+        return c;
+    }
+
+    @Override
+    public float[] logits() {
+        return logits;
+    }
+
+    @Override
+    public String describe() {
+        CudaDevice.Info i = gpu.info();
+        return "cuda (GPU " + i.ordinal() + " " + i.name() + ", " + i.multiprocessors() + " SMs, compute " + i.major()
+                + "." + i.minor() + "; " + plan.summary() + ")";
+    }
+
+    @Override
+    public void step(StepBatch b) {
+        int n = b.tokenCount();
+        if (n == 0) {
+            return;
+        }
+        if (b.sequence(0).pool() != pool) {
+            throw new EngineException("the batch's sequences are in another KV pool than this backend's");
+        }
+        batch.pack(b);
+        int seqs = batch.sequenceCount();
+        int rows = batch.logitRowCount();
+        uploadStaleBlocks(b);
+        gpu.copy(tokens, batch.tokens, n);
+        gpu.copy(positions, batch.positions, n);
+        gpu.copy(tokenSeq, batch.tokenSeq, n);
+        gpu.copy(blockTables, batch.blockTables, seqs * batch.maxBlocks());
+        gpu.copy(logitRows, batch.logitRows, rows);
+
+        int dim = c.dim();
+        gpu.launch(LaunchGeometry.embed(embedding.type(), n), embedding.data(), embedding.rowBytes(), tokens, x, dim);
+        boolean neox = c.architecture().ropeStyle == Architecture.RopeStyle.NEOX;
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        int chunks = batch.maxChunks();
+        for (int layer = 0; layer < layers.length; layer++) {
+            Layer l = layers[layer];
+            gpu.launch(LaunchGeometry.rmsnorm(n), x, l.attnNorm(), xb, dim, c.rmsEps(), null);
+            product(l.wq(), xb, dim, q, n);
+            product(l.wk(), xb, dim, k, n);
+            product(l.wv(), xb, dim, v, n);
+            if (l.bq() != null) {
+                bias(q, l.bq(), n, c.qDim());
+                bias(k, l.bk(), n, c.kvDim());
+                bias(v, l.bv(), n, c.kvDim());
+            }
+            gpu.launch(LaunchGeometry.ropeStore(spec.dtype(), n, c.headCount(), c.kvHeadCount(), c.headDim()), q, k, v,
+                    positions, tokenSeq, blockTables, kv, kvGeometry, layer, c.headCount(), c.kvHeadCount(), c.headDim(),
+                    c.ropeDims(), (double) c.ropeBase(), ropeFreqs, neox ? 1 : 0, staging, c.layerCount());
+            gpu.launch(LaunchGeometry.attention(spec.dtype(), n, c.headCount(), c.headDim(), chunks), q, kv, positions,
+                    tokenSeq, blockTables, kvGeometry, layer, c.headCount(), c.kvHeadCount(), c.headDim(), scale, chunks,
+                    partial);
+            gpu.launch(LaunchGeometry.attentionMerge(n, c.headCount()), partial, positions, c.headCount(), c.headDim(),
+                    chunks, att);
+            product(l.wo(), att, c.qDim(), xb, n);
+            gpu.launch(LaunchGeometry.elementwise("baton_add", (long) n * dim), x, xb, (long) n * dim);
+            gpu.launch(LaunchGeometry.rmsnorm(n), x, l.ffnNorm(), xb, dim, c.rmsEps(), null);
+            product(l.gate(), xb, dim, hb, n);
+            product(l.up(), xb, dim, hb2, n);
+            gpu.launch(LaunchGeometry.elementwise("baton_swiglu", (long) n * c.ffnDim()), hb, hb2, (long) n * c.ffnDim());
+            product(l.down(), hb, c.ffnDim(), xb, n);
+            gpu.launch(LaunchGeometry.elementwise("baton_add", (long) n * dim), x, xb, (long) n * dim);
+        }
+        if (rows > 0) {
+            gpu.launch(LaunchGeometry.rmsnorm(rows), x, outputNorm, xb, dim, c.rmsEps(), logitRows);
+            product(output, xb, dim, logitsDevice, rows);
+            gpu.download(logits, logitsDevice, rows * c.vocabSize());
+        }
+        storeRowsOnHost(n);
+        for (int s = 0; s < seqs; s++) {
+            b.sequence(s).setLength(b.sequenceEnd(s));
+        }
+    }
+
+    /** {@code out(n, m.rows) = m · in(n, m.cols)}, {@code in} rows {@code ldx} apart. */
+    private void product(Matrix m, CUdeviceptr in, int ldx, CUdeviceptr out, int n) {
+        gpu.launch(LaunchGeometry.gemm(m.type(), m.rows(), m.cols(), n), m.data(), m.rowBytes(), in, ldx, out, m.rows(),
+                m.rows(), m.cols(), n);
+    }
+
+    private void bias(CUdeviceptr a, CUdeviceptr bias, int n, int width) {
+        gpu.launch(LaunchGeometry.elementwise("baton_add_bias", (long) n * width), a, bias, n, width);
+    }
+
+    /**
+     * Uploads every block the batch's tokens attend to that holds computed positions the device has not seen: the
+     * block was allocated again since the device last held it (an import, the host tier, a prefix from another
+     * process wrote its host bytes).
+     */
+    private void uploadStaleBlocks(StepBatch b) {
+        int bs = spec.blockSize();
+        for (int s = 0; s < b.sequenceCount(); s++) {
+            KvSequence seq = b.sequence(s);
+            int computedBlocks = (seq.length() + bs - 1) / bs;
+            int[] table = seq.blockTable();
+            for (int i = 0; i < computedBlocks; i++) {
+                int block = table[i];
+                if (deviceGeneration[block] != pool.generation(block)) {
+                    gpu.copy(kv, pool.blockOffset(block), pool.block(block));
+                    deviceGeneration[block] = pool.generation(block);
+                }
+            }
+        }
+    }
+
+    /** Copies the step's K and V rows back in one transfer and writes them into the host pool's blocks. */
+    private void storeRowsOnHost(int n) {
+        int rowBytes = spec.rowBytes();
+        gpu.download(stagingHost, staging, (long) n * stagingRowsPerToken * rowBytes);
+        MemorySegment src = MemorySegment.ofArray(stagingHost);
+        MemorySegment dst = pool.memory();
+        int bs = spec.blockSize();
+        int maxBlocks = batch.maxBlocks();
+        for (int t = 0; t < n; t++) {
+            int pos = batch.position(t);
+            int block = batch.blockTables[batch.tokenSequence(t) * maxBlocks + pos / bs];
+            long base = pool.blockOffset(block);
+            int slot = pos % bs;
+            long row = (long) t * stagingRowsPerToken;
+            for (int layer = 0; layer < c.layerCount(); layer++) {
+                for (int half = 0; half < 2; half++) {
+                    for (int h = 0; h < c.kvHeadCount(); h++, row++) {
+                        MemorySegment.copy(src, row * rowBytes, dst, base + spec.offsetInBlock(layer, half == 1, h, slot),
+                                rowBytes);
+                    }
+                }
+            }
+            deviceGeneration[block] = pool.generation(block);
+        }
+    }
+
+    @Override
+    public void close() {
+        gpu.close();
+    }
+}
