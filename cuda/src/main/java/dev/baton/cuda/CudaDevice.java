@@ -90,10 +90,17 @@ public final class CudaDevice implements AutoCloseable {
             }
             return new Availability(List.copyOf(devices), null);
         } catch (LinkageError e) {
-            return new Availability(List.of(), "no CUDA driver (libcuda.so.1) could be loaded: " + e.getMessage());
+            return new Availability(List.of(), "no CUDA driver (libcuda.so.1) could be loaded: " + firstLine(e));
         } catch (RuntimeException e) {
-            return new Availability(List.of(), "the CUDA driver failed to start: " + e.getMessage());
+            return new Availability(List.of(), "the CUDA driver failed to start: " + firstLine(e));
         }
+    }
+
+    /** JCuda's load errors carry every attempt's stack trace in the message: the first line says what failed. */
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage()).strip();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl).strip();
     }
 
     private static Info info(int ordinal) {

@@ -24,7 +24,7 @@ class DeviceMemoryPlanTest {
 
     @Test
     void shouldPutWeightsWorkspaceAndReserveFirstAndTheKvPoolInWhatIsLeft() throws Exception {
-        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q8_0.gguf"))) {
+        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q4_0.gguf"))) {
             ModelConfig c = ModelConfig.from(f);
             long fileTensors = 0;
             for (GgufTensorInfo t : f.tensors().values()) {
@@ -54,7 +54,7 @@ class DeviceMemoryPlanTest {
 
     @Test
     void shouldRefuseWhatDoesNotFitNamingTheNumbers() throws Exception {
-        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q8_0.gguf"))) {
+        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q4_0.gguf"))) {
             ModelConfig c = ModelConfig.from(f);
             KvCacheSpec kv = spec(c, GgmlType.F16);
             var tooSmall = assertThrows(CudaUnavailableException.class, () -> DeviceMemoryPlan.of(c, f.tensors().values(),
@@ -77,12 +77,18 @@ class DeviceMemoryPlanTest {
 
     @Test
     void shouldNameATensorTheKernelsCannotReadYet() throws Exception {
-        try (GgufFile f = GgufFile.open(MODELS.resolve("small-kq-q4_k_m.gguf"))) {
+        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q4_0.gguf"))) {
             ModelConfig c = ModelConfig.from(f);
-            var e = assertThrows(CudaUnavailableException.class, () -> DeviceMemoryPlan.of(c, f.tensors().values(),
+            // the file's tensors with one of them a K-quant, as in a Q4_K_M file
+            java.util.List<GgufTensorInfo> tensors = new java.util.ArrayList<>();
+            for (GgufTensorInfo t : f.tensors().values()) {
+                tensors.add(t.name().equals("blk.1.ffn_down.weight")
+                        ? new GgufTensorInfo(t.name(), t.dims(), GgmlType.Q4_K, t.offsetBytes(), t.data()) : t);
+            }
+            var e = assertThrows(CudaUnavailableException.class, () -> DeviceMemoryPlan.of(c, tensors,
                     spec(c, GgmlType.F16), LIMITS, H100, 0, 0.9, 0));
-            assertTrue(e.getMessage().startsWith("tensor "), e.getMessage());
-            assertTrue(e.getMessage().contains("_K weights"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("tensor blk.1.ffn_down.weight: "), e.getMessage());
+            assertTrue(e.getMessage().contains("Q4_K weights"), e.getMessage());
         }
     }
 }
