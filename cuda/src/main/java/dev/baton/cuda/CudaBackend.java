@@ -204,6 +204,7 @@ public final class CudaBackend implements ForwardBackend {
         if (b.sequence(0).pool() != pool) {
             throw new EngineException("the batch's sequences are in another KV pool than this backend's");
         }
+        gpu.makeCurrent();
         batch.pack(b);
         int seqs = batch.sequenceCount();
         int rows = batch.logitRowCount();

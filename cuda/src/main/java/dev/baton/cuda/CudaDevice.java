@@ -152,6 +152,14 @@ public final class CudaDevice implements AutoCloseable {
         return info;
     }
 
+    /**
+     * Makes this device's context the calling thread's (a CUDA context is current per thread: the engine loop's
+     * thread is not the one that opened the device). Cheap; called at the start of each step.
+     */
+    public void makeCurrent() {
+        cuCtxSetCurrent(context);
+    }
+
     /** A kernel of the module, looked up once. */
     public CUfunction function(String name) {
         return functions.computeIfAbsent(name, n -> {

@@ -102,6 +102,16 @@ class CudaBackendGpuTest {
                     assertArrayEquals(one[r], other[r], "chunks of " + chunk + ", row " + r);
                 }
             }
+            // on another thread, as an engine loop steps it (the context is current per thread)
+            java.util.concurrent.ExecutorService loop = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                float[][] onLoop = loop.submit(() -> teacherForced(a, PROMPT, 16)).get();
+                for (int r = 0; r < PROMPT.length; r++) {
+                    assertArrayEquals(one[r], onLoop[r], "another thread, row " + r);
+                }
+            } finally {
+                loop.shutdownNow();
+            }
             // prompt on engine a, its KV exported (the host pool, written back each step) and imported by engine b:
             // the next step gives the same logits on both
             int vocab = a.config().vocabSize();
