@@ -49,6 +49,10 @@ final class UpCommand implements Callable<Integer> {
             + "nodes with drafts from this smaller GGUF with the model's vocabulary (one --model only)")
     Path draftModel;
 
+    @Option(names = "--gpus", paramLabel = "N", defaultValue = "0", description = "run the engine nodes on the cuda "
+            + "backend, node i on GPU i mod N (default: ${DEFAULT-VALUE}: the CPU)")
+    int gpus;
+
     @Option(names = "--port", paramLabel = "P", defaultValue = "8000",
             description = "HTTP port of the router; node i serves its metrics on the first free port from P+i (default: ${DEFAULT-VALUE})")
     int port;
@@ -78,6 +82,9 @@ final class UpCommand implements Callable<Integer> {
         if (models.stream().map(UpCommand::modelId).distinct().count() < models.size()) {
             throw new IllegalArgumentException("two --model files have the same name: each model is served under its"
                     + " file name, so the names must differ");
+        }
+        if (gpus < 0) {
+            throw new IllegalArgumentException("--gpus must be 0 (the CPU) or more, got " + gpus);
         }
         if (draftModel != null && models.size() != 1) {
             throw new IllegalArgumentException("--draft-model drafts for one model: give exactly one --model with it"
@@ -169,6 +176,7 @@ final class UpCommand implements Callable<Integer> {
             if (draftModel != null && !role.equals("prefill")) {
                 w.addAll(List.of("--draft-model", draftModel.toAbsolutePath().toString()));
             }
+            w.addAll(gpuArgs(gpus, i));
             pids.add(spawn(dir, name, w));
         }
         Files.writeString(dir.resolve("pids"), String.join("\n", pids.stream().map(String::valueOf).toList()) + "\n");
@@ -229,6 +237,11 @@ final class UpCommand implements Callable<Integer> {
             Thread.sleep(500);
         }
         return false;
+    }
+
+    /** The backend flags of engine node {@code index}: none on the CPU, else cuda on GPU {@code index mod gpus}. */
+    static List<String> gpuArgs(int gpus, int index) {
+        return gpus == 0 ? List.of() : List.of("--backend", "cuda", "--device", Integer.toString(index % gpus));
     }
 
     private static boolean anyAlive(Path pids) throws IOException {

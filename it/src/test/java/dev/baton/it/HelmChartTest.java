@@ -345,6 +345,21 @@ class HelmChartTest {
         assertFalse(clusterConf(defaults(), "decode.conf").hasPath("baton.engine.speculation"), "no draft model");
     }
 
+    /** {@code <pool>.gpus}: that pool's nodes run the cuda backend and ask the device plugin for a GPU each. */
+    @Test
+    void shouldPutAPoolOnGpusWhenItsValuesAskForThem() throws IOException {
+        Manifests m = template(null, Map.of("decode.gpus", "1"));
+        assertEquals("cuda", clusterConf(m, "decode.conf").getString("baton.engine.backend"));
+        assertFalse(clusterConf(m, "prefill.conf").hasPath("baton.engine.backend"), "the prefill pool stays on the CPU");
+        JsonNode limits = m.get("Deployment", "baton-decode").at("/spec/template/spec/containers/0/resources/limits");
+        assertEquals(1, limits.path("nvidia.com/gpu").asInt(), limits.toString());
+        assertEquals("10Gi", limits.path("memory").asText(), "the pool's own limits stay: " + limits);
+        assertTrue(m.get("Deployment", "baton-prefill").at("/spec/template/spec/containers/0/resources/limits")
+                .path("nvidia.com/gpu").isMissingNode(), "no GPU asked for the prefill pool");
+        Exception two = assertThrows(Exception.class, () -> template(null, Map.of("decode.gpus", "2")));
+        assertTrue(two.getMessage().contains("decode.gpus = 2: a node uses one GPU"), two.getMessage());
+    }
+
     static Manifests planned() throws IOException {
         return template(null, Map.of("planner.mode", "act", "planner.profile", "/models/profile.json",
                 "planner.objectives.ttft", "300ms", "planner.pools.decode.max", "6"));
