@@ -14,7 +14,6 @@ import dev.baton.engine.step.ForwardBackend;
 import dev.baton.engine.step.StepBatch;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import jcuda.driver.CUdeviceptr;
 
 /**
  * The forward pass on a GPU ({@code baton.engine.backend = cuda}): the same step API, batching and prefix cache as
@@ -32,10 +31,10 @@ import jcuda.driver.CUdeviceptr;
 public final class CudaBackend implements ForwardBackend {
 
     /** One weight matrix on the device, as stored: {@code rows} rows of {@code rowBytes}. */
-    private record Matrix(CUdeviceptr data, GgmlType type, int rows, int cols, long rowBytes) {}
+    private record Matrix(DeviceMemory data, GgmlType type, int rows, int cols, long rowBytes) {}
 
-    private record Layer(CUdeviceptr attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo, CUdeviceptr bq,
-            CUdeviceptr bk, CUdeviceptr bv, CUdeviceptr ffnNorm, Matrix gate, Matrix up, Matrix down) {}
+    private record Layer(DeviceMemory attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo, DeviceMemory bq,
+            DeviceMemory bk, DeviceMemory bv, DeviceMemory ffnNorm, Matrix gate, Matrix up, Matrix down) {}
 
     private final ModelConfig c;
     private final KvBlockPool pool;
@@ -43,33 +42,33 @@ public final class CudaBackend implements ForwardBackend {
     private final int maxTokens;
     private final int maxSequences;
     private final int maxLogitRows;
-    private final CudaDevice gpu;
+    private final Gpu gpu;
     private final DeviceMemoryPlan plan;
     private final Matrix embedding;
     private final Layer[] layers;
-    private final CUdeviceptr outputNorm;
+    private final DeviceMemory outputNorm;
     private final Matrix output;
-    private final CUdeviceptr ropeFreqs;
+    private final DeviceMemory ropeFreqs;
     private final byte[] kvGeometry;
 
     // device buffers
-    private final CUdeviceptr x;
-    private final CUdeviceptr xb;
-    private final CUdeviceptr q;
-    private final CUdeviceptr k;
-    private final CUdeviceptr v;
-    private final CUdeviceptr att;
-    private final CUdeviceptr hb;
-    private final CUdeviceptr hb2;
-    private final CUdeviceptr logitsDevice;
-    private final CUdeviceptr partial;
-    private final CUdeviceptr tokens;
-    private final CUdeviceptr positions;
-    private final CUdeviceptr tokenSeq;
-    private final CUdeviceptr blockTables;
-    private final CUdeviceptr logitRows;
-    private final CUdeviceptr kv;
-    private final CUdeviceptr staging;
+    private final DeviceMemory x;
+    private final DeviceMemory xb;
+    private final DeviceMemory q;
+    private final DeviceMemory k;
+    private final DeviceMemory v;
+    private final DeviceMemory att;
+    private final DeviceMemory hb;
+    private final DeviceMemory hb2;
+    private final DeviceMemory logitsDevice;
+    private final DeviceMemory partial;
+    private final DeviceMemory tokens;
+    private final DeviceMemory positions;
+    private final DeviceMemory tokenSeq;
+    private final DeviceMemory blockTables;
+    private final DeviceMemory logitRows;
+    private final DeviceMemory kv;
+    private final DeviceMemory staging;
 
     // host side
     private final DeviceBatch batch;
@@ -80,23 +79,27 @@ public final class CudaBackend implements ForwardBackend {
 
     /** Opens GPU {@code device} for the model in {@code file}, with a device KV pool as large as {@code pool}. */
     public CudaBackend(ModelConfig config, GgufFile file, KvBlockPool pool, int maxTokens, int maxSequences, int device) {
+        this(config, file, pool, maxTokens, maxSequences, CudaDevice.open(device));
+    }
+
+    /** On {@code d} (closed with the backend, or at once if the backend cannot be built). */
+    CudaBackend(ModelConfig config, GgufFile file, KvBlockPool pool, int maxTokens, int maxSequences, Gpu d) {
         this.c = config;
         this.pool = pool;
         this.spec = pool.spec();
         this.maxTokens = maxTokens;
         this.maxSequences = maxSequences;
         this.maxLogitRows = maxSequences; // as the CPU's pass in an Engine
-        LaunchGeometry.kvSuffix(spec.dtype());
-        if (c.dim() % 32 != 0 || c.qDim() % 32 != 0 || c.ffnDim() % 32 != 0) {
-            throw new CudaUnavailableException("the GPU products take widths that are multiples of 32: dim " + c.dim()
-                    + ", attention " + c.qDim() + ", feed-forward " + c.ffnDim());
-        }
-        CudaDevice d = CudaDevice.open(device);
+        this.gpu = d;
         try {
+            LaunchGeometry.kvSuffix(spec.dtype());
+            if (c.dim() % 32 != 0 || c.qDim() % 32 != 0 || c.ffnDim() % 32 != 0) {
+                throw new CudaUnavailableException("the GPU products take widths that are multiples of 32: dim " + c.dim()
+                        + ", attention " + c.qDim() + ", feed-forward " + c.ffnDim());
+            }
             this.plan = DeviceMemoryPlan.of(c, file.tensors().values(), spec,
                     new DeviceMemoryPlan.Limits(maxTokens, maxSequences, maxSequences), d.info().memoryBytes(),
                     (long) pool.blockCount() * spec.blockBytes(), 0.95, DeviceMemoryPlan.DEFAULT_RESERVE);
-            this.gpu = d;
             embedding = matrix(file, "token_embd.weight", c.vocabSize(), c.dim());
             layers = new Layer[c.layerCount()];
             boolean bias = c.architecture().qkvBias;
@@ -161,7 +164,7 @@ public final class CudaBackend implements ForwardBackend {
     }
 
     /** A 1-D tensor (norm, bias) as F32 on the device. */
-    private CUdeviceptr vector(GgufFile file, String name) {
+    private DeviceMemory vector(GgufFile file, String name) {
         return gpu.upload(GgufQuantizer.dequantize(file.tensor(name)));
     }
 
@@ -260,12 +263,12 @@ public final class CudaBackend implements ForwardBackend {
     }
 
     /** {@code out(n, m.rows) = m · in(n, m.cols)}, {@code in} rows {@code ldx} apart. */
-    private void product(Matrix m, CUdeviceptr in, int ldx, CUdeviceptr out, int n) {
+    private void product(Matrix m, DeviceMemory in, int ldx, DeviceMemory out, int n) {
         gpu.launch(LaunchGeometry.gemm(m.type(), m.rows(), m.cols(), n), m.data(), m.rowBytes(), in, ldx, out, m.rows(),
                 m.rows(), m.cols(), n);
     }
 
-    private void bias(CUdeviceptr a, CUdeviceptr bias, int n, int width) {
+    private void bias(DeviceMemory a, DeviceMemory bias, int n, int width) {
         gpu.launch(LaunchGeometry.elementwise("baton_add_bias", (long) n * width), a, bias, n, width);
     }
 

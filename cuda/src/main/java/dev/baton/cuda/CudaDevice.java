@@ -39,7 +39,7 @@ import jcuda.driver.JCudaDriver;
  * and kernel launches. {@link #probe()} says, without failing, whether a GPU can be used here and why not.
  * Not thread-safe: one owner (a node's engine loop) at a time.
  */
-public final class CudaDevice implements AutoCloseable {
+public final class CudaDevice implements Gpu {
 
     /** What the driver says about a device. */
     public record Info(int ordinal, String name, long memoryBytes, int multiprocessors, int major, int minor) {}
@@ -148,6 +148,7 @@ public final class CudaDevice implements AutoCloseable {
         cuModuleLoadData(module, info.major() == 9 && info.minor() == 0 ? image.cubin() : image.ptx());
     }
 
+    @Override
     public Info info() {
         return info;
     }
@@ -156,6 +157,7 @@ public final class CudaDevice implements AutoCloseable {
      * Makes this device's context the calling thread's (a CUDA context is current per thread: the engine loop's
      * thread is not the one that opened the device). Cheap; called at the start of each step.
      */
+    @Override
     public void makeCurrent() {
         cuCtxSetCurrent(context);
     }
@@ -169,80 +171,70 @@ public final class CudaDevice implements AutoCloseable {
         });
     }
 
-    /** Device memory of {@code bytes} bytes, zeroed; freed with the device. */
-    public CUdeviceptr alloc(long bytes) {
+    @Override
+    public DeviceMemory alloc(long bytes) {
         CUdeviceptr p = new CUdeviceptr();
         cuMemAlloc(p, Math.max(1, bytes));
         cuMemsetD8(p, (byte) 0, Math.max(1, bytes));
         allocations.add(p);
-        return p;
+        return new DeviceMemory(bytes, p);
     }
 
-    public CUdeviceptr upload(float[] a) {
-        CUdeviceptr p = alloc(4L * a.length);
-        cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
-        return p;
+    private static CUdeviceptr ptr(DeviceMemory m) {
+        return (CUdeviceptr) m.handle();
     }
 
-    public CUdeviceptr upload(int[] a) {
-        CUdeviceptr p = alloc(4L * a.length);
-        cuMemcpyHtoD(p, Pointer.to(a), 4L * a.length);
-        return p;
-    }
-
-    public CUdeviceptr upload(byte[] a) {
-        CUdeviceptr p = alloc(a.length);
-        cuMemcpyHtoD(p, Pointer.to(a), a.length);
-        return p;
-    }
-
-    /** Device memory holding {@code src}'s bytes (a tensor of the file mapping), copied in pieces of at most 1 GiB. */
-    public CUdeviceptr upload(MemorySegment src) {
-        CUdeviceptr p = alloc(src.byteSize());
-        copy(p, 0, src);
-        return p;
-    }
-
-    /** Copies {@code src} (host memory: a mapping, the KV pool) to {@code dst + offset}. */
-    public void copy(CUdeviceptr dst, long offset, MemorySegment src) {
+    /** Copies {@code src} to {@code dst + offset} in pieces of at most 1 GiB. */
+    @Override
+    public void copy(DeviceMemory dst, long offset, MemorySegment src) {
         long size = src.byteSize();
+        if (offset < 0 || offset + size > dst.bytes()) {
+            throw new IllegalArgumentException("a copy of " + size + " bytes at " + offset + " into " + dst.bytes());
+        }
         for (long at = 0; at < size; at += 1L << 30) {
             long n = Math.min(1L << 30, size - at);
-            java.nio.ByteBuffer b = src.asSlice(at, n).asByteBuffer();
-            cuMemcpyHtoD(dst.withByteOffset(offset + at), Pointer.to(b), n);
+            MemorySegment piece = src.asSlice(at, n);
+            Pointer from = piece.isNative() ? Pointer.to(piece.asByteBuffer()) : Pointer.to(piece.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            cuMemcpyHtoD(ptr(dst).withByteOffset(offset + at), from, n);
         }
     }
 
-    public void copy(CUdeviceptr dst, int[] src, int count) {
-        cuMemcpyHtoD(dst, Pointer.to(src), 4L * count);
+    @Override
+    public void copy(DeviceMemory dst, int[] src, int count) {
+        cuMemcpyHtoD(ptr(dst), Pointer.to(src), 4L * count);
     }
 
-    public void copy(CUdeviceptr dst, float[] src, int count) {
-        cuMemcpyHtoD(dst, Pointer.to(src), 4L * count);
+    @Override
+    public void copy(DeviceMemory dst, float[] src, int count) {
+        cuMemcpyHtoD(ptr(dst), Pointer.to(src), 4L * count);
     }
 
-    public void download(float[] dst, CUdeviceptr src, int count) {
-        cuMemcpyDtoH(Pointer.to(dst), src, 4L * count);
+    @Override
+    public void download(float[] dst, DeviceMemory src, int count) {
+        cuMemcpyDtoH(Pointer.to(dst), ptr(src), 4L * count);
     }
 
-    public void download(int[] dst, CUdeviceptr src, int count) {
-        cuMemcpyDtoH(Pointer.to(dst), src, 4L * count);
+    @Override
+    public void download(int[] dst, DeviceMemory src, int count) {
+        cuMemcpyDtoH(Pointer.to(dst), ptr(src), 4L * count);
     }
 
-    public void download(byte[] dst, CUdeviceptr src, long count) {
-        cuMemcpyDtoH(Pointer.to(dst), src, count);
+    @Override
+    public void download(byte[] dst, DeviceMemory src, long count) {
+        cuMemcpyDtoH(Pointer.to(dst), ptr(src), count);
     }
 
     /**
-     * Launches {@code l} with arguments in the kernel's order: a {@link CUdeviceptr} (or null for a null
+     * Launches {@code l} with arguments in the kernel's order: a {@link DeviceMemory} (or null for a null
      * pointer), an Integer, Long, Float or Double, or a byte[] for a struct passed by value.
      */
+    @Override
     public void launch(Launch l, Object... args) {
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             params[i] = switch (args[i]) {
                 case null -> Pointer.to(new long[] {0});
-                case CUdeviceptr p -> Pointer.to(p);
+                case DeviceMemory m -> Pointer.to(ptr(m));
                 case Integer v -> Pointer.to(new int[] {v});
                 case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});
@@ -255,6 +247,7 @@ public final class CudaDevice implements AutoCloseable {
                 Pointer.to(params), null);
     }
 
+    @Override
     public void synchronize() {
         cuCtxSynchronize();
     }

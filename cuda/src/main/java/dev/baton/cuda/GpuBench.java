@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import jcuda.driver.CUdeviceptr;
 
 /**
  * The GPU benchmark of {@code cuda/device-check.sh}: the products' achieved memory bandwidth on a decode-shaped
@@ -58,9 +57,9 @@ public final class GpuBench {
         List<Map<String, Object>> results = new ArrayList<>();
         for (GgmlType type : List.of(GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0)) {
             byte[] w = randomWeights(type, rows, cols, r);
-            CUdeviceptr wd = gpu.upload(w);
-            CUdeviceptr x = gpu.upload(random(r, cols));
-            CUdeviceptr y = gpu.alloc(4L * rows);
+            DeviceMemory wd = gpu.upload(w);
+            DeviceMemory x = gpu.upload(random(r, cols));
+            DeviceMemory y = gpu.alloc(4L * rows);
             Launch l = LaunchGeometry.gemm(type, rows, cols, 1);
             long rowBytes = w.length / rows;
             int reps = 200;
@@ -94,9 +93,9 @@ public final class GpuBench {
         int tokens = 512;
         Random r = new Random(2);
         byte[] w = randomWeights(GgmlType.Q8_0, rows, cols, r);
-        CUdeviceptr wd = gpu.upload(w);
-        CUdeviceptr x = gpu.upload(random(r, tokens * cols));
-        CUdeviceptr y = gpu.alloc(4L * rows * tokens);
+        DeviceMemory wd = gpu.upload(w);
+        DeviceMemory x = gpu.upload(random(r, tokens * cols));
+        DeviceMemory y = gpu.alloc(4L * rows * tokens);
         Launch l = LaunchGeometry.gemm(GgmlType.Q8_0, rows, cols, tokens);
         for (int i = 0; i < 3; i++) {
             gpu.launch(l, wd, (long) w.length / rows, x, cols, y, rows, rows, cols, tokens);

@@ -13,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Random;
-import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,7 +61,7 @@ class CudaKernelsGpuTest {
         int rows = 5;
         float[] x = random(r, rows * dim, 1f);
         float[] w = random(r, dim, 1f);
-        CUdeviceptr out = gpu.alloc(4L * rows * dim);
+        DeviceMemory out = gpu.alloc(4L * rows * dim);
         gpu.launch(LaunchGeometry.rmsnorm(rows), gpu.upload(x), gpu.upload(w), out, dim, 1e-6f, null);
         float[] got = new float[rows * dim];
         gpu.download(got, out, got.length);
@@ -85,15 +84,15 @@ class CudaKernelsGpuTest {
             byte[] q = GgufQuantizer.quantize(type, w);
             float[] dq = GgufQuantizer.dequantize(type, MemorySegment.ofArray(q), rows * cols);
             long rowBytes = q.length / rows;
-            CUdeviceptr wd = gpu.upload(q);
+            DeviceMemory wd = gpu.upload(q);
             int maxTokens = 13;
             float[] x = random(r, maxTokens * cols, 1f);
-            CUdeviceptr xd = gpu.upload(x);
+            DeviceMemory xd = gpu.upload(x);
             float[][] byCount = new float[3][];
             int[] counts = {1, 3, 13};
             for (int k = 0; k < counts.length; k++) {
                 int tokens = counts[k];
-                CUdeviceptr y = gpu.alloc(4L * tokens * rows);
+                DeviceMemory y = gpu.alloc(4L * tokens * rows);
                 gpu.launch(LaunchGeometry.gemm(type, rows, cols, tokens), wd, rowBytes, xd, cols, y, rows, rows, cols, tokens);
                 float[] got = new float[tokens * rows];
                 gpu.download(got, y, got.length);
@@ -133,10 +132,10 @@ class CudaKernelsGpuTest {
         float[] q = random(r, tokens * heads * hd, 1f);
         float[] k = random(r, tokens * kvHeads * hd, 1f);
         float[] v = random(r, tokens * kvHeads * hd, 1f);
-        CUdeviceptr qd = gpu.upload(q);
-        CUdeviceptr kd = gpu.upload(k);
-        CUdeviceptr kv = gpu.alloc(6 * spec.blockBytes());
-        CUdeviceptr staging = gpu.alloc((long) tokens * 2 * 2 * kvHeads * spec.rowBytes());
+        DeviceMemory qd = gpu.upload(q);
+        DeviceMemory kd = gpu.upload(k);
+        DeviceMemory kv = gpu.alloc(6 * spec.blockBytes());
+        DeviceMemory staging = gpu.alloc((long) tokens * 2 * 2 * kvHeads * spec.rowBytes());
         int layer = 1;
         double base = 10000;
         for (int neox = 0; neox < 2; neox++) {
@@ -229,9 +228,9 @@ class CudaKernelsGpuTest {
             }
             float[] q = random(r, 2 * heads * hd, 1f);
             int maxChunks = SplitK.chunks(700);
-            CUdeviceptr partial = gpu.alloc(4 * SplitK.workspaceFloats(2, heads, hd, maxChunks));
-            CUdeviceptr out = gpu.alloc(4L * 2 * heads * hd);
-            CUdeviceptr pd = gpu.upload(positions);
+            DeviceMemory partial = gpu.alloc(4 * SplitK.workspaceFloats(2, heads, hd, maxChunks));
+            DeviceMemory out = gpu.alloc(4L * 2 * heads * hd);
+            DeviceMemory pd = gpu.upload(positions);
             float scale = (float) (1 / Math.sqrt(hd));
             gpu.launch(LaunchGeometry.attention(dtype, 2, heads, hd, maxChunks), gpu.upload(q), gpu.upload(kvb.array()), pd,
                     gpu.upload(tokenSeq), gpu.upload(tables), KvGeometry.of(spec, maxBlocks), 0, heads, kvHeads, hd, scale,
@@ -293,15 +292,15 @@ class CudaKernelsGpuTest {
         logits[1234] = 9f;
         logits[4321] = 9f; // a tie: the lower index wins
         logits[vocab + 77] = 11f;
-        CUdeviceptr ld = gpu.upload(logits);
-        CUdeviceptr ids = gpu.alloc(8);
+        DeviceMemory ld = gpu.upload(logits);
+        DeviceMemory ids = gpu.alloc(8);
         gpu.launch(LaunchGeometry.rows("baton_argmax", 2), ld, vocab, ids);
         int[] got = new int[2];
         gpu.download(got, ids, 2);
         assertArrayEquals(new int[] {1234, vocab + 77 - vocab}, got);
 
         float[] invT = {1f, 0.5f};
-        CUdeviceptr probs = gpu.alloc(4L * 2 * vocab);
+        DeviceMemory probs = gpu.alloc(4L * 2 * vocab);
         gpu.launch(LaunchGeometry.rows("baton_softmax", 2), ld, gpu.upload(invT), vocab, probs);
         float[] p = new float[2 * vocab];
         gpu.download(p, probs, p.length);
