@@ -36,6 +36,34 @@ public final class CudaBackend implements ForwardBackend {
     private record Layer(DeviceMemory attnNorm, Matrix wq, Matrix wk, Matrix wv, Matrix wo, DeviceMemory bq,
             DeviceMemory bk, DeviceMemory bv, DeviceMemory ffnNorm, Matrix gate, Matrix up, Matrix down) {}
 
+    /** A product's three prepared launches (tiles of 1, 4 and 8 tokens; the same bits per output whichever runs). */
+    private final class Product {
+        private final Matrix m;
+        private final KernelCall[] byTile = new KernelCall[3];
+
+        Product(Matrix m, DeviceMemory in, int ldx, DeviceMemory out) {
+            this.m = m;
+            int[] tiles = {1, 4, 8};
+            for (int i = 0; i < 3; i++) {
+                byTile[i] = gpu.prepare(LaunchGeometry.gemmKernel(m.type(), tiles[i]), 9).set(0, m.data())
+                        .set(1, m.rowBytes()).set(2, in).set(3, ldx).set(4, out).set(5, m.rows()).set(6, m.rows())
+                        .set(7, m.cols());
+            }
+        }
+
+        void run(int n) {
+            int tm = LaunchGeometry.gemmTileTokens(n);
+            KernelCall call = byTile[tm == 1 ? 0 : tm == 4 ? 1 : 2];
+            call.set(8, n).launch(LaunchGeometry.gemmBlocks(m.rows()), (n + tm - 1) / tm, 1,
+                    LaunchGeometry.GEMM_WARPS * 32);
+        }
+    }
+
+    /** One transformer block's launches, in step order. */
+    private record LayerCalls(KernelCall attnNorm, Product q, Product k, Product v, KernelCall biasQ, KernelCall biasK,
+            KernelCall biasV, KernelCall rope, KernelCall attention, KernelCall merge, Product o, KernelCall addAttention,
+            KernelCall ffnNorm, Product gate, Product up, KernelCall swiglu, Product down, KernelCall addFfn) {}
+
     private final ModelConfig c;
     private final KvBlockPool pool;
     private final KvCacheSpec spec;
@@ -70,7 +98,14 @@ public final class CudaBackend implements ForwardBackend {
     private final DeviceMemory kv;
     private final DeviceMemory staging;
 
+    // the step's launches, prepared once: per step only the sizes that follow the batch are set
+    private final KernelCall embed;
+    private final LayerCalls[] layerCalls;
+    private final KernelCall finalNorm;
+    private final Product outputProduct;
+
     // host side
+    private final MemorySegment stagingSegment;
     private final DeviceBatch batch;
     private final float[] logits;
     private final byte[] stagingHost;
@@ -147,6 +182,39 @@ public final class CudaBackend implements ForwardBackend {
             stagingHost = new byte[Math.toIntExact(t * stagingRowsPerToken * spec.rowBytes())];
             deviceGeneration = new int[pool.blockCount()];
             Arrays.fill(deviceGeneration, -1);
+            stagingSegment = MemorySegment.ofArray(stagingHost);
+
+            int dim = c.dim();
+            boolean neox = c.architecture().ropeStyle == Architecture.RopeStyle.NEOX;
+            embed = gpu.prepare(LaunchGeometry.embed(embedding.type(), 1).kernel(), 5).set(0, embedding.data())
+                    .set(1, embedding.rowBytes()).set(2, tokens).set(3, x).set(4, dim);
+            layerCalls = new LayerCalls[layers.length];
+            for (int i = 0; i < layers.length; i++) {
+                Layer l = layers[i];
+                layerCalls[i] = new LayerCalls(norm(l.attnNorm(), null),
+                        new Product(l.wq(), xb, dim, q), new Product(l.wk(), xb, dim, k), new Product(l.wv(), xb, dim, v),
+                        l.bq() == null ? null : bias(q, l.bq(), c.qDim()),
+                        l.bk() == null ? null : bias(k, l.bk(), c.kvDim()),
+                        l.bv() == null ? null : bias(v, l.bv(), c.kvDim()),
+                        gpu.prepare(LaunchGeometry.ropeStore(spec.dtype(), 1, c.headCount(), c.kvHeadCount(), c.headDim())
+                                .kernel(), 18).set(0, q).set(1, k).set(2, v).set(3, positions).set(4, tokenSeq)
+                                .set(5, blockTables).set(6, kv).set(7, kvGeometry).set(8, i).set(9, c.headCount())
+                                .set(10, c.kvHeadCount()).set(11, c.headDim()).set(12, c.ropeDims())
+                                .set(13, (double) c.ropeBase()).set(14, ropeFreqs).set(15, neox ? 1 : 0).set(16, staging)
+                                .set(17, c.layerCount()),
+                        gpu.prepare(LaunchGeometry.attention(spec.dtype(), 1, c.headCount(), c.headDim(), 1).kernel(), 13)
+                                .set(0, q).set(1, kv).set(2, positions).set(3, tokenSeq).set(4, blockTables)
+                                .set(5, kvGeometry).set(6, i).set(7, c.headCount()).set(8, c.kvHeadCount())
+                                .set(9, c.headDim()).set(10, (float) (1.0 / Math.sqrt(c.headDim()))).set(12, partial),
+                        gpu.prepare("baton_attention_merge", 6).set(0, partial).set(1, positions).set(2, c.headCount())
+                                .set(3, c.headDim()).set(5, att),
+                        new Product(l.wo(), att, c.qDim(), xb), add(x, xb), norm(l.ffnNorm(), null),
+                        new Product(l.gate(), xb, dim, hb), new Product(l.up(), xb, dim, hb2),
+                        gpu.prepare("baton_swiglu", 3).set(0, hb).set(1, hb2),
+                        new Product(l.down(), hb, c.ffnDim(), xb), add(x, xb));
+            }
+            finalNorm = norm(outputNorm, logitRows);
+            outputProduct = new Product(output, xb, dim, logitsDevice);
         } catch (RuntimeException e) {
             d.close();
             throw e;
@@ -166,6 +234,19 @@ public final class CudaBackend implements ForwardBackend {
     /** A 1-D tensor (norm, bias) as F32 on the device. */
     private DeviceMemory vector(GgufFile file, String name) {
         return gpu.upload(GgufQuantizer.dequantize(file.tensor(name)));
+    }
+
+    private KernelCall norm(DeviceMemory weight, DeviceMemory rows) {
+        return gpu.prepare("baton_rmsnorm", 6).set(0, x).set(1, weight).set(2, xb).set(3, c.dim()).set(4, c.rmsEps())
+                .set(5, rows);
+    }
+
+    private KernelCall bias(DeviceMemory a, DeviceMemory bias, int width) {
+        return gpu.prepare("baton_add_bias", 4).set(0, a).set(1, bias).set(3, width);
+    }
+
+    private KernelCall add(DeviceMemory a, DeviceMemory b) {
+        return gpu.prepare("baton_add", 3).set(0, a).set(1, b);
     }
 
     /** The plan the backend's memory follows. */
@@ -219,57 +300,44 @@ public final class CudaBackend implements ForwardBackend {
         gpu.copy(logitRows, batch.logitRows, rows);
 
         int dim = c.dim();
-        gpu.launch(LaunchGeometry.embed(embedding.type(), n), embedding.data(), embedding.rowBytes(), tokens, x, dim);
-        boolean neox = c.architecture().ropeStyle == Architecture.RopeStyle.NEOX;
-        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        int t256 = LaunchGeometry.NORM_THREADS;
+        int t128 = LaunchGeometry.ATTENTION_THREADS;
+        int te = LaunchGeometry.ELEMENTWISE_THREADS;
         int chunks = batch.maxChunks();
-        for (int layer = 0; layer < layers.length; layer++) {
-            Layer l = layers[layer];
-            gpu.launch(LaunchGeometry.rmsnorm(n), x, l.attnNorm(), xb, dim, c.rmsEps(), null);
-            product(l.wq(), xb, dim, q, n);
-            product(l.wk(), xb, dim, k, n);
-            product(l.wv(), xb, dim, v, n);
-            if (l.bq() != null) {
-                bias(q, l.bq(), n, c.qDim());
-                bias(k, l.bk(), n, c.kvDim());
-                bias(v, l.bv(), n, c.kvDim());
+        long residual = (long) n * dim;
+        long ffn = (long) n * c.ffnDim();
+        embed.launch(n, 1, 1, t256);
+        for (LayerCalls l : layerCalls) {
+            l.attnNorm().launch(n, 1, 1, t256);
+            l.q().run(n);
+            l.k().run(n);
+            l.v().run(n);
+            if (l.biasQ() != null) {
+                l.biasQ().set(2, n).launch(LaunchGeometry.elementwiseBlocks((long) n * c.qDim()), 1, 1, te);
+                l.biasK().set(2, n).launch(LaunchGeometry.elementwiseBlocks((long) n * c.kvDim()), 1, 1, te);
+                l.biasV().set(2, n).launch(LaunchGeometry.elementwiseBlocks((long) n * c.kvDim()), 1, 1, te);
             }
-            gpu.launch(LaunchGeometry.ropeStore(spec.dtype(), n, c.headCount(), c.kvHeadCount(), c.headDim()), q, k, v,
-                    positions, tokenSeq, blockTables, kv, kvGeometry, layer, c.headCount(), c.kvHeadCount(), c.headDim(),
-                    c.ropeDims(), (double) c.ropeBase(), ropeFreqs, neox ? 1 : 0, staging, c.layerCount());
-            gpu.launch(LaunchGeometry.attention(spec.dtype(), n, c.headCount(), c.headDim(), chunks), q, kv, positions,
-                    tokenSeq, blockTables, kvGeometry, layer, c.headCount(), c.kvHeadCount(), c.headDim(), scale, chunks,
-                    partial);
-            gpu.launch(LaunchGeometry.attentionMerge(n, c.headCount()), partial, positions, c.headCount(), c.headDim(),
-                    chunks, att);
-            product(l.wo(), att, c.qDim(), xb, n);
-            gpu.launch(LaunchGeometry.elementwise("baton_add", (long) n * dim), x, xb, (long) n * dim);
-            gpu.launch(LaunchGeometry.rmsnorm(n), x, l.ffnNorm(), xb, dim, c.rmsEps(), null);
-            product(l.gate(), xb, dim, hb, n);
-            product(l.up(), xb, dim, hb2, n);
-            gpu.launch(LaunchGeometry.elementwise("baton_swiglu", (long) n * c.ffnDim()), hb, hb2, (long) n * c.ffnDim());
-            product(l.down(), hb, c.ffnDim(), xb, n);
-            gpu.launch(LaunchGeometry.elementwise("baton_add", (long) n * dim), x, xb, (long) n * dim);
+            l.rope().launch(n, c.headCount() + c.kvHeadCount(), 1, t128);
+            l.attention().set(11, chunks).launch(n, c.headCount(), chunks, t128);
+            l.merge().set(4, chunks).launch(n, c.headCount(), 1, t128);
+            l.o().run(n);
+            l.addAttention().set(2, residual).launch(LaunchGeometry.elementwiseBlocks(residual), 1, 1, te);
+            l.ffnNorm().launch(n, 1, 1, t256);
+            l.gate().run(n);
+            l.up().run(n);
+            l.swiglu().set(2, ffn).launch(LaunchGeometry.elementwiseBlocks(ffn), 1, 1, te);
+            l.down().run(n);
+            l.addFfn().set(2, residual).launch(LaunchGeometry.elementwiseBlocks(residual), 1, 1, te);
         }
         if (rows > 0) {
-            gpu.launch(LaunchGeometry.rmsnorm(rows), x, outputNorm, xb, dim, c.rmsEps(), logitRows);
-            product(output, xb, dim, logitsDevice, rows);
+            finalNorm.launch(rows, 1, 1, t256);
+            outputProduct.run(rows);
             gpu.download(logits, logitsDevice, rows * c.vocabSize());
         }
         storeRowsOnHost(n);
         for (int s = 0; s < seqs; s++) {
             b.sequence(s).setLength(b.sequenceEnd(s));
         }
-    }
-
-    /** {@code out(n, m.rows) = m · in(n, m.cols)}, {@code in} rows {@code ldx} apart. */
-    private void product(Matrix m, DeviceMemory in, int ldx, DeviceMemory out, int n) {
-        gpu.launch(LaunchGeometry.gemm(m.type(), m.rows(), m.cols(), n), m.data(), m.rowBytes(), in, ldx, out, m.rows(),
-                m.rows(), m.cols(), n);
-    }
-
-    private void bias(DeviceMemory a, DeviceMemory bias, int n, int width) {
-        gpu.launch(LaunchGeometry.elementwise("baton_add_bias", (long) n * width), a, bias, n, width);
     }
 
     /**
@@ -297,7 +365,7 @@ public final class CudaBackend implements ForwardBackend {
     private void storeRowsOnHost(int n) {
         int rowBytes = spec.rowBytes();
         gpu.download(stagingHost, staging, (long) n * stagingRowsPerToken * rowBytes);
-        MemorySegment src = MemorySegment.ofArray(stagingHost);
+        MemorySegment src = stagingSegment;
         MemorySegment dst = pool.memory();
         int bs = spec.blockSize();
         int maxBlocks = batch.maxBlocks();

@@ -248,6 +248,104 @@ public final class CudaDevice implements Gpu {
     }
 
     @Override
+    public KernelCall prepare(String kernel, int argCount) {
+        return new Call(function(kernel), argCount);
+    }
+
+    /** Arguments in holders JCuda reads at each launch: setting one writes into its holder, launching allocates nothing. */
+    private static final class Call implements KernelCall {
+        private final CUfunction function;
+        private final Pointer[] params;
+        private final Object[] holders;
+        private Pointer kernelParams;
+
+        Call(CUfunction function, int argCount) {
+            this.function = function;
+            this.params = new Pointer[argCount];
+            this.holders = new Object[argCount];
+        }
+
+        private void slot(int i, Object holder, Pointer p) {
+            holders[i] = holder;
+            params[i] = p;
+            kernelParams = null;
+        }
+
+        @Override
+        public KernelCall set(int i, DeviceMemory m) {
+            if (holders[i] != m || params[i] == null) {
+                slot(i, m, m == null ? Pointer.to(new long[] {0}) : Pointer.to(ptr(m)));
+            }
+            return this;
+        }
+
+        @Override
+        public KernelCall set(int i, int v) {
+            if (holders[i] instanceof int[] a) {
+                a[0] = v;
+            } else {
+                int[] a = {v};
+                slot(i, a, Pointer.to(a));
+            }
+            return this;
+        }
+
+        @Override
+        public KernelCall set(int i, long v) {
+            if (holders[i] instanceof long[] a) {
+                a[0] = v;
+            } else {
+                long[] a = {v};
+                slot(i, a, Pointer.to(a));
+            }
+            return this;
+        }
+
+        @Override
+        public KernelCall set(int i, float v) {
+            if (holders[i] instanceof float[] a) {
+                a[0] = v;
+            } else {
+                float[] a = {v};
+                slot(i, a, Pointer.to(a));
+            }
+            return this;
+        }
+
+        @Override
+        public KernelCall set(int i, double v) {
+            if (holders[i] instanceof double[] a) {
+                a[0] = v;
+            } else {
+                double[] a = {v};
+                slot(i, a, Pointer.to(a));
+            }
+            return this;
+        }
+
+        @Override
+        public KernelCall set(int i, byte[] struct) {
+            if (holders[i] != struct) {
+                slot(i, struct, Pointer.to(struct));
+            }
+            return this;
+        }
+
+        @Override
+        public void launch(int gridX, int gridY, int gridZ, int block) {
+            if (kernelParams == null) {
+                for (int i = 0; i < params.length; i++) {
+                    if (params[i] == null) {
+                        throw new IllegalStateException("kernel argument " + i + " was never set");
+                    }
+                }
+                kernelParams = Pointer.to(params);
+            }
+            cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, 0, null, kernelParams, null);
+        }
+    }
+
+    @Override
     public void synchronize() {
         cuCtxSynchronize();
     }

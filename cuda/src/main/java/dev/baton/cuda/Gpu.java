@@ -60,6 +60,9 @@ public interface Gpu extends AutoCloseable {
      */
     void launch(Launch l, Object... args);
 
+    /** A launch of {@code kernel} with {@code argCount} arguments, prepared for repeated use (see {@link KernelCall}). */
+    KernelCall prepare(String kernel, int argCount);
+
     /** Waits for every launch and copy to finish. */
     void synchronize();
 

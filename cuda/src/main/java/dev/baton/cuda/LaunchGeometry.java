@@ -48,15 +48,28 @@ public final class LaunchGeometry {
         return tokens <= 1 ? 1 : tokens <= 4 ? 4 : 8;
     }
 
+    /** The product kernel for {@code type} and a tile of {@code tileTokens} tokens ({@link #gemmTileTokens}). */
+    public static String gemmKernel(GgmlType type, int tileTokens) {
+        return "baton_gemm_" + weightSuffix(type) + "_t" + tileTokens;
+    }
+
+    /** Blocks along the rows of a product. */
+    public static int gemmBlocks(int rows) {
+        return ceil(rows, GEMM_WARPS * GEMM_ROWS_PER_WARP);
+    }
+
+    /** Blocks of a grid-stride elementwise kernel over {@code n} values. */
+    public static int elementwiseBlocks(long n) {
+        return (int) Math.max(1, Math.min(ceil(n, ELEMENTWISE_THREADS), 132L * 32));
+    }
+
     /** {@code Y(tokens, rows) = W(rows, cols) X(tokens, cols)}; {@code cols} a multiple of 32. */
     public static Launch gemm(GgmlType type, int rows, int cols, int tokens) {
         if (cols % 32 != 0) {
             throw new IllegalArgumentException("a product over " + cols + " columns (the kernels take multiples of 32)");
         }
         int tm = gemmTileTokens(tokens);
-        int rowsPerBlock = GEMM_WARPS * GEMM_ROWS_PER_WARP;
-        return new Launch("baton_gemm_" + weightSuffix(type) + "_t" + tm, ceil(rows, rowsPerBlock), ceil(tokens, tm), 1,
-                GEMM_WARPS * 32, 0);
+        return new Launch(gemmKernel(type, tm), gemmBlocks(rows), ceil(tokens, tm), 1, GEMM_WARPS * 32, 0);
     }
 
     public static Launch embed(GgmlType type, int tokens) {
@@ -69,8 +82,7 @@ public final class LaunchGeometry {
 
     /** Grid-stride elementwise kernels (swiglu, add, add_bias) over {@code n} values. */
     public static Launch elementwise(String kernel, long n) {
-        long blocks = Math.max(1, Math.min(ceil(n, ELEMENTWISE_THREADS), 132L * 32));
-        return new Launch(kernel, (int) blocks, 1, 1, ELEMENTWISE_THREADS, 0);
+        return new Launch(kernel, elementwiseBlocks(n), 1, 1, ELEMENTWISE_THREADS, 0);
     }
 
     /** RoPE of the tokens' query and key heads fused with the KV write: one block per (token, head). */

@@ -95,6 +95,59 @@ final class EmulatedGpu implements Gpu {
     @Override
     public void close() {}
 
+    @Override
+    public KernelCall prepare(String kernel, int argCount) {
+        Object[] args = new Object[argCount];
+        boolean[] given = new boolean[argCount];
+        return new KernelCall() {
+            private KernelCall put(int i, Object v) {
+                args[i] = v;
+                given[i] = true;
+                return this;
+            }
+
+            @Override
+            public KernelCall set(int i, DeviceMemory m) {
+                return put(i, m);
+            }
+
+            @Override
+            public KernelCall set(int i, int v) {
+                return put(i, v);
+            }
+
+            @Override
+            public KernelCall set(int i, long v) {
+                return put(i, v);
+            }
+
+            @Override
+            public KernelCall set(int i, float v) {
+                return put(i, v);
+            }
+
+            @Override
+            public KernelCall set(int i, double v) {
+                return put(i, v);
+            }
+
+            @Override
+            public KernelCall set(int i, byte[] struct) {
+                return put(i, struct);
+            }
+
+            @Override
+            public void launch(int gridX, int gridY, int gridZ, int block) {
+                for (int i = 0; i < argCount; i++) {
+                    if (!given[i]) {
+                        throw new IllegalStateException(kernel + ": argument " + i + " was never set");
+                    }
+                }
+                EmulatedGpu.this.launch(new Launch(kernel, gridX, gridY, gridZ, block, 0), args.clone());
+            }
+        };
+    }
+
     // ---- kernels ------------------------------------------------------------------------------------
 
     @Override
