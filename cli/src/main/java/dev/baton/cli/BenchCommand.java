@@ -206,6 +206,13 @@ final class BenchCommand implements Callable<Integer> {
                 + "to see attention spread over threads when heads are few (e.g. 3,1)")
         List<Integer> heads = new ArrayList<>();
 
+        @Option(names = "--backend", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "the forward pass "
+                + "(default: ${DEFAULT-VALUE}; cuda: README \"GPU backend\")")
+        String backend;
+
+        @Option(names = "--device", defaultValue = "0", paramLabel = "N", description = "the GPU of --backend cuda")
+        int device;
+
         @Option(names = "--llama-bench", paramLabel = "PATH", description = "also run llama.cpp's llama-bench (and "
                 + "llama-batched-bench beside it) on the same files and threads, and print the ratios (build it with "
                 + "../shared/oracle/tools/build-llama-cpp.sh)")
@@ -233,7 +240,7 @@ final class BenchCommand implements Callable<Integer> {
             if (context > 0) {
                 return longContext(list);
             }
-            EngineBenchmark bench = new EngineBenchmark(promptTokens, decodeTokens, repetitions);
+            EngineBenchmark bench = new EngineBenchmark(promptTokens, decodeTokens, repetitions, backend, device);
             List<EngineBenchmark.Row> rows = new ArrayList<>();
             List<dev.baton.bench.engine.LlamaBench.Row> theirs = new ArrayList<>();
             // One model and thread count at a time, Baton then llama.cpp, so both see the machine in the same state.

@@ -29,16 +29,28 @@ public final class EngineBenchmark {
     private final int decodeTokens;
     private final int repetitions;
 
+    private final String backend;
+    private final int device;
+    private String lastBackend = "";
+
     public EngineBenchmark(int promptTokens, int decodeTokens, int repetitions) {
+        this(promptTokens, decodeTokens, repetitions, EngineSettings.CPU, 0);
+    }
+
+    /** On {@code backend} ({@code cpu}, {@code cuda} on GPU {@code device}). */
+    public EngineBenchmark(int promptTokens, int decodeTokens, int repetitions, String backend, int device) {
         this.promptTokens = promptTokens;
         this.decodeTokens = decodeTokens;
         this.repetitions = repetitions;
+        this.backend = backend;
+        this.device = device;
     }
 
     public Row run(Path model, int threads) throws IOException {
         EngineSettings s = EngineSettings.defaults(model).withThreads(threads).withKvCacheBytes(1L << 30)
-                .withBatch(Math.max(promptTokens, 32), 32);
+                .withBatch(Math.max(promptTokens, 32), 32).withBackend(backend, device);
         try (Engine e = Engine.open(s)) {
+            lastBackend = e.forward().describe();
             String weights = e.file().tensor("blk.0.attn_q.weight").type().name();
             double pp = best(() -> prompt(e));
             double tg = best(() -> decode(e, 1));
@@ -120,6 +132,7 @@ public final class EngineBenchmark {
             for (int t : threadCounts) {
                 progress.printf("baton bench engine: %s, %d thread(s)...%n", m.getFileName(), t);
                 rows.add(run(m, t));
+                progress.printf("  on %s%n", lastBackend);
             }
         }
         return rows;
