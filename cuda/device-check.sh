@@ -19,7 +19,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dev=$root/.device
 cd "$root"
 # the JDK modules the engine and the cuda module use (jdeps; java.desktop for java.beans, which the chat templates use)
-MODULES=java.base,java.desktop,java.logging,java.management,java.naming,java.sql,java.xml,jdk.incubator.vector,jdk.unsupported,jdk.zipfs
+MODULES=java.base,java.desktop,java.logging,java.management,jdk.management,java.naming,java.sql,java.xml,jdk.incubator.vector,jdk.unsupported,jdk.zipfs
 
 prepare() {
     . bin/jdk.sh
@@ -46,8 +46,8 @@ with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[2], "w", zipf
 PY
     cp cuda/target/baton-cuda-*.jar "$dev/lib/"
     cp -r cuda/target/test-classes "$dev/test-classes"
-    # the models CudaBackendGpuTest reads (small-q8_0 would take the bundle past 64 MiB)
-    for m in tiny-f32 tiny-qwen2-f32 tiny-llama3rope-f32 tiny-q8_0 small-q4_0; do
+    # the models CudaBackendGpuTest reads (a larger one would take the bundle past 64 MiB)
+    for m in tiny-f32 tiny-qwen2-f32 tiny-llama3rope-f32 tiny-q8_0 small-kq-q4_k_m; do
         cp "$root/../shared/oracle/models/$m.gguf" "$dev/oracle/models/"
     done
     # the runtime: uncompressed modules, the whole xz-compressed (about 16 MB); unpacked there into /tmp

@@ -14,7 +14,8 @@
 //
 // Weight layouts are ggml's: F32, F16, BF16 elements; Q8_0 blocks of 32 (f16 d, int8 q[32]); Q4_0
 // blocks of 32 (f16 d, 16 bytes: element j < 16 in the low nibble of byte j, j >= 16 in the high
-// nibble of byte j - 16, value q - 8). Rows are contiguous, row-major, rowBytes apart.
+// nibble of byte j - 16, value q - 8); the K-quants Q4_K (144 bytes a super-block of 256) and Q6_K
+// (210 bytes), as engine/.../tensor/KQuants spells them out. Rows are contiguous, rowBytes apart.
 //
 // The KV block layout is the CPU's (KvCacheSpec): block = layer[L] | layer = K | V |
 // K, V = kvHead[H] | head = position[B] | position = headDim elements (F32 or F16).
@@ -25,7 +26,7 @@
 #define BATON_ATTN_CHUNK 256   // positions per split-K chunk: PagedAttention.CHUNK on the CPU
 #define BATON_MAX_HEAD_DIM 256
 
-enum { W_F32 = 0, W_F16 = 1, W_BF16 = 2, W_Q8_0 = 3, W_Q4_0 = 4 };
+enum { W_F32 = 0, W_F16 = 1, W_BF16 = 2, W_Q8_0 = 3, W_Q4_0 = 4, W_Q4_K = 5, W_Q6_K = 6 };
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -93,12 +94,39 @@ __device__ __forceinline__ float load_weight(const uint8_t* __restrict__ row, in
         const uint8_t* b = row + group * 34;
         float d = __half2float(*reinterpret_cast<const __half*>(b));
         return d * (float) (int8_t) b[2 + lane];
-    } else {
+    } else if (TYPE == W_Q4_0) {
         const uint8_t* b = row + group * 18;
         float d = __half2float(*reinterpret_cast<const __half*>(b));
         uint8_t q = b[2 + (lane & 15)];
         int v = (lane < 16 ? (q & 15) : (q >> 4)) - 8;
         return d * (float) v;
+    } else if (TYPE == W_Q4_K) {
+        // super-block: d, dmin (f16), scales[12] (8 6-bit scales and mins), qs[128]: sub-block j of 32 values is
+        // the low (j even) or high (j odd) nibbles of qs[32 (j / 2) .. + 32]; value = d scale q - dmin min
+        const uint8_t* b = row + (group >> 3) * 144;
+        int j = group & 7;
+        const uint8_t* sc = b + 4;
+        int scale = j < 4 ? sc[j] & 63 : (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4);
+        int mn = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+        float d = __half2float(*reinterpret_cast<const __half*>(b));
+        float dmin = __half2float(*reinterpret_cast<const __half*>(b + 2));
+        int q = (b[16 + 32 * (j >> 1) + lane] >> (4 * (j & 1))) & 0xF;
+        return __fsub_rn(__fmul_rn(d * (float) scale, (float) q), dmin * (float) mn);
+    } else {
+        // Q6_K super-block: ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16], f16 d; value index i of
+        // 256 sits in half n = i / 128, quarter i % 128 / 32, column l = i % 32; value = d scale (q - 32)
+        const uint8_t* b = row + (group >> 3) * 210;
+        int i = (group & 7) * 32 + lane;
+        int n = i >> 7;
+        int quarter = (i >> 5) & 3;
+        int l = lane;
+        const uint8_t* ql = b + 64 * n;
+        uint8_t h = b[128 + 32 * n + l];
+        int low = quarter & 1 ? ql[l + 32] : ql[l];
+        int q = ((quarter < 2 ? low & 0xF : low >> 4) | (((h >> (2 * quarter)) & 3) << 4)) - 32;
+        float scale = (float) (int8_t) b[192 + 8 * n + (l >> 4) + 2 * quarter];
+        float d = __half2float(*reinterpret_cast<const __half*>(b + 208));
+        return __fmul_rn(d * scale, (float) q);
     }
 }
 
@@ -124,6 +152,8 @@ BATON_EMBED(baton_embed_f16, W_F16)
 BATON_EMBED(baton_embed_bf16, W_BF16)
 BATON_EMBED(baton_embed_q8_0, W_Q8_0)
 BATON_EMBED(baton_embed_q4_0, W_Q4_0)
+BATON_EMBED(baton_embed_q4_k, W_Q4_K)
+BATON_EMBED(baton_embed_q6_k, W_Q6_K)
 
 // ---- RMSNorm ------------------------------------------------------------------------------------
 
@@ -222,6 +252,12 @@ BATON_GEMM(baton_gemm_q8_0_t8, W_Q8_0, 8, 8)
 BATON_GEMM(baton_gemm_q4_0_t1, W_Q4_0, 1, 8)
 BATON_GEMM(baton_gemm_q4_0_t4, W_Q4_0, 4, 8)
 BATON_GEMM(baton_gemm_q4_0_t8, W_Q4_0, 8, 8)
+BATON_GEMM(baton_gemm_q4_k_t1, W_Q4_K, 1, 8)
+BATON_GEMM(baton_gemm_q4_k_t4, W_Q4_K, 4, 8)
+BATON_GEMM(baton_gemm_q4_k_t8, W_Q4_K, 8, 8)
+BATON_GEMM(baton_gemm_q6_k_t1, W_Q6_K, 1, 8)
+BATON_GEMM(baton_gemm_q6_k_t4, W_Q6_K, 4, 8)
+BATON_GEMM(baton_gemm_q6_k_t8, W_Q6_K, 8, 8)
 
 // ---- elementwise --------------------------------------------------------------------------------
 

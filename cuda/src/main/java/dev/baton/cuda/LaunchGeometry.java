@@ -30,7 +30,10 @@ public final class LaunchGeometry {
             case BF16 -> "bf16";
             case Q8_0 -> "q8_0";
             case Q4_0 -> "q4_0";
-            default -> throw new CudaUnavailableException("the GPU backend has no kernels for " + type + " weights yet");
+            case Q4_K -> "q4_k";
+            case Q6_K -> "q6_k";
+            default -> throw new CudaUnavailableException("the GPU backend has no kernels for " + type + " weights yet"
+                    + " (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K)");
         };
     }
 
@@ -65,8 +68,9 @@ public final class LaunchGeometry {
 
     /** {@code Y(tokens, rows) = W(rows, cols) X(tokens, cols)}; {@code cols} a multiple of 32. */
     public static Launch gemm(GgmlType type, int rows, int cols, int tokens) {
-        if (cols % 32 != 0) {
-            throw new IllegalArgumentException("a product over " + cols + " columns (the kernels take multiples of 32)");
+        if (cols % type.blockSize != 0 || cols % 32 != 0) {
+            throw new IllegalArgumentException("a product over " + cols + " columns of " + type
+                    + " (the kernels take whole blocks and multiples of 32)");
         }
         int tm = gemmTileTokens(tokens);
         return new Launch(gemmKernel(type, tm), gemmBlocks(rows), ceil(tokens, tm), 1, GEMM_WARPS * 32, 0);

@@ -36,7 +36,7 @@ class CudaBackendEmulatedTest {
     void logitsShouldMatchTheCpuEngineOnTheOracleModels(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
             throws Exception {
         for (String model : new String[] {"tiny-f32.gguf", "tiny-qwen2-f32.gguf", "tiny-llama3rope-f32.gguf",
-                "tiny-q8_0.gguf", "small-q4_0.gguf"}) {
+                "tiny-q8_0.gguf", "small-kq-q4_k_m.gguf"}) {
             try (Engine cpu = CudaBackendGpuTest.cpuReference(model, tmp); Engine gpu = emulated(model)) {
                 assertTrue(gpu.forward().describe().startsWith("cuda (GPU 0 emulated"), gpu.forward().describe());
                 CudaBackendGpuTest.assertLogitsClose(model, CudaBackendGpuTest.teacherForced(cpu, CudaBackendGpuTest.PROMPT, 16),

@@ -72,14 +72,41 @@ class CudaBackendGpuTest {
             return Engine.open(settings(model, "cpu"));
         }
         Path f32 = tmp.resolve(model.replace(".gguf", "-as-f32.gguf"));
-        dev.baton.engine.model.DemoModel.writeSmallF32(MODELS.resolve(model), f32);
+        writeF32(MODELS.resolve(model), f32);
         return Engine.open(EngineSettings.defaults(f32).withThreads(2).withKvCacheBytes(64L << 20));
+    }
+
+    /** {@code source} with every tensor decoded to F32 (the K-quants by the engine's bit-exact decoding). */
+    static void writeF32(Path source, Path dest) throws Exception {
+        try (dev.baton.engine.gguf.GgufFile src = dev.baton.engine.gguf.GgufFile.open(source)) {
+            dev.baton.engine.gguf.GgufWriter w = new dev.baton.engine.gguf.GgufWriter();
+            for (dev.baton.engine.gguf.GgufMetadata.Entry e : src.metadata().entries().values()) {
+                w.put(e);
+            }
+            w.putUint32("general.file_type", 0);
+            for (dev.baton.engine.gguf.GgufTensorInfo t : src.tensors().values()) {
+                w.addTensor(t.name(), dev.baton.engine.gguf.GgmlType.F32, () -> decode(t), t.dims());
+            }
+            w.write(dest);
+        }
+    }
+
+    static float[] decode(dev.baton.engine.gguf.GgufTensorInfo t) {
+        if (dev.baton.engine.gguf.GgufQuantizer.canEncode(t.type())) {
+            return dev.baton.engine.gguf.GgufQuantizer.dequantize(t);
+        }
+        var m = dev.baton.engine.tensor.WeightMatrix.of(t, dev.baton.engine.tensor.KernelMode.SCALAR);
+        float[] out = new float[m.rows() * m.cols()];
+        for (int r = 0; r < m.rows(); r++) {
+            m.readRow(r, out, r * m.cols());
+        }
+        return out;
     }
 
     @Test
     void logitsShouldMatchTheCpuEngineOnTheOracleModels(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         for (String model : new String[] {"tiny-f32.gguf", "tiny-qwen2-f32.gguf", "tiny-llama3rope-f32.gguf",
-                "tiny-q8_0.gguf", "small-q4_0.gguf"}) {
+                "tiny-q8_0.gguf", "small-kq-q4_k_m.gguf"}) {
             try (Engine cpu = cpuReference(model, tmp); Engine gpu = Engine.open(settings(model, "cuda"))) {
                 assertTrue(gpu.forward().describe().startsWith("cuda (GPU 0"), gpu.forward().describe());
                 assertLogitsClose(model, teacherForced(cpu, PROMPT, 16), teacherForced(gpu, PROMPT, 16), 1e-2f);
@@ -100,8 +127,8 @@ class CudaBackendGpuTest {
 
     @Test
     void resultsShouldNotDependOnChunkingAndKvShouldContinueInAnotherEngineBitExactly() throws Exception {
-        try (Engine a = Engine.open(settings("small-q4_0.gguf", "cuda"));
-                Engine b = Engine.open(settings("small-q4_0.gguf", "cuda"))) {
+        try (Engine a = Engine.open(settings("small-kq-q4_k_m.gguf", "cuda"));
+                Engine b = Engine.open(settings("small-kq-q4_k_m.gguf", "cuda"))) {
             float[][] one = teacherForced(a, PROMPT, 1);
             for (int chunk : new int[] {5, 16, 32}) {
                 float[][] other = teacherForced(a, PROMPT, chunk);

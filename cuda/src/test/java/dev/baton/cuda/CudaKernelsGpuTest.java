@@ -79,10 +79,29 @@ class CudaKernelsGpuTest {
         Random r = new Random(2);
         int rows = 200;
         int cols = 512;
-        for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0)) {
-            float[] w = random(r, rows * cols, 0.05f);
-            byte[] q = GgufQuantizer.quantize(type, w);
-            float[] dq = GgufQuantizer.dequantize(type, MemorySegment.ofArray(q), rows * cols);
+        for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
+                GgmlType.Q4_K, GgmlType.Q6_K)) {
+            byte[] q;
+            float[] dq;
+            if (GgufQuantizer.canEncode(type)) {
+                q = GgufQuantizer.quantize(type, random(r, rows * cols, 0.05f));
+                dq = GgufQuantizer.dequantize(type, MemorySegment.ofArray(q), rows * cols);
+            } else { // K-quants: random super-blocks with small valid scales, decoded by the engine bit-exactly
+                q = new byte[(int) type.byteSize((long) rows * cols)];
+                r.nextBytes(q);
+                short small = Float.floatToFloat16(0.002f);
+                for (int b = 0; b < q.length / type.blockBytes; b++) {
+                    int at = b * type.blockBytes + (type == GgmlType.Q6_K ? 208 : 0);
+                    q[at] = (byte) small;
+                    q[at + 1] = (byte) (small >> 8);
+                    if (type == GgmlType.Q4_K) {
+                        q[at + 2] = (byte) small;
+                        q[at + 3] = (byte) (small >> 8);
+                    }
+                }
+                dq = CudaBackendGpuTest.decode(new dev.baton.engine.gguf.GgufTensorInfo("w", new long[] {cols, rows}, type, 0,
+                        MemorySegment.ofArray(q)));
+            }
             long rowBytes = q.length / rows;
             DeviceMemory wd = gpu.upload(q);
             int maxTokens = 13;

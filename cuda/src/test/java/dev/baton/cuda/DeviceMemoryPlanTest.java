@@ -24,7 +24,7 @@ class DeviceMemoryPlanTest {
 
     @Test
     void shouldPutWeightsWorkspaceAndReserveFirstAndTheKvPoolInWhatIsLeft() throws Exception {
-        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q4_0.gguf"))) {
+        try (GgufFile f = GgufFile.open(MODELS.resolve("small-kq-q4_k_m.gguf"))) {
             ModelConfig c = ModelConfig.from(f);
             long fileTensors = 0;
             for (GgufTensorInfo t : f.tensors().values()) {
@@ -54,7 +54,7 @@ class DeviceMemoryPlanTest {
 
     @Test
     void shouldRefuseWhatDoesNotFitNamingTheNumbers() throws Exception {
-        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q4_0.gguf"))) {
+        try (GgufFile f = GgufFile.open(MODELS.resolve("small-kq-q4_k_m.gguf"))) {
             ModelConfig c = ModelConfig.from(f);
             KvCacheSpec kv = spec(c, GgmlType.F16);
             var tooSmall = assertThrows(CudaUnavailableException.class, () -> DeviceMemoryPlan.of(c, f.tensors().values(),
@@ -67,7 +67,7 @@ class DeviceMemoryPlanTest {
             assertThrows(IllegalArgumentException.class, () -> DeviceMemoryPlan.of(c, f.tensors().values(), kv, LIMITS,
                     H100, 0, 1.5, 0));
             var other = assertThrows(IllegalArgumentException.class, () -> DeviceMemoryPlan.of(c, f.tensors().values(),
-                    new KvCacheSpec(c.layerCount(), c.kvHeadCount(), 64, 16, GgmlType.F16), LIMITS, H100, 0, 0.9, 0));
+                    new KvCacheSpec(c.layerCount(), c.kvHeadCount(), 2 * c.headDim(), 16, GgmlType.F16), LIMITS, H100, 0, 0.9, 0));
             assertTrue(other.getMessage().contains("does not match the model"), other.getMessage());
             var q8kv = assertThrows(CudaUnavailableException.class, () -> DeviceMemoryPlan.of(c, f.tensors().values(),
                     new KvCacheSpec(c.layerCount(), c.kvHeadCount(), 64, 16, GgmlType.Q8_0), LIMITS, H100, 0, 0.9, 0));
@@ -77,18 +77,18 @@ class DeviceMemoryPlanTest {
 
     @Test
     void shouldNameATensorTheKernelsCannotReadYet() throws Exception {
-        try (GgufFile f = GgufFile.open(MODELS.resolve("small-q4_0.gguf"))) {
+        try (GgufFile f = GgufFile.open(MODELS.resolve("small-kq-q4_k_m.gguf"))) {
             ModelConfig c = ModelConfig.from(f);
-            // the file's tensors with one of them a K-quant, as in a Q4_K_M file
+            // the file's tensors with one of them a K-quant the kernels do not read, as in a Q5_K_M file
             java.util.List<GgufTensorInfo> tensors = new java.util.ArrayList<>();
             for (GgufTensorInfo t : f.tensors().values()) {
                 tensors.add(t.name().equals("blk.1.ffn_down.weight")
-                        ? new GgufTensorInfo(t.name(), t.dims(), GgmlType.Q4_K, t.offsetBytes(), t.data()) : t);
+                        ? new GgufTensorInfo(t.name(), t.dims(), GgmlType.Q5_K, t.offsetBytes(), t.data()) : t);
             }
             var e = assertThrows(CudaUnavailableException.class, () -> DeviceMemoryPlan.of(c, tensors,
                     spec(c, GgmlType.F16), LIMITS, H100, 0, 0.9, 0));
             assertTrue(e.getMessage().startsWith("tensor blk.1.ffn_down.weight: "), e.getMessage());
-            assertTrue(e.getMessage().contains("Q4_K weights"), e.getMessage());
+            assertTrue(e.getMessage().contains("Q5_K weights"), e.getMessage());
         }
     }
 }

@@ -258,12 +258,21 @@ final class EmulatedGpu implements Gpu {
             case "bf16" -> GgmlType.BF16;
             case "q8_0" -> GgmlType.Q8_0;
             case "q4_0" -> GgmlType.Q4_0;
+            case "q4_k" -> GgmlType.Q4_K;
+            case "q6_k" -> GgmlType.Q6_K;
             default -> throw new IllegalArgumentException(suffix);
         };
     }
 
     static void dequantize(GgmlType t, ByteBuffer b, long offset, float[] out, int count) {
-        GgufQuantizer.dequantize(t, MemorySegment.ofBuffer(b), offset, out, 0, count);
+        MemorySegment all = MemorySegment.ofBuffer(b);
+        if (GgufQuantizer.canEncode(t)) {
+            GgufQuantizer.dequantize(t, all, offset, out, 0, count);
+        } else { // the K-quants: the engine's bit-exact decoding of one row
+            MemorySegment row = all.asSlice(offset, t.byteSize(count));
+            dev.baton.engine.tensor.WeightMatrix.of(new dev.baton.engine.gguf.GgufTensorInfo("row", new long[] {count, 1},
+                    t, 0, row), dev.baton.engine.tensor.KernelMode.SCALAR).readRow(0, out, 0);
+        }
     }
 
     /** KvGeometry: long blockBytes, layerBytes, headRunBytes; int rowBytes, blockSize, maxBlocks. */

@@ -43,9 +43,10 @@ class KernelImageTest {
     void shouldCarryEveryKernelTheHostLaunches() {
         Set<String> entries = image.entries();
         List<String> launched = new ArrayList<>();
-        for (GgmlType t : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0)) {
+        for (GgmlType t : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K,
+                GgmlType.Q6_K)) {
             for (int tokens : new int[] {1, 3, 64}) {
-                launched.add(LaunchGeometry.gemm(t, 64, 64, tokens).kernel());
+                launched.add(LaunchGeometry.gemm(t, 64, 256, tokens).kernel());
             }
             launched.add(LaunchGeometry.embed(t, 1).kernel());
         }

@@ -30,8 +30,10 @@ class LaunchGeometryTest {
 
     @Test
     void shouldRefuseWhatTheKernelsCannotDo() {
-        var e = assertThrows(CudaUnavailableException.class, () -> LaunchGeometry.gemm(GgmlType.Q4_K, 8, 256, 1));
-        assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
+        var e = assertThrows(CudaUnavailableException.class, () -> LaunchGeometry.gemm(GgmlType.Q5_K, 8, 256, 1));
+        assertTrue(e.getMessage().contains("Q5_K"), e.getMessage());
+        assertEquals("baton_gemm_q4_k_t1", LaunchGeometry.gemm(GgmlType.Q4_K, 8, 256, 1).kernel());
+        assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.gemm(GgmlType.Q6_K, 8, 96, 1)); // half a block
         assertThrows(IllegalArgumentException.class, () -> LaunchGeometry.gemm(GgmlType.F32, 8, 33, 1));
         var kv = assertThrows(CudaUnavailableException.class, () -> LaunchGeometry.attention(GgmlType.Q8_0, 1, 4, 64, 1));
         assertTrue(kv.getMessage().contains("Q8_0"), kv.getMessage());
