@@ -69,7 +69,12 @@ class ScriptedServerTest {
     }
 
     static void assertLate(double scriptMs, double measuredMs, String what) {
-        assertTrue(measuredMs >= scriptMs - 1e-9 && measuredMs <= scriptMs + JITTER_MS,
+        assertLate(scriptMs, measuredMs, what, JITTER_MS);
+    }
+
+    /** Never earlier than the script, and late by at most {@code slackMs}. */
+    static void assertLate(double scriptMs, double measuredMs, String what, double slackMs) {
+        assertTrue(measuredMs >= scriptMs - 1e-9 && measuredMs <= scriptMs + slackMs,
                 what + ": measured " + measuredMs + " ms, script " + scriptMs + " ms");
     }
 
@@ -210,10 +215,14 @@ class ScriptedServerTest {
             // connections are opened at once first, so its send may itself be late by a jitter.
             assertTrue(s.durationS() * 1000 >= 630 && s.durationS() * 1000 <= 630 + 2 * JITTER_MS, "duration " + s.durationS());
 
+            // Each request's TTFT runs from its own send, so it includes opening its connection, ten at once on the
+            // client's side: late by up to 2 jitters, as the duration above (CI, a clean clone on 2 cores: the median
+            // 35 ms over the script, past one jitter).
+            double concurrentSlack = 2 * JITTER_MS;
             double[] scriptTtft = {50, 110, 170, 230, 290, 350, 410, 530};
-            assertLate(Percentiles.of(scriptTtft, 50), s.ttftMs().median(), "TTFT median");
-            assertLate(Percentiles.of(scriptTtft, 90), s.ttftMs().p90(), "TTFT p90");
-            assertLate(Percentiles.of(scriptTtft, 99), s.ttftMs().p99(), "TTFT p99");
+            assertLate(Percentiles.of(scriptTtft, 50), s.ttftMs().median(), "TTFT median", concurrentSlack);
+            assertLate(Percentiles.of(scriptTtft, 90), s.ttftMs().p90(), "TTFT p90", concurrentSlack);
+            assertLate(Percentiles.of(scriptTtft, 99), s.ttftMs().p99(), "TTFT p99", concurrentSlack);
             assertEquals(260.0, Percentiles.of(scriptTtft, 50), 0);
             assertEquals(446.0, Percentiles.of(scriptTtft, 90), 1e-9);
             // ITL pooled: 5 even requests x 5 gaps of 20 ms, 3 odd ones x 5 gaps of 50 ms.
@@ -223,7 +232,7 @@ class ScriptedServerTest {
             assertNear((5 * 20 + 3 * 50) / 8.0, s.tpotMs().mean(), "TPOT mean");
             for (RequestRecord r : point.requests()) {
                 if (r.ok()) {
-                    assertLate(50 + 60 * r.session(), r.ttftMs(), "TTFT of request " + r.session());
+                    assertLate(50 + 60 * r.session(), r.ttftMs(), "TTFT of request " + r.session(), concurrentSlack);
                     assertNear(r.session() % 2 == 0 ? 20 : 50, r.tpotMs(), "TPOT of request " + r.session());
                 }
             }
