@@ -226,35 +226,8 @@ public final class GpuBench {
     }
 
     static void write(Path out, Map<String, Object> json) throws Exception {
-        String s = toJson(json);
+        String s = new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json);
         Files.writeString(out, s + "\n");
         System.out.println(s);
-    }
-
-    static String toJson(Object o) {
-        if (o instanceof Map<?, ?> m) {
-            StringBuilder b = new StringBuilder("{");
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                if (b.length() > 1) {
-                    b.append(", ");
-                }
-                b.append(toJson(e.getKey().toString())).append(": ").append(toJson(e.getValue()));
-            }
-            return b.append("}").toString();
-        }
-        if (o instanceof List<?> l) {
-            StringBuilder b = new StringBuilder("[");
-            for (Object x : l) {
-                if (b.length() > 1) {
-                    b.append(", ");
-                }
-                b.append(toJson(x));
-            }
-            return b.append("]").toString();
-        }
-        if (o instanceof Number n) {
-            return n instanceof Double || n instanceof Float ? String.format(Locale.ROOT, "%.4g", n.doubleValue()) : n.toString();
-        }
-        return "\"" + o.toString().replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 }

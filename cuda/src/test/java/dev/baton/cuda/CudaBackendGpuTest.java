@@ -72,35 +72,8 @@ class CudaBackendGpuTest {
             return Engine.open(settings(model, "cpu"));
         }
         Path f32 = tmp.resolve(model.replace(".gguf", "-as-f32.gguf"));
-        writeF32(MODELS.resolve(model), f32);
+        dev.baton.engine.model.DemoModel.writeSmallF32(MODELS.resolve(model), f32);
         return Engine.open(EngineSettings.defaults(f32).withThreads(2).withKvCacheBytes(64L << 20));
-    }
-
-    /** {@code source} with every tensor decoded to F32 (the K-quants by the engine's bit-exact decoding). */
-    static void writeF32(Path source, Path dest) throws Exception {
-        try (dev.baton.engine.gguf.GgufFile src = dev.baton.engine.gguf.GgufFile.open(source)) {
-            dev.baton.engine.gguf.GgufWriter w = new dev.baton.engine.gguf.GgufWriter();
-            for (dev.baton.engine.gguf.GgufMetadata.Entry e : src.metadata().entries().values()) {
-                w.put(e);
-            }
-            w.putUint32("general.file_type", 0);
-            for (dev.baton.engine.gguf.GgufTensorInfo t : src.tensors().values()) {
-                w.addTensor(t.name(), dev.baton.engine.gguf.GgmlType.F32, () -> decode(t), t.dims());
-            }
-            w.write(dest);
-        }
-    }
-
-    static float[] decode(dev.baton.engine.gguf.GgufTensorInfo t) {
-        if (dev.baton.engine.gguf.GgufQuantizer.canEncode(t.type())) {
-            return dev.baton.engine.gguf.GgufQuantizer.dequantize(t);
-        }
-        var m = dev.baton.engine.tensor.WeightMatrix.of(t, dev.baton.engine.tensor.KernelMode.SCALAR);
-        float[] out = new float[m.rows() * m.cols()];
-        for (int r = 0; r < m.rows(); r++) {
-            m.readRow(r, out, r * m.cols());
-        }
-        return out;
     }
 
     @Test

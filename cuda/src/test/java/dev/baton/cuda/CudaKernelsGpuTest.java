@@ -99,7 +99,7 @@ class CudaKernelsGpuTest {
                         q[at + 3] = (byte) (small >> 8);
                     }
                 }
-                dq = CudaBackendGpuTest.decode(new dev.baton.engine.gguf.GgufTensorInfo("w", new long[] {cols, rows}, type, 0,
+                dq = dev.baton.engine.tensor.WeightMatrix.dequantizeAll(new dev.baton.engine.gguf.GgufTensorInfo("w", new long[] {cols, rows}, type, 0,
                         MemorySegment.ofArray(q)));
             }
             long rowBytes = q.length / rows;

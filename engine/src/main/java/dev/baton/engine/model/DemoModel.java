@@ -132,7 +132,7 @@ public final class DemoModel {
      * Writes {@code source}'s model again with every tensor dequantized to F32: every metadata entry is
      * copied in order (with {@code general.file_type} set to 0, all F32), every tensor keeps its name,
      * shape and order. Used to compare a quantized model with its F32 form (benchmarks, tests).
-     * Tensors of types {@link GgufQuantizer} cannot decode are refused with their name.
+     * K-quant tensors are decoded as the kernels read them ({@code WeightMatrix.dequantizeAll}).
      */
     public static void writeSmallF32(Path source, Path dest) throws IOException {
         try (GgufFile src = GgufFile.open(source)) {
@@ -144,11 +144,8 @@ public final class DemoModel {
                 w.putUint32("general.file_type", FILE_TYPE_ALL_F32);
             }
             for (GgufTensorInfo t : src.tensors().values()) {
-                if (!GgufQuantizer.canEncode(t.type())) {
-                    throw new IllegalArgumentException(source + ": tensor '" + t.name() + "' has type " + t.type()
-                            + ", which cannot be dequantized (supported: F32, F16, BF16, Q8_0, Q4_0)");
-                }
-                w.addTensor(t.name(), GgmlType.F32, () -> GgufQuantizer.dequantize(t), t.dims());
+                w.addTensor(t.name(), GgmlType.F32, () -> GgufQuantizer.canEncode(t.type()) ? GgufQuantizer.dequantize(t)
+                        : dev.baton.engine.tensor.WeightMatrix.dequantizeAll(t), t.dims());
             }
             w.write(dest);
         }

@@ -148,6 +148,19 @@ public abstract class WeightMatrix {
     /** Dequantizes row {@code row} into {@code dst[dstOffset .. + cols)}, exactly as ggml's dequantize (token embedding lookup). */
     public abstract void readRow(int row, float[] dst, int dstOffset);
 
+    /**
+     * Every element of a 2-D tensor of any supported type as floats, decoded as the kernels read it (the K-quants
+     * bit-exactly as ggml does): to compare a quantized model with its float form.
+     */
+    public static float[] dequantizeAll(GgufTensorInfo t) {
+        WeightMatrix m = of(t, KernelMode.SCALAR);
+        float[] out = new float[Math.multiplyExact(m.rows(), m.cols())];
+        for (int r = 0; r < m.rows(); r++) {
+            m.readRow(r, out, r * m.cols());
+        }
+        return out;
+    }
+
     final void checkMatmul(InputBatch in, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         if (in.cols() != cols || in.inputType() != inputType()) {
             throw new IllegalArgumentException("matrix '" + name + "' (" + rows + " x " + cols + " " + type
